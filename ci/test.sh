@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds ikestorm and runs every default test: ctest (unit, privileged, fuzz-corpus replay),
+# the unit tests again under ASan/UBSan, a short libFuzzer run of each fuzz target, then
+# pytest (tests/e2e). Long scale/soak runs (label/marker `long`) are left out; run them with
+# IST_LONG=1. Fails when any runner fails. Run as root (privileged tests use namespaces).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=${IST_JOBS:-$(nproc)}
+fuzz_seconds=${IST_FUZZ_SECONDS:-30}
+status=0
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (RelWithDebInfo)"
+cmake --preset default >/dev/null && cmake --build --preset default -j"$jobs" || exit 1
+
+step "ctest"
+label_args=(-LE long)
+[ "${IST_LONG:-0}" = 1 ] && label_args=()
+ctest --test-dir build --output-on-failure -j"$jobs" "${label_args[@]}" || status=1
+
+if [ "${IST_SKIP_ASAN:-0}" != 1 ]; then
+  step "unit tests under ASan/UBSan"
+  cmake --preset asan >/dev/null && cmake --build --preset asan -j"$jobs" || exit 1
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
+fi
+
+if [ "${IST_SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzz targets, ${fuzz_seconds}s each"
+  cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j"$jobs" || exit 1
+  for t in build-fuzz/tests/fuzz_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    work=$(mktemp -d)
+    cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+    if "$t" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$work" >"build-fuzz/$name.log" 2>&1; then
+      echo "$name: ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/$name.log" | grep -o '[0-9]*$') runs)"
+    else
+      echo "$name: FAILED"; tail -40 "build-fuzz/$name.log"; status=1
+    fi
+    rm -rf "$work"
+  done
+fi
+
+step "pytest (tests/e2e)"
+marker=(-m "not long")
+[ "${IST_LONG:-0}" = 1 ] && marker=()
+/usr/bin/python3 -m pytest tests/e2e "${marker[@]}" -q -rs
+rc=$?
+[ $rc -ne 0 ] && status=1
+
+exit $status
