@@ -1,0 +1,114 @@
+#include "fleet/peer_tracker.hpp"
+
+namespace ist::fleet {
+
+const char* to_string(PeerState s) {
+  switch (s) {
+    case PeerState::idle: return "idle";
+    case PeerState::connecting: return "connecting";
+    case PeerState::established: return "established";
+    case PeerState::failed: return "failed";
+    case PeerState::down: return "down";
+  }
+  return "?";
+}
+
+const char* to_string(PeerObservation::Kind k) {
+  using K = PeerObservation::Kind;
+  switch (k) {
+    case K::initiate_sent: return "initiate";
+    case K::ike_up: return "ike_up";
+    case K::child_up: return "child_up";
+    case K::ike_down: return "ike_down";
+    case K::child_down: return "child_down";
+    case K::ike_rekeyed: return "ike_rekey";
+    case K::child_rekeyed: return "child_rekey";
+    case K::attempt_failed: return "failed";
+    case K::attempt_timeout: return "attempt_timeout";
+  }
+  return "?";
+}
+
+void PeerTracker::set_state(PeerRecord& p, PeerState s) {
+  auto dec = [](uint32_t& c) { if (c) --c; };
+  switch (p.state) {
+    case PeerState::connecting: dec(connecting_); break;
+    case PeerState::established: dec(established_); break;
+    case PeerState::failed: dec(failed_); break;
+    default: break;
+  }
+  p.state = s;
+  switch (s) {
+    case PeerState::connecting: ++connecting_; break;
+    case PeerState::established: ++established_; break;
+    case PeerState::failed: ++failed_; break;
+    default: break;
+  }
+}
+
+bool PeerTracker::observe(const PeerObservation& o) {
+  if (o.peer >= peers_.size()) return false;
+  PeerRecord& p = peers_[o.peer];
+  using K = PeerObservation::Kind;
+  switch (o.kind) {
+    case K::initiate_sent:
+      if (!first_initiate_) first_initiate_ = o.t;
+      p.initiated = o.t;
+      p.ike_up_at.reset();
+      p.child_up_at.reset();
+      ++p.attempts;
+      set_state(p, PeerState::connecting);
+      return true;
+    case K::ike_up:
+      if (!p.ike_up) ++ike_active_;
+      p.ike_up = true;
+      if (!p.ike_up_at) p.ike_up_at = o.t;
+      return false;
+    case K::child_up: {
+      if (!p.child_up) ++child_active_;
+      p.child_up = true;
+      // The first CHILD_SA of an attempt establishes the peer; later ones (rekeys, extra
+      // children) do not count again.
+      if (p.state != PeerState::connecting && p.state != PeerState::failed) return false;
+      if (p.state == PeerState::failed && p.child_up_at) return false;
+      p.child_up_at = o.t;
+      latencies_.push_back(ms_between(p.initiated, o.t));
+      if (!last_established_ || o.t > *last_established_) last_established_ = o.t;
+      ++ever_established_;
+      set_state(p, PeerState::established);
+      return true;
+    }
+    case K::ike_down:
+      if (p.ike_up && ike_active_) --ike_active_;
+      if (p.child_up && child_active_) --child_active_;
+      p.ike_up = p.child_up = false;
+      if (p.state == PeerState::established) {
+        set_state(p, PeerState::down);
+        return true;
+      }
+      return false;
+    case K::child_down:
+      if (p.child_up && child_active_) --child_active_;
+      p.child_up = false;
+      return false;
+    case K::ike_rekeyed:
+      ++ike_rekeys_;
+      if (window_open_) ++window_ike_rekeys_;
+      return false;
+    case K::child_rekeyed:
+      ++child_rekeys_;
+      if (window_open_) ++window_child_rekeys_;
+      return false;
+    case K::attempt_failed:
+    case K::attempt_timeout:
+      // Only a peer still connecting can fail; an establishment that comes later anyway
+      // (child_up after this) turns it into established again.
+      if (p.state != PeerState::connecting) return false;
+      p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
+      set_state(p, PeerState::failed);
+      return true;
+  }
+  return false;
+}
+
+}  // namespace ist::fleet

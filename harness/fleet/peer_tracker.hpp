@@ -1,0 +1,92 @@
+#pragma once
+// Per-peer state and the metrics derived from it (DESIGN.md, Metrics). Engines report what
+// they observe; the tracker decides what it means: a peer is established when its IKE_SA
+// and its first CHILD_SA are both up; it failed when its attempt ended without that or the
+// harness stopped waiting for it. (Setup deadlines that only mark a delay are the
+// classifier's business, not a failure here.) Pure logic, driven by timestamps, so it is tested with a fake clock.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace ist::fleet {
+
+enum class PeerState : uint8_t { idle, connecting, established, failed, down };
+
+const char* to_string(PeerState s);
+
+// One observation about one peer, from whichever side saw it.
+struct PeerObservation {
+  enum class Kind : uint8_t {
+    initiate_sent,   // the harness asked the engine to start this peer
+    ike_up,
+    child_up,
+    ike_down,        // an established IKE_SA went away
+    child_down,
+    ike_rekeyed,
+    child_rekeyed,
+    attempt_failed,  // the engine says the attempt is over (gave up, auth failed, ...)
+    attempt_timeout, // the harness stopped waiting (retransmit budget + margin passed)
+  };
+  Kind kind;
+  uint32_t peer;
+  MonoTime t;
+  std::string detail;  // log line or reason, kept as evidence
+};
+
+const char* to_string(PeerObservation::Kind k);
+
+struct PeerRecord {
+  PeerState state = PeerState::idle;
+  bool ike_up = false;
+  bool child_up = false;
+  MonoTime initiated{};
+  std::optional<MonoTime> ike_up_at;
+  std::optional<MonoTime> child_up_at;
+  uint32_t attempts = 0;
+  std::string failure;  // last failure reason
+};
+
+class PeerTracker {
+ public:
+  explicit PeerTracker(uint32_t peers) : peers_(peers) {}
+
+  // Returns true when the observation changed the peer's state.
+  bool observe(const PeerObservation& o);
+
+  const PeerRecord& peer(uint32_t i) const { return peers_.at(i); }
+  uint32_t size() const { return static_cast<uint32_t>(peers_.size()); }
+
+  uint32_t established() const { return established_; }   // currently established
+  uint32_t ever_established() const { return ever_established_; }
+  uint32_t failed() const { return failed_; }             // currently failed
+  uint32_t connecting() const { return connecting_; }
+  uint64_t ike_rekeys() const { return ike_rekeys_; }
+  uint64_t child_rekeys() const { return child_rekeys_; }
+  uint64_t ike_active() const { return ike_active_; }
+  uint64_t child_active() const { return child_active_; }
+
+  // Setup latency of every establishment (initiate -> CHILD_SA up), ms.
+  const std::vector<double>& setup_latencies_ms() const { return latencies_; }
+  std::optional<MonoTime> first_initiate() const { return first_initiate_; }
+  std::optional<MonoTime> last_established() const { return last_established_; }
+
+  // Counting window for renegotiations (hold phase): only rekeys observed while open count.
+  void set_rekey_window(bool open) { window_open_ = open; }
+  uint64_t window_ike_rekeys() const { return window_ike_rekeys_; }
+  uint64_t window_child_rekeys() const { return window_child_rekeys_; }
+
+ private:
+  void set_state(PeerRecord& p, PeerState s);
+  std::vector<PeerRecord> peers_;
+  uint32_t established_ = 0, ever_established_ = 0, failed_ = 0, connecting_ = 0;
+  uint64_t ike_rekeys_ = 0, child_rekeys_ = 0, ike_active_ = 0, child_active_ = 0;
+  uint64_t window_ike_rekeys_ = 0, window_child_rekeys_ = 0;
+  bool window_open_ = false;
+  std::vector<double> latencies_;
+  std::optional<MonoTime> first_initiate_, last_established_;
+};
+
+}  // namespace ist::fleet

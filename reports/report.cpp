@@ -1,0 +1,144 @@
+#include "reports/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+namespace ist::reports {
+
+using nlohmann::json;
+
+// nlohmann's ADL hooks; the macros keep field names and members in one place.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LatencySummary, p50, p90, p99, max)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PerRole, sut, peers, harness)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rekeys, ike, child)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Summary, peers, established, established_ratio, failed,
+                                                setup_rate_per_s, setup_latency_ms, rekeys,
+                                                renegotiations_per_min, renegotiations_per_min_wall,
+                                                cpu_s, rss_mb, unclassified, leaks,
+                                                sut_ike_sas_at_connect_end, wall_s)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeCount, peers, attempts)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeRef, name, value, hex)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa, exchange, t_ms, code,
+                                                exact, evidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TimeseriesPoint, t_s, ike_active, ike_pending, ike_failed,
+                                                child_active, child_pending, child_failed,
+                                                established_total, xfrm_stat)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Expectation, expr, ok, observed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
+
+void to_json(json& j, const RunReport& r) {
+  j = json{{"parameters", r.parameters},
+           {"effective", r.effective},
+           {"summary", r.summary},
+           {"codes", r.codes},
+           {"informational", r.informational},
+           {"failures", r.failures},
+           {"samples", {{"setup_latency_ms", r.setup_latency_samples}}},
+           {"peers", r.peers},
+           {"timeseries", r.timeseries},
+           {"expectations", r.expectations},
+           {"folder", r.folder},
+           {"outcome", r.outcome},
+           {"notes", r.notes}};
+}
+
+void from_json(const json& j, RunReport& r) {
+  r.parameters = j.value("parameters", json::object());
+  r.effective = j.value("effective", json::object());
+  r.summary = j.value("summary", Summary{});
+  r.codes = j.value("codes", std::map<std::string, CodeCount>{});
+  r.informational = j.value("informational", std::map<std::string, CodeCount>{});
+  r.failures = j.value("failures", std::vector<Failure>{});
+  if (j.contains("samples")) r.setup_latency_samples = j["samples"].value("setup_latency_ms", std::vector<double>{});
+  r.peers = j.value("peers", std::vector<PeerTimeline>{});
+  r.timeseries = j.value("timeseries", std::vector<TimeseriesPoint>{});
+  r.expectations = j.value("expectations", std::vector<Expectation>{});
+  r.folder = j.value("folder", std::string{});
+  r.outcome = j.value("outcome", std::string{"complete"});
+  r.notes = j.value("notes", std::vector<std::string>{});
+}
+
+json to_json(const Report& r) {
+  json runs = json::array();
+  for (const auto& run : r.runs) runs.push_back(run);
+  return json{{"schema_version", r.schema_version},
+              {"tool_version", r.tool_version},
+              {"run_id", r.run_id},
+              {"started_at", r.started_at},
+              {"command", r.command},
+              {"scenario", r.scenario},
+              {"backend", r.backend},
+              {"real_xfrm", r.real_xfrm},
+              {"host", r.host},
+              {"runs", runs}};
+}
+
+Result<Report> from_json(const json& j) {
+  try {
+    if (!j.is_object()) return Error("report: top level is not an object");
+    Report r;
+    r.schema_version = j.at("schema_version").get<int>();
+    if (r.schema_version > kSchemaVersion)
+      return Error("report: schema_version " + std::to_string(r.schema_version) +
+                   " is newer than this ikestorm understands (" + std::to_string(kSchemaVersion) + ")");
+    r.tool_version = j.value("tool_version", "");
+    r.run_id = j.value("run_id", "");
+    r.started_at = j.value("started_at", "");
+    r.command = j.value("command", "");
+    r.scenario = j.value("scenario", json::object());
+    r.backend = j.value("backend", "");
+    r.real_xfrm = j.value("real_xfrm", false);
+    r.host = j.value("host", Host{});
+    for (const auto& run : j.at("runs")) r.runs.push_back(run.get<RunReport>());
+    return r;
+  } catch (const json::exception& e) {
+    return Error(std::string("report: ") + e.what());
+  }
+}
+
+Status write_json(const Report& r, const std::string& path) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!f) return Error::sys("writing " + tmp);
+    f << to_json(r).dump(2) << "\n";
+    if (!f) return Error::sys("writing " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Error::sys("renaming " + tmp);
+  return ok();
+}
+
+Result<Report> read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return Error::sys("opening " + path);
+  json j = json::parse(f, nullptr, false);
+  if (j.is_discarded()) return Error(path + ": not valid JSON");
+  auto r = from_json(j);
+  if (!r) return std::move(r).error().wrap(path);
+  return r;
+}
+
+double percentile(std::vector<double> s, double p) {
+  if (s.empty()) return 0;
+  std::sort(s.begin(), s.end());
+  // Nearest rank: the smallest value with at least p% of samples at or below it.
+  auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(s.size())));
+  rank = std::clamp<std::size_t>(rank, 1, s.size());
+  return s[rank - 1];
+}
+
+LatencySummary summarize_latency(const std::vector<double>& samples) {
+  LatencySummary l;
+  if (samples.empty()) return l;
+  l.p50 = percentile(samples, 50);
+  l.p90 = percentile(samples, 90);
+  l.p99 = percentile(samples, 99);
+  l.max = *std::max_element(samples.begin(), samples.end());
+  return l;
+}
+
+}  // namespace ist::reports

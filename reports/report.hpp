@@ -1,0 +1,142 @@
+#pragma once
+// The report model: what one `ikestorm run` found. report.json (canonical) is written from
+// this; HTML and JUnit are rendered from report.json alone. Field names follow the report
+// contract in DESIGN.md; every member here appears in the JSON under the same name.
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace ist::reports {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct LatencySummary {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+struct PerRole {
+  double sut = 0, peers = 0, harness = 0;
+};
+
+struct Rekeys {
+  uint64_t ike = 0, child = 0;
+};
+
+struct Summary {
+  uint64_t peers = 0;
+  uint64_t established = 0;
+  double established_ratio = 0;
+  uint64_t failed = 0;
+  double setup_rate_per_s = 0;
+  LatencySummary setup_latency_ms;
+  Rekeys rekeys;
+  double renegotiations_per_min = 0;       // scenario time
+  double renegotiations_per_min_wall = 0;  // wall clock
+  PerRole cpu_s;
+  PerRole rss_mb;
+  uint64_t unclassified = 0;
+  uint64_t leaks = 0;
+  // Extensions (not in the contract's minimum; documented in the README).
+  uint64_t sut_ike_sas_at_connect_end = 0;  // the SUT's own list-sas count
+  double wall_s = 0;
+};
+
+struct CodeCount {
+  uint64_t peers = 0;
+  uint64_t attempts = 0;
+};
+
+struct CodeRef {
+  std::string name;
+  uint32_t value = 0;
+  std::string hex;
+};
+
+struct Failure {
+  std::string peer;
+  std::string address;
+  std::string side;      // initiator | responder
+  std::string sa;        // ike | child
+  std::string exchange;  // IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL, ""
+  double t_ms = 0;
+  CodeRef code;
+  bool exact = true;
+  std::vector<std::string> evidence;
+};
+
+struct PeerEvent {
+  double t_ms = 0;
+  std::string event;   // initiate, ike_up, child_up, ike_rekey, child_rekey, failed, ...
+  std::string detail;
+};
+
+struct PeerTimeline {
+  std::string peer;
+  std::string address;
+  std::string state;  // established | failed | pending
+  std::vector<PeerEvent> events;
+};
+
+struct TimeseriesPoint {
+  double t_s = 0;  // wall seconds since run start
+  uint64_t ike_active = 0, ike_pending = 0, ike_failed = 0;
+  uint64_t child_active = 0, child_pending = 0, child_failed = 0;
+  uint64_t established_total = 0;
+  std::map<std::string, int64_t> xfrm_stat;  // per-second deltas
+};
+
+struct Expectation {
+  std::string expr;
+  bool ok = false;
+  nlohmann::json observed;
+};
+
+struct RunReport {
+  nlohmann::json parameters = nlohmann::json::object();
+  nlohmann::json effective = nlohmann::json::object();
+  Summary summary;
+  std::map<std::string, CodeCount> codes;
+  std::map<std::string, CodeCount> informational;
+  std::vector<Failure> failures;
+  std::vector<double> setup_latency_samples;
+  std::vector<PeerTimeline> peers;
+  std::vector<TimeseriesPoint> timeseries;
+  std::vector<Expectation> expectations;
+  std::string folder;            // run folder relative to the report's folder
+  std::string outcome = "complete";  // complete | interrupted | harness-fault
+  std::vector<std::string> notes;    // what the harness changed or noticed, for people
+};
+
+struct Host {
+  std::string kernel, sut_kernel, cpu, strongswan;
+};
+
+struct Report {
+  int schema_version = kSchemaVersion;
+  std::string tool_version;
+  std::string run_id;
+  std::string started_at;
+  std::string command;
+  nlohmann::json scenario = nlohmann::json::object();
+  std::string backend;
+  bool real_xfrm = false;
+  Host host;
+  std::vector<RunReport> runs;
+};
+
+nlohmann::json to_json(const Report& r);
+Result<Report> from_json(const nlohmann::json& j);
+// Writes atomically (temp file + rename), pretty-printed.
+Status write_json(const Report& r, const std::string& path);
+Result<Report> read_json(const std::string& path);
+
+// Percentile by nearest rank on a copy (samples need not be sorted).
+double percentile(std::vector<double> samples, double p);
+LatencySummary summarize_latency(const std::vector<double>& samples);
+
+}  // namespace ist::reports
