@@ -1,0 +1,110 @@
+#pragma once
+// Drives one run point through its phases (connect, hold, storm, churn, teardown) on one
+// EventLoop, against a PeerEngine and a Sut behind interfaces (fakes in unit tests, charon
+// in real runs). It decides nothing about what a failure means: it records what happened,
+// per peer and per second, for the report and the classifier.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "fleet/arrival.hpp"
+#include "fleet/peer_engine.hpp"
+#include "fleet/peer_tracker.hpp"
+#include "reports/report.hpp"
+#include "run/progress.hpp"
+#include "run/sut.hpp"
+
+namespace ist::run {
+
+struct Phase {
+  enum class Kind { connect, hold, storm, churn, teardown };
+  Kind kind = Kind::connect;
+  fleet::Arrival arrival = fleet::Arrival::at_rate(500);  // connect
+  std::chrono::milliseconds duration{0};  // hold, churn: wall time (already divided by time_scale)
+  double share = 0;                       // storm: fraction of established peers
+  std::chrono::milliseconds within{0};    // storm: window the reconnects spread over (wall)
+  double rate_per_s = 0;                  // churn: leave-and-return per second
+};
+
+const char* to_string(Phase::Kind k);
+
+struct OrchestratorPlan {
+  std::vector<Phase> phases;
+  double time_scale = 1;
+  uint64_t seed = 1;
+  // Upper bound on waiting for SAs to go away at teardown.
+  std::chrono::milliseconds teardown_timeout{30000};
+};
+
+struct PhaseSpan {
+  std::string phase;
+  double start_s = 0, end_s = 0;  // wall seconds since run start
+};
+
+struct OrchestratorResult {
+  bool interrupted = false;       // Ctrl-C / SIGTERM
+  std::string fault;              // a daemon died, the loop failed: why the run stopped early
+  std::vector<PhaseSpan> phases;
+  // At the end of the first connect phase:
+  uint64_t established_at_connect_end = 0;
+  uint64_t failed_at_connect_end = 0;
+  std::optional<uint64_t> sut_established_at_connect_end;
+  double connect_first_initiate_s = 0, connect_last_established_s = 0;
+  std::vector<double> connect_latencies_ms;
+  // Hold windows (wall seconds) and rekeys counted in them.
+  double hold_wall_s = 0;
+  uint64_t hold_ike_rekeys = 0, hold_child_rekeys = 0;
+  std::vector<reports::TimeseriesPoint> timeseries;
+  std::vector<std::vector<reports::PeerEvent>> timelines;  // per peer
+  ProcessUsage sut_usage, peers_usage;  // sampled before the daemons stop
+};
+
+class Orchestrator {
+ public:
+  Orchestrator(EventLoop& loop, fleet::PeerEngine& engine, Sut& sut, OrchestratorPlan plan,
+               Progress* progress = nullptr);
+
+  // Runs every phase. Never throws; a harness fault ends the run early with result.fault.
+  OrchestratorResult execute();
+
+  const fleet::PeerTracker& tracker() const { return tracker_; }
+  MonoTime start_time() const { return t0_; }
+
+ private:
+  void on_observation(const fleet::PeerObservation& o);
+  void tick();  // once a second: timeouts, timeseries, progress, health
+  bool should_stop() const;
+  // Runs the loop until done() or stop; returns false when stopped early.
+  bool wait(const std::function<bool()>& done, std::chrono::milliseconds limit);
+
+  void run_connect(const Phase& p, bool first);
+  void run_hold(const Phase& p);
+  void run_storm(const Phase& p);
+  void run_churn(const Phase& p);
+  void run_teardown();
+  // Initiates `peers` spread by `arrival`, then waits until none is connecting.
+  void connect_peers(const std::vector<uint32_t>& peers, const fleet::Arrival& arrival);
+  std::vector<uint32_t> established_peers() const;
+  double since_start_s(MonoTime t) const { return ms_between(t0_, t) / 1000.0; }
+
+  EventLoop& loop_;
+  fleet::PeerEngine& engine_;
+  Sut& sut_;
+  OrchestratorPlan plan_;
+  Progress* progress_;
+  fleet::PeerTracker tracker_;
+  OrchestratorResult result_;
+  MonoTime t0_{};
+  std::string phase_name_ = "start";
+  std::mt19937_64 rng_;
+  std::vector<bool> reconnect_on_down_;  // churn/storm peers waiting for their SA to go
+  uint64_t established_last_tick_ = 0;
+  double rate_last_tick_ = 0;
+  bool ticking_ = false;
+};
+
+}  // namespace ist::run

@@ -1,0 +1,1 @@
+ist_gtest(run_orchestrator_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/run_orchestrator_test.cpp LIBS ist_run LABELS unit)

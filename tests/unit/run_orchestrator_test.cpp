@@ -1,0 +1,208 @@
+// The orchestrator's phase logic against a fake engine and a fake SUT on a real EventLoop.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/signals.hpp"
+#include "run/orchestrator.hpp"
+
+using namespace ist;
+using namespace ist::run;
+using namespace std::chrono_literals;
+using K = fleet::PeerObservation::Kind;
+
+namespace {
+
+// Peers whose index is in `refuse` never get an answer; the others come up after 5 ms.
+// terminate() brings a peer down after 2 ms. Rekeys every `rekey_every` while up.
+class FakeEngine : public fleet::PeerEngine {
+ public:
+  FakeEngine(EventLoop& loop, uint32_t n) : loop_(loop), n_(n) {}
+  std::string engine_name() const override { return "fake"; }
+  uint32_t peer_count() const override { return n_; }
+  std::string peer_name(uint32_t p) const override { return "p" + std::to_string(p); }
+  std::string peer_address(uint32_t p) const override { return "198.19.0." + std::to_string(p + 1); }
+  void set_sink(Sink s) override { sink_ = std::move(s); }
+  void initiate(uint32_t p) override {
+    ++initiates;
+    if (refuse.count(p)) {
+      loop_.after(20ms, [this, p] { emit(K::attempt_failed, p, "giving up after 2 retransmits"); });
+      return;
+    }
+    loop_.after(5ms, [this, p] {
+      emit(K::ike_up, p);
+      emit(K::child_up, p);
+      if (rekey_every.count() > 0) schedule_rekey(p);
+    });
+  }
+  void terminate(uint32_t p) override {
+    ++terminates;
+    loop_.after(2ms, [this, p] {
+      up_.erase(p);
+      emit(K::ike_down, p);
+    });
+  }
+  std::chrono::milliseconds attempt_timeout() const override { return 2s; }
+  bool healthy(std::string* why) override {
+    if (dead) *why = "charon pid 1 exited";
+    return !dead;
+  }
+  ProcessUsage usage() override { return {1.5, 10}; }
+  Status stop() override { return ok(); }
+
+  std::set<uint32_t> refuse;
+  std::chrono::milliseconds rekey_every{0};
+  int initiates = 0, terminates = 0;
+  bool dead = false;
+
+ private:
+  void schedule_rekey(uint32_t p) {
+    up_.insert(p);
+    loop_.after(rekey_every, [this, p] {
+      if (!up_.count(p)) return;
+      emit(K::child_rekeyed, p);
+      schedule_rekey(p);
+    });
+  }
+  void emit(K k, uint32_t p, std::string d = "") { sink_({k, p, loop_.clock().now(), std::move(d)}); }
+  EventLoop& loop_;
+  uint32_t n_;
+  Sink sink_;
+  std::set<uint32_t> up_;
+};
+
+class FakeSut : public Sut {
+ public:
+  explicit FakeSut(uint64_t n) : n_(n) {}
+  void count_established(std::function<void(Result<uint64_t>)> done) override { done(n_); }
+  bool healthy(std::string*) override { return true; }
+  ProcessUsage usage() override { return {2.5, 20}; }
+  Status stop() override { return ok(); }
+
+ private:
+  uint64_t n_;
+};
+
+Phase connect_at(double rate) {
+  Phase p;
+  p.kind = Phase::Kind::connect;
+  p.arrival = fleet::Arrival::at_rate(rate);
+  return p;
+}
+
+}  // namespace
+
+class OrchestratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { signals::reset_for_tests(); }
+  EventLoop loop;
+};
+
+TEST_F(OrchestratorTest, ConnectCountsEstablishedAndFailed) {
+  FakeEngine engine(loop, 20);
+  engine.refuse = {3, 7};
+  FakeSut sut(18);
+  OrchestratorPlan plan;
+  plan.phases = {connect_at(1000), Phase{Phase::Kind::teardown}};
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_TRUE(r.fault.empty()) << r.fault;
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.established_at_connect_end, 18u);
+  EXPECT_EQ(r.failed_at_connect_end, 2u);
+  EXPECT_EQ(r.sut_established_at_connect_end, 18u);
+  EXPECT_EQ(r.connect_latencies_ms.size(), 18u);
+  for (double l : r.connect_latencies_ms) EXPECT_GE(l, 4.0);
+  EXPECT_EQ(engine.initiates, 20);
+  EXPECT_EQ(engine.terminates, 18);  // only the established are torn down
+  EXPECT_EQ(o.tracker().ike_active(), 0u);
+  ASSERT_EQ(r.phases.size(), 2u);
+  EXPECT_EQ(r.phases[0].phase, "connect");
+  // 20 peers at 1000/s: the last initiate ~19 ms after the first.
+  EXPECT_GE(r.connect_last_established_s - r.connect_first_initiate_s, 0.019);
+  EXPECT_EQ(r.timelines[3].back().event, "failed");
+  EXPECT_EQ(r.peers_usage.cpu_s, 1.5);
+  EXPECT_EQ(r.sut_usage.rss_peak_mb, 20);
+}
+
+TEST_F(OrchestratorTest, HoldCountsRekeysOnlyInsideTheWindow) {
+  FakeEngine engine(loop, 5);
+  engine.rekey_every = 100ms;
+  FakeSut sut(5);
+  OrchestratorPlan plan;
+  Phase hold;
+  hold.kind = Phase::Kind::hold;
+  hold.duration = 1s;
+  plan.phases = {connect_at(1000), hold, Phase{Phase::Kind::teardown}};
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_NEAR(r.hold_wall_s, 1.0, 0.1);
+  // 5 peers x ~10 rekeys in one second.
+  EXPECT_GE(r.hold_child_rekeys, 40u);
+  EXPECT_LE(r.hold_child_rekeys, 55u);
+  EXPECT_GE(r.timeseries.size(), 1u);
+}
+
+TEST_F(OrchestratorTest, StormReconnectsAShare) {
+  FakeEngine engine(loop, 10);
+  FakeSut sut(10);
+  OrchestratorPlan plan;
+  Phase storm;
+  storm.kind = Phase::Kind::storm;
+  storm.share = 0.5;
+  storm.within = 50ms;
+  plan.phases = {connect_at(1000), storm};
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_EQ(engine.initiates, 15);
+  EXPECT_EQ(o.tracker().ever_established(), 15u);
+  EXPECT_EQ(r.established_at_connect_end, 10u);
+}
+
+TEST_F(OrchestratorTest, ChurnTerminatesAndReconnects) {
+  FakeEngine engine(loop, 10);
+  FakeSut sut(10);
+  OrchestratorPlan plan;
+  Phase churn;
+  churn.kind = Phase::Kind::churn;
+  churn.rate_per_s = 20;
+  churn.duration = 500ms;
+  plan.phases = {connect_at(1000), churn};
+  Orchestrator o(loop, engine, sut, plan);
+  o.execute();
+  EXPECT_GE(engine.terminates, 10 + 8);  // churn (~10) + teardown of all 10
+  EXPECT_GE(engine.initiates, 10 + 8);
+}
+
+TEST_F(OrchestratorTest, StopRequestEndsEarlyButStillTearsDown) {
+  FakeEngine engine(loop, 100);
+  FakeSut sut(0);
+  OrchestratorPlan plan;
+  plan.phases = {connect_at(100)};  // 1 s of arrivals
+  loop.after(200ms, [] { signals::request_stop(SIGINT); });
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_LT(engine.initiates, 100);
+  EXPECT_GT(engine.initiates, 0);
+  EXPECT_EQ(o.tracker().ike_active(), 0u);
+  ASSERT_FALSE(r.phases.empty());
+  EXPECT_EQ(r.phases.back().phase, "teardown");
+  signals::reset_for_tests();
+}
+
+TEST_F(OrchestratorTest, DeadDaemonIsAFaultNotACrash) {
+  FakeEngine engine(loop, 10);
+  engine.refuse = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  FakeSut sut(0);
+  OrchestratorPlan plan;
+  Phase hold;
+  hold.kind = Phase::Kind::hold;
+  hold.duration = 5s;
+  plan.phases = {connect_at(1000), hold};
+  loop.after(100ms, [&] { engine.dead = true; });
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_NE(r.fault.find("charon pid 1 exited"), std::string::npos) << r.fault;
+  EXPECT_LT(r.phases.back().end_s, 4.0);
+}
