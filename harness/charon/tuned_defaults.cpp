@@ -1,0 +1,35 @@
+#include "charon/tuned_defaults.hpp"
+
+#include "charon/settings.hpp"
+
+namespace ist::charon {
+
+namespace {
+constexpr TunedDefault kDefaults[] = {
+    {"ikesa_table_size", "4096", true, true,
+     "charon's default is 1 bucket: every lookup walks all IKE_SAs; with thousands of SAs "
+     "that dominated CPU"},
+    {"ikesa_table_segments", "16", true, true,
+     "default 1 lock for the whole table serializes all worker threads"},
+    {"reuse_ikesa", "no", true, true,
+     "peers share the SUT address: an initiator must never put a second peer's CHILD_SA on "
+     "an existing IKE_SA, and the SUT must not either"},
+    {"threads", "32", true, true,
+     "default 16; vici requests, kernel events and IKE work share the pool and bursts of "
+     "thousands of SAs starve it"},
+    {"cookie_threshold", "0", true, false,
+     "default 10 half-open SAs: under bursts cookies flip on and off, adding a round trip "
+     "and distorting throughput; a DoS-protection scenario sets it explicitly"},
+    {"plugins.kernel-netlink.roam_events", "no", true, true,
+     "thousands of peer addresses appear as netlink events; without MOBIKE the roam jobs "
+     "they trigger are pure overhead"},
+};
+}  // namespace
+
+std::span<const TunedDefault> tuned_defaults() { return kDefaults; }
+
+bool applies_to(const TunedDefault& d, Role role) {
+  return role == Role::sut ? d.sut : d.initiator;
+}
+
+}  // namespace ist::charon
