@@ -112,3 +112,69 @@ TEST(PeerTracker, DownAfterEstablishedAndOutOfRangeIgnored) {
   EXPECT_EQ(tr.ever_established(), 1u);
   EXPECT_FALSE(tr.observe(obs(K::ike_up, 7, t0)));
 }
+
+#include "fleet/charon_events.hpp"
+
+TEST(CharonEvents, PeerNames) {
+  EXPECT_EQ(peer_index_from_name("p0"), 0u);
+  EXPECT_EQ(peer_index_from_name("p4999"), 4999u);
+  EXPECT_FALSE(peer_index_from_name("p"));
+  EXPECT_FALSE(peer_index_from_name("sut"));
+  EXPECT_FALSE(peer_index_from_name("p12x"));
+  EXPECT_FALSE(peer_index_from_name("p-1"));
+  EXPECT_EQ(peer_conn_name(42), "p42");
+}
+
+TEST(CharonEvents, UpDownRekeyAndLog) {
+  MonoTime t{};
+  std::vector<PeerObservation> out;
+  ist::vici::Message up;
+  up.set("up", "yes");
+  up.section("p7").set("uniqueid", "3");
+  observations_from_event("ike-updown", up, t, out);
+  observations_from_event("child-updown", up, t, out);
+  ist::vici::Message down;
+  down.section("p7").set("uniqueid", "3");
+  observations_from_event("ike-updown", down, t, out);
+  ist::vici::Message rekey;
+  auto& kids = rekey.section("p9").section("child-sas");
+  kids.section("net-1");
+  kids.section("net-2");
+  observations_from_event("child-rekey", rekey, t, out);
+  ist::vici::Message ikerekey;
+  ikerekey.section("p9").section("old");
+  observations_from_event("ike-rekey", ikerekey, t, out);
+  ist::vici::Message log;
+  log.set("group", "IKE").set("level", "1").set("ikesa-name", "p3").set("msg", "giving up after 2 retransmits");
+  observations_from_event("log", log, t, out);
+  ist::vici::Message chatter;
+  chatter.set("ikesa-name", "p3").set("msg", "sending packet: from 198.19.0.4[500] to 198.18.0.1[500]");
+  observations_from_event("log", chatter, t, out);
+  ist::vici::Message other;
+  other.set("up", "yes");
+  other.section("sut-conn");
+  observations_from_event("ike-updown", other, t, out);
+
+  using K = PeerObservation::Kind;
+  ASSERT_EQ(out.size(), 7u);
+  EXPECT_EQ(out[0].kind, K::ike_up);
+  EXPECT_EQ(out[1].kind, K::child_up);
+  EXPECT_EQ(out[2].kind, K::ike_down);
+  EXPECT_EQ(out[3].kind, K::child_rekeyed);
+  EXPECT_EQ(out[4].kind, K::child_rekeyed);
+  EXPECT_EQ(out[3].peer, 9u);
+  EXPECT_EQ(out[5].kind, K::ike_rekeyed);
+  EXPECT_EQ(out[6].kind, K::attempt_failed);
+  EXPECT_EQ(out[6].peer, 3u);
+  EXPECT_EQ(out[6].detail, "giving up after 2 retransmits");
+}
+
+TEST(CharonEvents, AttemptEndingTexts) {
+  EXPECT_TRUE(log_ends_attempt("received AUTHENTICATION_FAILED notify error"));
+  EXPECT_TRUE(log_ends_attempt("received NO_PROPOSAL_CHOSEN notify error"));
+  EXPECT_TRUE(log_ends_attempt("received TS_UNACCEPTABLE notify, no CHILD_SA built"));
+  EXPECT_TRUE(log_ends_attempt("giving up after 5 retries"));
+  EXPECT_TRUE(log_ends_attempt("establishing IKE_SA failed, peer not responding"));
+  EXPECT_FALSE(log_ends_attempt("retransmit 1 of request with message ID 0"));
+  EXPECT_FALSE(log_ends_attempt("received COOKIE notify"));
+}
