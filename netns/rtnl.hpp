@@ -1,0 +1,60 @@
+#pragma once
+// rtnetlink requests on an NlSocket: links, bulk addresses, routes. Bulk requests are
+// pipelined (RtnlBatch): many messages per sendmsg, one acknowledgement per batch, errors
+// still reported per message, instead of one `ip` process or one round trip per address.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "netns/ip_address.hpp"
+#include "netns/nl_socket.hpp"
+
+struct nl_msg;
+
+namespace ist::netns {
+
+class RtnlBatch {
+ public:
+  explicit RtnlBatch(const NlSocket& sock) : sock_(sock) {}
+  // Queues a copy of `msg` (the caller keeps and frees it); `what` names it in errors.
+  // Sends the queue first when it is full.
+  Status add(nl_msg* msg, std::string what);
+  // Sends what is queued and waits until the kernel processed all of it. Returns the first
+  // failure; the kernel still applies the other messages of the batch.
+  Status flush();
+  std::size_t sent() const { return sent_; }
+
+ private:
+  static constexpr std::size_t kBatchBytes = 60 * 1024;  // well under the socket's sndbuf
+  const NlSocket& sock_;
+  std::vector<char> buffer_;
+  std::vector<std::string> labels_;  // per queued message
+  std::vector<std::size_t> offsets_;
+  std::size_t sent_ = 0;
+};
+
+struct AddressOptions {
+  bool no_prefix_route = false;  // IFA_F_NOPREFIXROUTE: keep the prefix length, add no route
+  bool no_dad = true;            // IFA_F_NODAD: IPv6 addresses usable at once
+};
+
+Status add_addresses(const NlSocket& sock, int ifindex, const std::vector<IpPrefix>& addrs,
+                     const AddressOptions& opts = {});
+// Queues the requests on `batch` (flush it to wait for them).
+Status add_addresses(RtnlBatch& batch, int ifindex, const std::vector<IpPrefix>& addrs,
+                     const AddressOptions& opts = {});
+Status remove_addresses(const NlSocket& sock, int ifindex, const std::vector<IpPrefix>& addrs);
+// `dst` via `gateway` out of `ifindex` in the main table.
+Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex);
+
+// A link of a kind that needs no attributes (e.g. "bridge"), created down.
+Status create_simple_link(const NlSocket& sock, const std::string& name, const std::string& kind);
+Result<int> link_index(const NlSocket& sock, const std::string& name);
+Status set_link_up(const NlSocket& sock, int ifindex);
+// A veth pair created from the socket's namespace with the peer end born directly in the
+// namespace `peer_netns_fd` refers to: neither end ever exists anywhere else.
+Status create_veth_pair(const NlSocket& sock, const std::string& name, const std::string& peer_name,
+                        int peer_netns_fd, unsigned mtu);
+
+}  // namespace ist::netns

@@ -1,0 +1,106 @@
+#pragma once
+// The harness's private network, described as data and built in one call:
+//
+//   ist-<runid>-sut                                ist-<runid>-peers
+//   lo: 198.18.255.1/24 (noprefixroute)            bridges ist<runid>h0..: 198.19.0.1.. (IKE),
+//                                                  198.19.128.1.. (inner), /32 each
+//   ist<runid>sut 198.18.0.1/30  <---- veth ---->  ist<runid>peer 198.18.0.2/30
+//   198.19.0.0/16 via 198.18.0.2                   198.18.0.0/16 via 198.18.0.1
+//   tbf (rate), nft table ist_<runid> (loss)       tbf (rate)
+//
+// The veth pair is created from inside the SUT namespace with its peer end born in the peers
+// namespace, so no link of the topology ever exists in the host namespace; the namespaces
+// are journaled before they exist, so `ikestorm clean` removes them after a SIGKILL. A failed
+// build rolls back what it made; teardown() (or the destructor) removes everything.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/run_state.hpp"
+#include "netns/address_plan.hpp"
+#include "netns/impairment.hpp"
+#include "netns/namespace.hpp"
+
+namespace ist::netns {
+
+struct TopologySpec {
+  std::size_t peer_count = 1;          // <= AddressPlan::max_peers
+  bool ipv6 = false;                   // also build the IPv6 plan (2001:2::/48)
+  unsigned mtu = 1500;
+  LinkImpairment link;                 // rate and loss between peers and SUT
+  std::size_t socket_buffer_bytes = 8u << 20;  // net.core.{r,w}mem_max per namespace
+  std::size_t socket_buffer_default = 4u << 20;  // net.core.{r,w}mem_default (charon's sockets)
+  std::string sut_role = "sut";
+  std::string peers_role = "peers";
+};
+
+struct BuildTimings {
+  double namespaces_s = 0;  // both namespaces and their sysctls
+  double link_s = 0;        // veth pair, link addresses, routes, impairments
+  double addresses_s = 0;   // the peers' bulk addresses
+  double total_s = 0;
+};
+
+class Topology {
+ public:
+  // `state` must outlive the Topology and stay where it is.
+  static Result<Topology> build(RunState& state, const TopologySpec& spec);
+
+  Topology() = default;
+  ~Topology();
+  Topology(Topology&&) noexcept = default;
+  Topology& operator=(Topology&&) noexcept = default;
+
+  // Removes both namespaces (and with them the link, addresses, qdiscs, nft table).
+  // Idempotent; the first error is returned but every step is attempted.
+  Status teardown();
+  bool built() const { return sut_.valid() || peers_.valid(); }
+
+  const TopologySpec& spec() const { return spec_; }
+  const Namespace& sut_ns() const { return sut_; }
+  const Namespace& peers_ns() const { return peers_; }
+  const std::string& sut_link() const { return sut_link_; }      // ifname in the SUT ns
+  const std::string& peers_link() const { return peers_link_; }  // ifname in the peers ns
+  const std::string& nft_table() const { return nft_table_; }    // in the SUT ns
+  // The peers' addresses live on port-less bridges ist<runid>h0, h1, ... in the peers ns
+  // (this kernel has no dummy links), at most kAddressesPerHolder each: IKE addresses
+  // first, then inner ones, then the IPv6 ones.
+  static constexpr std::size_t kAddressesPerHolder = 1024;
+  const std::vector<std::string>& address_holders() const { return holders_; }
+  std::string peer_address_link(std::size_t i) const;  // holder of peer i's IPv4 IKE address
+
+  IpAddress sut_ike_address(Family f = Family::v4) const { return AddressPlan::sut_link(f).address; }
+  IpPrefix sut_subnet(Family f = Family::v4) const { return AddressPlan::sut_subnet(f); }
+  IpAddress sut_subnet_address(Family f = Family::v4) const { return AddressPlan::sut_subnet_address(f); }
+  // Peer i's addresses, 0 <= i < spec().peer_count (Family::v6 only with spec().ipv6).
+  IpAddress peer_ike_address(std::size_t i, Family f = Family::v4) const {
+    return AddressPlan::peer_ike_address(i, f);
+  }
+  IpAddress peer_inner_address(std::size_t i, Family f = Family::v4) const {
+    return AddressPlan::peer_inner_address(i, f);
+  }
+  const BuildTimings& timings() const { return timings_; }
+  // Optional sysctls this kernel would not let a namespace set (e.g. net.core.rmem_max).
+  const std::vector<std::string>& skipped_sysctls() const { return skipped_sysctls_; }
+
+  // Replaces the link's rate limit and loss rules (both may be changed mid-run).
+  Status set_link(const LinkImpairment& imp);
+
+ private:
+  Status build_namespaces(RunState& state);
+  Status build_link();
+  Status build_peer_addresses();
+
+  TopologySpec spec_;
+  Namespace sut_;
+  Namespace peers_;
+  std::string run_id_, sut_link_, peers_link_, nft_table_;
+  std::vector<std::string> holders_;
+  BuildTimings timings_;
+  std::vector<std::string> skipped_sysctls_;
+};
+
+Status validate(const TopologySpec& spec);
+
+}  // namespace ist::netns
