@@ -1,0 +1,27 @@
+#pragma once
+// Turns a scenario document (after --set and with one sweep point applied) into a typed
+// Scenario, collecting every problem with its origin. The `sweep` key is accepted here but
+// read by the loader (scenario/load.hpp), which expands it before validation.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "scenario/diagnostics.hpp"
+#include "scenario/doc.hpp"
+#include "scenario/model.hpp"
+
+namespace ist::scenario {
+
+struct ValidateContext {
+  std::filesystem::path base_dir;  // sut.config paths are relative to this
+  std::string default_name;        // name when the document has none
+};
+
+// nullopt when any problem was found (all of them are in diag).
+std::optional<Scenario> validate(const Node& doc, const ValidateContext& ctx, Diagnostics& diag);
+
+// The keys strongswan.conf settings under sut.charon / peers.charon may not set: the harness
+// writes them itself. A key is refused when it equals one of these or lies below it.
+const std::vector<std::string>& harness_owned_charon_keys();
+
+}  // namespace ist::scenario
