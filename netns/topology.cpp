@@ -27,6 +27,10 @@ std::vector<Sysctl> namespace_sysctls(const TopologySpec& spec, bool sut) {
       {"net.ipv4.conf.all.rp_filter", "0"},
       {"net.ipv4.conf.default.rp_filter", "0"},
       {"net.ipv4.conf.lo.rp_filter", "0"},
+      // ARP requests name the link address as sender, not whichever peer address the
+      // triggering packet had: otherwise the SUT learns a neighbour entry per peer.
+      {"net.ipv4.conf.all.arp_announce", "2"},
+      {"net.ipv4.conf.default.arp_announce", "2"},
       // IKE bursts overflow default UDP buffers (RcvbufErrors). These are global and
       // read-only inside namespaces on this kernel (6.x), and the host's are not ours to
       // change: skipped there and reported; sockets can still use SO_RCVBUFFORCE.
