@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -167,11 +168,15 @@ class LogJoiner {
   using Sink = void (*)(void* ctx, const JoinedLogEvent&);
   template <class Fn>
   void feed(const LogEvent& e, Fn&& fn) {
-    feed_impl(e, [](void* c, const JoinedLogEvent& j) { (*static_cast<Fn*>(c))(j); }, &fn);
+    using F = std::remove_reference_t<Fn>;
+    feed_impl(e, [](void* c, const JoinedLogEvent& j) { (*static_cast<F*>(c))(j); },
+              const_cast<void*>(static_cast<const void*>(&fn)));
   }
   template <class Fn>
   void finish(Fn&& fn) {
-    finish_impl([](void* c, const JoinedLogEvent& j) { (*static_cast<Fn*>(c))(j); }, &fn);
+    using F = std::remove_reference_t<Fn>;
+    finish_impl([](void* c, const JoinedLogEvent& j) { (*static_cast<F*>(c))(j); },
+                const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
   // Lines seen with the charon thread prefix / without.

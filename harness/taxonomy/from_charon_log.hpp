@@ -1,0 +1,66 @@
+#pragma once
+// charon log events -> classifier input. Header-only on purpose: it reads LogJoiner's output
+// struct and needs nothing from ist_charon at link time, so ist_taxonomy does not depend on it.
+//
+// `log_side` is the side whose daemon wrote the log: the SUT's log is `responder`, a peer's
+// (initiator) log is `initiator`, whatever role charon played in a single exchange. The peer's
+// address is then the remote address (SUT log) or charon's own address (peer log).
+#include <optional>
+
+#include "charon/log_parser.hpp"
+#include "taxonomy/observed_event.hpp"
+
+namespace ist::taxonomy {
+
+inline std::optional<Observation> observation_of(charon::LogEventKind k) {
+  using K = charon::LogEventKind;
+  switch (k) {
+    case K::ike_sa_limit_hit: return Observation::ike_sa_limit_hit;
+    case K::half_open_limit: return Observation::half_open_limit;
+    case K::per_ip_half_open_limit: return Observation::per_ip_half_open_limit;
+    case K::job_load_limit: return Observation::job_load_limit;
+    case K::cookie_sent: return Observation::cookie_sent;
+    case K::giving_up: return Observation::no_response;
+    case K::rekey_collision: return Observation::rekey_collision;
+    case K::no_proposal_chosen: return Observation::no_proposal_chosen;
+    case K::ts_unacceptable: return Observation::ts_unacceptable;
+    case K::authentication_failed: return Observation::authentication_failed;
+    case K::no_ike_config: return Observation::no_ike_config;
+    case K::no_peer_config: return Observation::no_peer_config;
+    case K::spi_alloc_failed: return Observation::spi_alloc_failed;
+    case K::sa_install_failed: return Observation::sa_install_failed;
+    case K::policy_install_failed: return Observation::policy_install_failed;
+    case K::notify_error: return Observation::notify_error;
+    case K::child_expired: return Observation::child_hard_expired;
+    case K::delete_received: return Observation::delete_received;
+    default: return std::nullopt;
+  }
+}
+
+inline std::optional<ObservedEvent> observe_charon_log_event(const charon::JoinedLogEvent& j,
+                                                             Side log_side) {
+  auto what = observation_of(j.kind);
+  if (!what) return std::nullopt;
+  // A CHILD_SA delete is routine (rekeys delete the old CHILD_SA); only IKE_SA deletes are
+  // worth an (informational) record.
+  if (*what == Observation::delete_received && j.sa != charon::LogSa::ike) return std::nullopt;
+  ObservedEvent e;
+  e.t_ms = j.t_ms < 0 ? 0 : j.t_ms;
+  e.side = log_side;
+  e.what = *what;
+  e.sa = j.sa == charon::LogSa::child ? SaKind::child : SaKind::ike;
+  e.exchange = j.exchange;
+  if (log_side == Side::initiator) {
+    e.peer = j.conn;  // a peer's connection name is the peer
+    e.address = j.local_address;
+  } else {
+    e.peer = j.peer_id;
+    e.address = j.peer_address;
+  }
+  e.attempt = j.attempt;
+  e.evidence = j.context;
+  e.evidence.push_back(j.raw);
+  return e;
+}
+
+}  // namespace ist::taxonomy
