@@ -1,0 +1,327 @@
+// ikestorm run [FILE] [--set k=v ...] [--peers N] [--out DIR] [--shard i/n]: runs a scenario
+// (or the built-in default) against a real charon and writes report.json.
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "cli/command.hpp"
+#include "cli/version.hpp"
+#include "common/child_process.hpp"
+#include "common/log.hpp"
+#include "common/named_netns.hpp"
+#include "common/probe.hpp"
+#include "common/run_state.hpp"
+#include "common/signals.hpp"
+#include "reports/report.hpp"
+#include "run/output_dir.hpp"
+#include "run/run_point.hpp"
+#include "scenario/load.hpp"
+
+namespace ist::cli {
+namespace {
+
+const Usage kUsage{
+    "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
+    "[--force] [--shard I/N]",
+    "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
+    "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
+    "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
+    "Needs root (it creates network namespaces). Ctrl-C tears everything down in order and\n"
+    "still writes a partial report.\n\n"
+    "Exit codes: 0 every expectation met; 1 an expectation failed; 2 bad scenario or\n"
+    "arguments; 3 harness fault or interrupted; 4 a resource leaked (the highest wins).",
+    "  ikestorm run                                   # the default scenario\n"
+    "  ikestorm run --peers 100 --set sut.charon.ikesa_limit=50\n"
+    "  ikestorm run scenarios/lifetime-sweep.yaml --out /tmp/sweep\n"
+    "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd"};
+
+std::string read_cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "";
+}
+
+std::string random_psk() {
+  std::random_device rd;
+  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (int i = 0; i < 32; ++i) s += a[rd() % 62];
+  return s;
+}
+
+double harness_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double harness_rss_mb() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+// What the run left behind: namespaces with its id, live journaled processes.
+uint64_t count_leaks(const RunState& state, std::vector<std::string>& what) {
+  uint64_t n = 0;
+  for (const auto& ns : list_named_netns()) {
+    if (run_id_of_name(ns) == state.run_id()) {
+      what.push_back("namespace " + ns);
+      ++n;
+    }
+  }
+  auto live = state.live_resources();
+  if (live) {
+    for (const auto& r : *live) {
+      if (r.kind == resource_kind::process) {
+        pid_t pid = static_cast<pid_t>(std::stol(r.name));
+        auto ticks = process_start_ticks(pid);
+        std::string start = r.detail.substr(0, r.detail.find(' '));
+        if (ticks && std::to_string(*ticks) == start) {
+          what.push_back("process " + r.name + " (" + r.detail + ")");
+          ++n;
+        }
+      } else if (r.kind == resource_kind::netns) {
+        if (named_netns_exists(r.name) &&
+            std::find(what.begin(), what.end(), "namespace " + r.name) == what.end()) {
+          what.push_back("namespace " + r.name);
+          ++n;
+        }
+      }
+    }
+  }
+  return n;
+}
+
+std::string fmt(double v, int prec = 1) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+void print_point(const reports::RunReport& r, bool with_parameters) {
+  const auto& s = r.summary;
+  if (with_parameters) {
+    std::string p;
+    for (auto& [k, v] : r.parameters.items()) p += (p.empty() ? "" : ", ") + k + "=" + v.get<std::string>();
+    std::cout << "\n" << r.folder << "  (" << p << ")\n";
+  }
+  std::cout << "  peers          " << s.peers << "\n"
+            << "  established    " << s.established << " (" << fmt(100.0 * s.established_ratio) << "%)"
+            << "   the SUT's own count: " << s.sut_ike_sas_at_connect_end << "\n"
+            << "  failed         " << s.failed << "\n"
+            << "  setup rate     " << fmt(s.setup_rate_per_s) << "/s\n"
+            << "  setup latency  p50 " << fmt(s.setup_latency_ms.p50, 0) << " ms  p90 "
+            << fmt(s.setup_latency_ms.p90, 0) << " ms  p99 " << fmt(s.setup_latency_ms.p99, 0) << " ms  max "
+            << fmt(s.setup_latency_ms.max, 0) << " ms\n"
+            << "  rekeys         IKE " << s.rekeys.ike << "  CHILD " << s.rekeys.child
+            << "   renegotiations " << fmt(s.renegotiations_per_min) << "/min (scenario time), "
+            << fmt(s.renegotiations_per_min_wall) << "/min wall\n"
+            << "  SUT            CPU " << fmt(s.cpu_s.sut, 2) << " s   RSS " << fmt(s.rss_mb.sut) << " MB\n"
+            << "  peer daemons   CPU " << fmt(s.cpu_s.peers, 2) << " s   RSS " << fmt(s.rss_mb.peers) << " MB\n";
+  if (!r.codes.empty()) {
+    std::cout << "  failures by Windows code:\n";
+    for (const auto& [name, c] : r.codes)
+      std::cout << "    " << name << "  peers " << c.peers << "  attempts " << c.attempts << "\n";
+  }
+  if (s.unclassified) std::cout << "  unclassified   " << s.unclassified << "\n";
+  for (const auto& e : r.expectations)
+    std::cout << "  expect         " << e.expr << "   " << (e.ok ? "ok" : "FAILED") << " (observed "
+              << e.observed.dump() << ")\n";
+  if (r.outcome != "complete") std::cout << "  outcome        " << r.outcome << "\n";
+}
+
+int run_main(const std::vector<std::string>& args) {
+  po::options_description opts("options");
+  std::vector<std::string> sets;
+  opts.add_options()
+      ("file", po::value<std::string>(), "scenario file (YAML); none = the built-in default")
+      ("set", po::value<std::vector<std::string>>(&sets)->composing(),
+       "override a scenario key by dotted path, e.g. --set sut.charon.ikesa_limit=50 (repeatable)")
+      ("peers", po::value<std::string>(), "number of peers (same as --set peers.count=N)")
+      ("rate", po::value<std::string>(), "arrival rate, e.g. 200/s (same as --set peers.arrival={rate: R})")
+      ("backend", po::value<std::string>(), "auto | xfrm | libipsec | vm (same as --set backend=B)")
+      ("daemons", po::value<std::string>(), "initiator charons (same as --set peers.daemons=K)")
+      ("out", po::value<std::string>(), "report folder (default ./ikestorm-out/<name>-<UTC time>)")
+      ("force", "write into an existing non-empty --out folder")
+      ("shard", po::value<std::string>(), "I/N: run every N-th sweep point starting at the I-th (1-based)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  if (auto rc = parse_args(args, kUsage, opts, pos, vm)) return *rc;
+
+  std::vector<scenario::Override> overrides;
+  for (const auto& s : sets) {
+    auto o = scenario::parse_set(s);
+    if (!o) return fail("run", o.error().describe(), kExitUsage);
+    overrides.push_back(*o);
+  }
+  if (vm.count("peers")) overrides.push_back(scenario::peers_override(vm["peers"].as<std::string>()));
+  auto shortcut = [&](const char* opt, std::string path, std::string value) {
+    overrides.push_back({std::move(path), std::move(value), std::string("--") + opt});
+  };
+  if (vm.count("rate")) shortcut("rate", "peers.arrival", "{rate: " + vm["rate"].as<std::string>() + "}");
+  if (vm.count("backend")) shortcut("backend", "backend", vm["backend"].as<std::string>());
+  if (vm.count("daemons")) shortcut("daemons", "peers.daemons", vm["daemons"].as<std::string>());
+
+  scenario::LoadOutcome loaded = vm.count("file") ? scenario::load_file(vm["file"].as<std::string>(), overrides)
+                                                  : scenario::load_default(overrides);
+  if (!loaded.ok()) {
+    std::cerr << loaded.diagnostics.str() << "\n";
+    return kExitUsage;
+  }
+  auto& L = *loaded.loaded;
+
+  // Shards pick points by index; the report keeps each point's index in its folder name.
+  std::size_t shard_i = 1, shard_n = 1;
+  if (vm.count("shard")) {
+    const auto& sh = vm["shard"].as<std::string>();
+    if (std::sscanf(sh.c_str(), "%zu/%zu", &shard_i, &shard_n) != 2 || shard_n == 0 || shard_i == 0 ||
+        shard_i > shard_n)
+      return fail("run", "--shard '" + sh + "': expected I/N with 1 <= I <= N", kExitUsage);
+  }
+  std::vector<std::size_t> indices;
+  for (std::size_t k = 0; k < L.points.size(); ++k)
+    if (k % shard_n == shard_i - 1) indices.push_back(k);
+  if (indices.empty()) return fail("run", "shard " + vm["shard"].as<std::string>() + " has no sweep points", kExitUsage);
+
+  const auto& first = L.points.front().scenario;
+  if (first.backend == scenario::Backend::vm)
+    return fail("run", "backend vm is not available in this build; use auto or libipsec", kExitUsage);
+  if (::geteuid() != 0)
+    return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
+
+  auto out = run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>()
+                                                     : run::default_output_dir(first.name),
+                                     vm.count("force") > 0);
+  if (!out) return fail("run", out.error().describe(), kExitUsage);
+
+  signals::install_stop_handlers();
+
+  // Backend: what the host can do decides `auto`.
+  auto caps = probe::probe_host();
+  std::string reason;
+  std::string backend;
+  switch (first.backend) {
+    case scenario::Backend::auto_select: backend = probe::auto_backend(caps, &reason); break;
+    case scenario::Backend::libipsec: backend = "libipsec"; reason = "asked for"; break;
+    case scenario::Backend::xfrm:
+      if (!caps.esp.available)
+        return fail("run", "backend xfrm: this kernel cannot hold ESP states (" + caps.esp.detail +
+                               "); use libipsec, or vm for real XFRM", kExitUsage);
+      backend = "xfrm";
+      reason = "asked for";
+      break;
+    case scenario::Backend::vm: break;
+  }
+  if (backend == "vm") return fail("run", "backend vm is not available in this build", kExitUsage);
+  if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
+
+  auto state = RunState::create(new_run_id());
+  if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
+
+  reports::Report report;
+  report.tool_version = kVersion;
+  report.run_id = state->run_id();
+  report.started_at = utc_timestamp();
+  {
+    std::string cmd = "ikestorm run";
+    for (const auto& a : args) cmd += " " + a;
+    report.command = cmd;
+  }
+  report.scenario = L.document;
+  report.backend = backend;
+  report.real_xfrm = backend == "xfrm";
+  utsname u{};
+  ::uname(&u);
+  report.host.kernel = std::string(u.sysname) + " " + u.release;
+  report.host.sut_kernel = report.host.kernel;
+  report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
+  report.host.strongswan = caps.charon_version;
+
+  std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
+            << " point(s), backend " << backend << " (" << reason << ")\n"
+            << "report folder: " << *out << "\n";
+  std::cout.flush();
+
+  run::Progress progress;
+  const std::string psk = random_psk();
+  int exit_code = kExitOk;
+  bool interrupted = false;
+  const std::string report_path = *out + "/report.json";
+  for (std::size_t n = 0; n < indices.size() && !signals::stop_requested(); ++n) {
+    std::size_t k = indices[n];
+    const auto& point = L.points[k];
+    run::PointContext ctx;
+    ctx.state = &*state;
+    ctx.out_dir = *out;
+    ctx.point_dir = "run-" + std::to_string(k + 1);
+    ctx.backend = backend;
+    ctx.host_esp = caps.esp.available;
+    ctx.progress = &progress;
+    ctx.psk = psk;
+    if (indices.size() > 1) std::cerr << "point " << (n + 1) << "/" << indices.size() << " (" << ctx.point_dir << ")\n";
+    auto po = run::run_point(point, ctx);
+    if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
+    auto& rr = po.report;
+    rr.summary.cpu_s.harness = harness_cpu_s();
+    rr.summary.rss_mb.harness = harness_rss_mb();
+    // Failed peers the classifier has not attributed to a code.
+    uint64_t classified = 0;
+    for (const auto& [name, c] : rr.codes) classified += c.peers;
+    rr.summary.unclassified = rr.summary.failed > classified ? rr.summary.failed - classified : 0;
+
+    nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
+    for (const auto& e : scenario::evaluate(point.scenario.expect, run_json))
+      rr.expectations.push_back({e.expr, e.ok, e.observed});
+    for (const auto& e : rr.expectations)
+      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
+    if (!po.fault.empty()) {
+      log::error(ctx.point_dir, ": ", po.fault);
+      exit_code = std::max(exit_code, kExitHarnessFault);
+    }
+    interrupted = interrupted || po.interrupted;
+    report.runs.push_back(std::move(rr));
+    // Written after every point: an interrupted sweep keeps what it finished.
+    if (auto w = reports::write_json(report, report_path); !w) {
+      log::error(w.error().describe());
+      exit_code = std::max(exit_code, kExitHarnessFault);
+    }
+  }
+
+  // Nothing may be left behind.
+  std::vector<std::string> leaked;
+  uint64_t leaks = count_leaks(*state, leaked);
+  if (!report.runs.empty()) report.runs.back().summary.leaks = leaks;
+  for (auto& r : report.runs) r.summary.leaks = leaks;
+  if (leaks) {
+    for (const auto& w : leaked) log::error("left behind: ", w, " (remove with: ikestorm clean)");
+    exit_code = std::max(exit_code, kExitLeak);
+  } else {
+    (void)state->remove();
+  }
+  if (auto w = reports::write_json(report, report_path); !w) log::error(w.error().describe());
+
+  std::cout << "\n" << first.name << (first.description.empty() ? "" : ": " + first.description) << "\n";
+  for (const auto& r : report.runs) print_point(r, report.runs.size() > 1);
+  if (interrupted) {
+    std::cout << "\ninterrupted: the report holds what was measured until then\n";
+    exit_code = std::max(exit_code, kExitHarnessFault);
+  }
+  std::cout << "\nreport: " << report_path << "\n";
+  return exit_code;
+}
+
+CommandRegistrar reg({"run", "run a scenario (or the built-in default) against a real charon", &run_main, 10});
+
+}  // namespace
+}  // namespace ist::cli

@@ -1,0 +1,212 @@
+#include "fleet/charon_fleet.hpp"
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+
+#include "common/log.hpp"
+#include "fleet/charon_events.hpp"
+
+namespace ist::fleet {
+
+using namespace std::chrono_literals;
+using K = PeerObservation::Kind;
+
+std::string peer_identity(uint32_t peer) { return "peer-" + std::to_string(peer) + ".ikestorm.test"; }
+
+namespace {
+std::optional<double> setting_number(const charon::CharonSettings& s, const std::string& key,
+                                     std::optional<double> typed) {
+  if (auto it = s.user_keys.find(key); it != s.user_keys.end()) {
+    try {
+      return std::stod(it->second);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  return typed;
+}
+}  // namespace
+
+std::chrono::milliseconds retransmit_budget(const charon::CharonSettings& s) {
+  const auto& t = s.tuning;
+  auto opt = [](auto v) -> std::optional<double> {
+    if (v) return static_cast<double>(*v);
+    return std::nullopt;
+  };
+  double tries = setting_number(s, "retransmit_tries", opt(t.retransmit_tries)).value_or(5);
+  double timeout = setting_number(s, "retransmit_timeout", t.retransmit_timeout).value_or(4.0);
+  double base = setting_number(s, "retransmit_base", t.retransmit_base).value_or(1.8);
+  double limit = setting_number(s, "retransmit_limit", t.retransmit_limit).value_or(0);
+  double total = 0;
+  for (int n = 0; n <= static_cast<int>(tries); ++n) {
+    double step = timeout * std::pow(base, n);
+    if (limit > 0) step = std::min(step, limit);
+    total += step;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total * 1000));
+}
+
+CharonFleet::CharonFleet(EventLoop& loop, CharonFleetOptions options)
+    : loop_(loop), opts_(std::move(options)) {}
+
+CharonFleet::~CharonFleet() { (void)stop(); }
+
+std::string CharonFleet::peer_name(uint32_t peer) const { return peer_conn_name(peer); }
+
+charon::ConnSpec CharonFleet::conn_for(uint32_t peer) const {
+  charon::ConnSpec c;
+  c.name = peer_conn_name(peer);
+  c.local_addrs = {opts_.ike_address(peer)};
+  c.remote_addrs = {opts_.sut_address};
+  c.local_id = peer_identity(peer);
+  c.remote_id = opts_.sut_id;
+  c.ike_proposals = opts_.ike_proposals;
+  c.esp_proposals = opts_.esp_proposals;
+  c.ike = opts_.ike;
+  c.child = opts_.child;
+  c.encap = opts_.encap;
+  c.keyingtries = 1;  // one attempt per initiate: the harness decides about retries
+  c.local_ts = {opts_.inner_address(peer) + "/32"};
+  c.remote_ts = opts_.remote_ts;
+  return c;
+}
+
+void CharonFleet::emit(PeerObservation o) {
+  if (sink_) sink_(o);
+}
+
+Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonFleetOptions options) {
+  if (options.peers == 0 || options.daemons == 0) return Error("charon fleet: need at least one peer and one daemon");
+  if (!options.ike_address || !options.inner_address) return Error("charon fleet: no address plan");
+  options.daemons = std::min(options.daemons, options.peers);
+  std::unique_ptr<CharonFleet> f(new CharonFleet(loop, std::move(options)));
+  const auto& o = f->opts_;
+  f->attempt_timeout_ = retransmit_budget(o.settings) + 5s;
+
+  for (uint32_t d = 0; d < o.daemons; ++d) {
+    charon::InstanceOptions io;
+    io.name = "peers-" + std::to_string(d);
+    io.netns = o.netns;
+    io.work_dir = o.work_dir + "/" + io.name;
+    io.run_state = o.state;
+    io.settings = o.settings;
+    io.settings.role = charon::Role::initiator;
+    // Several daemons share the namespace: each binds its own IKE and NAT-T ports.
+    io.settings.user_keys["port"] = std::to_string(o.first_port + 2 * d);
+    io.settings.user_keys["port_nat_t"] = std::to_string(o.first_port + 2 * d + 1);
+    auto inst = charon::Instance::start(io);
+    if (!inst) return std::move(inst).error().wrap("starting initiator daemon " + io.name);
+    auto session = vici::Session::connect(loop, inst->vici_socket());
+    if (!session) return std::move(session).error().wrap("connecting to " + io.name);
+    f->daemon_logs_.push_back(inst->log_path());
+    f->daemons_.push_back(Daemon{std::move(*inst), std::move(*session), {}});
+  }
+
+  // Events first, so nothing that follows a load can be missed.
+  CharonFleet* self = f.get();
+  for (auto& d : f->daemons_) {
+    for (const char* ev : {"ike-updown", "child-updown", "ike-rekey", "child-rekey", "log"}) {
+      d.session->subscribe(ev, [self](std::string_view event, const vici::Message& m) {
+        self->scratch_.clear();
+        observations_from_event(event, m, self->loop_.clock().now(), self->scratch_);
+        for (auto& obs : self->scratch_) self->emit(std::move(obs));
+      });
+    }
+  }
+
+  // Secret and connections, pipelined on every daemon at once.
+  auto t0 = loop.clock().now();
+  uint64_t outstanding = 0;
+  std::optional<Error> first_error;
+  uint64_t failures = 0;
+  auto done = [&](std::string what) {
+    return [&, what = std::move(what)](Result<vici::Message> r) {
+      --outstanding;
+      std::string err;
+      if (!r)
+        err = r.error().describe();
+      else if (r->get_or("success", "no") != "yes")
+        err = r->get_or("errmsg", "refused without a reason");
+      if (!err.empty()) {
+        ++failures;
+        if (!first_error) first_error = Error(what + ": " + err);
+      }
+    };
+  };
+  charon::SharedSecret secret{"peers", o.psk, {}};
+  IST_TRY_ASSIGN(auto shared_msg, charon::to_load_shared(secret));
+  for (auto& d : f->daemons_) {
+    ++outstanding;
+    d.session->request("load-shared", shared_msg, done("load-shared"), 60s);
+  }
+  for (uint32_t p = 0; p < o.peers; ++p) {
+    IST_TRY_ASSIGN(auto msg, charon::to_load_conn(f->conn_for(p)));
+    ++outstanding;
+    f->daemon_of(p).session->request("load-conn", msg, done("load-conn " + peer_conn_name(p)), 120s);
+  }
+  auto r = loop.run_until([&] { return outstanding == 0; }, loop.clock().now() + 180s);
+  if (!r) return std::move(r).error();
+  if (outstanding) return Error("loading connections into the initiator daemons did not finish in 180 s");
+  if (first_error)
+    return Error(std::to_string(failures) + " load request(s) failed, first: " + first_error->describe());
+  f->load_seconds_ = ms_between(t0, loop.clock().now()) / 1000.0;
+  log::debug("loaded ", o.peers, " peer connections into ", o.daemons, " daemon(s) in ", f->load_seconds_, " s");
+  return f;
+}
+
+void CharonFleet::initiate(uint32_t peer) {
+  vici::Message m;
+  m.set("child", "net").set("ike", peer_conn_name(peer)).set("timeout", "-1");
+  // The reply comes at once (timeout = -1); the outcome arrives as events.
+  daemon_of(peer).session->request("initiate", m, [this, peer](Result<vici::Message> r) {
+    std::string err;
+    if (!r)
+      err = r.error().describe();
+    else if (r->get_or("success", "no") != "yes")
+      err = r->get_or("errmsg", "initiate refused");
+    if (!err.empty()) emit({K::attempt_failed, peer, loop_.clock().now(), "initiate: " + err});
+  }, 30s);
+}
+
+void CharonFleet::terminate(uint32_t peer) {
+  vici::Message m;
+  m.set("ike", peer_conn_name(peer)).set("timeout", "-1");
+  daemon_of(peer).session->request("terminate", m, [](Result<vici::Message>) {}, 30s);
+}
+
+bool CharonFleet::healthy(std::string* why) {
+  for (auto& d : daemons_) {
+    if (!d.instance.alive()) {
+      if (why) *why = d.instance.name() + " (pid " + std::to_string(d.instance.pid()) + ") exited";
+      return false;
+    }
+  }
+  return true;
+}
+
+ProcessUsage CharonFleet::usage() {
+  ProcessUsage total;
+  for (auto& d : daemons_) {
+    if (auto u = d.instance.usage()) d.last_usage = *u;
+    total.cpu_s += d.last_usage.cpu_s;
+    total.rss_peak_mb += d.last_usage.rss_peak_mb;
+  }
+  return total;
+}
+
+Status CharonFleet::stop() {
+  Status first;
+  for (auto& d : daemons_) {
+    if (auto u = d.instance.usage()) d.last_usage = *u;
+    d.session.reset();
+    auto st = d.instance.stop();
+    // SIGTERM is how it is stopped; anything else (a crash, a kill) is worth a line.
+    if (!(st.exited && st.code == 0) && !(!st.exited && st.signal == SIGTERM) && first.ok())
+      first = Error(d.instance.name() + " " + st.describe());
+  }
+  daemons_.clear();
+  return first;
+}
+
+}  // namespace ist::fleet

@@ -1,0 +1,96 @@
+#pragma once
+// The charon peer engine: N peers spread over K initiator charons in the peers namespace,
+// each daemon with its own private /run, vici socket and IKE ports (several charons share
+// one namespace, so each listens on its own port pair). Peer i is connection "p<i>" on
+// daemon i % K, with its own IKE address, inner address and identity. Everything is
+// asynchronous on the caller's EventLoop: initiate uses vici's timeout = -1 (never the
+// blocking form, which holds a charon worker per call and deadlocks a loaded daemon).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "charon/conn_spec.hpp"
+#include "charon/instance.hpp"
+#include "charon/settings.hpp"
+#include "common/event_loop.hpp"
+#include "common/run_state.hpp"
+#include "fleet/peer_engine.hpp"
+#include "vici/session.hpp"
+
+namespace ist::fleet {
+
+struct CharonFleetOptions {
+  uint32_t peers = 1;
+  uint32_t daemons = 1;
+  std::string netns;     // the peers namespace
+  std::string work_dir;  // daemon d keeps its files in <work_dir>/peers-<d>
+  RunState* state = nullptr;
+  charon::CharonSettings settings;  // role initiator; port keys are set per daemon
+  std::function<std::string(uint32_t)> ike_address;    // peer i's IKE address
+  std::function<std::string(uint32_t)> inner_address;  // peer i's traffic selector address
+  std::string sut_address = "198.18.0.1";
+  std::string sut_id = "sut.ikestorm.test";
+  std::vector<std::string> remote_ts = {"198.18.255.0/24"};
+  std::vector<std::string> ike_proposals, esp_proposals;
+  charon::IkeLifetimes ike;
+  charon::ChildLifetimes child;
+  bool encap = false;
+  std::string psk;
+  uint16_t first_port = 20000;  // daemon d: IKE port first_port + 2d, NAT-T port + 1
+};
+
+// Peer i's IKE identity.
+std::string peer_identity(uint32_t peer);
+
+class CharonFleet final : public PeerEngine {
+ public:
+  // Starts the daemons, subscribes to their events, loads the secret and every peer's
+  // connection (pipelined). Returns when all are loaded.
+  static Result<std::unique_ptr<CharonFleet>> start(EventLoop& loop, CharonFleetOptions options);
+  ~CharonFleet() override;
+
+  std::string engine_name() const override { return "charon"; }
+  uint32_t peer_count() const override { return opts_.peers; }
+  std::string peer_name(uint32_t peer) const override;
+  std::string peer_address(uint32_t peer) const override { return opts_.ike_address(peer); }
+  void set_sink(Sink sink) override { sink_ = std::move(sink); }
+  void initiate(uint32_t peer) override;
+  void terminate(uint32_t peer) override;
+  std::chrono::milliseconds attempt_timeout() const override { return attempt_timeout_; }
+  bool healthy(std::string* why) override;
+  ProcessUsage usage() override;
+  Status stop() override;
+
+  // The connection a peer uses (for the run folder's swanctl.conf rendering).
+  charon::ConnSpec conn_for(uint32_t peer) const;
+  double load_seconds() const { return load_seconds_; }
+  const std::vector<std::string>& daemon_logs() const { return daemon_logs_; }
+
+ private:
+  struct Daemon {
+    charon::Instance instance;
+    std::unique_ptr<vici::Session> session;
+    ProcessUsage last_usage;
+  };
+  CharonFleet(EventLoop& loop, CharonFleetOptions options);
+  Daemon& daemon_of(uint32_t peer) { return daemons_[peer % daemons_.size()]; }
+  void emit(PeerObservation o);
+
+  EventLoop& loop_;
+  CharonFleetOptions opts_;
+  std::vector<Daemon> daemons_;
+  std::vector<std::string> daemon_logs_;
+  Sink sink_;
+  std::chrono::milliseconds attempt_timeout_{30000};
+  double load_seconds_ = 0;
+  std::vector<PeerObservation> scratch_;
+};
+
+// Charon's total time before an initiator gives up on an unanswered request: the sum of
+// retransmit_timeout * retransmit_base^n for n = 0..retransmit_tries (capped per try by
+// retransmit_limit), from the settings or charon's defaults (5, 4 s, 1.8).
+std::chrono::milliseconds retransmit_budget(const charon::CharonSettings& s);
+
+}  // namespace ist::fleet

@@ -1,0 +1,85 @@
+#include "run/charon_sut.hpp"
+
+#include <csignal>
+
+namespace ist::run {
+
+using namespace std::chrono_literals;
+
+namespace {
+Status expect_success(Result<vici::Message> r, const std::string& what) {
+  if (!r) return std::move(r).error().wrap(what);
+  if (r->get_or("success", "no") != "yes") return Error(what + ": " + r->get_or("errmsg", "refused"));
+  return ok();
+}
+}  // namespace
+
+Result<std::unique_ptr<CharonSut>> CharonSut::start(EventLoop& loop, const charon::InstanceOptions& io,
+                                                    const charon::ConnSpec& responder,
+                                                    const charon::SharedSecret& secret) {
+  auto inst = charon::Instance::start(io);
+  if (!inst) return std::move(inst).error().wrap("starting the SUT charon");
+  std::unique_ptr<CharonSut> sut(new CharonSut(std::move(*inst)));
+  auto session = vici::Session::connect(loop, sut->instance_.vici_socket());
+  if (!session) return std::move(session).error().wrap("connecting to the SUT's vici");
+  sut->session_ = std::move(*session);
+  IST_TRY_ASSIGN(auto shared, charon::to_load_shared(secret));
+  IST_TRY(expect_success(sut->session_->call("load-shared", shared, 30s), "SUT load-shared"));
+  IST_TRY_ASSIGN(auto conn, charon::to_load_conn(responder));
+  IST_TRY(expect_success(sut->session_->call("load-conn", conn, 30s), "SUT load-conn"));
+  return sut;
+}
+
+CharonSut::~CharonSut() { (void)stop(); }
+
+void CharonSut::count_established(std::function<void(Result<uint64_t>)> done) {
+  if (!session_) {
+    done(Error("SUT session closed"));
+    return;
+  }
+  auto count = std::make_shared<uint64_t>(0);
+  vici::Message args;
+  args.set("noblock", "yes");
+  session_->stream("list-sas", "list-sa", args,
+                   [count](vici::Message&& item) {
+                     for (const auto& e : item.elements()) {
+                       if (e.kind != vici::Element::Kind::section) continue;
+                       if (e.section->get_or("state", "") == "ESTABLISHED") ++*count;
+                     }
+                   },
+                   [count, done](Result<vici::Message> r) {
+                     if (!r) {
+                       done(std::move(r).error());
+                       return;
+                     }
+                     done(*count);
+                   },
+                   120s);
+}
+
+bool CharonSut::healthy(std::string* why) {
+  if (stopped_ || instance_.alive()) return true;
+  if (why) {
+    *why = "SUT charon (pid " + std::to_string(instance_.pid()) + ") ";
+    *why += instance_.exit_status() ? instance_.exit_status()->describe() : "exited";
+  }
+  return false;
+}
+
+ProcessUsage CharonSut::usage() {
+  if (auto u = instance_.usage()) last_usage_ = *u;
+  return last_usage_;
+}
+
+Status CharonSut::stop() {
+  if (stopped_) return ok();
+  usage();
+  stopped_ = true;
+  session_.reset();
+  auto st = instance_.stop();
+  if (!(st.exited && st.code == 0) && !(!st.exited && st.signal == SIGTERM))
+    return Error("SUT charon " + st.describe());
+  return ok();
+}
+
+}  // namespace ist::run

@@ -1,0 +1,39 @@
+#pragma once
+// The SUT as a charon in the SUT namespace: one responder connection that accepts every
+// peer, one shared PSK, a filelog the classifier reads afterwards.
+#include <memory>
+#include <string>
+
+#include "charon/conn_spec.hpp"
+#include "charon/instance.hpp"
+#include "common/event_loop.hpp"
+#include "run/sut.hpp"
+#include "vici/session.hpp"
+
+namespace ist::run {
+
+class CharonSut final : public Sut {
+ public:
+  // Starts charon, connects vici, loads the secret and the responder connection.
+  static Result<std::unique_ptr<CharonSut>> start(EventLoop& loop, const charon::InstanceOptions& instance,
+                                                  const charon::ConnSpec& responder,
+                                                  const charon::SharedSecret& secret);
+  ~CharonSut() override;
+
+  void count_established(std::function<void(Result<uint64_t>)> done) override;
+  bool healthy(std::string* why) override;
+  ProcessUsage usage() override;
+  Status stop() override;
+
+  charon::Instance& instance() { return instance_; }
+  vici::Session* session() { return session_.get(); }
+
+ private:
+  CharonSut(charon::Instance inst) : instance_(std::move(inst)) {}
+  charon::Instance instance_;
+  std::unique_ptr<vici::Session> session_;
+  ProcessUsage last_usage_;
+  bool stopped_ = false;
+};
+
+}  // namespace ist::run

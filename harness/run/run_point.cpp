@@ -1,0 +1,289 @@
+#include "run/run_point.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "charon/conn_spec.hpp"
+#include "charon/settings.hpp"
+#include "common/log.hpp"
+#include "fleet/charon_events.hpp"
+#include "fleet/charon_fleet.hpp"
+#include "netns/topology.hpp"
+#include "run/charon_sut.hpp"
+#include "run/orchestrator.hpp"
+#include "scenario/effective.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ist::run {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e) {
+  charon::IkeLifetimes l;
+  l.rekey_time = charon::Seconds(e.rekey_s);
+  l.reauth_time = charon::Seconds(e.reauth_s);
+  l.over_time = charon::Seconds(e.over_s);
+  l.rand_time = charon::Seconds(e.rand_s);
+  return l;
+}
+
+charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e) {
+  charon::ChildLifetimes l;
+  l.rekey_time = charon::Seconds(e.rekey_s);
+  l.life_time = charon::Seconds(e.life_s);
+  l.rand_time = charon::Seconds(e.rand_s);
+  return l;
+}
+
+std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : v) out[s.key] = s.value;
+  return out;
+}
+
+fleet::Arrival to_arrival(const scenario::Arrival& a) {
+  switch (a.kind) {
+    case scenario::Arrival::Kind::rate: return fleet::Arrival::at_rate(a.rate_per_s);
+    case scenario::Arrival::Kind::burst: return fleet::Arrival::burst();
+    case scenario::Arrival::Kind::ramp:
+      return fleet::Arrival::ramp(a.ramp_from_per_s, a.ramp_to_per_s, a.ramp_over);
+  }
+  return fleet::Arrival::burst();
+}
+
+OrchestratorPlan orchestrator_plan(const scenario::Scenario& s, const scenario::Effective& eff) {
+  OrchestratorPlan plan;
+  plan.time_scale = s.time_scale;
+  plan.seed = s.seed;
+  for (std::size_t i = 0; i < s.phases.size(); ++i) {
+    const auto& sp = s.phases[i];
+    Phase p;
+    switch (sp.kind) {
+      case scenario::Phase::Kind::connect:
+        p.kind = Phase::Kind::connect;
+        p.arrival = to_arrival(sp.arrival.value_or(s.peers.arrival));
+        break;
+      case scenario::Phase::Kind::hold:
+        p.kind = Phase::Kind::hold;
+        p.duration = eff.phase_durations.at(i);
+        break;
+      case scenario::Phase::Kind::storm:
+        p.kind = Phase::Kind::storm;
+        p.share = sp.share;
+        p.within = sp.within;
+        break;
+      case scenario::Phase::Kind::churn:
+        p.kind = Phase::Kind::churn;
+        p.rate_per_s = sp.rate_per_s;
+        p.duration = eff.phase_durations.at(i);
+        break;
+      case scenario::Phase::Kind::teardown: p.kind = Phase::Kind::teardown; break;
+    }
+    plan.phases.push_back(p);
+  }
+  return plan;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+}
+
+// Keeps report.json readable for big runs: full timelines for up to this many peers, and
+// for every peer that did not end established.
+constexpr std::size_t kTimelinePeers = 2000;
+
+}  // namespace
+
+PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ctx) {
+  const scenario::Scenario& s = point.scenario;
+  PointOutcome out;
+  reports::RunReport& rep = out.report;
+  rep.folder = ctx.point_dir;
+  for (const auto& [k, v] : point.parameters) rep.parameters[k] = v;
+  const auto eff = scenario::effective(s);
+  rep.effective = eff.to_json(s);
+
+  const std::string dir = ctx.out_dir + "/" + ctx.point_dir;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  write_file(dir + "/scenario.json", point.document.dump(2) + "\n");
+
+  const uint32_t peers = static_cast<uint32_t>(s.peers.count);
+  rep.summary.peers = peers;
+  auto fail = [&](std::string why) {
+    out.fault = std::move(why);
+    rep.outcome = "harness-fault";
+    rep.notes.push_back(out.fault);
+    return std::move(out);
+  };
+
+  if (s.peers.engine != scenario::Engine::charon)
+    return fail("peers.engine: native is not available in this build (charon only)");
+  if (s.peers.auth != scenario::Auth::psk)
+    return fail(std::string("peers.auth: ") + scenario::to_string(s.peers.auth) +
+                " is not available in this build (psk only)");
+  if (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)
+    return fail("sut.config (the user's own gateway config) is not available in this build");
+
+  EventLoop loop;
+  if (!loop.valid()) return fail("epoll_create1 failed");
+
+  // 1. The network.
+  netns::TopologySpec spec;
+  spec.peer_count = peers;
+  if (s.link.rate_bits_per_s) spec.link.rate_bits_per_s = *s.link.rate_bits_per_s;
+  spec.link.loss_percent = s.link.loss * 100.0;
+  auto topo = netns::Topology::build(*ctx.state, spec);
+  if (!topo) return fail("building the topology: " + topo.error().describe());
+  rep.notes.push_back("topology built in " + std::to_string(topo->timings().total_s) + " s");
+  for (const auto& sk : topo->skipped_sysctls()) rep.notes.push_back("sysctl not settable here: " + sk);
+
+  auto backend = charon::parse_backend(ctx.backend);
+  if (!backend) return fail(backend.error().describe());
+  if (*backend == charon::Backend::libipsec)
+    rep.notes.push_back(
+        "backend libipsec: ESP is UDP-encapsulated on port 4500 (kernel-libipsec can only receive "
+        "ESP in UDP and fakes NAT detection to force it), so the SUT logs every peer as behind NAT; "
+        "this says nothing about the network (harness/charon/NAT.md)");
+
+  // 2. The SUT.
+  charon::InstanceOptions sio;
+  sio.name = "sut";
+  sio.netns = topo->sut_ns().name();
+  sio.work_dir = dir + "/sut";
+  sio.run_state = ctx.state;
+  sio.settings.role = charon::Role::sut;
+  sio.settings.backend = *backend;
+  sio.settings.filelog = charon::default_filelog(charon::Role::sut, "");
+  sio.settings.user_keys = user_keys(s.sut.charon);
+
+  charon::ResponderOptions ro;
+  ro.local_addr = topo->sut_ike_address().str();
+  ro.local_ts = {topo->sut_subnet().str()};
+  ro.ike_proposals = s.sut.ike.proposals.empty() ? s.peers.ike.proposals : s.sut.ike.proposals;
+  ro.esp_proposals = s.sut.child.proposals.empty() ? s.peers.child.proposals : s.sut.child.proposals;
+  ro.ike = ike_lifetimes(eff.sut_ike);
+  ro.child = child_lifetimes(eff.sut_child);
+  ro.encap = s.peers.encap;
+  auto responder = charon::sut_responder_conn(ro);
+  charon::SharedSecret secret{"peers", ctx.psk, {}};
+
+  auto sut = CharonSut::start(loop, sio, responder, secret);
+  if (!sut) {
+    (void)topo->teardown();
+    return fail(sut.error().describe());
+  }
+  out.sut_log = (*sut)->instance().log_path();
+  out.sut_version = (*sut)->instance().daemon_version();
+
+  // 3. The peers.
+  fleet::CharonFleetOptions fo;
+  fo.peers = peers;
+  fo.daemons = scenario::resolved_daemons(s);
+  fo.netns = topo->peers_ns().name();
+  fo.work_dir = dir;
+  fo.state = ctx.state;
+  fo.settings.role = charon::Role::initiator;
+  fo.settings.backend = ctx.host_esp ? charon::Backend::xfrm : charon::Backend::libipsec;
+  fo.settings.filelog = charon::default_filelog(charon::Role::initiator, "");
+  fo.settings.user_keys = user_keys(s.peers.charon);
+  fo.settings.user_keys.try_emplace("retransmit_tries", kInitiatorRetransmitTries);
+  fo.settings.user_keys.try_emplace("retransmit_timeout", kInitiatorRetransmitTimeout);
+  const netns::Topology* tp = &*topo;
+  fo.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
+  fo.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
+  fo.sut_address = ro.local_addr;
+  fo.sut_id = responder.local_id;
+  fo.remote_ts = ro.local_ts;
+  fo.ike_proposals = s.peers.ike.proposals;
+  fo.esp_proposals = s.peers.child.proposals;
+  fo.ike = ike_lifetimes(eff.peers_ike);
+  fo.child = child_lifetimes(eff.peers_child);
+  fo.encap = s.peers.encap;
+  fo.psk = ctx.psk;
+  auto fleet = fleet::CharonFleet::start(loop, fo);
+  if (!fleet) {
+    (void)(*sut)->stop();
+    (void)topo->teardown();
+    return fail(fleet.error().describe());
+  }
+  out.peer_logs = (*fleet)->daemon_logs();
+  rep.notes.push_back("loaded " + std::to_string(peers) + " peer connections in " +
+                      std::to_string((*fleet)->load_seconds()) + " s");
+
+  // The configs people read: the SUT's connection and a sample of the peers'.
+  {
+    auto sut_conf = charon::render_swanctl_conf({responder}, {secret});
+    if (sut_conf) write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    std::vector<charon::ConnSpec> sample;
+    for (uint32_t i = 0; i < std::min<uint32_t>(peers, 3); ++i) sample.push_back((*fleet)->conn_for(i));
+    auto peers_conf = charon::render_swanctl_conf(sample, {secret});
+    if (peers_conf)
+      write_file(dir + "/peers-sample.swanctl.conf",
+                 "# the first " + std::to_string(sample.size()) + " of " + std::to_string(peers) +
+                     " peer connections; the others differ only in index, addresses and id\n" + *peers_conf);
+  }
+
+  // 4. The phases.
+  Orchestrator orch(loop, **fleet, **sut, orchestrator_plan(s, eff), ctx.progress);
+  OrchestratorResult r = orch.execute();
+  const auto& tr = orch.tracker();
+
+  // 5. Teardown, in order: peers, SUT, network.
+  if (auto st = (*fleet)->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
+  if (auto st = (*sut)->stop(); !st) rep.notes.push_back(st.error().describe());
+  if (auto st = topo->teardown(); !st) rep.notes.push_back("topology teardown: " + st.error().describe());
+
+  // 6. The report.
+  out.interrupted = r.interrupted;
+  if (r.interrupted) rep.outcome = "interrupted";
+  if (!r.fault.empty()) {
+    // A daemon dying is data about the SUT: record it, do not call it a harness fault.
+    rep.notes.push_back(r.fault);
+    if (rep.outcome == "complete") rep.outcome = "sut-died";
+  }
+  auto& sm = rep.summary;
+  sm.established = r.established_at_connect_end;
+  sm.established_ratio = peers ? static_cast<double>(sm.established) / peers : 0;
+  sm.failed = r.failed_at_connect_end;
+  double window = r.connect_last_established_s - r.connect_first_initiate_s;
+  sm.setup_rate_per_s = window > 0 ? static_cast<double>(sm.established) / window
+                                   : static_cast<double>(sm.established);
+  sm.setup_latency_ms = reports::summarize_latency(r.connect_latencies_ms);
+  rep.setup_latency_samples = r.connect_latencies_ms;
+  sm.rekeys.ike = tr.ike_rekeys();
+  sm.rekeys.child = tr.child_rekeys();
+  if (r.hold_wall_s > 0) {
+    double renegotiations = static_cast<double>(r.hold_ike_rekeys + r.hold_child_rekeys);
+    sm.renegotiations_per_min_wall = renegotiations / (r.hold_wall_s / 60.0);
+    sm.renegotiations_per_min = sm.renegotiations_per_min_wall / s.time_scale;
+  }
+  sm.cpu_s.sut = r.sut_usage.cpu_s;
+  sm.cpu_s.peers = r.peers_usage.cpu_s;
+  sm.rss_mb.sut = r.sut_usage.rss_peak_mb;
+  sm.rss_mb.peers = r.peers_usage.rss_peak_mb;
+  sm.sut_ike_sas_at_connect_end = r.sut_established_at_connect_end.value_or(0);
+  if (!r.phases.empty()) sm.wall_s = r.phases.back().end_s;
+  rep.timeseries = std::move(r.timeseries);
+
+  for (uint32_t i = 0; i < peers; ++i) {
+    const auto& pr = tr.peer(i);
+    bool ended_ok = pr.state == fleet::PeerState::established || pr.state == fleet::PeerState::down ||
+                    pr.state == fleet::PeerState::idle;
+    if (i >= kTimelinePeers && ended_ok) continue;
+    reports::PeerTimeline tl;
+    tl.peer = fleet::peer_conn_name(i);
+    tl.address = tp->peer_ike_address(i).str();
+    tl.state = pr.child_up_at ? "established" : fleet::to_string(pr.state);
+    if (pr.state == fleet::PeerState::failed) tl.state = "failed";
+    tl.events = std::move(r.timelines[i]);
+    rep.peers.push_back(std::move(tl));
+  }
+  return out;
+}
+
+}  // namespace ist::run
