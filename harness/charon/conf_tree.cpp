@@ -84,6 +84,20 @@ void ConfTree::render_node(const Node& n, int depth, std::string& out) {
   }
 }
 
+void ConfTree::collect(const Node& n, const std::string& prefix,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+  for (const auto& c : n.children)
+    if (c.value) out.emplace_back(prefix + c.name, *c.value);
+  for (const auto& c : n.children)
+    if (!c.value) collect(c, prefix + c.name + ".", out);
+}
+
+std::vector<std::pair<std::string, std::string>> ConfTree::entries() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  collect(root_, "", out);
+  return out;
+}
+
 std::string ConfTree::render() const {
   std::string out;
   render_node(root_, 0, out);

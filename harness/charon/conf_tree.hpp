@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -23,6 +24,9 @@ class ConfTree {
   bool contains(std::string_view path) const;
   bool empty() const { return root_.children.empty(); }
 
+  // Every key as (dotted path, value), in render order: for reports of effective settings.
+  std::vector<std::pair<std::string, std::string>> entries() const;
+
   // Renders in strongswan.conf syntax, two spaces per level, keys before sections at
   // each level (both in insertion order), ending with a newline.
   std::string render() const;
@@ -35,6 +39,8 @@ class ConfTree {
   };
   static const Node* find_child(const Node& n, std::string_view name);
   static void render_node(const Node& n, int depth, std::string& out);
+  static void collect(const Node& n, const std::string& prefix,
+                      std::vector<std::pair<std::string, std::string>>& out);
   const Node* find(std::string_view path) const;
   Node root_;
 };

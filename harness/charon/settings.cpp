@@ -18,6 +18,14 @@ FileLog default_filelog(Role role, std::string path) {
   return log;
 }
 
+CharonSettings default_settings(Role role, Backend backend) {
+  CharonSettings s;
+  s.role = role;
+  s.backend = backend;
+  s.filelog = default_filelog(role, "");
+  return s;
+}
+
 namespace {
 
 constexpr std::array<std::string_view, 17> kSubsystems = {

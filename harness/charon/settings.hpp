@@ -67,6 +67,10 @@ struct CharonSettings {
   std::map<std::string, std::string> user_keys;
 };
 
+// Settings for a role with its usual log level (default_filelog) and no overrides; the
+// instance fills in the socket and log paths.
+CharonSettings default_settings(Role role, Backend backend);
+
 // Refuses keys the harness must own: load, load_modular, plugins.vici.socket and anything
 // under filelog (and a leading "charon.", which would nest charon in charon).
 Status check_user_key(std::string_view dotted);

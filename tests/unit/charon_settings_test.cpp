@@ -201,6 +201,17 @@ TEST(CharonSettings, InvalidTuningIsRefused) {
   }
 }
 
+TEST(CharonSettings, RoleDefaults) {
+  auto sut = default_settings(Role::sut, Backend::xfrm);
+  EXPECT_EQ(sut.role, Role::sut);
+  EXPECT_EQ(sut.backend, Backend::xfrm);
+  EXPECT_EQ(sut.filelog.default_level, 1);
+  EXPECT_TRUE(sut.filelog.path.empty());
+  auto ini = default_settings(Role::initiator, Backend::libipsec);
+  EXPECT_EQ(ini.filelog.default_level, 0);
+  EXPECT_TRUE(ini.user_keys.empty());
+}
+
 TEST(CharonSettings, EmptyLogPathLogsToStderr) {
   auto s = sut_settings();
   s.filelog.path.clear();
@@ -281,6 +292,8 @@ TEST(ConfTree, KeysBeforeSectionsInInsertionOrder) {
   EXPECT_EQ(t.render(), "z = 5\na = 3\nb {\n  x = 1\n  y {\n    k = 4\n  }\n}\n");
   EXPECT_TRUE(t.contains("b.y"));
   EXPECT_FALSE(t.get("b.y").has_value());
+  using E = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(t.entries(), (E{{"z", "5"}, {"a", "3"}, {"b.x", "1"}, {"b.y.k", "4"}}));
   EXPECT_FALSE(t.set("b", "x").ok());
   EXPECT_FALSE(t.set("a.c", "x").ok());
 }
