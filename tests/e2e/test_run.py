@@ -1,0 +1,93 @@
+"""`ikestorm run` end to end against a real charon (issue 6's acceptance).
+
+Each test runs the built binary as root, then checks the report against the SUT's own view
+and that nothing of the run is left on the host.
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+
+def charon_pids():
+    out = subprocess.run(["pgrep", "-x", "charon"], capture_output=True, text=True).stdout
+    return set(int(p) for p in out.split())
+
+
+def run_id_of(stdout: str) -> str:
+    m = re.search(r"run ([0-9a-f]{6})", stdout)
+    assert m, f"no run id in output:\n{stdout}"
+    return m.group(1)
+
+
+def assert_nothing_left(run_id: str, charons_before: set):
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"ist-{run_id}" not in netns, f"namespaces of run {run_id} left:\n{netns}"
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert f"ist{run_id}" not in links
+    # Charons started by this run are gone (other tests' or users' charons may run).
+    new = charon_pids() - charons_before
+    assert not new, f"charon processes left behind: {new}"
+    assert not os.path.exists(f"/run/ikestorm/{run_id}"), "run state folder left behind"
+
+
+def test_default_run_establishes_1000_peers(run_ikestorm, needs_root, tmp_path):
+    before = charon_pids()
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    r = run_ikestorm("run", "--out", out, timeout=180)
+    wall = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    run = report["runs"][0]
+    s = run["summary"]
+    assert s["peers"] == 1000
+    assert s["established"] == 1000
+    assert s["failed"] == 0
+    # The harness's count equals the SUT's own list-sas count at the end of connect.
+    assert s["sut_ike_sas_at_connect_end"] == s["established"]
+    assert s["setup_rate_per_s"] > 0
+    assert 0 < s["setup_latency_ms"]["p50"] <= s["setup_latency_ms"]["p99"] <= s["setup_latency_ms"]["max"]
+    assert len(run["samples"]["setup_latency_ms"]) == 1000
+    assert s["cpu_s"]["sut"] > 0 and s["cpu_s"]["peers"] > 0
+    assert s["leaks"] == 0
+    assert report["backend"] in ("libipsec", "xfrm")
+    assert run["expectations"] == [{"expr": "established_ratio >= 1", "ok": True, "observed": 1.0}]
+    # The run folder keeps configs, logs and the effective scenario.
+    for f in ("run-1/scenario.json", "run-1/sut/strongswan.conf", "run-1/sut/swanctl.conf",
+              "run-1/sut/charon.log", "run-1/peers-sample.swanctl.conf"):
+        assert (out / f).is_file(), f
+    # The summary on screen names the key figures.
+    for word in ("established", "setup rate", "setup latency", "SUT", "report:"):
+        assert word in r.stdout
+    assert wall < 60, f"the default run took {wall:.1f} s"
+    assert_nothing_left(run_id_of(r.stdout), before)
+
+
+def test_ikesa_limit_refuses_exactly_the_excess(run_ikestorm, needs_root, tmp_path):
+    before = charon_pids()
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    r = run_ikestorm("run", "--set", "sut.charon.ikesa_limit=50", "--set", "peers.charon.retransmit_tries=2",
+                     "--peers", "100", "--out", out, timeout=180)
+    wall = time.monotonic() - t0
+    # The implied expectation (established_ratio >= 1) fails: exit 1.
+    assert r.returncode == 1, r.stdout + r.stderr
+    s = json.loads((out / "report.json").read_text())["runs"][0]["summary"]
+    assert s["established"] == 50
+    assert s["failed"] == 50
+    assert s["sut_ike_sas_at_connect_end"] == 50
+    # retransmit_tries=2 gives up after 2+3.6+6.5 s; the run (with a 10 s hold) ends well
+    # inside connect's bound of that budget plus margins.
+    assert wall < 60, f"took {wall:.1f} s"
+    assert_nothing_left(run_id_of(r.stdout), before)
+
+
+def test_bad_set_path_is_exit_2_without_root_work(run_ikestorm, tmp_path):
+    r = run_ikestorm("run", "--set", "peers.cuont=5", "--out", tmp_path / "o")
+    assert r.returncode == 2
+    assert "cuont" in r.stderr and "count" in r.stderr
+    assert not (tmp_path / "o").exists()
