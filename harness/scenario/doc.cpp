@@ -94,7 +94,7 @@ class Converter {
             diag_.add(key_origin, "duplicate key '" + key + "'");
             continue;
           }
-          Entry e{key, key_origin, Node{}};
+          Entry e{key, key_origin, Node{}, {}};
           if (!convert(it->second, key_origin, depth + 1, e.value)) return false;
           out.entries.push_back(std::move(e));
         }
@@ -162,11 +162,11 @@ Node* Node::find(std::string_view key) {
   return nullptr;
 }
 
-Node& Node::at_or_add(std::string_view key, const Origin& key_origin) {
+Node& Node::at_or_add(std::string_view key, const Origin& key_origin, const std::string& added_by) {
   if (Node* n = find(key)) return *n;
   Node fresh;
   fresh.origin = key_origin;
-  entries.push_back(Entry{std::string(key), key_origin, std::move(fresh)});
+  entries.push_back(Entry{std::string(key), key_origin, std::move(fresh), added_by});
   return entries.back().value;
 }
 

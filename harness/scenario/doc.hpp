@@ -33,7 +33,7 @@ struct Node {
   const Node* find(std::string_view key) const;
   Node* find(std::string_view key);
   // Map entry for key, added (as null) when absent. The node must be a map.
-  Node& at_or_add(std::string_view key, const Origin& key_origin);
+  Node& at_or_add(std::string_view key, const Origin& key_origin, const std::string& added_by = "");
   void erase(std::string_view key);
 
   // "8h", "[a, b]", "{rate: 5/s}": a short rendering for messages and sweep parameters.
@@ -49,6 +49,7 @@ struct Entry {
   std::string key;
   Origin key_origin;
   Node value;
+  std::string added_by;  // "sweep path 'a.b'" when a sweep axis created this key; else ""
 };
 
 // Limits that keep hostile input (alias bombs, deep nesting) cheap.

@@ -145,7 +145,7 @@ Override peers_override(std::string_view count) {
 }
 
 std::optional<std::string> set_path(Node& root, std::string_view path, Node value,
-                                    const Origin& key_origin) {
+                                    const Origin& key_origin, const std::string& added_by) {
   if (auto why = check_path(path)) return why;
   const auto parts = split_path(path);
   Node* cur = &root;
@@ -156,7 +156,7 @@ std::optional<std::string> set_path(Node& root, std::string_view path, Node valu
     if (cur->is_null()) *cur = Node::make_map(key_origin);
     Node* next = nullptr;
     if (cur->is_map()) {
-      next = &cur->at_or_add(part, key_origin);
+      next = &cur->at_or_add(part, key_origin, added_by);
     } else if (cur->is_sequence()) {
       std::size_t index = 0;
       auto r = std::from_chars(part.data(), part.data() + part.size(), index);
@@ -169,7 +169,7 @@ std::optional<std::string> set_path(Node& root, std::string_view path, Node valu
       }
       next = &cur->items[index];
     } else {
-      return "'" + walked + "' is a value, not a section";
+      return "'" + walked + "' is a value, not a section with keys";
     }
     walked = walked.empty() ? part : walked + "." + part;
     if (last) {
@@ -194,8 +194,16 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
       }
     }
   }
+  const std::size_t before_sweep = diag.count();
   const auto axes = read_sweep(root, diag);
-  if (!diag.empty()) return out;
+  const ValidateContext ctx{options.base_dir, options.default_name};
+  if (diag.count() != before_sweep) {
+    // The sweep cannot be expanded: still report what else is wrong with the document.
+    Node base = root;
+    if (base.is_map()) base.erase("sweep");
+    validate(base, ctx, diag);
+    return out;
+  }
 
   Loaded loaded;
   loaded.source = options.source;
@@ -204,7 +212,6 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
 
   Node base = root;
   if (base.is_map()) base.erase("sweep");
-  const ValidateContext ctx{options.base_dir, options.default_name};
   std::vector<std::size_t> index(axes.size(), 0);
   bool done = false;
   while (!done) {
@@ -214,7 +221,8 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const Node& v = axes[a].values[index[a]];
       point.parameters[axes[a].path] = v.text();
-      if (auto why = set_path(doc, axes[a].path, v, axes[a].key_origin)) {
+      if (auto why = set_path(doc, axes[a].path, v, axes[a].key_origin,
+                              "sweep path '" + axes[a].path + "'")) {
         diag.add(axes[a].key_origin, "sweep path '" + axes[a].path + "': " + *why);
         placed = false;
       }

@@ -73,8 +73,9 @@ std::string_view default_scenario_yaml();
 Scenario default_scenario();
 
 // Sets `path` in a document tree to `value` (creating maps on the way; a numeric component
-// indexes a list, 0-based). Keys created get `key_origin`. Returns why not, or nullopt.
+// indexes a list, 0-based). Keys created get `key_origin` and `added_by` (named in an
+// unknown-key message). Returns why not, or nullopt.
 std::optional<std::string> set_path(Node& root, std::string_view path, Node value,
-                                    const Origin& key_origin);
+                                    const Origin& key_origin, const std::string& added_by = "");
 
 }  // namespace ist::scenario

@@ -76,7 +76,9 @@ class MapReader {
     for (const auto& e : node_->entries) {
       if (std::find(known_.begin(), known_.end(), e.key) != known_.end()) continue;
       std::string where = path_.empty() ? "at top level" : "in " + path_;
-      diag_.add(e.key_origin, "unknown key '" + e.key + "' " + where + did_you_mean(e.key, known_));
+      const std::string via = e.added_by.empty() ? "" : e.added_by + ": ";
+      diag_.add(e.key_origin,
+                via + "unknown key '" + e.key + "' " + where + did_you_mean(e.key, known_));
     }
   }
 
@@ -312,7 +314,10 @@ class Validator {
     } else {
       return bad(*n, path, what);
     }
-    if (items.empty()) return bad(*n, path, what, "the list is empty");
+    if (items.empty()) {
+      diag_.add(n->origin, path + ": the list is empty; give at least one proposal");
+      return;
+    }
     if (items.size() > kMaxProposals) return bad(*n, path, what, "more than 32 proposals");
     std::vector<std::string> v;
     for (const Node* i : items) {
@@ -576,7 +581,10 @@ class Validator {
       return;
     }
     if (!n->is_sequence()) return bad(*n, "phases", "a list of phases (- connect: {} ...)");
-    if (n->items.empty()) return bad(*n, "phases", "a list of phases", "the list is empty");
+    if (n->items.empty()) {
+      diag_.add(n->origin, "phases: the list is empty; give at least - connect: {}");
+      return;
+    }
     if (n->items.size() > kMaxPhases) return bad(*n, "phases", "at most 64 phases");
     std::vector<Phase> v;
     for (std::size_t i = 0; i < n->items.size(); ++i) {
