@@ -296,7 +296,7 @@ void classify_message_text(sv m, LogEvent& e) {
         classify_received_notify(m, e);
       } else if (starts(m, "remote host is behind NAT")) {
         set(e, K::behind_nat, LogRole::unknown, LogSa::ike);
-        e.detail = "remote";
+        e.detail = m.substr(0, 6);  // "remote"
       } else if (starts(m, "rekeying IKE_SA failed, peer not responding")) {
         set(e, K::rekey_timeout, LogRole::initiator, LogSa::ike);
       }
@@ -334,7 +334,8 @@ void classify_message_text(sv m, LogEvent& e) {
       } else if (starts(m, "giving up after ")) {
         set(e, K::giving_up, LogRole::initiator);
         e.number = leading_int(m.substr(16));
-        e.detail = ends(m, " retries") ? sv("retries") : sv("retransmits");
+        std::size_t sp = m.rfind(' ');
+        e.detail = m.substr(sp + 1);  // "retransmits" | "retries"
       }
       return;
     case 'i':
@@ -505,7 +506,7 @@ void classify_message_text(sv m, LogEvent& e) {
         e.detail = bracket_after_addr(remote);
       } else if (starts(m, "local host is behind NAT")) {
         set(e, K::behind_nat, LogRole::unknown, LogSa::ike);
-        e.detail = "local";
+        e.detail = m.substr(0, 5);  // "local"
       }
       return;
     case 'v':

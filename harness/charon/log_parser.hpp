@@ -7,7 +7,7 @@
 // the exact 5.9.8 format strings (see ../shared/reference/strongswan-log-messages.md).
 //
 // Two layers:
-//  - parse_log_line(): one line -> LogEvent, stateless; views point into the line.
+//  - parse_log_line(): one line -> LogEvent, stateless; every view points into the line.
 //  - LogJoiner: a log read in order; carries what single lines do not say (the peer address of
 //    an SA's lines, the role charon plays in it, the initiator SPI of a refused IKE_SA_INIT at
 //    level 2, the address a COOKIE went to) from earlier/later lines of the same SA or thread.
