@@ -59,6 +59,7 @@ class Cleaner {
   bool run_failed_ = false;
   std::set<std::string> live_runs_;     // state folders of runs left alone
   std::set<std::string> handled_netns_; // namespaces already dealt with under their run
+  std::set<pid_t> handled_pids_;        // recorded processes already dealt with
 };
 
 std::string read_comm(pid_t pid) {
@@ -175,6 +176,7 @@ void Cleaner::stop_recorded_process(const std::string& run_id, const Resource& r
   }
   if (pid_l <= 1) return emit(Outcome::left_alone, run_id, "process", label, "not a valid pid");
   const pid_t pid = static_cast<pid_t>(pid_l);
+  handled_pids_.insert(pid);
   if (recorded_start == 0)
     return emit(Outcome::left_alone, run_id, "process", label, "no start time recorded; cannot tell it from a reused pid");
   // Open the pidfd first, then compare start times: the pidfd pins the process we checked.
@@ -211,6 +213,7 @@ void Cleaner::remove_netns(const std::string& run_id, const std::string& name, b
 
   // What still runs inside keeps the namespace alive after its name is gone.
   for (pid_t pid : processes_in_netns(*ns)) {
+    if (handled_pids_.count(pid) && opt_.dry_run) continue;  // already listed under its run
     std::string comm = read_comm(pid);
     std::string label = std::to_string(pid) + " " + comm;
     if (!is_our_process_name(comm)) {

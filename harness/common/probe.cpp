@@ -208,7 +208,7 @@ std::string extack_message(const nlmsghdr* h) {
   if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - NLMSG_HDRLEN;
   const char* base = reinterpret_cast<const char*>(h);
   while (off + NLA_HDRLEN <= h->nlmsg_len) {
-    auto* a = reinterpret_cast<const nlattr*>(base + off);
+    const auto* a = static_cast<const nlattr*>(static_cast<const void*>(base + off));
     if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
     if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG)
       return std::string(base + off + NLA_HDRLEN, strnlen(base + off + NLA_HDRLEN, a->nla_len - NLA_HDRLEN));
@@ -227,19 +227,23 @@ Status netlink_transact(int fd, NlMessage& msg, uint32_t seq) {
   if (::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
     return Error::sys("sending netlink request");
   const bool dump = msg.hdr()->nlmsg_flags & NLM_F_DUMP;
-  std::vector<char> buf(1 << 16);
+  std::vector<uint32_t> buf((1 << 16) / sizeof(uint32_t));  // netlink messages are 4-aligned
+  const char* base = static_cast<const char*>(static_cast<const void*>(buf.data()));
   for (int reads = 0; reads < 10000; ++reads) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    ssize_t n = ::recv(fd, buf.data(), buf.size() * sizeof(uint32_t), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::sys("reading netlink answer");
     }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    const auto len = static_cast<std::size_t>(n);
+    for (std::size_t off = 0; off + sizeof(nlmsghdr) <= len;) {
+      const auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(base + off));
+      if (h->nlmsg_len < sizeof(nlmsghdr) || off + h->nlmsg_len > len) break;
+      off += NLMSG_ALIGN(h->nlmsg_len);
       if (h->nlmsg_seq != seq) continue;
       if (h->nlmsg_type == NLMSG_DONE) return ok();
       if (h->nlmsg_type == NLMSG_ERROR) {
-        auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
         if (e->error == 0) return ok();
         auto text = extack_message(h);
         return Error(text.empty() ? "kernel refused the request" : text, -e->error);
