@@ -9,10 +9,13 @@
 //   peer i IKE address         198.19.0.1 + i  /32         2001:2:0:2::1 + i /128
 //   peer i inner address       198.19.128.1 + i /32        2001:2:0:3::1 + i /128
 //
-// Peer addresses live on the peers namespace's `lo` (this kernel has no dummy links), each
-// a host address. The SUT reaches them by one route per prefix via the peers' link address
-// (198.19.0.0/16 via 198.18.0.2), and the peers reach the SUT side by 198.18.0.0/16 via
-// 198.18.0.1, so each side holds exactly one neighbour entry whatever the peer count, and
+// Peer addresses are host addresses (/32, /128) in the peers namespace, on port-less
+// bridges ist<runid>h0, h1, ... of at most 1,024 addresses each (this kernel has no dummy
+// links, and the kernel's per-device address list makes one device holding 20,000 addresses
+// ten times slower to fill). The SUT reaches them by one route per prefix via the peers'
+// link address (198.19.0.0/16 via 198.18.0.2), and the peers reach the SUT side by
+// 198.18.0.0/16 via 198.18.0.1, so each side holds exactly one neighbour entry whatever the
+// peer count (with arp_announce=2, ARP requests carry the link address, not a peer's), and
 // packets keep their source addresses end to end (no NAT, rp_filter off). IPv6 likewise:
 // 2001:2:0:2::/63 via 2001:2::2 on the SUT, 2001:2:0:80::/57 via 2001:2::1 on the peers.
 #include <cstddef>

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
     auto topo = ist::netns::Topology::build(*state, spec);
     if (!topo) {
       std::fprintf(stderr, "ist_topology_helper: %s\n", topo.error().describe().c_str());
+      // The build rolled itself back; keep the state folder only if something is left.
+      if (auto live = state->live_resources(); live && live->empty()) (void)state->remove();
       return 1;
     }
     const auto& t = topo->timings();
