@@ -1,0 +1,89 @@
+#pragma once
+// IKEv2 key material (RFC 7296 2.13-2.17), Diffie-Hellman groups via EVP_PKEY and the PSK
+// AUTH computation. Only PRF_HMAC_SHA2_256 is implemented, so prf keys and outputs are 32 bytes.
+#include <cstdint>
+#include <memory>
+
+#include "common/result.hpp"
+#include "fleet/native/bytes.hpp"
+#include "fleet/native/ike_message.hpp"
+
+struct evp_pkey_st;
+
+namespace ist::native {
+
+inline constexpr size_t prf_size = 32;
+
+// prf = HMAC-SHA2-256 (RFC 4868).
+Bytes prf(ByteView key, ByteView data);
+// prf+ (RFC 7296 2.13): T1 | T2 | ... with Tn = prf(K, Tn-1 | S | n), truncated to `length`.
+// The RFC caps n at 255; asking for more than 255 * 32 bytes returns an empty buffer.
+Bytes prf_plus(ByteView key, ByteView seed, size_t length);
+
+// Cryptographically random bytes (RAND_bytes); aborts nothing, an OpenSSL failure is an Error.
+Result<Bytes> random_bytes(size_t n);
+// SHA-1, used only for NAT detection hashes (RFC 7296 2.23).
+Bytes sha1(ByteView data);
+// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port).
+Bytes nat_detection_hash(uint64_t spi_i, uint64_t spi_r, ByteView ip, uint16_t port);
+
+struct IkeKeyLengths {
+  size_t integ = 0;  // 0 for AEAD
+  size_t encr = 0;   // including the 4-byte salt for AES-GCM
+};
+
+struct IkeKeys {
+  Bytes skeyseed;
+  Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+};
+
+// SKEYSEED = prf(Ni | Nr, g^ir); {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}
+// = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).
+IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
+                        IkeKeyLengths lengths);
+
+// CHILD_SA key material (2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr), taken as
+// initiator-to-responder encryption, integrity, then responder-to-initiator.
+struct ChildKeys {
+  Bytes encr_i, integ_i;  // initiator -> responder (the responder's inbound SA)
+  Bytes encr_r, integ_r;  // responder -> initiator
+};
+ChildKeys derive_child_keys(ByteView sk_d, ByteView ni, ByteView nr, size_t encr_len, size_t integ_len,
+                            ByteView new_shared_secret = {});
+
+// PSK AUTH data (2.15): prf(prf(PSK, "Key Pad for IKEv2"), <SignedOctets>), where
+// SignedOctets = RealMessage | peer's nonce | prf(SK_p, IDType | RESERVED | ID data).
+Bytes psk_auth(ByteView psk, ByteView real_message, ByteView peer_nonce, ByteView sk_p, const IdPayload& id);
+
+// Diffie-Hellman key pair in one of the supported groups (transform ids 14, 19, 31).
+class DhKeyPair {
+ public:
+  static Result<DhKeyPair> generate(uint16_t group);
+  // Fixed private keys, for test vectors.
+  static Result<DhKeyPair> from_x25519_private(ByteView private_key);
+
+  DhKeyPair(DhKeyPair&&) noexcept = default;
+  DhKeyPair& operator=(DhKeyPair&&) noexcept = default;
+  ~DhKeyPair();
+
+  uint16_t group() const { return group_; }
+  // KE payload encoding: x25519 32 bytes (RFC 8031), ecp256 x | y (RFC 5903), modp2048
+  // 256 bytes big-endian.
+  const Bytes& public_value() const { return public_; }
+  // The shared secret g^ir in IKE encoding (x25519 32 bytes, ecp256 the x coordinate,
+  // modp2048 zero-padded to 256 bytes). A malformed peer value is an Error.
+  Result<Bytes> shared_secret(ByteView peer_public) const;
+
+ private:
+  struct PkeyFree {
+    void operator()(evp_pkey_st* p) const;
+  };
+  DhKeyPair(uint16_t group, evp_pkey_st* key);
+  uint16_t group_ = 0;
+  std::unique_ptr<evp_pkey_st, PkeyFree> key_;
+  Bytes public_;
+};
+bool dh_group_supported(uint16_t group);
+size_t dh_public_size(uint16_t group);  // 0 when unsupported
+
+}  // namespace ist::native
