@@ -412,7 +412,25 @@ Check check_kvm() {
   auto* run = static_cast<kvm_run*>(run_mem);
   if (run->exit_reason != KVM_EXIT_HLT)
     return {false, "test guest stopped with exit reason " + std::to_string(run->exit_reason)};
-  return {true, "/dev/kvm ran a test guest (-accel kvm usable)"};
+  return {true, "/dev/kvm ran a test guest"};
+}
+
+// A one-instruction guest is not enough: nested virtualization can run it and still hang a
+// real kernel. So boot the distro kernel under qemu -accel kvm (no disk, no network) until
+// it prints its banner; it then panics for lack of a root fs and qemu exits (-no-reboot).
+Check check_kvm_boots_kernel(const HostCapabilities& caps, std::chrono::seconds within) {
+  auto out = run_command({caps.qemu_path, "-accel", "kvm", "-m", "256", "-nodefaults",
+                          "-display", "none", "-monitor", "none", "-serial", "stdio", "-net", "none",
+                          "-no-reboot", "-kernel", caps.vm_kernel_path, "-append",
+                          "console=ttyS0 earlyprintk=ttyS0 panic=-1 loglevel=4"},
+                         within);
+  if (!out) return {false, "starting qemu: " + out.error().describe()};
+  if (out->output.find("Linux version") != std::string::npos)
+    return {true, "/dev/kvm ran a test guest; qemu -accel kvm booted " + caps.vm_kernel_path};
+  std::string why = out->timed_out ? "no kernel banner within " + std::to_string(within.count()) + " s"
+                                   : first_line(out->output);
+  return {false, "/dev/kvm runs a test guest but qemu -accel kvm does not boot " + caps.vm_kernel_path +
+                     " (" + why + "); the vm backend needs TCG here"};
 }
 
 // The newest /boot/vmlinuz-<version> whose modules (/lib/modules/<version>) are installed.
@@ -575,6 +593,12 @@ HostCapabilities probe_host(const ProbeOptions& options) {
                                      : Check{true, caps.qemu_path};
   check_vm_kernel(caps);
   caps.kvm = check_kvm();
+  if (caps.kvm.available && caps.qemu.available && caps.vm_kernel.available) {
+    if (options.boot_kernel_under_kvm)
+      caps.kvm = check_kvm_boots_kernel(caps, std::chrono::seconds(5));
+    else
+      caps.kvm.detail += " (qemu boot not tried)";
+  }
   check_charon(caps, options);
   return caps;
 }

@@ -36,7 +36,8 @@ struct HostCapabilities {
   std::string qemu_path;
   Check vm_kernel;     // a distro kernel image (/boot/vmlinuz-*) with its modules
   std::string vm_kernel_path;
-  Check kvm;           // /dev/kvm ran a one-instruction guest
+  Check kvm;           // /dev/kvm ran a test guest and qemu -accel kvm boots vm_kernel
+                       // (when qemu and a kernel are there)
 
   Check charon;        // charon found and it told its version
   std::string charon_path;
@@ -55,6 +56,9 @@ struct HostCapabilities {
 struct ProbeOptions {
   std::string charon_path;  // empty: the usual install locations
   std::string plugin_dir;   // empty: <charon's folder>/plugins
+  // Boot the vm kernel under qemu -accel kvm to prove KVM works (up to 5 s where it hangs,
+  // as under some nested hypervisors). Callers that do not need the vm backend can skip it.
+  bool boot_kernel_under_kvm = true;
   // Test hook: called once the scratch namespace exists (name given), before the checks.
   std::function<void(const std::string& run_id, const std::string& netns)> on_scratch_ready;
 };
