@@ -189,16 +189,63 @@ Result<int> link_index(const NlSocket& sock, const std::string& name) {
   return index;
 }
 
-Status set_link_up(const NlSocket& sock, int ifindex) {
+Result<LinkInfo> link_info(const NlSocket& sock, const std::string& name) {
+  rtnl_link* link = nullptr;
+  if (int err = rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &link); err < 0)
+    return nl_error("looking up link " + name, err);
+  LinkInfo info;
+  info.ifindex = rtnl_link_get_ifindex(link);
+  info.mtu = rtnl_link_get_mtu(link);
+  info.up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
+  info.master = rtnl_link_get_master(link);
+  rtnl_link_put(link);
+  return info;
+}
+
+namespace {
+
+// RTM_NEWLINK on an existing link; `fill` adds attributes after the ifinfomsg.
+template <class Fill>
+Status change_link(const NlSocket& sock, int ifindex, unsigned flags, unsigned change, const std::string& what,
+                   Fill fill) {
   MsgPtr m = new_msg(RTM_NEWLINK, 0);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = ifindex;
-  ifi.ifi_flags = IFF_UP;
-  ifi.ifi_change = IFF_UP;
-  if (!m || nlmsg_append(m.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0)
+  ifi.ifi_flags = flags;
+  ifi.ifi_change = change;
+  if (!m || nlmsg_append(m.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 || !fill(m.get()))
     return Error("building a netlink link message");
-  return send_one(sock, m.get(), "setting link " + std::to_string(ifindex) + " up");
+  return send_one(sock, m.get(), what + " (link " + std::to_string(ifindex) + ")");
+}
+
+bool no_attributes(nl_msg*) { return true; }
+
+}  // namespace
+
+Status set_link_up(const NlSocket& sock, int ifindex) {
+  return change_link(sock, ifindex, IFF_UP, IFF_UP, "setting a link up", no_attributes);
+}
+
+Status set_link_down(const NlSocket& sock, int ifindex) {
+  return change_link(sock, ifindex, 0, IFF_UP, "setting a link down", no_attributes);
+}
+
+Status set_link_mtu(const NlSocket& sock, int ifindex, unsigned mtu) {
+  return change_link(sock, ifindex, 0, 0, "setting MTU " + std::to_string(mtu),
+                     [&](nl_msg* m) { return nla_put_u32(m, IFLA_MTU, mtu) >= 0; });
+}
+
+Status set_link_master(const NlSocket& sock, int ifindex, int master_ifindex) {
+  return change_link(sock, ifindex, 0, 0, "attaching a link to a bridge", [&](nl_msg* m) {
+    return nla_put_u32(m, IFLA_MASTER, static_cast<std::uint32_t>(master_ifindex)) >= 0;
+  });
+}
+
+Status move_link_to_netns(const NlSocket& sock, int ifindex, int netns_fd) {
+  return change_link(sock, ifindex, 0, 0, "moving a link to another namespace", [&](nl_msg* m) {
+    return nla_put_u32(m, IFLA_NET_NS_FD, static_cast<std::uint32_t>(netns_fd)) >= 0;
+  });
 }
 
 Status create_veth_pair(const NlSocket& sock, const std::string& name, const std::string& peer_name,

@@ -51,7 +51,20 @@ Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gat
 // A link of a kind that needs no attributes (e.g. "bridge"), created down.
 Status create_simple_link(const NlSocket& sock, const std::string& name, const std::string& kind);
 Result<int> link_index(const NlSocket& sock, const std::string& name);
+struct LinkInfo {
+  int ifindex = 0;
+  unsigned mtu = 0;
+  bool up = false;     // IFF_UP
+  int master = 0;      // bridge ifindex, 0 if none
+};
+Result<LinkInfo> link_info(const NlSocket& sock, const std::string& name);
 Status set_link_up(const NlSocket& sock, int ifindex);
+Status set_link_down(const NlSocket& sock, int ifindex);
+Status set_link_mtu(const NlSocket& sock, int ifindex, unsigned mtu);
+// Enslaves `ifindex` to a bridge (master_ifindex 0: releases it).
+Status set_link_master(const NlSocket& sock, int ifindex, int master_ifindex);
+// Moves a link of the socket's namespace into the namespace `netns_fd` refers to.
+Status move_link_to_netns(const NlSocket& sock, int ifindex, int netns_fd);
 // A veth pair created from the socket's namespace with the peer end born directly in the
 // namespace `peer_netns_fd` refers to: neither end ever exists anywhere else.
 Status create_veth_pair(const NlSocket& sock, const std::string& name, const std::string& peer_name,
