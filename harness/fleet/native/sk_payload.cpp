@@ -38,6 +38,22 @@ bool equal_const_time(ByteView a, ByteView b) {
 
 }  // namespace
 
+Result<Bytes> aes_gcm_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plain) {
+  const EVP_CIPHER* cipher = aes(true, key.size());
+  if (!cipher) return Error("AES-GCM key of " + std::to_string(key.size()) + " bytes");
+  if (nonce.size() != 12) return Error("AES-GCM nonce must be 12 bytes");
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  Bytes out(plain.size() + 16);
+  int n = 0, m = 0;
+  if (!ctx || !EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, key.data(), nonce.data()) ||
+      (!aad.empty() && !EVP_EncryptUpdate(ctx.get(), nullptr, &n, aad.data(), static_cast<int>(aad.size()))) ||
+      !EVP_EncryptUpdate(ctx.get(), out.data(), &n, plain.data(), static_cast<int>(plain.size())) ||
+      !EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &m) ||
+      !EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, out.data() + plain.size()))
+    return Error("AES-GCM encryption failed");
+  return out;
+}
+
 Status SkSuite::validate() const {
   if (key_bits != 128 && key_bits != 192 && key_bits != 256)
     return Error("unsupported AES key length " + std::to_string(key_bits));
@@ -107,14 +123,9 @@ Result<Bytes> seal_message(const SkSuite& suite, ByteView encr_key, ByteView int
     size_t key_bytes = suite.key_bits / 8u;
     Bytes nonce(encr_key.begin() + static_cast<std::ptrdiff_t>(key_bytes), encr_key.end());  // salt
     put_bytes(nonce, iv_bytes);
-    if (!ctx || !EVP_EncryptInit_ex(ctx.get(), aes(true, key_bytes), nullptr, encr_key.data(), nonce.data()) ||
-        !EVP_EncryptUpdate(ctx.get(), nullptr, &n, out.data(), static_cast<int>(aad_len)) ||
-        !EVP_EncryptUpdate(ctx.get(), out.data() + ct_at, &n, plain.data(), static_cast<int>(plain.size())) ||
-        !EVP_EncryptFinal_ex(ctx.get(), out.data() + ct_at + n, &n))
-      return Error("AES-GCM encryption failed");
-    uint8_t tag[16];
-    if (!EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, tag)) return Error("AES-GCM tag");
-    out.insert(out.end(), tag, tag + 16);
+    IST_TRY_ASSIGN(Bytes sealed, aes_gcm_encrypt(encr_key.first(key_bytes), nonce, ByteView(out).first(aad_len), plain));
+    out.resize(ct_at);
+    put_bytes(out, sealed);
   } else {
     if (!ctx || !EVP_EncryptInit_ex(ctx.get(), aes(false, encr_key.size()), nullptr, encr_key.data(), iv_bytes.data()) ||
         !EVP_CIPHER_CTX_set_padding(ctx.get(), 0) ||

@@ -27,6 +27,10 @@ struct SkSuite {
   static Result<SkSuite> from_proposal(const Proposal& p);
 };
 
+// AES-GCM with a 16-byte tag (RFC 5282's ICV): returns ciphertext | tag. The key is 16, 24
+// or 32 bytes; the nonce is 12 bytes (salt | IV in IKE).
+Result<Bytes> aes_gcm_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plain);
+
 // Builds a complete message: `header` (length and next payload set here) followed by one
 // SK payload holding `inner` (a serialized payload chain starting with `first_inner`).
 // `iv` may be given for test vectors; otherwise it is random.
