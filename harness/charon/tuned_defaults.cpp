@@ -12,14 +12,15 @@ constexpr TunedDefault kDefaults[] = {
     {"ikesa_table_segments", "16", true, true,
      "default 1 lock for the whole table serializes all worker threads"},
     {"reuse_ikesa", "no", true, true,
-     "peers share the SUT address: an initiator must never put a second peer's CHILD_SA on "
-     "an existing IKE_SA, and the SUT must not either"},
+     "with reuse on, every initiate walks the whole IKE_SA table for an SA of the same config "
+     "to reuse (O(N) per peer, O(N^2) per connect phase); each peer has its own config, so "
+     "nothing would ever be reused"},
     {"threads", "32", true, true,
      "default 16; vici requests, kernel events and IKE work share the pool and bursts of "
      "thousands of SAs starve it"},
     {"cookie_threshold", "0", true, false,
-     "default 10 half-open SAs: under bursts cookies flip on and off, adding a round trip "
-     "and distorting throughput; a DoS-protection scenario sets it explicitly"},
+     "0 disables cookies; the default 10 half-open SAs flips them on and off under bursts, "
+     "adding a round trip and distorting throughput; a DoS-protection scenario sets it"},
     {"plugins.kernel-netlink.roam_events", "no", true, true,
      "thousands of peer addresses appear as netlink events; without MOBIKE the roam jobs "
      "they trigger are pure overhead"},
