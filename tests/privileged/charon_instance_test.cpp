@@ -9,7 +9,9 @@
 
 #include <deque>
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "charon/conn_spec.hpp"
@@ -48,7 +50,7 @@ class CharonPrivileged : public ::testing::Test {
     ASSERT_TRUE(state.ok()) << state.error().describe();
     state_.emplace(std::move(state).value());
     netns::TopologySpec spec;
-    spec.peer_count = 2;
+    spec.peer_count = peer_count();
     auto topo = netns::Topology::build(*state_, spec);
     ASSERT_TRUE(topo.ok()) << topo.error().describe();
     topo_.emplace(std::move(topo).value());
@@ -75,8 +77,11 @@ class CharonPrivileged : public ::testing::Test {
     EXPECT_TRUE(state_->remove().ok());
     ::unsetenv("IKESTORM_STATE_DIR");
     std::error_code ec;
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ec);  // keep logs of a failure
+    // Logs are kept after a failure, or when IST_KEEP_TEST_DIR is set.
+    if (!::testing::Test::HasFailure() && !::getenv("IST_KEEP_TEST_DIR")) fs::remove_all(dir_, ec);
   }
+
+  virtual std::size_t peer_count() const { return 2; }
 
   InstanceOptions options(const std::string& name, Role role, Backend backend) {
     InstanceOptions o;
@@ -392,6 +397,70 @@ TEST_F(CharonPrivileged, NatTOnlyWhenEncapIsRequested) {
     peer.stop();
     sut.stop();
   }
+}
+
+class CharonPrivilegedFleet : public CharonPrivileged {
+ protected:
+  // IST_CHARON_FLEET_PEERS raises it for a manual scale check.
+  std::size_t peer_count() const override {
+    const char* env = ::getenv("IST_CHARON_FLEET_PEERS");
+    return env ? std::stoul(env) : 100;
+  }
+};
+
+// One responder connection (remote id %any) and one shared secret serve many peers, each
+// with its own address and identity, all initiated at once without blocking charon.
+TEST_F(CharonPrivilegedFleet, OneResponderConnServesEveryPeer) {
+  const std::size_t n = peer_count();
+  auto& sut = start(options("sut", Role::sut, Backend::libipsec));
+  auto& peers = start(options("peers", Role::initiator, Backend::libipsec));
+  EventLoop loop;
+  auto sut_s = vici::Session::connect(loop, sut.vici_socket());
+  auto peer_s = vici::Session::connect(loop, peers.vici_socket());
+  ASSERT_TRUE(sut_s.ok() && peer_s.ok());
+  load(**sut_s, responder(false));
+  for (std::size_t i = 0; i < n; ++i) {
+    auto conn = to_load_conn(initiator(*topo_, i, false));
+    ASSERT_TRUE(conn.ok());
+    must(**peer_s, "load-conn", *conn);
+  }
+  auto secret = to_load_shared({"all", kPsk, {}});
+  ASSERT_TRUE(secret.ok());
+  must(**peer_s, "load-shared", *secret);
+
+  UpEvents ev;
+  (*peer_s)->subscribe("child-updown", [&](std::string_view, const vici::Message& m) {
+    if (m.get_or("up", "no") == "yes") ++ev.child_up;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  int answered = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    vici::Message args;
+    args.set("ike", "peer" + std::to_string(i)).set("child", "net").set("timeout", "-1");
+    (*peer_s)->request("initiate", args, [&](Result<vici::Message> r) {
+      EXPECT_TRUE(r.ok() && r->get_or("success", "no") == "yes");
+      ++answered;
+    });
+  }
+  auto r = loop.run_until([&] { return ev.child_up >= static_cast<int>(n); },
+                          loop.clock().now() + 20s + std::chrono::milliseconds(20 * n));
+  ASSERT_TRUE(r.ok());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(answered, static_cast<int>(n));
+  EXPECT_EQ(ev.child_up, static_cast<int>(n));
+  RecordProperty("setups_per_s", std::to_string(static_cast<int>(n / s)));
+  std::printf("%zu IKE+CHILD SAs up in %.2f s (%.0f/s)\n", n, s, n / s);
+
+  auto sas = list_sas(**sut_s);
+  ASSERT_EQ(sas.size(), n);
+  std::set<std::string> ids;
+  for (const auto& sa : sas) {
+    EXPECT_EQ(sa.get_or("state", ""), "ESTABLISHED");
+    ids.insert(sa.get_or("remote-id", ""));
+  }
+  EXPECT_EQ(ids.size(), n);
+  EXPECT_TRUE(ids.count("peer0.ikestorm.test") &&
+              ids.count("peer" + std::to_string(n - 1) + ".ikestorm.test"));
 }
 
 }  // namespace
