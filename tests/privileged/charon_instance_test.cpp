@@ -399,6 +399,42 @@ TEST_F(CharonPrivileged, NatTOnlyWhenEncapIsRequested) {
   }
 }
 
+// Several kernel-libipsec initiator daemons in one namespace (as the fleet runs them): each
+// binds its own IKE and NAT-T ports and gets its own TUN device; all their tunnels come up.
+TEST_F(CharonPrivileged, InitiatorDaemonsShareANamespaceOnOwnPorts) {
+  auto& sut = start(options("sut", Role::sut, Backend::libipsec));
+  EventLoop loop;
+  auto sut_s = vici::Session::connect(loop, sut.vici_socket());
+  ASSERT_TRUE(sut_s.ok());
+  load(**sut_s, responder(false));
+  std::vector<std::unique_ptr<vici::Session>> sessions;
+  UpEvents ev;
+  for (std::size_t d = 0; d < 2; ++d) {
+    auto o = options("peers-" + std::to_string(d), Role::initiator, Backend::libipsec);
+    o.settings.user_keys = {{"port", std::to_string(10500 + 2 * d)},
+                            {"port_nat_t", std::to_string(10501 + 2 * d)}};
+    auto& inst = start(o);
+    auto s = vici::Session::connect(loop, inst.vici_socket());
+    ASSERT_TRUE(s.ok());
+    load(**s, initiator(*topo_, d, false));
+    (*s)->subscribe("child-updown", [&](std::string_view, const vici::Message& m) {
+      if (m.get_or("up", "no") == "yes") ++ev.child_up;
+    });
+    vici::Message args;
+    args.set("ike", "peer" + std::to_string(d)).set("child", "net").set("timeout", "-1");
+    must(**s, "initiate", args);
+    sessions.push_back(std::move(*s));
+  }
+  auto r = loop.run_until([&] { return ev.child_up >= 2; }, loop.clock().now() + 10s);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ev.child_up, 2);
+  auto sas = list_sas(**sut_s);
+  ASSERT_EQ(sas.size(), 2u);
+  std::set<std::string> ports;
+  for (const auto& sa : sas) ports.insert(sa.get_or("remote-port", ""));
+  EXPECT_EQ(ports, (std::set<std::string>{"10501", "10503"}));  // NAT-T ports, floated
+}
+
 class CharonPrivilegedFleet : public CharonPrivileged {
  protected:
   // IST_CHARON_FLEET_PEERS raises it for a manual scale check.
