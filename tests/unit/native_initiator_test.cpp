@@ -1,0 +1,498 @@
+// The initiator state machine against a small in-test responder built from the same codec
+// and crypto primitives (whose vectors are checked in native_crypto_test.cpp). Interop with a
+// real charon is the privileged test native_interop_test.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "fleet/native/initiator.hpp"
+
+namespace ist::native {
+namespace {
+
+const Bytes peer_addr{198, 19, 0, 1}, sut_addr{198, 18, 0, 1};
+
+TrafficSelector host_ts(Bytes a) { return TrafficSelector{.start_address = a, .end_address = a}; }
+
+struct ResponderBehaviour {
+  bool demand_cookie = false;
+  uint16_t demand_group = 0;  // INVALID_KE_PAYLOAD unless KE uses it
+  uint16_t init_error = 0;    // answer IKE_SA_INIT with this notify
+  bool fake_nat = false;      // NAT_DETECTION_SOURCE_IP of another address
+  uint16_t auth_error = 0;    // refuse IKE_AUTH with this notify (no AUTH)
+  uint16_t child_error = 0;   // IKE_SA up, CHILD_SA refused with this notify
+  Bytes psk = to_bytes("secret");
+};
+
+class TestResponder {
+ public:
+  explicit TestResponder(ResponderBehaviour b) : b_(std::move(b)) {}
+
+  // Answer to one datagram (marker already stripped), empty when it sends nothing.
+  Bytes answer(ByteView raw) {
+    auto m = parse_message(raw);
+    EXPECT_TRUE(m.ok()) << m.error().describe();
+    if (!m) return {};
+    if (m->header.exchange == ExchangeType::ike_sa_init) return on_init(raw, *m);
+    auto* sk = m->find<SkPayload>(PayloadType::sk);
+    EXPECT_NE(sk, nullptr);
+    if (!sk) return {};
+    auto plain = open_message(suite_, keys_.sk_ei, keys_.sk_ai, raw, *sk);
+    EXPECT_TRUE(plain.ok()) << plain.error().describe();
+    if (!plain) return {};
+    auto inner = parse_payload_chain(sk->first_inner, *plain);
+    EXPECT_TRUE(inner.ok()) << inner.error().describe();
+    if (!inner) return {};
+    if (m->header.is_response()) {
+      last_answer_inner_ = *inner;
+      return {};
+    }
+    if (m->header.exchange == ExchangeType::ike_auth) return on_auth(*m, *inner);
+    for (const auto& p : *inner)
+      if (auto* d = std::get_if<DeletePayload>(&p.body); d && d->protocol == ProtocolId::ike) deleted_ = true;
+    return seal_response(*m, {});
+  }
+
+  // A request of ours (liveness check when empty).
+  Bytes request(ExchangeType ex, const std::vector<Payload>& inner) {
+    Header h{.spi_i = spi_i_, .spi_r = spi_r_, .exchange = ex, .flags = 0, .message_id = my_mid_++};
+    auto r = seal_message(suite_, keys_.sk_er, keys_.sk_ar, h, inner.empty() ? PayloadType::none : inner[0].type,
+                          serialize_payload_chain(inner));
+    return r ? *r : Bytes{};
+  }
+
+  const IkeKeys& keys() const { return keys_; }
+  const Bytes& ni() const { return ni_; }
+  const Bytes& nr() const { return nr_; }
+  uint16_t group_seen() const { return group_seen_; }
+  bool deleted() const { return deleted_; }
+  unsigned init_requests() const { return init_requests_; }
+  const Bytes& cookie_seen() const { return cookie_seen_; }
+  const std::vector<Payload>& last_answer_inner() const { return last_answer_inner_; }
+  static constexpr uint32_t child_spi = 0xc0ffee01;
+
+ private:
+  Bytes plain_response(const Message& req, std::vector<Payload> payloads, uint64_t spi_r) {
+    Message r;
+    r.header = Header{.spi_i = req.header.spi_i, .spi_r = spi_r, .exchange = req.header.exchange,
+                      .flags = flags::response, .message_id = 0};
+    r.payloads = std::move(payloads);
+    return serialize_message(r);
+  }
+  Bytes notify_only(const Message& req, uint16_t type, Bytes data) {
+    return plain_response(req, {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, type, data})}, 0);
+  }
+
+  Bytes on_init(ByteView raw, const Message& m) {
+    ++init_requests_;
+    const auto* cookie = m.find_notify(notify_type::cookie);
+    if (cookie) cookie_seen_ = cookie->data;
+    if (b_.demand_cookie && !cookie) return notify_only(m, notify_type::cookie, to_bytes("cookie-from-sut"));
+    auto* ke = m.find<KePayload>(PayloadType::ke);
+    auto* sa = m.find<SaPayload>(PayloadType::sa);
+    auto* nonce = m.find<NoncePayload>(PayloadType::nonce);
+    EXPECT_TRUE(ke && sa && nonce);
+    if (!ke || !sa || !nonce) return {};
+    group_seen_ = ke->group;
+    if (b_.demand_group && ke->group != b_.demand_group) {
+      Bytes g;
+      put_u16(g, b_.demand_group);
+      return notify_only(m, notify_type::invalid_ke_payload, g);
+    }
+    if (b_.init_error) return notify_only(m, b_.init_error, {});
+    const Proposal& offered = sa->proposals.front();
+    Proposal chosen{.number = offered.number, .protocol = ProtocolId::ike, .spi = {}, .transforms = {}};
+    for (auto type : {TransformType::encr, TransformType::prf, TransformType::integ})
+      if (auto* t = offered.find(type)) chosen.transforms.push_back(*t);
+    chosen.transforms.push_back({TransformType::dh, ke->group, std::nullopt});
+    suite_ = *SkSuite::from_proposal(chosen);
+    auto dh = DhKeyPair::generate(ke->group);
+    spi_i_ = m.header.spi_i;
+    ni_ = nonce->nonce;
+    nr_ = Bytes(32, 0x77);
+    keys_ = derive_ike_keys(*dh->shared_secret(ke->data), ni_, nr_, spi_i_, spi_r_,
+                            IkeKeyLengths{.integ = suite_.integ_key_size(), .encr = suite_.encr_key_size()});
+    init_request_.assign(raw.begin(), raw.end());
+    Bytes src = nat_detection_hash(spi_i_, spi_r_, b_.fake_nat ? Bytes{10, 9, 9, 9} : sut_addr, 500);
+    init_response_ = plain_response(m, {
+        make_payload(PayloadType::sa, SaPayload{{chosen}}),
+        make_payload(PayloadType::ke, KePayload{ke->group, dh->public_value()}),
+        make_payload(PayloadType::nonce, NoncePayload{nr_}),
+        make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_source_ip, src}),
+        make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_destination_ip,
+                                                        nat_detection_hash(spi_i_, spi_r_, peer_addr, 500)}),
+    }, spi_r_);
+    return init_response_;
+  }
+
+  Bytes seal_response(const Message& req, const std::vector<Payload>& inner) {
+    Header h{.spi_i = spi_i_, .spi_r = spi_r_, .exchange = req.header.exchange, .flags = flags::response,
+             .message_id = req.header.message_id};
+    auto r = seal_message(suite_, keys_.sk_er, keys_.sk_ar, h, inner.empty() ? PayloadType::none : inner[0].type,
+                          serialize_payload_chain(inner));
+    return r ? *r : Bytes{};
+  }
+
+  Bytes on_auth(const Message& req, const std::vector<Payload>& inner) {
+    const IdPayload* idi = nullptr;
+    const AuthPayload* auth = nullptr;
+    const SaPayload* sa = nullptr;
+    const TsPayload *tsi = nullptr, *tsr = nullptr;
+    for (const auto& p : inner) {
+      if (p.type == PayloadType::idi) idi = &std::get<IdPayload>(p.body);
+      if (p.type == PayloadType::auth) auth = &std::get<AuthPayload>(p.body);
+      if (p.type == PayloadType::sa) sa = &std::get<SaPayload>(p.body);
+      if (p.type == PayloadType::tsi) tsi = &std::get<TsPayload>(p.body);
+      if (p.type == PayloadType::tsr) tsr = &std::get<TsPayload>(p.body);
+    }
+    auto refuse = [&](uint16_t n) {
+      return seal_response(req, {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, n, {}})});
+    };
+    if (!idi || !auth || !sa || !tsi || !tsr) return refuse(notify_type::invalid_syntax);
+    if (b_.auth_error) return refuse(b_.auth_error);
+    if (auth->data != psk_auth(b_.psk, init_request_, nr_, keys_.sk_pi, *idi))
+      return refuse(notify_type::authentication_failed);
+    IdPayload idr{id_type::ipv4_addr, sut_addr};
+    std::vector<Payload> out{
+        make_payload(PayloadType::idr, idr),
+        make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic,
+                                                    psk_auth(b_.psk, init_response_, ni_, keys_.sk_pr, idr)})};
+    if (b_.child_error) {
+      out.push_back(make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, b_.child_error, {}}));
+      return seal_response(req, out);
+    }
+    Proposal esp = sa->proposals.front();
+    initiator_child_spi_ = get_u32(esp.spi.data());
+    esp.spi.clear();
+    put_u32(esp.spi, child_spi);
+    out.push_back(make_payload(PayloadType::sa, SaPayload{{esp}}));
+    out.push_back(make_payload(PayloadType::tsi, *tsi));
+    out.push_back(make_payload(PayloadType::tsr, *tsr));
+    return seal_response(req, out);
+  }
+
+  ResponderBehaviour b_;
+  SkSuite suite_;
+  IkeKeys keys_;
+  uint64_t spi_i_ = 0, spi_r_ = 0x5151515151515151ULL;
+  Bytes ni_, nr_, init_request_, init_response_, cookie_seen_;
+  uint16_t group_seen_ = 0;
+  uint32_t initiator_child_spi_ = 0;
+  uint32_t my_mid_ = 0;
+  bool deleted_ = false;
+  unsigned init_requests_ = 0;
+  std::vector<Payload> last_answer_inner_;
+};
+
+InitiatorConfig base_config() {
+  InitiatorConfig c;
+  c.local = Endpoint{peer_addr, 500};
+  c.remote = Endpoint{sut_addr, 500};
+  c.psk = to_bytes("secret");
+  c.local_id = IdPayload{id_type::fqdn, to_bytes("p1.peers.ikestorm")};
+  c.ts_local = {host_ts({198, 19, 128, 1})};
+  c.ts_remote = {TrafficSelector{.start_address = {198, 18, 255, 0}, .end_address = {198, 18, 255, 255}}};
+  return c;
+}
+
+Bytes strip_marker(const Datagram& d) {
+  if (d.local_port != natt_port) return d.payload;
+  EXPECT_GE(d.payload.size(), 4u);
+  EXPECT_EQ(Bytes(d.payload.begin(), d.payload.begin() + 4), Bytes(4, 0));
+  return Bytes(d.payload.begin() + 4, d.payload.end());
+}
+
+// Shuttles datagrams between the two until neither has anything to say; returns the events.
+std::vector<InitiatorEvent> converse(Initiator& ini, TestResponder& resp, std::vector<Datagram>* seen = nullptr) {
+  std::vector<InitiatorEvent> events;
+  for (int round = 0; round < 20; ++round) {
+    auto out = ini.take_outgoing();
+    if (out.empty()) break;
+    for (auto& d : out) {
+      if (seen) seen->push_back(d);
+      Bytes reply = resp.answer(strip_marker(d));
+      if (reply.empty()) continue;
+      Bytes wire;
+      if (d.local_port == natt_port) wire = Bytes(4, 0);
+      put_bytes(wire, reply);
+      ini.on_datagram(Millis(round), d.local_port, wire);
+    }
+    auto ev = ini.take_events();
+    events.insert(events.end(), ev.begin(), ev.end());
+  }
+  return events;
+}
+
+std::vector<EventKind> kinds(const std::vector<InitiatorEvent>& ev) {
+  std::vector<EventKind> k;
+  for (auto& e : ev) k.push_back(e.kind);
+  return k;
+}
+
+struct SuiteCase {
+  const char* name;
+  IkeProposalConfig ike;
+  EspProposalConfig esp;
+  size_t child_encr_key;
+  size_t child_integ_key;
+};
+
+TEST(NativeInitiator, EstablishesAndDeletesWithEverySuite) {
+  const SuiteCase cases[] = {
+      {"x25519 aes128gcm16", {transform_id::encr_aes_gcm_16, 128, transform_id::integ_none, {31}},
+       {transform_id::encr_aes_gcm_16, 128, transform_id::integ_none}, 20, 0},
+      {"ecp256 aes256-sha256", {transform_id::encr_aes_cbc, 256, transform_id::integ_hmac_sha2_256_128, {19}},
+       {transform_id::encr_aes_cbc, 128, transform_id::integ_hmac_sha2_256_128}, 16, 32},
+      {"modp2048 aes256gcm16", {transform_id::encr_aes_gcm_16, 256, transform_id::integ_none, {14}},
+       {transform_id::encr_aes_gcm_16, 256, transform_id::integ_none}, 36, 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto cfg = base_config();
+    cfg.ike = c.ike;
+    cfg.esp = c.esp;
+    Initiator ini(cfg);
+    TestResponder resp({});
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    std::vector<Datagram> seen;
+    auto ev = converse(ini, resp, &seen);
+    ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_up, EventKind::child_up}));
+    EXPECT_EQ(ini.state(), InitiatorState::established);
+    EXPECT_FALSE(ini.behind_nat());
+    for (auto& d : seen) EXPECT_EQ(d.remote_port, 500);
+    EXPECT_EQ(ini.ike_keys().sk_d, resp.keys().sk_d);
+    const ChildSa* child = ini.child();
+    ASSERT_NE(child, nullptr);
+    EXPECT_EQ(child->spi_out, TestResponder::child_spi);
+    auto expect = derive_child_keys(resp.keys().sk_d, resp.ni(), resp.nr(), c.child_encr_key, c.child_integ_key);
+    EXPECT_EQ(child->keys.encr_i, expect.encr_i);
+    EXPECT_EQ(child->keys.integ_r, expect.integ_r);
+    EXPECT_EQ(child->keys.encr_i.size(), c.child_encr_key);
+    EXPECT_EQ(child->ts_remote.front().start_address, (Bytes{198, 18, 255, 0}));
+
+    ASSERT_TRUE(ini.delete_ike(Millis(100)).ok());
+    auto del = converse(ini, resp);
+    ASSERT_EQ(kinds(del), (std::vector<EventKind>{EventKind::ike_deleted}));
+    EXPECT_TRUE(resp.deleted());
+    EXPECT_EQ(ini.state(), InitiatorState::closed);
+    EXPECT_FALSE(ini.next_timer().has_value());
+  }
+}
+
+TEST(NativeInitiator, CookieIsSentFirstWithTheRestUnchanged) {
+  ResponderBehaviour b;
+  b.demand_cookie = true;
+  Initiator ini(base_config());
+  TestResponder resp(b);
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  std::vector<Datagram> seen;
+  auto ev = converse(ini, resp, &seen);
+  EXPECT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_up, EventKind::child_up}));
+  ASSERT_GE(seen.size(), 2u);
+  auto first = parse_message(seen[0].payload);
+  auto second = parse_message(seen[1].payload);
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_EQ(second->payloads.size(), first->payloads.size() + 1);
+  auto* cookie = std::get_if<NotifyPayload>(&second->payloads.front().body);
+  ASSERT_NE(cookie, nullptr);
+  EXPECT_EQ(cookie->type, notify_type::cookie);
+  EXPECT_EQ(cookie->data, to_bytes("cookie-from-sut"));
+  EXPECT_TRUE(std::equal(first->payloads.begin(), first->payloads.end(), second->payloads.begin() + 1));
+  EXPECT_EQ(ini.stats().cookie_rounds, 1u);
+}
+
+struct KeCase {
+  const char* name;
+  std::vector<uint16_t> offered;
+  uint16_t demanded;
+  bool established;
+};
+
+TEST(NativeInitiator, InvalidKePayloadSwitchesToAnOfferedGroupOnly) {
+  const KeCase cases[] = {
+      {"x25519 -> ecp256", {31, 19}, 19, true},
+      {"x25519 -> modp2048", {31, 14}, 14, true},
+      {"not offered", {31}, 19, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto cfg = base_config();
+    cfg.ike.dh_groups = c.offered;
+    ResponderBehaviour b;
+    b.demand_group = c.demanded;
+    Initiator ini(cfg);
+    TestResponder resp(b);
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    auto ev = converse(ini, resp);
+    if (c.established) {
+      EXPECT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_up, EventKind::child_up}));
+      EXPECT_EQ(ini.dh_group(), c.demanded);
+      EXPECT_EQ(ini.stats().ke_rounds, 1u);
+    } else {
+      ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::failed}));
+      EXPECT_EQ(ev[0].notify, notify_type::invalid_ke_payload);
+      EXPECT_EQ(ini.state(), InitiatorState::failed);
+    }
+  }
+}
+
+struct RefusalCase {
+  const char* name;
+  ResponderBehaviour behaviour;
+  std::vector<EventKind> events;
+  ExchangeType exchange;
+  uint16_t notify;
+  FailureCause cause;
+  bool child_only;
+};
+
+TEST(NativeInitiator, RefusalsBecomeFailedEventsWithTheNotify) {
+  ResponderBehaviour no_proposal, auth_failed, wrong_psk, ts_unacceptable, no_additional;
+  no_proposal.init_error = notify_type::no_proposal_chosen;
+  auth_failed.auth_error = notify_type::authentication_failed;
+  wrong_psk.psk = to_bytes("other secret");
+  ts_unacceptable.child_error = notify_type::ts_unacceptable;
+  no_additional.child_error = notify_type::no_proposal_chosen;
+  const RefusalCase cases[] = {
+      {"NO_PROPOSAL_CHOSEN in IKE_SA_INIT", no_proposal, {EventKind::failed}, ExchangeType::ike_sa_init,
+       notify_type::no_proposal_chosen, FailureCause::notify_received, false},
+      {"AUTHENTICATION_FAILED", auth_failed, {EventKind::failed}, ExchangeType::ike_auth,
+       notify_type::authentication_failed, FailureCause::notify_received, false},
+      {"responder has another PSK", wrong_psk, {EventKind::failed}, ExchangeType::ike_auth,
+       notify_type::authentication_failed, FailureCause::notify_received, false},
+      {"TS_UNACCEPTABLE keeps the IKE_SA", ts_unacceptable, {EventKind::ike_up, EventKind::failed},
+       ExchangeType::ike_auth, notify_type::ts_unacceptable, FailureCause::notify_received, true},
+      {"child NO_PROPOSAL_CHOSEN", no_additional, {EventKind::ike_up, EventKind::failed}, ExchangeType::ike_auth,
+       notify_type::no_proposal_chosen, FailureCause::notify_received, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Initiator ini(base_config());
+    TestResponder resp(c.behaviour);
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    auto ev = converse(ini, resp);
+    ASSERT_EQ(kinds(ev), c.events);
+    const auto& f = ev.back();
+    EXPECT_EQ(f.exchange, c.exchange);
+    EXPECT_EQ(f.notify, c.notify);
+    EXPECT_EQ(f.cause, c.cause);
+    EXPECT_EQ(f.child, c.child_only);
+    EXPECT_EQ(ini.state(), c.child_only ? InitiatorState::established : InitiatorState::failed);
+    EXPECT_EQ(ini.child(), nullptr);
+  }
+}
+
+TEST(NativeInitiator, NatDetectionFloatsToPort4500WithMarker) {
+  ResponderBehaviour b;
+  b.fake_nat = true;  // as kernel-libipsec does (harness/charon/NAT.md)
+  Initiator ini(base_config());
+  TestResponder resp(b);
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  std::vector<Datagram> seen;
+  auto ev = converse(ini, resp, &seen);
+  EXPECT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_up, EventKind::child_up}));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].remote_port, 500);
+  EXPECT_EQ(seen[1].local_port, natt_port);
+  EXPECT_EQ(seen[1].remote_port, natt_port);
+  EXPECT_TRUE(ini.behind_nat());
+  const ChildSa* child = ini.child();
+  ASSERT_NE(child, nullptr);
+  EXPECT_TRUE(child != nullptr && child->udp_encap);
+  // On 4500 a datagram without the marker is ESP, not IKE: ignored.
+  unsigned dropped = ini.stats().dropped;
+  ini.on_datagram(Millis(5), natt_port, Bytes{0, 0, 0, 1, 2, 3});
+  EXPECT_EQ(ini.stats().dropped, dropped + 1);
+}
+
+TEST(NativeInitiator, RetransmitsOnScheduleThenGivesUp) {
+  auto cfg = base_config();
+  EXPECT_EQ(cfg.retransmit.schedule(),
+            (std::vector<Millis>{Millis(4000), Millis(7200), Millis(12960), Millis(23328), Millis(41990), Millis(75583)}));
+  Initiator ini(cfg);
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  Bytes first = ini.take_outgoing().at(0).payload;
+  std::vector<int64_t> sends;
+  std::vector<InitiatorEvent> ev;
+  // Step the clock in 1 ms increments only where a timer is due.
+  while (auto t = ini.next_timer()) {
+    ini.on_timer(*t - Millis(1));  // early: nothing happens
+    EXPECT_TRUE(ini.take_outgoing().empty());
+    ini.on_timer(*t);
+    for (auto& d : ini.take_outgoing()) {
+      EXPECT_EQ(d.payload, first);  // retransmits are byte-identical
+      sends.push_back(t->count());
+    }
+    auto e = ini.take_events();
+    ev.insert(ev.end(), e.begin(), e.end());
+  }
+  EXPECT_EQ(sends, (std::vector<int64_t>{4000, 11200, 24160, 47488, 89478}));
+  ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::failed}));
+  EXPECT_EQ(ev[0].cause, FailureCause::no_response);
+  EXPECT_EQ(ev[0].at, Millis(165061));
+  EXPECT_EQ(ev[0].exchange, ExchangeType::ike_sa_init);
+  EXPECT_EQ(ini.stats().retransmits, 5u);
+}
+
+TEST(NativeInitiator, AnswersLivenessChecksAndResponderDeletes) {
+  Initiator ini(base_config());
+  TestResponder resp({});
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  converse(ini, resp);
+  ASSERT_EQ(ini.state(), InitiatorState::established);
+
+  Bytes dpd = resp.request(ExchangeType::informational, {});
+  ini.on_datagram(Millis(10), 500, dpd);
+  auto out = ini.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  resp.answer(out[0].payload);  // decrypts with the initiator's keys: an empty answer
+  EXPECT_TRUE(resp.last_answer_inner().empty());
+  ini.on_datagram(Millis(11), 500, dpd);  // a retransmitted request gets the same answer
+  auto again = ini.take_outgoing();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].payload, out[0].payload);
+  EXPECT_EQ(ini.stats().answered, 1u);
+
+  Bytes del_child = resp.request(ExchangeType::informational,
+      {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}})});
+  ini.on_datagram(Millis(12), 500, del_child);
+  resp.answer(ini.take_outgoing().at(0).payload);
+  ASSERT_EQ(resp.last_answer_inner().size(), 1u);
+  auto& d = std::get<DeletePayload>(resp.last_answer_inner()[0].body);
+  EXPECT_EQ(d.protocol, ProtocolId::esp);
+  EXPECT_EQ(ini.child(), nullptr);
+
+  Bytes del = resp.request(ExchangeType::informational,
+                           {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+  ini.on_datagram(Millis(13), 500, del);
+  EXPECT_EQ(ini.take_outgoing().size(), 1u);
+  EXPECT_EQ(kinds(ini.take_events()), (std::vector<EventKind>{EventKind::child_deleted, EventKind::ike_deleted}));
+  EXPECT_EQ(ini.state(), InitiatorState::closed);
+}
+
+TEST(NativeInitiator, IgnoresForeignMalformedAndTamperedDatagrams) {
+  Initiator ini(base_config());
+  TestResponder resp({});
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  auto init = ini.take_outgoing().at(0);
+  Bytes reply = resp.answer(init.payload);
+  Bytes other_spi = reply;
+  other_spi[0] ^= 0xff;
+  ini.on_datagram(Millis(1), 500, Bytes{1, 2, 3});
+  ini.on_datagram(Millis(1), 500, other_spi);
+  EXPECT_EQ(ini.stats().dropped, 2u);
+  EXPECT_EQ(ini.state(), InitiatorState::init_sent);
+  ini.on_datagram(Millis(2), 500, reply);
+  auto auth = ini.take_outgoing().at(0);
+  Bytes auth_reply = resp.answer(auth.payload);
+  Bytes tampered = auth_reply;
+  tampered[tampered.size() - 3] ^= 0x01;
+  ini.on_datagram(Millis(3), 500, tampered);
+  EXPECT_EQ(ini.stats().dropped, 3u);
+  EXPECT_EQ(ini.state(), InitiatorState::auth_sent);
+  ini.on_datagram(Millis(4), 500, auth_reply);
+  EXPECT_EQ(ini.state(), InitiatorState::established);
+}
+
+}  // namespace
+}  // namespace ist::native
