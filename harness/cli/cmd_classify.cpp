@@ -83,8 +83,13 @@ std::optional<std::string> read_log(const std::string& path, std::optional<tx::S
     src.side = initiator_hints > responder_hints ? tx::Side::initiator : tx::Side::responder;
     src.side_detected = responder_hints + initiator_hints > 0;
   }
+  // Unique ids and SPIs are per daemon: key attempts by file too, or two logs' "uid:1" merge.
+  const std::string key_prefix = path + "#";
   for (const auto& j : joined)
-    if (auto e = tx::observe_charon_log_event(j, src.side)) out.push_back(std::move(*e));
+    if (auto e = tx::observe_charon_log_event(j, src.side)) {
+      if (!e->attempt.empty()) e->attempt = key_prefix + e->attempt;
+      out.push_back(std::move(*e));
+    }
   return std::nullopt;
 }
 

@@ -6,6 +6,8 @@
 // (initiator) log is `initiator`, whatever role charon played in a single exchange. The peer's
 // address is then the remote address (SUT log) or charon's own address (peer log).
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "charon/log_parser.hpp"
 #include "taxonomy/observed_event.hpp"
@@ -61,6 +63,24 @@ inline std::optional<ObservedEvent> observe_charon_log_event(const charon::Joine
   e.evidence = j.context;
   e.evidence.push_back(j.raw);
   return e;
+}
+
+// A whole log (already in memory) -> observations, in log order. `source` (e.g. "sut")
+// prefixes the attempt keys so events of different daemons never merge. This one calls
+// LogJoiner, so its callers link ist_charon.
+inline std::vector<ObservedEvent> observe_charon_log(std::string_view text, Side log_side,
+                                                     std::string_view source) {
+  std::vector<ObservedEvent> out;
+  charon::LogJoiner joiner;
+  auto sink = [&](const charon::JoinedLogEvent& j) {
+    if (auto e = observe_charon_log_event(j, log_side)) {
+      if (!e->attempt.empty()) e->attempt = std::string(source) + "#" + e->attempt;
+      out.push_back(std::move(*e));
+    }
+  };
+  charon::for_each_log_line(text, [&](const charon::LogEvent& e) { joiner.feed(e, sink); });
+  joiner.finish(sink);
+  return out;
 }
 
 }  // namespace ist::taxonomy

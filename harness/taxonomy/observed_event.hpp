@@ -62,7 +62,9 @@ struct ObservedEvent {
   std::string address;       // the peer's IKE address when known, else ""
   // Key of one attempt (e.g. "uid:12", "spi:9a6bad842e4a15ab", a harness attempt number).
   // Events with the same rule, side, SA kind and non-empty attempt become one record (a refused
-  // peer's retransmits); an empty key makes each event its own attempt.
+  // peer's retransmits); an empty key makes each event its own attempt. Keys must be unique
+  // across sources: charon unique ids and SPIs repeat between daemons, so prefix them with
+  // the source (e.g. "sut:uid:12").
   std::string attempt;
   uint64_t count = 1;        // occurrences this event stands for (counter deltas); >= 1
   std::vector<std::string> evidence;  // raw log lines / event descriptions, oldest first

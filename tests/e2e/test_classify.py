@@ -130,3 +130,9 @@ def test_log_cut_mid_line_is_read_with_a_warning(run_ikestorm, tmp_path):
     doc = json.loads(r.stdout)
     # the cut line is left out; nothing before it was a limit line
     assert doc["codes"] == {}
+
+
+def test_attempts_from_different_logs_never_merge(run_ikestorm):
+    # both SUT logs have IKE_SA unique ids 1..3; their deletes are separate attempts
+    doc = classify_json(run_ikestorm, "ikesa-limit/responder.log", "cookie/responder.log")
+    assert counts(doc, "informational")["ERROR_IPSEC_IKE_MM_EXPIRED"] == (3 + 12, 12)

@@ -180,15 +180,17 @@ std::vector<ObservedEvent> observe_fixture(const std::string& rel, Side side) {
   std::ifstream f(std::string(IST_FIXTURES_DIR) + "/" + rel, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
-  std::string text = ss.str();
-  std::vector<ObservedEvent> out;
-  charon::LogJoiner joiner;
-  auto sink = [&](const charon::JoinedLogEvent& j) {
-    if (auto e = observe_charon_log_event(j, side)) out.push_back(std::move(*e));
-  };
-  charon::for_each_log_line(text, [&](const charon::LogEvent& e) { joiner.feed(e, sink); });
-  joiner.finish(sink);
-  return out;
+  return observe_charon_log(ss.str(), side, rel);
+}
+
+TEST(ClassifierFixtures, AttemptKeysCarryTheSource) {
+  auto events = observe_fixture("wrong-psk/responder.log", Side::responder);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].attempt, "wrong-psk/responder.log#uid:1");
+  EXPECT_EQ(events[0].address, "198.19.0.1");
+  EXPECT_EQ(events[0].peer, "peer1");
+  EXPECT_EQ(events[0].exchange, "IKE_AUTH");
+  EXPECT_EQ(events[0].what, Observation::authentication_failed);
 }
 
 struct FixtureCase {
