@@ -142,10 +142,11 @@ void list_certs(Session& s, const Message& filter, Done<std::vector<Message>> do
                    [](const Message& m) { return Result<Message>(m); });
 }
 
-void get_counters(Session& s, std::string_view name, Done<Counters> done, OptTimeout timeout) {
+void get_counters(Session& s, std::string_view name, Done<Counters> done, bool all_connections,
+                  OptTimeout timeout) {
   Message m;
-  if (name.empty()) m.set("all", true);
-  else m.set("name", name);
+  if (!name.empty()) m.set("name", name);
+  else if (all_connections) m.set("all", true);
   s.request(
       "get-counters", m,
       [done = std::move(done)](Result<Message> r) {

@@ -88,9 +88,11 @@ void list_certs(Session& s, const Message& filter, Done<std::vector<Message>> do
                 OptTimeout timeout = std::nullopt);
 
 // get-counters needs the counters plugin; without it the result is Counters{supported=false}
-// (not an Error). `name` empty: global counters plus every connection (all = yes).
+// (not an Error). Scope: `name` set -> that connection; else all_connections -> every
+// connection (all = yes; charon then leaves out the global ones); else the global counters
+// (under the name "").
 void get_counters(Session& s, std::string_view name, Done<Counters> done,
-                  OptTimeout timeout = std::nullopt);
+                  bool all_connections = false, OptTimeout timeout = std::nullopt);
 
 // ---- batches
 struct LoadConnsReport {
