@@ -275,10 +275,6 @@ int run_main(const std::vector<std::string>& args) {
     auto& rr = po.report;
     rr.summary.cpu_s.harness = harness_cpu_s();
     rr.summary.rss_mb.harness = harness_rss_mb();
-    // Failed peers the classifier has not attributed to a code.
-    uint64_t classified = 0;
-    for (const auto& [name, c] : rr.codes) classified += c.peers;
-    rr.summary.unclassified = rr.summary.failed > classified ? rr.summary.failed - classified : 0;
 
     nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
     for (const auto& e : scenario::evaluate(point.scenario.expect, run_json))

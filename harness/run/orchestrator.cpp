@@ -240,6 +240,7 @@ void Orchestrator::run_teardown() {
 
 OrchestratorResult Orchestrator::execute() {
   t0_ = loop_.clock().now();
+  result_.wall_start = std::chrono::system_clock::now();
   engine_.set_sink([this](const PeerObservation& o) { on_observation(o); });
   if (signals::stop_fd() >= 0) {
     (void)loop_.add_fd(signals::stop_fd(), EPOLLIN, [](uint32_t) {});

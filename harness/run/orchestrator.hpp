@@ -49,6 +49,7 @@ struct OrchestratorResult {
   bool interrupted = false;       // Ctrl-C / SIGTERM
   std::string fault;              // a daemon died, the loop failed: why the run stopped early
   std::vector<PhaseSpan> phases;
+  std::chrono::system_clock::time_point wall_start{};  // the run's t0 on the wall clock
   // At the end of the first connect phase:
   uint64_t established_at_connect_end = 0;
   uint64_t failed_at_connect_end = 0;

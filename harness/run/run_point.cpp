@@ -10,6 +10,7 @@
 #include "fleet/charon_fleet.hpp"
 #include "netns/topology.hpp"
 #include "run/charon_sut.hpp"
+#include "run/classify_run.hpp"
 #include "run/orchestrator.hpp"
 #include "scenario/effective.hpp"
 
@@ -269,6 +270,24 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   sm.sut_ike_sas_at_connect_end = r.sut_established_at_connect_end.value_or(0);
   if (!r.phases.empty()) sm.wall_s = r.phases.back().end_s;
   rep.timeseries = std::move(r.timeseries);
+
+  // 7. What the failures mean, in Windows codes.
+  {
+    ClassifyInput ci;
+    ci.tracker = &tr;
+    for (uint32_t i = 0; i < peers; ++i) {
+      ci.peer_names.push_back(fleet::peer_conn_name(i));
+      ci.peer_addresses.push_back(tp->peer_ike_address(i).str());
+    }
+    ci.run_start = orch.start_time();
+    ci.run_start_wall = r.wall_start;
+    ci.deadline_ike = s.peers.deadline_ike;
+    ci.deadline_child = s.peers.deadline_child;
+    ci.sut_log = out.sut_log;
+    for (const auto& span : r.phases)
+      if (span.phase == "teardown") ci.teardown_start_s = span.start_s;
+    classify_point(ci, rep);
+  }
 
   for (uint32_t i = 0; i < peers; ++i) {
     const auto& pr = tr.peer(i);

@@ -76,10 +76,22 @@ def test_ikesa_limit_refuses_exactly_the_excess(run_ikestorm, needs_root, tmp_pa
     wall = time.monotonic() - t0
     # The implied expectation (established_ratio >= 1) fails: exit 1.
     assert r.returncode == 1, r.stdout + r.stderr
-    s = json.loads((out / "report.json").read_text())["runs"][0]["summary"]
+    run = json.loads((out / "report.json").read_text())["runs"][0]
+    s = run["summary"]
     assert s["established"] == 50
     assert s["failed"] == 50
     assert s["sut_ike_sas_at_connect_end"] == 50
+    # Precision: exactly the 50 refused peers carry MM_LIMIT on the responder side (the SUT's
+    # log names no peer; the harness joins it with the initiators' view), none misattributed,
+    # and each also carries the initiator's DROP_NO_RESPONSE.
+    assert run["codes"]["ERROR_IPSEC_IKE_MM_LIMIT"]["peers"] == 50
+    assert run["codes"]["ERROR_IPSEC_IKE_DROP_NO_RESPONSE"]["peers"] == 50
+    assert s["unclassified"] == 0
+    limit = [f for f in run["failures"] if f["code"]["name"] == "ERROR_IPSEC_IKE_MM_LIMIT"]
+    assert all(f["side"] == "responder" and f["exact"] and f["code"]["value"] == 13882 for f in limit)
+    failed_peers = {p["peer"] for p in run["peers"] if p["state"] == "failed"}
+    assert {f["peer"] for f in limit} == failed_peers
+    assert len(failed_peers) == 50
     # retransmit_tries=2 gives up after 2+3.6+6.5 s; the run (with a 10 s hold) ends well
     # inside connect's bound of that budget plus margins.
     assert wall < 60, f"took {wall:.1f} s"

@@ -1,0 +1,203 @@
+#include "run/classify_run.hpp"
+
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+#include "charon/log_parser.hpp"
+#include "taxonomy/classifier.hpp"
+#include "taxonomy/from_charon_log.hpp"
+
+namespace ist::run {
+
+using taxonomy::Observation;
+using taxonomy::ObservedEvent;
+using taxonomy::SaKind;
+using taxonomy::Side;
+
+namespace {
+
+int64_t ms_of(MonoTime t, MonoTime t0) { return static_cast<int64_t>(ms_between(t0, t)); }
+
+// Milliseconds since the start of the local year: the clock charon's filelog lines give
+// (time_format has no year), so log times can be put on the run's own timeline.
+int64_t ms_since_local_year_start(std::chrono::system_clock::time_point tp) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  std::tm jan1 = tm;
+  jan1.tm_mon = 0;
+  jan1.tm_mday = 1;
+  jan1.tm_hour = jan1.tm_min = jan1.tm_sec = 0;
+  jan1.tm_isdst = -1;
+  std::time_t start = std::mktime(&jan1);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
+  return static_cast<int64_t>(secs - start) * 1000 + ms;
+}
+
+reports::Failure to_report(const taxonomy::FailureRecord& f) {
+  reports::Failure r;
+  r.peer = f.peer;
+  r.address = f.address;
+  r.side = std::string(taxonomy::to_string(f.side));
+  r.sa = std::string(taxonomy::to_string(f.sa));
+  r.exchange = f.exchange;
+  r.t_ms = static_cast<double>(f.t_ms);
+  r.code = {f.code.name, f.code.value, f.code.hex};
+  r.exact = f.exact;
+  r.evidence = f.evidence;
+  return r;
+}
+
+}  // namespace
+
+Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
+  auto has = [&](std::string_view s) { return d.find(s) != std::string_view::npos; };
+  if (has("AUTHENTICATION_FAILED")) return Observation::authentication_failed;
+  if (has("NO_PROPOSAL_CHOSEN")) return Observation::no_proposal_chosen;
+  if (has("TS_UNACCEPTABLE") || has("INVALID_SELECTORS")) return Observation::ts_unacceptable;
+  if (has("notify error") || has("no CHILD_SA built")) return Observation::notify_error;
+  if (has("initiate:") && !ike_was_up) return Observation::child_dropped_no_ike;
+  // giving up after N retransmits / retries, peer not responding, the harness's own timeout
+  return Observation::no_response;
+}
+
+std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
+  std::vector<ObservedEvent> out;
+  const auto& tr = *in.tracker;
+  for (uint32_t i = 0; i < tr.size(); ++i) {
+    const auto& p = tr.peer(i);
+    const std::string& name = in.peer_names.at(i);
+    const std::string& addr = in.peer_addresses.at(i);
+    std::string attempt = name + "#" + std::to_string(p.attempts);
+    if (p.state == fleet::PeerState::failed) {
+      ObservedEvent e;
+      e.side = Side::initiator;
+      e.what = observation_of_failure_text(p.failure, p.ike_up_at.has_value());
+      e.sa = p.ike_up_at ? SaKind::child : SaKind::ike;
+      e.exchange = p.ike_up_at ? "IKE_AUTH" : "IKE_SA_INIT";
+      e.peer = name;
+      e.address = addr;
+      e.attempt = attempt;
+      e.t_ms = ms_of(p.initiated, in.run_start);
+      e.evidence = {p.failure};
+      out.push_back(std::move(e));
+    }
+    // A slow setup is established and also carries a delay record (MM/QM_DELAY_DROP).
+    if (p.ike_up_at && *p.ike_up_at - p.initiated > in.deadline_ike) {
+      ObservedEvent e;
+      e.side = Side::initiator;
+      e.what = Observation::ike_deadline_missed;
+      e.sa = SaKind::ike;
+      e.exchange = "IKE_SA_INIT";
+      e.peer = name;
+      e.address = addr;
+      e.attempt = attempt;
+      e.t_ms = ms_of(*p.ike_up_at, in.run_start);
+      e.evidence = {"IKE_SA up " + std::to_string(ms_of(*p.ike_up_at, p.initiated)) + " ms after initiate; deadline " +
+                    std::to_string(in.deadline_ike.count()) + " ms"};
+      out.push_back(std::move(e));
+    }
+    if (p.child_up_at && p.ike_up_at && *p.child_up_at - *p.ike_up_at > in.deadline_child) {
+      ObservedEvent e;
+      e.side = Side::initiator;
+      e.what = Observation::child_deadline_missed;
+      e.sa = SaKind::child;
+      e.exchange = "IKE_AUTH";
+      e.peer = name;
+      e.address = addr;
+      e.attempt = attempt;
+      e.t_ms = ms_of(*p.child_up_at, in.run_start);
+      e.evidence = {"CHILD_SA up " + std::to_string(ms_of(*p.child_up_at, *p.ike_up_at)) +
+                    " ms after its IKE_SA; deadline " + std::to_string(in.deadline_child.count()) + " ms"};
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
+  ClassifyOutput out;
+  out.events = initiator_observations(in);
+
+  // The SUT's side, from its filelog.
+  std::vector<ObservedEvent> limit_hits;
+  std::unordered_set<std::string> reached_sut;  // addresses the SUT saw initiating
+  if (!in.sut_log.empty()) {
+    std::ifstream f(in.sut_log, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string text = ss.str();
+    const int64_t log_t0 = ms_since_local_year_start(in.run_start_wall);
+    const int64_t teardown_ms = in.teardown_start_s < 0 ? INT64_MAX : static_cast<int64_t>(in.teardown_start_s * 1000);
+    charon::LogJoiner joiner;
+    auto sink = [&](const charon::JoinedLogEvent& j) {
+      if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
+        reached_sut.insert(j.peer_address);
+      auto e = taxonomy::observe_charon_log_event(j, Side::responder);
+      if (!e) return;
+      e->t_ms = j.t_ms < 0 ? 0 : j.t_ms - log_t0;
+      if (e->what == Observation::delete_received && e->t_ms >= teardown_ms) return;
+      if (e->what == Observation::ike_sa_limit_hit && e->address.empty()) {
+        limit_hits.push_back(std::move(*e));
+        return;
+      }
+      out.events.push_back(std::move(*e));
+    };
+    charon::for_each_log_line(text, [&](const charon::LogEvent& e) { joiner.feed(e, sink); });
+    joiner.finish(sink);
+  }
+
+  // Attribute the address-less limit drops to the peers that never reached the SUT.
+  if (!limit_hits.empty()) {
+    std::vector<const ObservedEvent*> unanswered;
+    for (const auto& e : out.events)
+      if (e.side == Side::initiator && e.what == Observation::no_response && !reached_sut.count(e.address))
+        unanswered.push_back(&e);
+    const std::string first_line = limit_hits.front().evidence.empty() ? "" : limit_hits.front().evidence.back();
+    std::vector<ObservedEvent> joined;
+    for (const ObservedEvent* u : unanswered) {
+      ObservedEvent e = limit_hits.front();
+      e.peer = u->peer;
+      e.address = u->address;
+      e.attempt = u->attempt;
+      e.t_ms = u->t_ms;
+      e.evidence = {first_line,
+                    "the SUT logged this " + std::to_string(limit_hits.size()) +
+                        " times during the run and never '" + u->address + " is initiating an IKE_SA'",
+                    "initiator: " + (u->evidence.empty() ? std::string("no response") : u->evidence.front())};
+      joined.push_back(std::move(e));
+    }
+    if (joined.empty()) {
+      // Nothing to attribute them to (e.g. a retry got through): keep them as they are.
+      out.events.insert(out.events.end(), limit_hits.begin(), limit_hits.end());
+    } else {
+      out.notes.push_back(std::to_string(limit_hits.size()) + " IKE_SA-limit drops in the SUT log attributed to " +
+                          std::to_string(joined.size()) + " peer(s) that never reached the SUT");
+      out.events.insert(out.events.end(), joined.begin(), joined.end());
+    }
+  }
+
+  taxonomy::Classifier classifier;
+  out.result = classifier.classify(out.events);
+  for (const auto& f : out.result.failures) rep.failures.push_back(to_report(f));
+  for (const auto& [name, c] : out.result.codes)
+    rep.codes[name] = {c.peers.value_or(0), c.attempts};
+  for (const auto& [name, c] : out.result.informational_codes)
+    rep.informational[name] = {c.peers.value_or(0), c.attempts};
+
+  // Failed peers no record names (on any side) are unclassified.
+  std::set<std::string> named;
+  for (const auto& f : out.result.failures)
+    if (!f.peer.empty()) named.insert(f.peer);
+  uint64_t unclassified = 0;
+  for (uint32_t i = 0; i < in.tracker->size(); ++i)
+    if (in.tracker->peer(i).state == fleet::PeerState::failed && !named.count(in.peer_names[i])) ++unclassified;
+  rep.summary.unclassified = unclassified;
+  for (auto& n : out.notes) rep.notes.push_back(n);
+  return out;
+}
+
+}  // namespace ist::run

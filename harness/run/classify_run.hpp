@@ -1,0 +1,47 @@
+#pragma once
+// Classification of one run point: what the initiators saw (the tracker's failures, setup
+// deadlines), what the SUT's log says (LogJoiner), joined where a single source cannot tell
+// peers apart, then the taxonomy's rules -> the report's codes, failures and informational.
+//
+// The join that needs both sides: at the default log level charon's "ignoring IKE_SA_INIT,
+// hitting IKE_SA limit" names no peer. A peer whose attempt ended without an answer, and
+// whose address never appears in the SUT's "<addr> is initiating an IKE_SA" lines while the
+// SUT was hitting its limit, was refused by that limit: it gets a responder-side record with
+// its own name and address, so MM_LIMIT counts peers, not log lines.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "fleet/peer_tracker.hpp"
+#include "reports/report.hpp"
+#include "taxonomy/failure.hpp"
+#include "taxonomy/observed_event.hpp"
+
+namespace ist::run {
+
+struct ClassifyInput {
+  const fleet::PeerTracker* tracker = nullptr;
+  std::vector<std::string> peer_names;      // index -> "p17"
+  std::vector<std::string> peer_addresses;  // index -> IKE address
+  MonoTime run_start{};                     // the orchestrator's t0 (steady clock)
+  std::chrono::system_clock::time_point run_start_wall{};  // the same moment, wall clock
+  std::chrono::milliseconds deadline_ike{10000}, deadline_child{5000};
+  std::string sut_log;                      // path of the SUT's filelog ("" = none)
+  double teardown_start_s = -1;             // deletes after this are the harness's own
+};
+
+struct ClassifyOutput {
+  std::vector<taxonomy::ObservedEvent> events;  // what was fed to the rules
+  taxonomy::Classification result;
+  std::vector<std::string> notes;
+};
+
+// Initiator-side observations (one per failed attempt, one per missed deadline).
+std::vector<taxonomy::ObservedEvent> initiator_observations(const ClassifyInput& in);
+// Classifies the point and fills rep.codes, rep.informational and rep.failures.
+ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep);
+
+// Maps an initiator's attempt-ending text to an observation.
+taxonomy::Observation observation_of_failure_text(std::string_view detail, bool ike_was_up);
+
+}  // namespace ist::run
