@@ -129,7 +129,9 @@ Status Topology::build_link() {
     IST_TRY(add_route(sut_sock, AddressPlan::peers_side_route(f), AddressPlan::peers_link(f).address, sut_if));
     IST_TRY(add_route(peers_sock, AddressPlan::sut_side_route(f), AddressPlan::sut_link(f).address, peers_if));
   }
-  return set_link(spec_.link);
+  // A fresh link has no qdisc and no nft table: only install what the spec asks for.
+  if (spec_.link.shapes() || spec_.link.drops()) IST_TRY(set_link(spec_.link));
+  return ok();
 }
 
 Status Topology::build_peer_addresses() {
