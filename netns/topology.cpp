@@ -81,8 +81,7 @@ Result<Topology> Topology::build(RunState& state, const TopologySpec& spec) {
   auto step = Clock::now();
   if (auto st = t.build_namespaces(state); !st) return std::move(st).error().wrap("building the topology");
   t.timings_.namespaces_s = since(step);
-  // Bulk addresses go on the peers' lo while it is still down: for an up device the kernel
-  // rescans every route on the device per address (fib_sync_up), quadratic in the count.
+  // Bulk addresses first, on holder links that are still down (see build_peer_addresses).
   step = Clock::now();
   if (auto st = t.build_peer_addresses(); !st) return std::move(st).error().wrap("building the topology");
   t.timings_.addresses_s = since(step);
@@ -144,9 +143,10 @@ Status Topology::build_peer_addresses() {
     for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({AddressPlan::peer_ike_address(i, f), len});
     for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({AddressPlan::peer_inner_address(i, f), len});
   }
-  // The kernel walks a device's whole address list (and, for an up device, its routes) for
-  // every address added: spread the addresses over port-less bridges of at most
-  // kAddressesPerHolder each, filled while down and brought up at the end.
+  // The kernel walks a device's whole address list (and, for an up device, every route on
+  // it: fib_sync_up) for each address added, quadratic in the count: spread the addresses
+  // over port-less bridges of at most kAddressesPerHolder each, filled while down and
+  // brought up at the end (20,000 on one up lo: 5.1 s; this way: ~0.5 s).
   RtnlBatch batch(peers_sock);
   std::vector<int> holder_ifs;
   for (std::size_t first = 0; first < addrs.size(); first += kAddressesPerHolder) {
