@@ -152,7 +152,7 @@ int validate_main(const std::vector<std::string>& args) {
       std::cout << nlohmann::json{{"ok", false}, {"file", file},
                                   {"errors", out.diagnostics.to_json()},
                                   {"more_errors", out.diagnostics.dropped()}}
-                       .dump(2)
+                       .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     }
     std::cerr << out.diagnostics.str() << "\n";
@@ -161,7 +161,9 @@ int validate_main(const std::vector<std::string>& args) {
                 kExitUsage);
   }
   if (json) {
-    std::cout << summary_json(file, *out.loaded).dump(2) << "\n";
+    std::cout << summary_json(file, *out.loaded)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     print_summary(file, *out.loaded);
   }

@@ -1,29 +1,54 @@
 #include "scenario/doc.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <optional>
+#include <sstream>
 
 namespace ist::scenario {
 namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
 
 // Offset of the first byte that breaks UTF-8 (or a NUL), or npos when the text is clean.
 std::size_t first_non_text_byte(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return i;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return i;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    }
+    if (s[i] == '\0') return i;
+    const std::size_t len = utf8_sequence_length(s, i);
+    if (len == 0) return i;
     i += len;
   }
   return std::string_view::npos;
@@ -48,64 +73,148 @@ Origin origin_of(const YAML::Mark& m, const std::string& source, const Origin& f
   return Origin{source, m.line + 1, m.column + 1};
 }
 
-class Converter {
- public:
-  Converter(const std::string& source, Diagnostics& diag) : source_(source), diag_(diag) {}
+// Ends parsing from inside an event callback: the input is too big, too deep or broken in
+// a way yaml-cpp itself does not stop at (0.7 loops forever on a document that starts with
+// ',', emitting events; the event budget turns that into an error).
+struct StopParsing {
+  Origin origin;
+  std::string message;
+};
 
-  bool convert(const YAML::Node& in, const Origin& fallback, int depth, Node& out) {
-    out.origin = origin_of(in.Mark(), source_, fallback);
-    if (++nodes_ > kMaxNodes) {
-      diag_.add(out.origin, "document too large: more than " + std::to_string(kMaxNodes) +
-                                " nodes (aliases expanded)");
-      return false;
-    }
-    if (depth > kMaxDepth) {
-      diag_.add(out.origin, "nesting deeper than " + std::to_string(kMaxDepth) +
-                                " levels (or an alias that refers to itself)");
-      return false;
-    }
-    switch (in.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        out.kind = Node::Kind::null;
-        return true;
-      case YAML::NodeType::Scalar:
-        out.kind = Node::Kind::scalar;
-        out.scalar = in.Scalar();
-        out.plain = in.Tag() != "!";
-        return true;
-      case YAML::NodeType::Sequence:
-        out.kind = Node::Kind::sequence;
-        for (const auto& item : in) {
-          out.items.emplace_back();
-          if (!convert(item, out.origin, depth + 1, out.items.back())) return false;
-        }
-        return true;
-      case YAML::NodeType::Map:
-        out.kind = Node::Kind::map;
-        for (auto it = in.begin(); it != in.end(); ++it) {
-          Origin key_origin = origin_of(it->first.Mark(), source_, out.origin);
-          if (!it->first.IsScalar()) {
-            diag_.add(key_origin, "a key must be a plain name, not a list or map");
-            continue;
-          }
-          const std::string key = it->first.Scalar();
-          if (out.find(key) != nullptr) {
-            diag_.add(key_origin, "duplicate key '" + key + "'");
-            continue;
-          }
-          Entry e{key, key_origin, Node{}, {}};
-          if (!convert(it->second, key_origin, depth + 1, e.value)) return false;
-          out.entries.push_back(std::move(e));
-        }
-        return true;
-    }
-    return true;
+std::size_t subtree_size(const Node& n) {
+  std::size_t size = 1;
+  for (const auto& i : n.items) size += subtree_size(i);
+  for (const auto& e : n.entries) size += 1 + subtree_size(e.value);
+  return size;
+}
+
+// Builds our tree straight from yaml-cpp's parse events, so every node keeps its mark and
+// hostile input is bounded (nodes, depth, aliases) while it is read.
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  TreeBuilder(const std::string& source, Diagnostics& diag) : source_(source), diag_(diag) {}
+
+  std::vector<Node> documents;
+  std::vector<Origin> document_starts;
+  std::vector<int> document_offsets;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    document_starts.push_back(at(mark, Origin{source_, 1, 1}));
+    document_offsets.push_back(mark.pos);
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Node n;
+    n.origin = at(mark, parent_origin());
+    finish(std::move(n), anchor);
   }
 
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      throw StopParsing{at(mark, parent_origin()), "an alias that refers to itself or to nothing"};
+    }
+    count(subtree_size(it->second), mark);
+    finish(Node(it->second), 0);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Node n = Node::make_scalar(value, at(mark, parent_origin()), tag == "?");
+    finish(std::move(n), anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Node n;
+    n.kind = Node::Kind::sequence;
+    n.origin = at(mark, parent_origin());
+    open(std::move(n), anchor, mark);
+  }
+  void OnSequenceEnd() override { close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(Node::make_map(at(mark, parent_origin())), anchor, mark);
+  }
+  void OnMapEnd() override { close(); }
+
  private:
+  struct Frame {
+    Node node;
+    YAML::anchor_t anchor = 0;
+    std::optional<Node> pending_key;  // maps: the key read, waiting for its value
+  };
+
+  Origin at(const YAML::Mark& m, const Origin& fallback) const {
+    return origin_of(m, source_, fallback);
+  }
+  Origin parent_origin() const {
+    if (stack_.empty()) return Origin{source_, 1, 1};
+    const Frame& f = stack_.back();
+    return f.pending_key ? f.pending_key->origin : f.node.origin;
+  }
+
+  void count(std::size_t n, const YAML::Mark& mark) {
+    nodes_ += n;
+    if (nodes_ > kMaxNodes) {
+      throw StopParsing{at(mark, parent_origin()),
+                        "document too large: more than " + std::to_string(kMaxNodes) +
+                            " nodes (aliases expanded)"};
+    }
+  }
+
+  void open(Node n, YAML::anchor_t anchor, const YAML::Mark& mark) {
+    count(1, mark);
+    if (stack_.size() >= static_cast<std::size_t>(kMaxDepth)) {
+      throw StopParsing{n.origin, "nesting deeper than " + std::to_string(kMaxDepth) + " levels"};
+    }
+    stack_.push_back(Frame{std::move(n), anchor, std::nullopt});
+  }
+
+  void close() {
+    if (stack_.empty()) return;
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    finish(std::move(f.node), f.anchor);
+  }
+
+  // A complete node goes to its parent (or becomes the document).
+  void finish(Node n, YAML::anchor_t anchor) {
+    if (n.kind != Node::Kind::map && n.kind != Node::Kind::sequence) count(1, YAML::Mark::null_mark());
+    if (anchor != 0) anchors_[anchor] = n;
+    if (stack_.empty()) {
+      documents.push_back(std::move(n));
+      return;
+    }
+    Frame& parent = stack_.back();
+    if (parent.node.is_sequence()) {
+      parent.node.items.push_back(std::move(n));
+      return;
+    }
+    if (!parent.pending_key) {
+      parent.pending_key = std::move(n);
+      return;
+    }
+    Node key = std::move(*parent.pending_key);
+    parent.pending_key.reset();
+    if (!key.is_scalar()) {
+      diag_.add(key.origin, "a key must be a plain name, not " +
+                                std::string(key.is_null() ? "empty" : key.is_map() ? "a map" : "a list"));
+      return;
+    }
+    if (parent.node.find(key.scalar) != nullptr) {
+      diag_.add(key.origin, "duplicate key '" + key.scalar + "'");
+      return;
+    }
+    parent.node.entries.push_back(Entry{key.scalar, key.origin, std::move(n), {}});
+  }
+
   const std::string& source_;
   Diagnostics& diag_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, Node> anchors_;
   std::size_t nodes_ = 0;
 };
 
@@ -148,6 +257,23 @@ nlohmann::json plain_scalar_json(const std::string& s) {
 
 }  // namespace
 
+std::string sanitize_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t len = text[i] == '\0' ? 0 : utf8_sequence_length(text, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 const Node* Node::find(std::string_view key) const {
   for (const auto& e : entries) {
     if (e.key == key) return &e.value;
@@ -180,7 +306,7 @@ std::string Node::text() const {
   switch (kind) {
     case Kind::null: return "null";
     case Kind::scalar: return scalar;
-    default: return to_json().dump();
+    default: return to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 
@@ -231,35 +357,47 @@ Node parse_yaml(std::string_view text, const std::string& source, Diagnostics& d
     diag.add(start, "empty scenario: expected a YAML map with keys such as name, peers, phases");
     return Node{};
   }
-  std::vector<YAML::Node> docs;
+  TreeBuilder builder(source, diag);
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(builder)) {
+      if (builder.documents.size() > 1) break;
+    }
+  } catch (const StopParsing& stop) {
+    diag.add(stop.origin, stop.message);
+    return Node{};
   } catch (const YAML::Exception& e) {
-    Origin o = origin_of(e.mark, source, start);
-    diag.add(o, "broken YAML: " + e.msg);
+    diag.add(origin_of(e.mark, source, start), "broken YAML: " + e.msg);
     return Node{};
   } catch (const std::exception& e) {
     diag.add(start, std::string("broken YAML: ") + e.what());
     return Node{};
   }
-  if (docs.empty()) {
+  if (builder.documents.empty()) {
     diag.add(start, "empty scenario: expected a YAML map with keys such as name, peers, phases");
     return Node{};
   }
-  if (docs.size() > 1) {
-    diag.add(origin_of(docs[1].Mark(), source, start),
-             "the file holds " + std::to_string(docs.size()) +
-                 " YAML documents; a scenario is exactly one");
+  if (builder.documents.size() > 1 && builder.document_offsets[1] == builder.document_offsets[0]) {
+    // yaml-cpp 0.7 starts empty documents forever at a token it cannot place (a leading ',').
+    const auto off = static_cast<std::size_t>(std::max(0, builder.document_offsets[0]));
+    std::string what = off < text.size() ? std::string(1, text[off]) : std::string("end of file");
+    std::size_t stuck = off;
+    while (stuck < text.size() && (text[stuck] == ' ' || text[stuck] == '\n' || text[stuck] == '\t' ||
+                                   text[stuck] == '\r')) {
+      ++stuck;
+    }
+    if (stuck < text.size()) what = std::string(1, text[stuck]);
+    diag.add(origin_of_offset(source, text, stuck), "broken YAML: unexpected '" + what + "'");
     return Node{};
   }
-  Node root;
-  try {
-    Converter conv(source, diag);
-    if (!conv.convert(docs[0], start, 0, root)) return Node{};
-  } catch (const std::exception& e) {
-    diag.add(start, std::string("broken YAML: ") + e.what());
+  if (builder.documents.size() > 1) {
+    const Origin second = builder.document_starts.size() > 1 ? builder.document_starts[1] : start;
+    diag.add(second, "the file holds more than one YAML document; a scenario is exactly one");
     return Node{};
   }
+  if (!diag.empty()) return Node{};
+  Node root = std::move(builder.documents.front());
   return root;
 }
 

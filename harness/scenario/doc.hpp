@@ -56,6 +56,10 @@ struct Entry {
 inline constexpr int kMaxDepth = 64;
 inline constexpr std::size_t kMaxNodes = 100000;
 
+// Text with every byte that is not well-formed UTF-8 (and NUL) replaced by U+FFFD, so it
+// can go into JSON. For command-line values, which are not checked like files.
+std::string sanitize_utf8(std::string_view text);
+
 // Parses YAML text into a tree. `source` names it in messages. Problems (broken YAML, a
 // binary or empty file, duplicate keys, non-scalar keys) go to `diag`; the result is then
 // a null node.

@@ -55,9 +55,10 @@ void set_origin(Node& n, const Origin& o) {
 Node override_value(const Override& ov) {
   const Origin origin{ov.label, 0, 0};
   if (ov.value.empty()) return Node::make_scalar("", origin, false);
+  const std::string value = sanitize_utf8(ov.value);
   Diagnostics ignored;
-  Node n = parse_yaml(ov.value, ov.label, ignored);
-  if (!ignored.empty()) return Node::make_scalar(ov.value, origin, true);
+  Node n = parse_yaml(value, ov.label, ignored);
+  if (!ignored.empty()) return Node::make_scalar(value, origin, true);
   set_origin(n, origin);
   return n;
 }
@@ -132,11 +133,11 @@ std::string sanitized_name(std::string stem) {
 Result<Override> parse_set(std::string_view arg) {
   const auto eq = arg.find('=');
   if (eq == std::string_view::npos) {
-    return Error("--set " + std::string(arg) + ": expected KEY=VALUE, e.g. --set peers.count=100");
+    return Error("--set " + sanitize_utf8(arg) + ": expected KEY=VALUE, e.g. --set peers.count=100");
   }
-  Override ov{std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1)), ""};
+  Override ov{sanitize_utf8(arg.substr(0, eq)), std::string(arg.substr(eq + 1)), ""};
   ov.label = "--set " + ov.path;
-  if (auto why = check_path(ov.path)) return Error("--set " + std::string(arg) + ": " + *why);
+  if (auto why = check_path(ov.path)) return Error("--set " + sanitize_utf8(arg) + ": " + *why);
   return ov;
 }
 

@@ -24,10 +24,11 @@ const Case kCases[] = {
     {"comments-only.yaml", 1, 1, "empty scenario"},
     {"binary.yaml", 2, 1, "not a text file: byte 8 is NUL"},
     {"invalid-utf8.yaml", 2, 17, "not a text file: byte 28 is not UTF-8"},
+    {"overlong-utf8.yaml", 1, 7, "not a text file: byte 6 is not UTF-8"},
     {"broken-indent.yaml", 4, 8, "broken YAML: illegal map value"},
     {"unclosed-flow.yaml", 3, 7, "broken YAML: end of map flow not found"},
     {"top-level-list.yaml", 1, 1, "a scenario is a YAML map with keys such as name, peers, phases; got a list"},
-    {"multi-document.yaml", 3, 1, "the file holds 2 YAML documents"},
+    {"multi-document.yaml", 2, 1, "the file holds more than one YAML document"},
     {"duplicate-key.yaml", 3, 3, "duplicate key 'count'"},
     {"unknown-top-key.yaml", 2, 1, "unknown key 'peer' at top level; did you mean 'peers'?"},
     {"unknown-child-key.yaml", 3, 5, "unknown key 'rekey_tme' in peers.child; did you mean 'rekey_time'?"},
@@ -76,7 +77,8 @@ const Case kCases[] = {
     {"proposals-empty.yaml", 3, 16, "peers.ike.proposals: the list is empty"},
     {"link-rate-no-unit.yaml", 2, 9, "link.rate: expected a link rate like 1gbit or 100mbit (1kbit to 10000gbit), got '100': a link rate needs a unit"},
     {"churn-missing-rate.yaml", 3, 5, "phases[1].churn: missing 'rate'"},
-    {"alias-bomb.yaml", 1, 35, "document too large: more than 100000 nodes"},
+    {"alias-bomb.yaml", 5, 36, "document too large: more than 100000 nodes"},
+    {"leading-comma.yaml", 1, 1, "broken YAML: unexpected ','"},
     {"many-errors.yaml", 1, 1, "unknown key 'bad_key_0' at top level"},
 };
 

@@ -74,6 +74,13 @@ TEST(ScenarioOverride, ErrorsNameTheOverride) {
   }
 }
 
+TEST(ScenarioOverride, CommandLineBytesThatAreNotUtf8AreReplaced) {
+  auto out = load_yaml("name: x\n", {set("description=caf\xe9 \xc0\xb9")});
+  ASSERT_TRUE(out.ok()) << out.diagnostics.str();
+  EXPECT_EQ(out.loaded->points[0].scenario.description, "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_NO_THROW((void)out.loaded->document.dump());
+}
+
 TEST(ScenarioSweep, CartesianProductInStableOrder) {
   auto out = load_yaml(
       "peers: { count: 10 }\n"
