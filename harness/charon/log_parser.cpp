@@ -379,6 +379,8 @@ void classify_message_text(sv m, LogEvent& e) {
           e.detail = rest.substr(16);
         } else if (starts(rest, "rekeying failed, trying again")) {
           set(e, K::rekey_retry, LogRole::unknown, LogSa::ike);
+        } else if (rest == "deleted") {
+          set(e, K::ike_destroyed, LogRole::unknown, LogSa::ike);
         } else {
           bool est = rest.find(" established between ") != sv::npos;
           bool rek = !est && rest.find(" rekeyed between ") != sv::npos;
@@ -412,6 +414,8 @@ void classify_message_text(sv m, LogEvent& e) {
           set(e, K::rekey_collision, LogRole::unknown, starts(m, "detected IKE_") ? LogSa::ike : LogSa::child);
           e.detail = m.substr(9);
         }
+      } else if (starts(m, "destroying IKE_SA in state ")) {
+        set(e, K::ike_destroyed, LogRole::unknown, LogSa::ike);
       } else if (starts(m, "deleting half open IKE_SA with ")) {
         set(e, K::half_open_timeout, LogRole::responder, LogSa::ike);
         e.address = take_addr(m.substr(31));
@@ -535,7 +539,7 @@ constexpr std::array<sv, kLogEventKindCount> kKindNames = {
     "rekey_timeout", "rekey_collision", "rekey_collision_outcome", "rekey_retry", "ike_rekeyed",
     "child_rekeyed", "ike_initiating", "ike_init_received", "ike_established",
     "child_established", "behind_nat", "delete_received", "delete_sent", "ike_deleting",
-    "peer_config_lookup", "child_expired", "packet_received", "packet_sent", "message_parsed",
+    "ike_destroyed", "peer_config_lookup", "child_expired", "packet_received", "packet_sent", "message_parsed",
     "message_generated", "sa_checkout", "daemon_start", "daemon_stop"};
 
 }  // namespace
@@ -584,7 +588,7 @@ bool emitted(LogEventKind k) {
   switch (k) {
     case K::other: case K::packet_received: case K::packet_sent: case K::message_parsed:
     case K::message_generated: case K::sa_checkout: case K::cookie_notify_to:
-    case K::peer_config_lookup:
+    case K::peer_config_lookup: case K::ike_destroyed:
       return false;
     default:
       return true;
@@ -617,6 +621,11 @@ LogJoiner::SaState* LogJoiner::sa_of(const LogEvent& e) {
   return e.unique_id ? &sas_[e.unique_id] : nullptr;
 }
 
+LogJoiner::SaState* LogJoiner::find_sa(const LogEvent& e) {
+  auto it = e.unique_id ? sas_.find(e.unique_id) : sas_.end();
+  return it == sas_.end() ? nullptr : &it->second;
+}
+
 void LogJoiner::feed_impl(const LogEvent& e, Sink sink, void* ctx) {
   if (!is_charon_line(e)) {
     ++other_lines_;
@@ -632,7 +641,13 @@ void LogJoiner::feed_impl(const LogEvent& e, Sink sink, void* ctx) {
     if (e.kind == K::packet_sent) return;
   }
 
-  SaState* sa = sa_of(e);
+  // Outgoing lines that follow "IKE_SA deleted" (the delete's response) must not bring the
+  // SA's state back, so only incoming and naming lines create it.
+  if (e.kind == K::ike_destroyed) {
+    if (e.unique_id) sas_.erase(e.unique_id);
+    return;
+  }
+  SaState* sa = (e.kind == K::packet_sent || e.kind == K::message_generated) ? find_sa(e) : sa_of(e);
   switch (e.kind) {
     case K::packet_received:
     case K::packet_sent:

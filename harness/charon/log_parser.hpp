@@ -75,6 +75,7 @@ enum class LogEventKind : uint8_t {
   delete_received,         // IKE1 "received DELETE for IKE_SA ..." / "... CHILD_SA with SPI ..."
   delete_sent,             // IKE1 "sending DELETE for IKE_SA ..." / "... CHILD_SA with SPI ..."
   ike_deleting,            // IKE0 "deleting IKE_SA %s[%d] between %H[%Y]...%H[%Y]"
+  ike_destroyed,           // IKE0 "IKE_SA deleted" / "destroying IKE_SA in state %N without notification"
   peer_config_lookup,      // CFG1 "looking for peer configs matching %H[%Y]...%H[%Y]"
   child_expired,           // IKE0 "closing expired CHILD_SA ..." (hard lifetime reached)
   // packets and messages
@@ -179,6 +180,9 @@ class LogJoiner {
                 const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
+  // IKE_SAs whose state is held (dropped again at "IKE_SA deleted"), for bounded memory.
+  std::size_t tracked_sas() const { return sas_.size(); }
+
   // Lines seen with the charon thread prefix / without.
   std::size_t charon_lines() const { return charon_lines_; }
   std::size_t other_lines() const { return other_lines_; }
@@ -194,7 +198,8 @@ class LogJoiner {
   };
   void feed_impl(const LogEvent& e, Sink sink, void* ctx);
   void finish_impl(Sink sink, void* ctx);
-  SaState* sa_of(const LogEvent& e);
+  SaState* sa_of(const LogEvent& e);  // creates the entry
+  SaState* find_sa(const LogEvent& e);
 
   std::unordered_map<uint32_t, SaState> sas_;
   std::unordered_map<int, std::string> checkout_spi_by_thread_;   // level-2 MGR checkout

@@ -38,6 +38,8 @@ struct FixtureCounts {
 
 // Counted independently with grep -E on the recorded files (see the commit that added them).
 constexpr FixtureCounts kFixtures[] = {
+    {"cookie-level2/initiator.log", 456, {0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 12, 12, 0, 0, 0, 0, 22, 58, 70}},
+    {"cookie-level2/responder.log", 21843, {0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 12, 12, 0, 0, 12, 12, 0, 140, 140}},
     {"cookie/initiator.log", 455, {0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 12, 12, 0, 0, 0, 0, 22, 58, 70}},
     {"cookie/responder.log", 450, {0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 12, 12, 0, 0, 12, 12, 0, 60, 70}},
     {"half-open-limit/initiator.log", 64, {0, 0, 0, 0, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 15}},
@@ -97,6 +99,18 @@ TEST(LogParserFixtures, LimitLevel2KeysDropsByInitiatorSpi) {
   for (const auto& [attempt, n] : by_attempt) {
     EXPECT_EQ(attempt.rfind("spi:", 0), 0u) << attempt;
     EXPECT_EQ(n, 3) << attempt;
+  }
+}
+
+TEST(LogParserFixtures, JoinerForgetsDeletedSas) {
+  // every IKE_SA in these logs ends with "IKE_SA deleted" (deletes received, then shutdown);
+  // SAs that fail during setup are destroyed without a level-1 line and stay tracked.
+  for (const char* f : {"normal/responder.log", "ikesa-limit/responder.log", "cookie/responder.log"}) {
+    SCOPED_TRACE(f);
+    std::string text = read_fixture(f);
+    LogJoiner joiner;
+    for_each_log_line(text, [&](const LogEvent& e) { joiner.feed(e, [](const JoinedLogEvent&) {}); });
+    EXPECT_EQ(joiner.tracked_sas(), 0u);
   }
 }
 

@@ -219,6 +219,8 @@ const FixtureCase kFixtureCases[] = {
     {"rekey-collision/initiator.log", Side::initiator, "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", 5, 3, false},
     {"rekey-collision/responder.log", Side::responder, "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", 4, 3, false},
     {"cookie/responder.log", Side::responder, "ERROR_IPSEC_IKE_DOS_COOKIE_SENT", 10, 10, true},
+    // level 2 logs 'sending COOKIE notify to %H' too: still one record per COOKIE
+    {"cookie-level2/responder.log", Side::responder, "ERROR_IPSEC_IKE_DOS_COOKIE_SENT", 10, 10, true},
     {"normal/responder.log", Side::responder, "ERROR_IPSEC_IKE_MM_EXPIRED", 3, 3, true},
 };
 
