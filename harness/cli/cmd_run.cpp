@@ -208,7 +208,9 @@ int run_main(const std::vector<std::string>& args) {
   signals::install_stop_handlers();
 
   // Backend: what the host can do decides `auto`.
-  auto caps = probe::probe_host();
+  probe::ProbeOptions probe_opts;
+  probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
+  auto caps = probe::probe_host(probe_opts);
   std::string reason;
   std::string backend;
   switch (first.backend) {

@@ -9,7 +9,8 @@ std::chrono::nanoseconds arrival_offset(const Arrival& a, uint64_t k) {
   const double n = static_cast<double>(k);
   switch (a.kind) {
     case Arrival::Kind::burst:
-      return nanoseconds(0);
+      if (a.burst_size == 0) return nanoseconds(0);
+      return seconds(static_cast<int64_t>(k / a.burst_size));
     case Arrival::Kind::rate:
       return nanoseconds(static_cast<int64_t>(n / a.rate_per_s * 1e9));
     case Arrival::Kind::ramp: {

@@ -1,7 +1,8 @@
 #pragma once
 // When the k-th peer of a connect phase is initiated, relative to the phase start.
-// rate: evenly spaced; burst: all at once; ramp: the rate grows linearly from `from` to `to`
-// over `over`, then stays at `to`.
+// rate: evenly spaced; burst: `burst_size` peers at once, the next group one second later
+// (0 = everyone at once); ramp: the rate grows linearly from `from` to `to` over `over`,
+// then stays at `to`.
 #include <chrono>
 #include <cstdint>
 
@@ -14,11 +15,12 @@ struct Arrival {
   double from_per_s = 0;    // ramp
   double to_per_s = 0;      // ramp
   std::chrono::milliseconds over{0};  // ramp
+  uint64_t burst_size = 0;            // burst: peers per group; 0 = all at once
 
-  static Arrival at_rate(double per_s) { return {Kind::rate, per_s, 0, 0, {}}; }
-  static Arrival burst() { return {Kind::burst, 0, 0, 0, {}}; }
+  static Arrival at_rate(double per_s) { return {Kind::rate, per_s, 0, 0, {}, 0}; }
+  static Arrival burst(uint64_t size = 0) { return {Kind::burst, 0, 0, 0, {}, size}; }
   static Arrival ramp(double from, double to, std::chrono::milliseconds over) {
-    return {Kind::ramp, 0, from, to, over};
+    return {Kind::ramp, 0, from, to, over, 0};
   }
 };
 

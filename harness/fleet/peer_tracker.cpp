@@ -63,6 +63,7 @@ bool PeerTracker::observe(const PeerObservation& o) {
       if (!p.ike_up) ++ike_active_;
       p.ike_up = true;
       if (!p.ike_up_at) p.ike_up_at = o.t;
+      p.ike_since = o.t;
       return false;
     case K::child_up: {
       if (!p.child_up) ++child_active_;
@@ -72,6 +73,7 @@ bool PeerTracker::observe(const PeerObservation& o) {
       if (p.state != PeerState::connecting && p.state != PeerState::failed) return false;
       if (p.state == PeerState::failed && p.child_up_at) return false;
       p.child_up_at = o.t;
+      p.child_since = o.t;
       latencies_.push_back(ms_between(p.initiated, o.t));
       if (!last_established_ || o.t > *last_established_) last_established_ = o.t;
       ++ever_established_;
@@ -93,11 +95,25 @@ bool PeerTracker::observe(const PeerObservation& o) {
       return false;
     case K::ike_rekeyed:
       ++ike_rekeys_;
-      if (window_open_) ++window_ike_rekeys_;
+      if (window_open_) {
+        ++window_ike_rekeys_;
+        if (p.ike_since) {
+          p.ike_interval_sum_s += ms_between(*p.ike_since, o.t) / 1000.0;
+          ++p.ike_intervals;
+        }
+      }
+      p.ike_since = o.t;
       return false;
     case K::child_rekeyed:
       ++child_rekeys_;
-      if (window_open_) ++window_child_rekeys_;
+      if (window_open_) {
+        ++window_child_rekeys_;
+        if (p.child_since) {
+          p.child_interval_sum_s += ms_between(*p.child_since, o.t) / 1000.0;
+          ++p.child_intervals;
+        }
+      }
+      p.child_since = o.t;
       return false;
     case K::attempt_failed:
     case K::attempt_timeout:
@@ -109,6 +125,15 @@ bool PeerTracker::observe(const PeerObservation& o) {
       return true;
   }
   return false;
+}
+
+double PeerTracker::window_rekey_rate_per_s() const {
+  double rate = 0;
+  for (const auto& p : peers_) {
+    if (p.ike_intervals && p.ike_interval_sum_s > 0) rate += p.ike_intervals / p.ike_interval_sum_s;
+    if (p.child_intervals && p.child_interval_sum_s > 0) rate += p.child_intervals / p.child_interval_sum_s;
+  }
+  return rate;
 }
 
 }  // namespace ist::fleet

@@ -47,6 +47,11 @@ struct PeerRecord {
   std::optional<MonoTime> child_up_at;
   uint32_t attempts = 0;
   std::string failure;  // last failure reason
+  // When the current IKE / CHILD SA began (up or last rekey), and the rekey intervals that
+  // ended inside the counting window: the steady-state rate estimator's input.
+  std::optional<MonoTime> ike_since, child_since;
+  double ike_interval_sum_s = 0, child_interval_sum_s = 0;
+  uint32_t ike_intervals = 0, child_intervals = 0;
 };
 
 class PeerTracker {
@@ -77,6 +82,11 @@ class PeerTracker {
   void set_rekey_window(bool open) { window_open_ = open; }
   uint64_t window_ike_rekeys() const { return window_ike_rekeys_; }
   uint64_t window_child_rekeys() const { return window_child_rekeys_; }
+  // Steady-state renegotiations per second (wall): the sum over SAs of 1 / (mean interval
+  // between that SA's consecutive rekeys, or establishment and first rekey) for intervals
+  // that ended inside the window. Unlike count / window it does not depend on whether the
+  // window happens to cut a wave of synchronized rekeys in half.
+  double window_rekey_rate_per_s() const;
 
  private:
   void set_state(PeerRecord& p, PeerState s);

@@ -189,6 +189,7 @@ void Orchestrator::run_hold(const Phase& p) {
   result_.hold_wall_s += ms_between(start, loop_.clock().now()) / 1000.0;
   result_.hold_ike_rekeys += tracker_.window_ike_rekeys() - ike0;
   result_.hold_child_rekeys += tracker_.window_child_rekeys() - child0;
+  result_.hold_rekey_rate_per_s = tracker_.window_rekey_rate_per_s();
 }
 
 void Orchestrator::run_storm(const Phase& p) {

@@ -59,6 +59,7 @@ struct OrchestratorResult {
   // Hold windows (wall seconds) and rekeys counted in them.
   double hold_wall_s = 0;
   uint64_t hold_ike_rekeys = 0, hold_child_rekeys = 0;
+  double hold_rekey_rate_per_s = 0;  // steady-state estimate (PeerTracker::window_rekey_rate_per_s)
   std::vector<reports::TimeseriesPoint> timeseries;
   std::vector<std::vector<reports::PeerEvent>> timelines;  // per peer
   ProcessUsage sut_usage, peers_usage;  // sampled before the daemons stop

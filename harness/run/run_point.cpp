@@ -48,7 +48,7 @@ std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonS
 fleet::Arrival to_arrival(const scenario::Arrival& a) {
   switch (a.kind) {
     case scenario::Arrival::Kind::rate: return fleet::Arrival::at_rate(a.rate_per_s);
-    case scenario::Arrival::Kind::burst: return fleet::Arrival::burst();
+    case scenario::Arrival::Kind::burst: return fleet::Arrival::burst(a.burst);
     case scenario::Arrival::Kind::ramp:
       return fleet::Arrival::ramp(a.ramp_from_per_s, a.ramp_to_per_s, a.ramp_over);
   }
@@ -259,8 +259,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   sm.rekeys.ike = tr.ike_rekeys();
   sm.rekeys.child = tr.child_rekeys();
   if (r.hold_wall_s > 0) {
-    double renegotiations = static_cast<double>(r.hold_ike_rekeys + r.hold_child_rekeys);
-    sm.renegotiations_per_min_wall = renegotiations / (r.hold_wall_s / 60.0);
+    // Steady state: from each SA's own rekey intervals in hold (see PeerTracker).
+    sm.renegotiations_per_min_wall = r.hold_rekey_rate_per_s * 60.0;
     sm.renegotiations_per_min = sm.renegotiations_per_min_wall / s.time_scale;
   }
   sm.cpu_s.sut = r.sut_usage.cpu_s;

@@ -18,6 +18,11 @@ TEST(Arrival, BurstIsImmediate) {
   auto a = Arrival::burst();
   EXPECT_EQ(arrival_offset(a, 0), 0ns);
   EXPECT_EQ(arrival_offset(a, 4999), 0ns);
+  // Groups of 100, one group per second.
+  auto g = Arrival::burst(100);
+  EXPECT_EQ(arrival_offset(g, 99), 0ns);
+  EXPECT_EQ(arrival_offset(g, 100), 1s);
+  EXPECT_EQ(arrival_offset(g, 250), 2s);
 }
 
 TEST(Arrival, RampIntegratesTheRate) {
@@ -96,6 +101,24 @@ TEST(PeerTracker, RekeyWindowCountsOnlyWhileOpen) {
   EXPECT_EQ(tr.child_rekeys(), 3u);
   EXPECT_EQ(tr.window_child_rekeys(), 1u);
   EXPECT_EQ(tr.window_ike_rekeys(), 1u);
+}
+
+TEST(PeerTracker, SteadyRekeyRateIgnoresWindowAlignment) {
+  // 10 peers, CHILD rekey every 30 s, established together: waves at 30, 60, 90 s. A 75 s
+  // window (two waves and a half-empty third) still gives 10/30 per second.
+  PeerTracker tr(10);
+  MonoTime t0{};
+  for (uint32_t i = 0; i < 10; ++i) {
+    tr.observe(obs(K::initiate_sent, i, t0));
+    tr.observe(obs(K::ike_up, i, t0 + 10ms));
+    tr.observe(obs(K::child_up, i, t0 + 10ms));
+  }
+  tr.set_rekey_window(true);
+  for (int wave = 1; wave <= 2; ++wave)
+    for (uint32_t i = 0; i < 10; ++i) tr.observe(obs(K::child_rekeyed, i, t0 + 10ms + wave * 30s));
+  tr.set_rekey_window(false);
+  EXPECT_NEAR(tr.window_rekey_rate_per_s(), 10.0 / 30.0, 1e-6);
+  EXPECT_EQ(tr.window_child_rekeys(), 20u);
 }
 
 TEST(PeerTracker, DownAfterEstablishedAndOutOfRangeIgnored) {

@@ -97,12 +97,13 @@ Bytes nat_detection_hash(uint64_t spi_i, uint64_t spi_r, ByteView ip, uint16_t p
   return sha1(in);
 }
 
-IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
-                        IkeKeyLengths lengths) {
+namespace {
+
+IkeKeys split_ike_keys(Bytes skeyseed, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
+                       IkeKeyLengths lengths) {
   IkeKeys k;
-  Bytes nonces = concat({ni, nr});
-  k.skeyseed = prf(nonces, shared_secret);
-  Bytes seed = nonces;
+  k.skeyseed = std::move(skeyseed);
+  Bytes seed = concat({ni, nr});
   put_u64(seed, spi_i);
   put_u64(seed, spi_r);
   size_t total = 3 * prf_size + 2 * lengths.integ + 2 * lengths.encr;
@@ -121,6 +122,18 @@ IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64
   k.sk_pi = take(prf_size);
   k.sk_pr = take(prf_size);
   return k;
+}
+
+}  // namespace
+
+IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
+                        IkeKeyLengths lengths) {
+  return split_ike_keys(prf(concat({ni, nr}), shared_secret), ni, nr, spi_i, spi_r, lengths);
+}
+
+IkeKeys derive_rekeyed_ike_keys(ByteView old_sk_d, ByteView shared_secret, ByteView ni, ByteView nr,
+                                uint64_t spi_i, uint64_t spi_r, IkeKeyLengths lengths) {
+  return split_ike_keys(prf(old_sk_d, concat({shared_secret, ni, nr})), ni, nr, spi_i, spi_r, lengths);
 }
 
 ChildKeys derive_child_keys(ByteView sk_d, ByteView ni, ByteView nr, size_t encr_len, size_t integ_len,

@@ -42,6 +42,11 @@ struct IkeKeys {
 IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
                         IkeKeyLengths lengths);
 
+// Keys of an IKE_SA that replaces another (2.18): SKEYSEED = prf(SK_d (old), g^ir (new) |
+// Ni | Nr), then the same prf+ split with the new SPIs.
+IkeKeys derive_rekeyed_ike_keys(ByteView old_sk_d, ByteView shared_secret, ByteView ni, ByteView nr,
+                                uint64_t spi_i, uint64_t spi_r, IkeKeyLengths lengths);
+
 // CHILD_SA key material (2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr), taken as
 // initiator-to-responder encryption, integrity, then responder-to-initiator.
 struct ChildKeys {

@@ -2,8 +2,11 @@
 // IKEv2 initiator for one peer as pure logic (RFC 7296): no sockets, no clock. The caller
 // feeds received datagrams and the current time, and takes the datagrams to send and the
 // events. One IKE_SA with one CHILD_SA: IKE_SA_INIT (COOKIE and INVALID_KE_PAYLOAD retries,
-// NAT detection and the float to port 4500), IKE_AUTH with a PSK, INFORMATIONAL delete,
-// answers to the responder's liveness checks and deletes, and retransmission on a schedule.
+// NAT detection and the float to port 4500), IKE_AUTH with a PSK, CREATE_CHILD_SA rekeys of
+// the CHILD_SA and the IKE_SA in both directions (ours, and answers to the responder's,
+// after which the responder is the original initiator of the new IKE_SA), INFORMATIONAL
+// deletes and liveness answers, and retransmission on a schedule. One request of ours is in
+// flight at a time (window size 1, RFC 7296 2.3).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -89,13 +92,14 @@ struct ChildSa {
   uint32_t spi_in = 0;   // ours: ESP to us carries it
   uint32_t spi_out = 0;  // the responder's
   SkSuite esp;           // ESP algorithms (same shape as the SK suite)
-  ChildKeys keys;        // keys.encr_i/integ_i protect initiator -> responder
+  Bytes encr_out, integ_out;  // protect what we send
+  Bytes encr_in, integ_in;    // protect what we receive
   std::vector<TrafficSelector> ts_local;
   std::vector<TrafficSelector> ts_remote;
   bool udp_encap = false;
 };
 
-enum class EventKind { ike_up, child_up, failed, ike_deleted, child_deleted };
+enum class EventKind { ike_up, child_up, failed, ike_deleted, child_deleted, ike_rekeyed, child_rekeyed };
 std::string event_name(EventKind k);
 
 struct InitiatorEvent {
@@ -105,6 +109,7 @@ struct InitiatorEvent {
   FailureCause cause = FailureCause::none;
   uint16_t notify = 0;  // error notify type for notify_received
   bool child = false;   // the failure concerns the CHILD_SA only (the IKE_SA stays up)
+  bool by_peer = false;  // rekeys and deletes: the responder started it
   std::string detail;
 };
 
@@ -120,6 +125,9 @@ struct InitiatorStats {
   unsigned ke_rounds = 0;
   unsigned dropped = 0;  // received datagrams ignored (not ours, malformed, failed integrity)
   unsigned answered = 0;  // responder requests we answered
+  unsigned ike_rekeys = 0;    // completed, either side
+  unsigned child_rekeys = 0;  // completed, either side
+  unsigned refused_requests = 0;  // responder requests answered with an error notify
 };
 
 class Initiator {
@@ -136,61 +144,101 @@ class Initiator {
   std::optional<Millis> next_timer() const;
   // Starts an INFORMATIONAL exchange deleting the IKE_SA (and with it the CHILD_SA).
   Status delete_ike(Millis now);
+  // CREATE_CHILD_SA rekeys (2.8). An Error when not established or a request is in flight
+  // (window size 1): try again once busy() is false.
+  Status rekey_child(Millis now);
+  Status rekey_ike(Millis now);
+  bool busy() const { return pending_.has_value(); }
 
   std::vector<Datagram> take_outgoing();
   std::vector<InitiatorEvent> take_events();
 
   InitiatorState state() const { return state_; }
-  uint64_t spi_i() const { return spi_i_; }
-  uint64_t spi_r() const { return spi_r_; }
+  // The current IKE_SA's SPIs in header order (after a rekey the responder may be the
+  // original initiator of the new SA: then spi_i is its SPI).
+  uint64_t spi_i() const { return ike_.spi_i; }
+  uint64_t spi_r() const { return ike_.spi_r; }
+  bool original_initiator() const { return ike_.original_initiator; }
   bool behind_nat() const { return use_natt_; }
   uint16_t dh_group() const { return dh_ ? dh_->group() : 0; }
   const ChildSa* child() const { return child_ ? &*child_ : nullptr; }
   const InitiatorStats& stats() const { return stats_; }
-  const IkeKeys& ike_keys() const { return keys_; }
+  const IkeKeys& ike_keys() const { return ike_.keys; }
 
  private:
+  // One IKE_SA's protection state; two exist while a rekeyed one awaits its delete.
+  struct IkeSaState {
+    uint64_t spi_i = 0;
+    uint64_t spi_r = 0;
+    bool original_initiator = true;  // we sent the IKE_SA_INIT / CREATE_CHILD_SA that made it
+    SkSuite suite;
+    IkeKeys keys;
+    uint32_t next_request_id = 0;  // our requests
+    uint32_t peer_request_id = 0;  // the peer's requests we expect next
+    Bytes last_response;           // our answer to the peer's last request (for its retransmits)
+    ByteView encr_out() const { return original_initiator ? keys.sk_ei : keys.sk_er; }
+    ByteView integ_out() const { return original_initiator ? keys.sk_ai : keys.sk_ar; }
+    ByteView encr_in() const { return original_initiator ? keys.sk_er : keys.sk_ei; }
+    ByteView integ_in() const { return original_initiator ? keys.sk_ar : keys.sk_ai; }
+    uint8_t flags(bool response) const {
+      return static_cast<uint8_t>((original_initiator ? flags::initiator : 0) | (response ? flags::response : 0));
+    }
+  };
+  enum class Purpose { init, auth, delete_ike, rekey_child, delete_old_child, rekey_ike, delete_old_ike };
   struct PendingRequest {
     Bytes payload;  // as sent, marker included
     size_t sends = 0;
     Millis next{0};
+    Purpose purpose = Purpose::init;
+    ExchangeType exchange = ExchangeType::ike_sa_init;
+    uint64_t spi_i = 0, spi_r = 0;  // the IKE_SA it was sent on
+    uint32_t message_id = 0;
+    Bytes nonce;                    // rekeys: our nonce
+    std::optional<DhKeyPair> dh;    // IKE rekey: our new key pair
+    uint32_t new_child_spi = 0;
+    uint64_t new_ike_spi = 0;
   };
 
   Status send_init(Millis now);
   Status send_auth(Millis now);
-  Status send_request(Millis now, ExchangeType exchange, const std::vector<Payload>& inner);
-  void queue_request(Millis now, Bytes message);
+  Status send_request(Millis now, IkeSaState& sa, Purpose purpose, ExchangeType exchange,
+                      const std::vector<Payload>& inner, PendingRequest extra = {});
   void send_raw(Bytes message);
-  Result<Bytes> seal(ExchangeType exchange, uint8_t flags, uint32_t message_id, const std::vector<Payload>& inner);
+  Result<Bytes> seal(const IkeSaState& sa, ExchangeType exchange, bool response, uint32_t message_id,
+                     const std::vector<Payload>& inner);
+  void answer(IkeSaState& sa, ExchangeType exchange, uint32_t message_id, const std::vector<Payload>& inner);
 
   void handle_init_response(Millis now, ByteView raw, const Message& m);
   void handle_auth_response(Millis now, const std::vector<Payload>& inner);
-  void handle_informational_response(Millis now, const std::vector<Payload>& inner);
-  void handle_peer_request(Millis now, const Message& m, const std::vector<Payload>& inner);
+  void handle_rekey_child_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner);
+  void handle_rekey_ike_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner);
+  void handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, const Message& m, const std::vector<Payload>& inner);
+  std::vector<Payload> answer_peer_create_child(Millis now, const std::vector<Payload>& inner);
   void fail(Millis now, FailureCause cause, uint16_t notify, std::string detail, bool child_only = false);
   void emit(InitiatorEvent e);
 
   Proposal ike_proposal() const;
-  Proposal esp_proposal() const;
+  Proposal esp_proposal(uint32_t spi) const;
+  bool esp_acceptable(const Proposal& p) const;
+  bool ike_acceptable(const Proposal& p) const;
+  Result<ChildSa> make_child(uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni, ByteView nr,
+                             ByteView shared, std::vector<TrafficSelector> ts_local,
+                             std::vector<TrafficSelector> ts_remote) const;
 
   InitiatorConfig cfg_;
   InitiatorState state_ = InitiatorState::idle;
-  uint64_t spi_i_ = 0;
-  uint64_t spi_r_ = 0;
-  uint32_t next_request_id_ = 0;   // our requests
-  uint32_t peer_request_id_ = 0;   // the responder's requests we expect next
-  Bytes last_response_;            // our answer to the responder's last request (for its retransmits)
+  IkeSaState ike_;
+  std::optional<IkeSaState> old_ike_;
   std::optional<DhKeyPair> dh_;
   Bytes ni_, nr_;
   Bytes cookie_;
   Bytes init_request_;   // RealMessage1 for AUTH
   Bytes init_response_;  // RealMessage2 for the responder's AUTH
-  SkSuite sk_suite_;
-  IkeKeys keys_;
   bool use_natt_ = false;
   std::optional<PendingRequest> pending_;
   ExchangeType pending_exchange_ = ExchangeType::ike_sa_init;
   std::optional<ChildSa> child_;
+  std::optional<ChildSa> old_child_;  // replaced by a rekey, until its delete completes
   std::vector<Datagram> outgoing_;
   std::vector<InitiatorEvent> events_;
   InitiatorStats stats_;
