@@ -27,6 +27,7 @@
 #include "common/child_process.hpp"
 #include "common/named_netns.hpp"
 #include "common/run_state.hpp"
+#include "common/signals.hpp"
 #include "common/unique_fd.hpp"
 
 namespace fs = std::filesystem;
@@ -542,17 +543,22 @@ void check_in_scratch_netns(HostCapabilities& caps, const ProbeOptions& options)
   }
   if (options.on_scratch_ready) options.on_scratch_ready(caps.run_id, caps.scratch_netns);
 
-  auto nl = open_netlink(caps.scratch_netns, NETLINK_XFRM);
-  if (!nl) {
-    caps.xfrm_netlink = {false, "opening NETLINK_XFRM socket: " + nl.error().describe()};
-    caps.esp = {false, "no XFRM netlink"};
+  // SIGINT/SIGTERM: skip what is left, but still remove the namespace below.
+  if (signals::stop_requested()) {
+    mark_all(caps, "not tried: stop requested");
   } else {
-    caps.xfrm_netlink = check_xfrm_netlink(nl->get());
-    caps.esp = caps.xfrm_netlink.available ? check_esp(nl->get()) : Check{false, "no XFRM netlink"};
+    auto nl = open_netlink(caps.scratch_netns, NETLINK_XFRM);
+    if (!nl) {
+      caps.xfrm_netlink = {false, "opening NETLINK_XFRM socket: " + nl.error().describe()};
+      caps.esp = {false, "no XFRM netlink"};
+    } else {
+      caps.xfrm_netlink = check_xfrm_netlink(nl->get());
+      caps.esp = caps.xfrm_netlink.available ? check_esp(nl->get()) : Check{false, "no XFRM netlink"};
+    }
+    caps.tun = check_tun(caps.scratch_netns, link_name(caps.run_id, "tun"));
+    caps.netem = check_netem(caps.scratch_netns);
+    caps.nftables = check_nftables(caps.scratch_netns, nft_table_name(caps.run_id));
   }
-  caps.tun = check_tun(caps.scratch_netns, link_name(caps.run_id, "tun"));
-  caps.netem = check_netem(caps.scratch_netns);
-  caps.nftables = check_nftables(caps.scratch_netns, nft_table_name(caps.run_id));
 
   if (auto r = remove_named_netns(caps.scratch_netns); !r) {
     caps.problems.push_back("removing " + caps.scratch_netns + ": " + r.error().describe() +
@@ -594,7 +600,9 @@ HostCapabilities probe_host(const ProbeOptions& options) {
   check_vm_kernel(caps);
   caps.kvm = check_kvm();
   if (caps.kvm.available && caps.qemu.available && caps.vm_kernel.available) {
-    if (options.boot_kernel_under_kvm)
+    if (signals::stop_requested())
+      caps.kvm.detail += " (qemu boot not tried: stop requested)";
+    else if (options.boot_kernel_under_kvm)
       caps.kvm = check_kvm_boots_kernel(caps, std::chrono::seconds(5));
     else
       caps.kvm.detail += " (qemu boot not tried)";
