@@ -29,6 +29,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TimeseriesPoint, t_s, ike_active
                                                 established_total, xfrm_stat)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Expectation, expr, ok, observed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 
 void to_json(json& j, const RunReport& r) {
   j = json{{"parameters", r.parameters},
@@ -65,7 +66,7 @@ void from_json(const json& j, RunReport& r) {
 json to_json(const Report& r) {
   json runs = json::array();
   for (const auto& run : r.runs) runs.push_back(run);
-  return json{{"schema_version", r.schema_version},
+  json j{{"schema_version", r.schema_version},
               {"tool_version", r.tool_version},
               {"run_id", r.run_id},
               {"started_at", r.started_at},
@@ -75,6 +76,8 @@ json to_json(const Report& r) {
               {"real_xfrm", r.real_xfrm},
               {"host", r.host},
               {"runs", runs}};
+  if (!r.merged_from.empty()) j["merged_from"] = r.merged_from;
+  return j;
 }
 
 Result<Report> from_json(const json& j) {
@@ -94,6 +97,7 @@ Result<Report> from_json(const json& j) {
     r.real_xfrm = j.value("real_xfrm", false);
     r.host = j.value("host", Host{});
     for (const auto& run : j.at("runs")) r.runs.push_back(run.get<RunReport>());
+    r.merged_from = j.value("merged_from", std::vector<MergedShard>{});
     return r;
   } catch (const json::exception& e) {
     return Error(std::string("report: ") + e.what());

@@ -116,6 +116,14 @@ struct Host {
   std::string kernel, sut_kernel, cpu, strongswan;
 };
 
+// A shard report that `ikestorm merge` folded into this one (extension; absent otherwise).
+struct MergedShard {
+  std::string run_id;
+  std::string started_at;
+  std::string command;
+  std::string source;  // the folder or file it was read from
+};
+
 struct Report {
   int schema_version = kSchemaVersion;
   std::string tool_version;
@@ -127,6 +135,7 @@ struct Report {
   bool real_xfrm = false;
   Host host;
   std::vector<RunReport> runs;
+  std::vector<MergedShard> merged_from;  // only in merged reports
 };
 
 nlohmann::json to_json(const Report& r);

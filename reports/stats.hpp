@@ -1,0 +1,46 @@
+#pragma once
+// Small statistics for comparing two runs: a rank test for latency distributions and
+// confidence intervals / tests for counts and rates. No dependencies beyond <cmath>.
+#include <cstdint>
+#include <vector>
+
+namespace ist::reports::stats {
+
+struct MannWhitney {
+  double u = 0;          // U of sample A (count of pairs where A > B, ties count 1/2)
+  double z = 0;          // normal approximation with continuity and tie correction
+  double p = 1;          // two-sided
+  double prob_a_greater = 0.5;  // U / (nA * nB): common-language effect size
+  bool valid = false;    // false when a sample is empty (p stays 1)
+};
+
+// Mann-Whitney U test, normal approximation with tie correction (fine for n >= ~8 each;
+// reports are compared with tens to thousands of samples).
+MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b);
+
+struct Interval {
+  double low = 0, high = 0;
+};
+
+// Wilson score interval for a proportion k/n at the given z (1.96 = 95%).
+Interval wilson(uint64_t k, uint64_t n, double z = 1.96);
+
+// Confidence interval for a Poisson count (events observed), exact (Garwood) via the
+// chi-square/gamma relation, at two-sided level 1 - alpha.
+Interval poisson_count(uint64_t events, double alpha = 0.05);
+
+// Two-sided p of "same rate" for Poisson counts a over exposure ta and b over tb: the exact
+// conditional binomial test (given a + b events, a ~ Binomial(a + b, ta / (ta + tb))).
+double poisson_rate_test(uint64_t a, double ta, uint64_t b, double tb);
+
+// Two-sided p of "same proportion" for ka/na vs kb/nb (pooled two-proportion z test).
+double two_proportion_test(uint64_t ka, uint64_t na, uint64_t kb, uint64_t nb);
+
+// Standard normal upper tail and its inverse.
+double normal_sf(double z);
+double normal_quantile(double p);
+
+// Regularized lower incomplete gamma P(s, x); used for the Poisson interval.
+double gamma_p(double s, double x);
+
+}  // namespace ist::reports::stats

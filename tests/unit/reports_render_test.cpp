@@ -1,0 +1,142 @@
+// report.html and junit.xml rendering: structure, escaping of hostile text, code texts.
+#include <gtest/gtest.h>
+
+#include "reports/escape.hpp"
+#include "reports/html.hpp"
+#include "reports/junit.hpp"
+
+using namespace ist::reports;
+
+namespace {
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+const std::string kHostile = "</script><script>alert(1)</script>\xE2\x80\xA8<!--&\"'";
+
+Report hostile_report() {
+  Report r;
+  r.run_id = "abc123";
+  r.backend = "libipsec";
+  r.scenario = {{"name", "sweep<x>"}, {"description", kHostile}};
+  for (int k = 1; k <= 2; ++k) {
+    RunReport run;
+    run.folder = "run-" + std::to_string(k);
+    run.parameters = {{"peers.child.rekey_time", k == 1 ? "30m" : "5m"}};
+    run.summary.peers = 2;
+    run.summary.established = 1;
+    run.summary.established_ratio = 0.5;
+    run.summary.failed = 1;
+    run.codes["ERROR_IPSEC_IKE_MM_LIMIT"] = {1, 3};
+    Failure f;
+    f.peer = kHostile;
+    f.code = {"ERROR_IPSEC_IKE_MM_LIMIT", 13882, "0x363A"};
+    f.evidence = {kHostile};
+    run.failures.push_back(f);
+    run.peers.push_back({kHostile, "198.19.0.1", "failed", {{1.5, "initiate", kHostile}}});
+    run.notes = {kHostile};
+    run.setup_latency_samples = {1, 2, 3};
+    run.timeseries.push_back({});
+    run.expectations.push_back({"established_ratio >= 1", false, 0.5});
+    run.expectations.push_back({"leaks == 0", true, 0});
+    r.runs.push_back(run);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST(Escape, HtmlXmlAndScriptJson) {
+  struct Case {
+    std::string in, html, xml;
+  };
+  const Case cases[] = {
+      {"a<b>&\"'", "a&lt;b&gt;&amp;&quot;&#39;", "a&lt;b&gt;&amp;&quot;&#39;"},
+      {"tab\tnl\n", "tab\tnl\n", "tab\tnl\n"},
+      {std::string("bell\x07", 5), std::string("bell\x07", 5), "bell?"},
+      {"bad\xFF", "bad\xFF", "bad?"},
+      {"\xC3\xA9t\xC3\xA9", "\xC3\xA9t\xC3\xA9", "\xC3\xA9t\xC3\xA9"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(html_escape(c.in), c.html) << c.in;
+    EXPECT_EQ(xml_escape(c.in), c.xml) << c.in;
+  }
+  const std::string j = json_for_script(nlohmann::json{{"s", kHostile}});
+  EXPECT_EQ(j.find('<'), std::string::npos);
+  EXPECT_EQ(j.find("\xE2\x80\xA8"), std::string::npos);
+  EXPECT_NE(j.find("\\u2028"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(j)["s"], kHostile);  // same value after unescaping
+}
+
+TEST(Html, HostileTextNeverBecomesMarkup) {
+  const std::string page = render_html(hostile_report());
+  // Exactly the page's own three scripts: data, uPlot, page script.
+  EXPECT_EQ(count(page, "<script"), 3u);
+  EXPECT_EQ(count(page, "</script>"), 3u);
+  EXPECT_EQ(count(page, "<!--"), 0u);
+  EXPECT_EQ(page.find("alert(1)</script>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;/script&gt;&lt;script&gt;alert(1)"), std::string::npos);
+  // The inline data: no raw '<' and no raw U+2028 (a line terminator in older JS parsers).
+  const std::string open = "id=\"ist-data\">";
+  const auto data_at = page.find(open) + open.size();
+  ASSERT_GT(data_at, open.size());
+  const std::string data = page.substr(data_at, page.find("</script>", data_at) - data_at);
+  EXPECT_EQ(data.find('<'), std::string::npos);
+  EXPECT_EQ(data.find("\xE2\x80\xA8"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(data, nullptr, false).is_discarded());
+  EXPECT_NE(page.find("sweep&lt;x&gt;"), std::string::npos);
+}
+
+TEST(Html, SectionsChartsAndCodeTexts) {
+  const Report r = hostile_report();
+  CodeLookup lookup = [](std::string_view name) -> std::optional<CodeInfo> {
+    if (name != "ERROR_IPSEC_IKE_MM_LIMIT") return std::nullopt;
+    return CodeInfo{"ERROR_IPSEC_IKE_MM_LIMIT", 13882, "0x363A", "Max number of established MM SAs to peer exceeded."};
+  };
+  const std::string page = render_html(r, lookup);
+  for (const char* id : {"r0-sas", "r0-rate", "r0-latency", "r1-sas", "sweep-reneg", "sweep-failures", "sweep-latency"})
+    EXPECT_NE(page.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  EXPECT_NE(page.find("Max number of established MM SAs to peer exceeded."), std::string::npos);
+  EXPECT_NE(page.find("13882"), std::string::npos);
+  EXPECT_NE(page.find("FAILED"), std::string::npos);
+  EXPECT_NE(page.find("real_xfrm"), std::string::npos);
+  EXPECT_NE(page.find("uPlot"), std::string::npos);  // the library is inlined
+  EXPECT_EQ(page.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(page.find("href=\"http"), std::string::npos);
+  // Without a lookup the value and hex still come from the failure records.
+  const std::string bare = render_html(r);
+  EXPECT_NE(bare.find("0x363A"), std::string::npos);
+  EXPECT_EQ(bare.find("Max number of established"), std::string::npos);
+  EXPECT_EQ(run_label(r.runs[1]), "run-2 (peers.child.rekey_time=5m)");
+}
+
+TEST(Junit, ExpectationsLeaksAndHarnessCases) {
+  Report r = hostile_report();
+  r.runs[1].summary.leaks = 2;
+  r.runs[1].outcome = "interrupted";
+  r.runs[0].expectations[0].expr = std::string("bell\x07 <x>", 9);
+  const std::string x = render_junit(r);
+  EXPECT_EQ(x.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0), 0u);
+  EXPECT_EQ(count(x, "<testsuite "), 2u);
+  EXPECT_EQ(count(x, "<testcase "), 8u);  // 2 expectations + leaks + harness, per run
+  EXPECT_NE(x.find("tests=\"8\" failures=\"3\" errors=\"1\""), std::string::npos);
+  EXPECT_NE(x.find("message=\"expected established_ratio &gt;= 1, observed 0.5\""), std::string::npos);
+  EXPECT_NE(x.find("<failure type=\"leak\""), std::string::npos);
+  EXPECT_NE(x.find("<error type=\"harness\" message=\"run outcome: interrupted\""), std::string::npos);
+  EXPECT_NE(x.find("classname=\"sweep&lt;x&gt;.run-2[peers.child.rekey_time=5m]\""), std::string::npos);
+  EXPECT_EQ(x.find('\x07'), std::string::npos);
+  EXPECT_EQ(x.find("<script"), std::string::npos);
+}
+
+TEST(Junit, SutDiedIsAFailureNotAnError) {
+  Report r = hostile_report();
+  r.runs.resize(1);
+  r.runs[0].expectations.clear();
+  r.runs[0].outcome = "sut-died";
+  const std::string x = render_junit(r);
+  EXPECT_NE(x.find("tests=\"2\" failures=\"1\" errors=\"0\""), std::string::npos);
+  EXPECT_NE(x.find("<failure type=\"outcome\" message=\"run outcome: sut-died\""), std::string::npos);
+}

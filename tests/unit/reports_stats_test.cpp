@@ -1,0 +1,94 @@
+// Statistics used by `ikestorm compare`, against textbook values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "reports/stats.hpp"
+
+using namespace ist::reports::stats;
+
+TEST(MannWhitney, SeparatedSamplesMatchTheNormalApproximation) {
+  // U = 0; mean 12.5; var 5*5*11/12; z = (0 - 12.5 + 0.5) / sqrt(var) = -2.5067; p = 0.01219.
+  auto r = mann_whitney_u({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10});
+  ASSERT_TRUE(r.valid);
+  EXPECT_DOUBLE_EQ(r.u, 0);
+  EXPECT_NEAR(r.z, -2.5067, 1e-4);
+  EXPECT_NEAR(r.p, 0.01219, 1e-5);
+  EXPECT_DOUBLE_EQ(r.prob_a_greater, 0);
+}
+
+TEST(MannWhitney, TieCorrectionAndSymmetry) {
+  // Pooled {1,1,1,2,2,2}: ranks 2 (x3) and 5 (x3). A = {1,1,2}: R = 9, U = 3 = mean (4.5)? no:
+  // U = 9 - 6 = 3, mean = 4.5, var = 9/12 * (7 - (24 + 24) / 30) = 4.05, z = -(1.5 - 0.5)/2.0125.
+  auto r = mann_whitney_u({1, 1, 2}, {1, 2, 2});
+  EXPECT_DOUBLE_EQ(r.u, 3);
+  EXPECT_NEAR(r.z, -1.0 / std::sqrt(4.05), 1e-9);
+  auto swapped = mann_whitney_u({1, 2, 2}, {1, 1, 2});
+  EXPECT_DOUBLE_EQ(r.u + swapped.u, 9);
+  EXPECT_NEAR(r.p, swapped.p, 1e-12);
+}
+
+TEST(MannWhitney, DegenerateInputs) {
+  struct Case {
+    std::vector<double> a, b;
+    bool valid;
+    double p;
+  };
+  const Case cases[] = {
+      {{}, {1, 2}, false, 1},
+      {{1, 2}, {}, false, 1},
+      {{5, 5, 5}, {5, 5}, true, 1},   // every value tied: no evidence of a difference
+      {{1, 2, 3}, {1, 2, 3}, true, 1},
+  };
+  for (const auto& c : cases) {
+    auto r = mann_whitney_u(c.a, c.b);
+    EXPECT_EQ(r.valid, c.valid);
+    EXPECT_NEAR(r.p, c.p, 1e-12);
+  }
+}
+
+TEST(MannWhitney, LargeShiftIsTiny) {
+  std::vector<double> a, b;
+  for (int i = 0; i < 200; ++i) {
+    a.push_back(10 + (i % 17));
+    b.push_back(15 + (i % 17));
+  }
+  EXPECT_LT(mann_whitney_u(a, b).p, 1e-6);
+}
+
+TEST(Intervals, WilsonAndPoissonTextbookValues) {
+  auto w = wilson(8, 10);
+  EXPECT_NEAR(w.low, 0.4902, 1e-4);
+  EXPECT_NEAR(w.high, 0.9433, 1e-4);
+  auto all = wilson(10, 10);
+  EXPECT_NEAR(all.high, 1.0, 1e-12);
+  EXPECT_GT(all.low, 0.69);
+  EXPECT_EQ(wilson(0, 0).low, 0);
+  EXPECT_EQ(wilson(0, 0).high, 1);
+
+  auto p0 = poisson_count(0);
+  EXPECT_EQ(p0.low, 0);
+  EXPECT_NEAR(p0.high, 3.6889, 1e-3);
+  auto p10 = poisson_count(10);
+  EXPECT_NEAR(p10.low, 4.7954, 1e-3);
+  EXPECT_NEAR(p10.high, 18.3904, 1e-3);
+}
+
+TEST(Tests, PoissonRateAndProportions) {
+  EXPECT_NEAR(poisson_rate_test(10, 1, 10, 1), 1.0, 1e-9);
+  EXPECT_NEAR(poisson_rate_test(0, 1, 20, 1), 2 * std::pow(0.5, 20), 1e-12);
+  // Same rate with twice the exposure is no difference.
+  EXPECT_GT(poisson_rate_test(50, 1, 100, 2), 0.9);
+  EXPECT_LT(poisson_rate_test(100, 1, 200, 1), 1e-6);
+  EXPECT_EQ(poisson_rate_test(5, 0, 5, 1), 1);
+  EXPECT_NEAR(two_proportion_test(50, 100, 50, 100), 1.0, 1e-12);
+  EXPECT_LT(two_proportion_test(100, 100, 50, 100), 1e-6);
+  EXPECT_EQ(two_proportion_test(1, 0, 1, 1), 1);
+}
+
+TEST(Normal, QuantileAndTail) {
+  EXPECT_NEAR(normal_quantile(0.975), 1.959964, 1e-5);
+  EXPECT_NEAR(normal_sf(1.959964), 0.025, 1e-6);
+  EXPECT_NEAR(gamma_p(1, 2), 1 - std::exp(-2), 1e-12);
+  EXPECT_NEAR(gamma_p(3, 20), 1.0, 1e-6);
+}
