@@ -157,10 +157,11 @@ class NativeInterop : public ::testing::Test {
     EXPECT_EQ(r->get_or("success", "yes"), "yes") << cmd << ": " << r->get_or("errmsg", "");
   }
 
-  void load_responder(std::vector<std::string> ike, std::vector<std::string> esp) {
+  void load_responder(std::vector<std::string> ike, std::vector<std::string> esp,
+                      std::chrono::seconds ike_rekey = 3600s, std::chrono::seconds child_rekey = 1200s) {
     charon::ResponderOptions o;
-    o.ike = charon::ike_lifetimes_from_rekey(3600s);
-    o.child = charon::child_lifetimes_from_rekey(1200s);
+    o.ike = charon::ike_lifetimes_from_rekey(ike_rekey);
+    o.child = charon::child_lifetimes_from_rekey(child_rekey);
     o.ike_proposals = std::move(ike);
     o.esp_proposals = std::move(esp);
     auto conn = charon::to_load_conn(charon::sut_responder_conn(o));
@@ -342,6 +343,96 @@ TEST_F(NativeInterop, EstablishesIkeAndChildThenDeletesAgainstCharon) {
     std::replace_if(tag.begin(), tag.end(), [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); }, '_');
     record_received(tag);
   }
+}
+
+// Checks the SUT holds exactly the native peer's current IKE_SA and CHILD_SA.
+void expect_sut_matches(const std::vector<vici::Message>& sas, const Initiator& ini) {
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_EQ(sas[0].get_or("state", ""), "ESTABLISHED");
+  EXPECT_EQ(std::stoull(sas[0].get_or("initiator-spi", "0"), nullptr, 16), ini.spi_i());
+  EXPECT_EQ(std::stoull(sas[0].get_or("responder-spi", "0"), nullptr, 16), ini.spi_r());
+  const auto* children = sas[0].find_section("child-sas");
+  ASSERT_NE(children, nullptr);
+  ASSERT_NE(ini.child(), nullptr);
+  std::vector<std::string> installed;
+  for (const auto& e : children->elements())
+    if (e.section && e.section->get_or("state", "") == "INSTALLED") installed.push_back(e.section->get_or("spi-in", ""));
+  EXPECT_EQ(installed, std::vector<std::string>{hex32(ini.child()->spi_out)});
+}
+
+TEST_F(NativeInterop, NativeSideRekeysChildAndIkeSa) {
+  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
+  Initiator ini(peer_config());
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
+  ASSERT_NE(ini.child(), nullptr);
+  const uint32_t first_spi = ini.child() ? ini.child()->spi_in : 0;
+  const uint64_t first_ike = ini.spi_i();
+
+  ASSERT_TRUE(ini.rekey_child(Millis(0)).ok());
+  auto ev = drive(ini, [](const std::vector<InitiatorEvent>& e) {
+    return has(e, EventKind::child_rekeyed) || has(e, EventKind::failed);
+  });
+  ASSERT_TRUE(has(ev, EventKind::child_rekeyed)) << (ev.empty() ? "no events" : ev.back().detail);
+  EXPECT_NE(ini.child() ? ini.child()->spi_in : first_spi, first_spi);
+  expect_sut_matches(list_sas(), ini);
+
+  ASSERT_TRUE(ini.rekey_ike(Millis(0)).ok());
+  ev = drive(ini, [](const std::vector<InitiatorEvent>& e) {
+    return has(e, EventKind::ike_rekeyed) || has(e, EventKind::failed);
+  });
+  ASSERT_TRUE(has(ev, EventKind::ike_rekeyed)) << (ev.empty() ? "no events" : ev.back().detail);
+  EXPECT_NE(ini.spi_i(), first_ike);
+  EXPECT_TRUE(ini.original_initiator());
+  expect_sut_matches(list_sas(), ini);
+
+  // The CHILD_SA survives on the new IKE_SA and can be rekeyed there.
+  ASSERT_TRUE(ini.rekey_child(Millis(0)).ok());
+  ev = drive(ini, [](const std::vector<InitiatorEvent>& e) {
+    return has(e, EventKind::child_rekeyed) || has(e, EventKind::failed);
+  });
+  ASSERT_TRUE(has(ev, EventKind::child_rekeyed));
+  expect_sut_matches(list_sas(), ini);
+  EXPECT_EQ(ini.stats().child_rekeys, 2u);
+  EXPECT_EQ(ini.stats().ike_rekeys, 1u);
+
+  ASSERT_TRUE(ini.delete_ike(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, [](const std::vector<InitiatorEvent>& e) { return has(e, EventKind::ike_deleted); }),
+                  EventKind::ike_deleted));
+  EXPECT_TRUE(list_sas().empty());
+}
+
+TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
+  // The SUT rekeys its CHILD_SA every 2 s and its IKE_SA every 3 s (life 1.1x); the native
+  // peer never starts a rekey, it only answers. After 8 s of hold every rekey must have
+  // completed and the SUT must hold exactly the peer's current SAs.
+  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"}, 3s, 2s);
+  Initiator ini(peer_config());
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
+  auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 8s);
+  int child_rekeys = 0, ike_rekeys = 0;
+  for (const auto& e : ev) {
+    if (e.kind == EventKind::failed || e.kind == EventKind::ike_deleted || e.kind == EventKind::child_deleted)
+      ADD_FAILURE() << event_name(e.kind) << ": " << cause_name(e.cause) << " " << notify_name(e.notify) << " "
+                    << e.detail;
+    if (e.kind == EventKind::child_rekeyed && e.by_peer) ++child_rekeys;
+    if (e.kind == EventKind::ike_rekeyed && e.by_peer) ++ike_rekeys;
+  }
+  std::printf("[ native ] SUT-initiated rekeys answered in 8 s: %d CHILD, %d IKE; refused %u\n", child_rekeys, ike_rekeys,
+              ini.stats().refused_requests);
+  EXPECT_GE(child_rekeys, 2);
+  EXPECT_GE(ike_rekeys, 1);
+  EXPECT_EQ(ini.stats().refused_requests, 0u);
+  EXPECT_EQ(ini.state(), InitiatorState::established);
+  // Let in-flight deletes of replaced SAs finish before comparing.
+  drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 300ms);
+  expect_sut_matches(list_sas(), ini);
+
+  ASSERT_TRUE(ini.delete_ike(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, [](const std::vector<InitiatorEvent>& e) { return has(e, EventKind::ike_deleted); }),
+                  EventKind::ike_deleted));
+  EXPECT_TRUE(list_sas().empty());
 }
 
 TEST_F(NativeInterop, WrongPskIsRefusedWithAuthenticationFailed) {

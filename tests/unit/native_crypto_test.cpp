@@ -83,6 +83,18 @@ TEST(NativeCrypto, IkeKeysForAesCbc256HmacSha256) {
   EXPECT_EQ(to_hex(k.sk_er), "30ff72a07a58788cc6d549025f40083f5a1260de591e5a4d4b56176180d49c81");
 }
 
+TEST(NativeCrypto, RekeyedIkeKeysUseTheOldSkD) {
+  // python: SKEYSEED = prf(SK_d(old), g^ir | Ni | Nr) with SK_d from IkeKeysForAesGcm128,
+  // g^ir = 0x6b*32, Ni = 0x33*32, Nr = 0x44*32, SPIi = 2122..28, SPIr = 3132..38.
+  auto old = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 0, .encr = 20});
+  auto k = derive_rekeyed_ike_keys(old.sk_d, Bytes(32, 0x6b), Bytes(32, 0x33), Bytes(32, 0x44), 0x2122232425262728ULL,
+                                   0x3132333435363738ULL, IkeKeyLengths{.integ = 0, .encr = 20});
+  EXPECT_EQ(to_hex(k.skeyseed), "97c923b9f7026be1e616d3d40136f432382a6d50447cee43cb6b7d36f61c4428");
+  EXPECT_EQ(to_hex(k.sk_d), "4ddb18bd78e6291f6f791e8c4c1719b32a2fa162e7fa2641f82da3eafde95cea");
+  EXPECT_EQ(to_hex(k.sk_ei), "e2eb18c2f305aa0900d60b7aa9e199dbbe2d3815");
+  EXPECT_EQ(to_hex(k.sk_pi), "31396e80beb32b6abe53c41cd7e121cc0dae2f9aa6e4639dbaa333642f95f65d");
+}
+
 TEST(NativeCrypto, ChildKeymatAndPskAuth) {
   auto k = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 0, .encr = 20});
   auto child = derive_child_keys(k.sk_d, ni, nr, 20, 0);

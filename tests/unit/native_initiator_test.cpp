@@ -265,9 +265,9 @@ TEST(NativeInitiator, EstablishesAndDeletesWithEverySuite) {
     ASSERT_NE(child, nullptr);
     EXPECT_EQ(child->spi_out, TestResponder::child_spi);
     auto expect = derive_child_keys(resp.keys().sk_d, resp.ni(), resp.nr(), c.child_encr_key, c.child_integ_key);
-    EXPECT_EQ(child->keys.encr_i, expect.encr_i);
-    EXPECT_EQ(child->keys.integ_r, expect.integ_r);
-    EXPECT_EQ(child->keys.encr_i.size(), c.child_encr_key);
+    EXPECT_EQ(child->encr_out, expect.encr_i);
+    EXPECT_EQ(child->integ_in, expect.integ_r);
+    EXPECT_EQ(child->encr_out.size(), c.child_encr_key);
     EXPECT_EQ(child->ts_remote.front().start_address, (Bytes{198, 18, 255, 0}));
 
     ASSERT_TRUE(ini.delete_ike(Millis(100)).ok());

@@ -44,6 +44,8 @@ std::string event_name(EventKind k) {
     case EventKind::failed: return "failed";
     case EventKind::ike_deleted: return "ike_deleted";
     case EventKind::child_deleted: return "child_deleted";
+    case EventKind::ike_rekeyed: return "ike_rekeyed";
+    case EventKind::child_rekeyed: return "child_rekeyed";
   }
   return "?";
 }
@@ -63,6 +65,45 @@ uint64_t random_u64() {
   return r ? get_u64(r->data()) : 0;
 }
 
+Bytes u64_bytes(uint64_t v) {
+  Bytes b;
+  put_u64(b, v);
+  return b;
+}
+
+// ESP SPIs 1..255 are reserved (RFC 4303 2.1).
+uint32_t random_esp_spi() {
+  for (int i = 0; i < 16; ++i) {
+    auto r = random_bytes(4);
+    if (r && get_u32(r->data()) >= 256) return get_u32(r->data());
+  }
+  return 0;
+}
+
+template <class T>
+const T* find_in(const std::vector<Payload>& chain, PayloadType t) {
+  for (const auto& p : chain)
+    if (p.type == t)
+      if (auto* b = std::get_if<T>(&p.body)) return b;
+  return nullptr;
+}
+
+const NotifyPayload* find_notify_in(const std::vector<Payload>& chain, uint16_t type) {
+  for (const auto& p : chain)
+    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return n;
+  return nullptr;
+}
+
+uint16_t first_error_notify(const std::vector<Payload>& chain) {
+  for (const auto& p : chain)
+    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && is_error_notify(n->type)) return n->type;
+  return 0;
+}
+
+Payload notify(uint16_t type, Bytes data = {}, ProtocolId protocol = ProtocolId::none, Bytes spi = {}) {
+  return make_payload(PayloadType::notify, NotifyPayload{protocol, std::move(spi), type, std::move(data)});
+}
+
 }  // namespace
 
 Initiator::Initiator(InitiatorConfig config) : cfg_(std::move(config)) {}
@@ -77,8 +118,8 @@ Proposal Initiator::ike_proposal() const {
   return p;
 }
 
-Proposal Initiator::esp_proposal() const {
-  Proposal p{.number = 1, .protocol = ProtocolId::esp, .spi = u32_bytes(cfg_.child_spi), .transforms = {}};
+Proposal Initiator::esp_proposal(uint32_t spi) const {
+  Proposal p{.number = 1, .protocol = ProtocolId::esp, .spi = u32_bytes(spi), .transforms = {}};
   p.transforms.push_back({TransformType::encr, cfg_.esp.encr, cfg_.esp.key_bits});
   if (cfg_.esp.integ != transform_id::integ_none)
     p.transforms.push_back({TransformType::integ, cfg_.esp.integ, std::nullopt});
@@ -86,25 +127,83 @@ Proposal Initiator::esp_proposal() const {
   return p;
 }
 
+// A proposal of the peer's we can take whole: every transform type it lists has an option we
+// configured (the first matching one is what we answer with, see 3.3.6).
+bool Initiator::esp_acceptable(const Proposal& p) const {
+  if (p.protocol != ProtocolId::esp || p.spi.size() != 4) return false;
+  Proposal mine = esp_proposal(0);
+  for (auto type : {TransformType::encr, TransformType::integ, TransformType::esn}) {
+    const Transform* want = mine.find(type);
+    bool found = false, listed = false;
+    for (const auto& t : p.transforms)
+      if (t.type == type) {
+        listed = true;
+        found = found || (want && t == *want);
+      }
+    if (want && !found) return false;
+    if (!want && listed && type != TransformType::integ) return false;
+    if (!want && listed && type == TransformType::integ) {
+      // "none" is the only integrity we can take with an AEAD cipher.
+      bool none = false;
+      for (const auto& t : p.transforms)
+        if (t.type == type && t.id == transform_id::integ_none) none = true;
+      if (!none) return false;
+    }
+  }
+  return true;
+}
+
+bool Initiator::ike_acceptable(const Proposal& p) const {
+  if (p.protocol != ProtocolId::ike || p.spi.size() != 8) return false;
+  Proposal mine = ike_proposal();
+  for (auto type : {TransformType::encr, TransformType::prf, TransformType::integ}) {
+    const Transform* want = mine.find(type);
+    bool found = false;
+    for (const auto& t : p.transforms)
+      if (t.type == type && want && t == *want) found = true;
+    if (want && !found) return false;
+  }
+  for (const auto& t : p.transforms)
+    if (t.type == TransformType::dh && dh_ && t.id == dh_->group()) return true;
+  return false;
+}
+
+Result<ChildSa> Initiator::make_child(uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni, ByteView nr,
+                                      ByteView shared, std::vector<TrafficSelector> ts_local,
+                                      std::vector<TrafficSelector> ts_remote) const {
+  ChildSa c;
+  c.spi_in = spi_in;
+  c.spi_out = spi_out;
+  c.esp = SkSuite{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
+  // KEYMAT's first half protects what the exchange's initiator sends (2.17).
+  ChildKeys k = derive_child_keys(ike_.keys.sk_d, ni, nr, c.esp.encr_key_size(), c.esp.integ_key_size(), shared);
+  if (we_initiated) {
+    c.encr_out = k.encr_i, c.integ_out = k.integ_i, c.encr_in = k.encr_r, c.integ_in = k.integ_r;
+  } else {
+    c.encr_out = k.encr_r, c.integ_out = k.integ_r, c.encr_in = k.encr_i, c.integ_in = k.integ_i;
+  }
+  c.ts_local = std::move(ts_local);
+  c.ts_remote = std::move(ts_remote);
+  c.udp_encap = use_natt_;
+  return c;
+}
+
 Status Initiator::start(Millis now) {
   if (state_ != InitiatorState::idle) return Error("initiator already started");
   if (cfg_.ike.dh_groups.empty()) return Error("no DH group configured");
   for (uint16_t g : cfg_.ike.dh_groups)
     if (!dh_group_supported(g)) return Error("unsupported DH group " + std::to_string(g));
-  sk_suite_ = SkSuite{cfg_.ike.encr, cfg_.ike.key_bits, cfg_.ike.integ};
-  if (auto v = sk_suite_.validate(); !v) return Error("IKE proposal: " + v.error().message);
+  ike_.suite = SkSuite{cfg_.ike.encr, cfg_.ike.key_bits, cfg_.ike.integ};
+  if (auto v = ike_.suite.validate(); !v) return Error("IKE proposal: " + v.error().message);
   SkSuite esp{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
   if (auto v = esp.validate(); !v) return Error("ESP proposal: " + v.error().message);
   if (cfg_.local.address.size() != cfg_.remote.address.size() ||
       (cfg_.local.address.size() != 4 && cfg_.local.address.size() != 16))
     return Error("local and remote addresses must both be IPv4 or both IPv6");
   if (cfg_.ts_local.empty() || cfg_.ts_remote.empty()) return Error("traffic selectors missing");
-  spi_i_ = cfg_.spi_i ? cfg_.spi_i : random_u64();
-  while (cfg_.child_spi == 0 || cfg_.child_spi < 256) {  // SPIs 1..255 are reserved (RFC 4303)
-    IST_TRY_ASSIGN(auto r, random_bytes(4));
-    cfg_.child_spi = get_u32(r.data());
-  }
-  if (spi_i_ == 0) return Error("could not draw an IKE SPI");
+  ike_.spi_i = cfg_.spi_i ? cfg_.spi_i : random_u64();
+  if (cfg_.child_spi < 256) cfg_.child_spi = random_esp_spi();
+  if (ike_.spi_i == 0 || cfg_.child_spi == 0) return Error("could not draw SPIs");
   IST_TRY_ASSIGN(ni_, random_bytes(cfg_.nonce_size));
   IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(cfg_.ike.dh_groups.front()));
   dh_.emplace(std::move(dh));
@@ -113,27 +212,34 @@ Status Initiator::start(Millis now) {
 
 Status Initiator::send_init(Millis now) {
   Message m;
-  m.header = Header{.spi_i = spi_i_, .spi_r = 0, .exchange = ExchangeType::ike_sa_init,
+  m.header = Header{.spi_i = ike_.spi_i, .spi_r = 0, .exchange = ExchangeType::ike_sa_init,
                     .flags = flags::initiator, .message_id = 0};
   if (!cookie_.empty())  // RFC 7296 2.6: the cookie comes first, everything else unchanged
-    m.payloads.push_back(make_payload(PayloadType::notify,
-                                      NotifyPayload{ProtocolId::none, {}, notify_type::cookie, cookie_}));
+    m.payloads.push_back(notify(notify_type::cookie, cookie_));
   m.payloads.push_back(make_payload(PayloadType::sa, SaPayload{{ike_proposal()}}));
   m.payloads.push_back(make_payload(PayloadType::ke, KePayload{dh_->group(), dh_->public_value()}));
   m.payloads.push_back(make_payload(PayloadType::nonce, NoncePayload{ni_}));
   // NAT detection (2.23); with force_encap the source hash is of an address nobody has.
-  Bytes src_hash = nat_detection_hash(spi_i_, 0, cfg_.local.address, cfg_.local.port);
+  Bytes src_hash = nat_detection_hash(ike_.spi_i, 0, cfg_.local.address, cfg_.local.port);
   if (cfg_.force_encap) src_hash = sha1(concat({src_hash, to_bytes("forced encapsulation")}));
-  m.payloads.push_back(make_payload(PayloadType::notify,
-      NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_source_ip, src_hash}));
-  m.payloads.push_back(make_payload(PayloadType::notify,
-      NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_destination_ip,
-                    nat_detection_hash(spi_i_, 0, cfg_.remote.address, cfg_.remote.port)}));
+  m.payloads.push_back(notify(notify_type::nat_detection_source_ip, src_hash));
+  m.payloads.push_back(notify(notify_type::nat_detection_destination_ip,
+                              nat_detection_hash(ike_.spi_i, 0, cfg_.remote.address, cfg_.remote.port)));
   init_request_ = serialize_message(m);
-  next_request_id_ = 1;
+  ike_.next_request_id = 1;
   state_ = InitiatorState::init_sent;
   pending_exchange_ = ExchangeType::ike_sa_init;
-  queue_request(now, init_request_);
+  auto schedule = cfg_.retransmit.schedule();
+  pending_ = PendingRequest{};
+  pending_->payload = init_request_;
+  pending_->sends = 1;
+  pending_->next = now + schedule.front();
+  pending_->purpose = Purpose::init;
+  pending_->exchange = ExchangeType::ike_sa_init;
+  pending_->spi_i = ike_.spi_i;
+  send_raw(init_request_);
+  // send_raw may have prefixed the marker; retransmits must repeat the datagram as sent.
+  pending_->payload = outgoing_.back().payload;
   return ok();
 }
 
@@ -152,53 +258,101 @@ void Initiator::send_raw(Bytes message) {
   outgoing_.push_back(std::move(d));
 }
 
-void Initiator::queue_request(Millis now, Bytes message) {
-  auto schedule = cfg_.retransmit.schedule();
-  pending_ = PendingRequest{message, 1, now + schedule.front()};
-  send_raw(std::move(message));
-}
-
-Result<Bytes> Initiator::seal(ExchangeType exchange, uint8_t header_flags, uint32_t message_id,
+Result<Bytes> Initiator::seal(const IkeSaState& sa, ExchangeType exchange, bool response, uint32_t message_id,
                               const std::vector<Payload>& inner) {
-  Header h{.spi_i = spi_i_, .spi_r = spi_r_, .exchange = exchange, .flags = header_flags, .message_id = message_id};
+  Header h{.spi_i = sa.spi_i, .spi_r = sa.spi_r, .exchange = exchange, .flags = sa.flags(response),
+           .message_id = message_id};
   Bytes plain = serialize_payload_chain(inner);
   PayloadType first = inner.empty() ? PayloadType::none : inner.front().type;
-  return seal_message(sk_suite_, keys_.sk_ei, keys_.sk_ai, h, first, plain);
+  return seal_message(sa.suite, sa.encr_out(), sa.integ_out(), h, first, plain);
 }
 
-Status Initiator::send_request(Millis now, ExchangeType exchange, const std::vector<Payload>& inner) {
-  IST_TRY_ASSIGN(Bytes msg, seal(exchange, flags::initiator, next_request_id_, inner));
-  ++next_request_id_;
+Status Initiator::send_request(Millis now, IkeSaState& sa, Purpose purpose, ExchangeType exchange,
+                               const std::vector<Payload>& inner, PendingRequest extra) {
+  IST_TRY_ASSIGN(Bytes msg, seal(sa, exchange, false, sa.next_request_id, inner));
+  auto schedule = cfg_.retransmit.schedule();
+  extra.sends = 1;
+  extra.next = now + schedule.front();
+  extra.purpose = purpose;
+  extra.exchange = exchange;
+  extra.spi_i = sa.spi_i;
+  extra.spi_r = sa.spi_r;
+  extra.message_id = sa.next_request_id++;
   pending_exchange_ = exchange;
-  queue_request(now, std::move(msg));
+  send_raw(std::move(msg));
+  extra.payload = outgoing_.back().payload;
+  pending_ = std::move(extra);
   return ok();
+}
+
+void Initiator::answer(IkeSaState& sa, ExchangeType exchange, uint32_t message_id, const std::vector<Payload>& inner) {
+  auto sealed = seal(sa, exchange, true, message_id, inner);
+  if (!sealed) return;
+  ++sa.peer_request_id;
+  ++stats_.answered;
+  send_raw(std::move(*sealed));
+  sa.last_response = outgoing_.back().payload;
 }
 
 Status Initiator::send_auth(Millis now) {
   std::vector<Payload> inner;
   inner.push_back(make_payload(PayloadType::idi, cfg_.local_id));
   if (cfg_.remote_id) inner.push_back(make_payload(PayloadType::idr, *cfg_.remote_id));
-  Bytes auth = psk_auth(cfg_.psk, init_request_, nr_, keys_.sk_pi, cfg_.local_id);
+  Bytes auth = psk_auth(cfg_.psk, init_request_, nr_, ike_.keys.sk_pi, cfg_.local_id);
   inner.push_back(make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic, auth}));
-  inner.push_back(make_payload(PayloadType::sa, SaPayload{{esp_proposal()}}));
+  inner.push_back(make_payload(PayloadType::sa, SaPayload{{esp_proposal(cfg_.child_spi)}}));
   inner.push_back(make_payload(PayloadType::tsi, TsPayload{cfg_.ts_local}));
   inner.push_back(make_payload(PayloadType::tsr, TsPayload{cfg_.ts_remote}));
   state_ = InitiatorState::auth_sent;
-  return send_request(now, ExchangeType::ike_auth, inner);
+  return send_request(now, ike_, Purpose::auth, ExchangeType::ike_auth, inner, PendingRequest{});
 }
 
 Status Initiator::delete_ike(Millis now) {
   if (state_ != InitiatorState::established) return Error("no established IKE_SA to delete (state " + state_name(state_) + ")");
+  if (pending_) return Error("a request is in flight");
   state_ = InitiatorState::deleting;
-  return send_request(now, ExchangeType::informational,
-                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+  return send_request(now, ike_, Purpose::delete_ike, ExchangeType::informational,
+                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})}, PendingRequest{});
+}
+
+Status Initiator::rekey_child(Millis now) {
+  if (state_ != InitiatorState::established || !child_) return Error("no established CHILD_SA to rekey");
+  if (pending_) return Error("a request is in flight");
+  PendingRequest extra;
+  extra.new_child_spi = random_esp_spi();
+  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
+  std::vector<Payload> inner{
+      notify(notify_type::rekey_sa, {}, ProtocolId::esp, u32_bytes(child_->spi_in)),
+      make_payload(PayloadType::sa, SaPayload{{esp_proposal(extra.new_child_spi)}}),
+      make_payload(PayloadType::nonce, NoncePayload{extra.nonce}),
+      make_payload(PayloadType::tsi, TsPayload{child_->ts_local}),
+      make_payload(PayloadType::tsr, TsPayload{child_->ts_remote})};
+  return send_request(now, ike_, Purpose::rekey_child, ExchangeType::create_child_sa, inner, std::move(extra));
+}
+
+Status Initiator::rekey_ike(Millis now) {
+  if (state_ != InitiatorState::established) return Error("no established IKE_SA to rekey");
+  if (pending_) return Error("a request is in flight");
+  PendingRequest extra;
+  extra.new_ike_spi = random_u64();
+  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
+  IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(dh_->group()));
+  Proposal p = ike_proposal();
+  p.spi = u64_bytes(extra.new_ike_spi);
+  // Offer only the group of our KE so the answer cannot ask for another.
+  std::erase_if(p.transforms, [&](const Transform& t) { return t.type == TransformType::dh && t.id != dh.group(); });
+  std::vector<Payload> inner{make_payload(PayloadType::sa, SaPayload{{p}}),
+                             make_payload(PayloadType::nonce, NoncePayload{extra.nonce}),
+                             make_payload(PayloadType::ke, KePayload{dh.group(), dh.public_value()})};
+  extra.dh.emplace(std::move(dh));
+  return send_request(now, ike_, Purpose::rekey_ike, ExchangeType::create_child_sa, inner, std::move(extra));
 }
 
 void Initiator::emit(InitiatorEvent e) { events_.push_back(std::move(e)); }
 
-void Initiator::fail(Millis now, FailureCause cause, uint16_t notify, std::string detail, bool child_only) {
+void Initiator::fail(Millis now, FailureCause cause, uint16_t notify_type_, std::string detail, bool child_only) {
   emit(InitiatorEvent{.kind = EventKind::failed, .at = now, .exchange = pending_exchange_, .cause = cause,
-                      .notify = notify, .child = child_only, .detail = std::move(detail)});
+                      .notify = notify_type_, .child = child_only, .detail = std::move(detail)});
   if (!child_only) {
     state_ = InitiatorState::failed;
     pending_.reset();
@@ -214,23 +368,36 @@ void Initiator::on_timer(Millis now) {
   if (!pending_ || now < pending_->next) return;
   auto schedule = cfg_.retransmit.schedule();
   if (pending_->sends >= schedule.size()) {
-    ExchangeType ex = pending_exchange_;
+    Purpose purpose = pending_->purpose;
+    ExchangeType ex = pending_->exchange;
     pending_.reset();
-    if (state_ == InitiatorState::deleting) {
-      // RFC 7296 2.4: an unanswered delete still ends the SA on our side.
-      state_ = InitiatorState::closed;
-      emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ex, .cause = FailureCause::no_response,
-                          .detail = "no answer to the delete"});
-      return;
+    std::string why = "no response after " + std::to_string(schedule.size() - 1) + " retransmits";
+    switch (purpose) {
+      case Purpose::delete_ike:
+        // RFC 7296 2.4: an unanswered delete still ends the SA on our side.
+        state_ = InitiatorState::closed;
+        child_.reset();
+        emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ex,
+                            .cause = FailureCause::no_response, .detail = "no answer to the delete"});
+        return;
+      case Purpose::delete_old_child:
+        old_child_.reset();
+        fail(now, FailureCause::no_response, 0, "delete of the rekeyed CHILD_SA: " + why, true);
+        return;
+      case Purpose::delete_old_ike:
+        old_ike_.reset();
+        fail(now, FailureCause::no_response, 0, "delete of the rekeyed IKE_SA: " + why, true);
+        return;
+      default:
+        fail(now, FailureCause::no_response, 0, why);
+        return;
     }
-    fail(now, FailureCause::no_response, 0,
-         "no response after " + std::to_string(schedule.size() - 1) + " retransmits");
-    return;
   }
   pending_->next = now + schedule[pending_->sends];
   ++pending_->sends;
   ++stats_.retransmits;
-  send_raw(pending_->payload);
+  outgoing_.push_back(Datagram{use_natt_ ? natt_port : cfg_.local.port, use_natt_ ? natt_port : cfg_.remote.port,
+                               pending_->payload});
 }
 
 std::vector<Datagram> Initiator::take_outgoing() { return std::exchange(outgoing_, {}); }
@@ -246,48 +413,52 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
     payload = payload.subspan(4);
   }
   auto parsed = parse_message(payload);
-  if (!parsed || parsed->header.spi_i != spi_i_) {
+  if (!parsed) {
     ++stats_.dropped;
     return;
   }
   const Message& m = *parsed;
-  bool from_responder = !(m.header.flags & flags::initiator);
-  if (!from_responder) {
-    ++stats_.dropped;
-    return;
-  }
   if (m.header.exchange == ExchangeType::ike_sa_init) {
-    if (state_ == InitiatorState::init_sent && m.header.is_response() && m.header.message_id == 0)
+    if (state_ == InitiatorState::init_sent && m.header.spi_i == ike_.spi_i && m.header.is_response() &&
+        m.header.message_id == 0 && !(m.header.flags & flags::initiator))
       handle_init_response(now, payload, m);
     else
       ++stats_.dropped;
     return;
   }
-  if (spi_r_ == 0 || m.header.spi_r != spi_r_ || !(state_ == InitiatorState::auth_sent ||
-      state_ == InitiatorState::established || state_ == InitiatorState::deleting)) {
-    ++stats_.dropped;
-    return;
+  // Which of our IKE_SAs (the current one, or a rekeyed one awaiting its delete)?
+  IkeSaState* sa = nullptr;
+  bool old_sa = false;
+  if (state_ != InitiatorState::init_sent && ike_.spi_r != 0 && m.header.spi_i == ike_.spi_i &&
+      m.header.spi_r == ike_.spi_r) {
+    sa = &ike_;
+  } else if (old_ike_ && m.header.spi_i == old_ike_->spi_i && m.header.spi_r == old_ike_->spi_r) {
+    sa = &*old_ike_;
+    old_sa = true;
   }
   auto* sk = m.find<SkPayload>(PayloadType::sk);
-  if (!sk) {
+  bool from_peer = ((m.header.flags & flags::initiator) != 0) != (sa && sa->original_initiator);
+  if (!sa || !sk || !from_peer || state_ == InitiatorState::closed || state_ == InitiatorState::failed) {
     ++stats_.dropped;
     return;
   }
   if (!m.header.is_response()) {
-    // A request from the responder: a retransmit of the last one gets the cached answer.
-    if (m.header.message_id + 1 == peer_request_id_ && !last_response_.empty()) {
-      send_raw(last_response_);
+    // A request from the peer: a retransmit of the last one gets the cached answer.
+    if (m.header.message_id + 1 == sa->peer_request_id && !sa->last_response.empty()) {
+      outgoing_.push_back(Datagram{use_natt_ ? natt_port : cfg_.local.port,
+                                   use_natt_ ? natt_port : cfg_.remote.port, sa->last_response});
       return;
     }
-    if (m.header.message_id != peer_request_id_) {
+    if (m.header.message_id != sa->peer_request_id) {
       ++stats_.dropped;
       return;
     }
-  } else if (!pending_ || m.header.message_id + 1 != next_request_id_) {
+  } else if (!pending_ || pending_->spi_i != sa->spi_i || pending_->spi_r != sa->spi_r ||
+             m.header.message_id != pending_->message_id) {
     ++stats_.dropped;  // a late retransmitted answer or not an answer to our request
     return;
   }
-  auto plain = open_message(sk_suite_, keys_.sk_er, keys_.sk_ar, payload, *sk);
+  auto plain = open_message(sa->suite, sa->encr_in(), sa->integ_in(), payload, *sk);
   if (!plain) {
     ++stats_.dropped;
     return;
@@ -302,14 +473,32 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
     return;
   }
   if (!m.header.is_response()) {
-    handle_peer_request(now, m, *inner);
+    handle_peer_request(now, *sa, old_sa, m, *inner);
     return;
   }
+  PendingRequest req = std::move(*pending_);
   pending_.reset();
-  switch (m.header.exchange) {
-    case ExchangeType::ike_auth: handle_auth_response(now, *inner); break;
-    case ExchangeType::informational: handle_informational_response(now, *inner); break;
-    default: fail(now, FailureCause::protocol_error, 0, "unexpected exchange in a response"); break;
+  switch (req.purpose) {
+    case Purpose::auth: handle_auth_response(now, *inner); break;
+    case Purpose::delete_ike:
+      state_ = InitiatorState::closed;
+      child_.reset();
+      emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
+                          .detail = "deleted by us"});
+      break;
+    case Purpose::rekey_child: handle_rekey_child_response(now, req, *inner); break;
+    case Purpose::rekey_ike: handle_rekey_ike_response(now, req, *inner); break;
+    case Purpose::delete_old_child:
+      old_child_.reset();
+      ++stats_.child_rekeys;
+      emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
+      break;
+    case Purpose::delete_old_ike:
+      old_ike_.reset();
+      ++stats_.ike_rekeys;
+      emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
+      break;
+    case Purpose::init: break;  // IKE_SA_INIT answers are handled above
   }
 }
 
@@ -346,11 +535,10 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
     (void)send_init(now);
     return;
   }
-  for (const auto& p : m.payloads)
-    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && is_error_notify(n->type)) {
-      fail(now, FailureCause::notify_received, n->type, "IKE_SA_INIT refused with " + notify_name(n->type));
-      return;
-    }
+  if (uint16_t error = first_error_notify(m.payloads)) {
+    fail(now, FailureCause::notify_received, error, "IKE_SA_INIT refused with " + notify_name(error));
+    return;
+  }
   auto* sa = m.find<SaPayload>(PayloadType::sa);
   auto* ke = m.find<KePayload>(PayloadType::ke);
   auto* nonce = m.find<NoncePayload>(PayloadType::nonce);
@@ -380,17 +568,17 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
     fail(now, FailureCause::protocol_error, notify_type::invalid_syntax, "bad KE data: " + shared.error().message);
     return;
   }
-  spi_r_ = m.header.spi_r;
+  ike_.spi_r = m.header.spi_r;
   nr_ = nonce->nonce;
   init_response_.assign(raw.begin(), raw.end());
-  keys_ = derive_ike_keys(*shared, ni_, nr_, spi_i_, spi_r_,
-                          IkeKeyLengths{.integ = sk_suite_.integ_key_size(), .encr = sk_suite_.encr_key_size()});
+  ike_.keys = derive_ike_keys(*shared, ni_, nr_, ike_.spi_i, ike_.spi_r,
+                              IkeKeyLengths{.integ = ike_.suite.integ_key_size(), .encr = ike_.suite.encr_key_size()});
   // NAT detection: hashes over both SPIs as the responder computed them.
   auto* src = m.find_notify(notify_type::nat_detection_source_ip);
   auto* dst = m.find_notify(notify_type::nat_detection_destination_ip);
   if (src && dst) {
-    bool remote_natted = src->data != nat_detection_hash(spi_i_, spi_r_, cfg_.remote.address, cfg_.remote.port);
-    bool local_natted = dst->data != nat_detection_hash(spi_i_, spi_r_, cfg_.local.address, cfg_.local.port);
+    bool remote_natted = src->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, cfg_.remote.address, cfg_.remote.port);
+    bool local_natted = dst->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, cfg_.local.address, cfg_.local.port);
     use_natt_ = remote_natted || local_natted || cfg_.force_encap;
   }
   pending_.reset();
@@ -398,17 +586,9 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
 }
 
 void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inner) {
-  auto find = [&]<class T>(PayloadType t) -> const T* {
-    for (const auto& p : inner)
-      if (p.type == t)
-        if (auto* b = std::get_if<T>(&p.body)) return b;
-    return nullptr;
-  };
-  auto* idr = find.operator()<IdPayload>(PayloadType::idr);
-  auto* auth = find.operator()<AuthPayload>(PayloadType::auth);
-  uint16_t error = 0;
-  for (const auto& p : inner)
-    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && is_error_notify(n->type) && !error) error = n->type;
+  auto* idr = find_in<IdPayload>(inner, PayloadType::idr);
+  auto* auth = find_in<AuthPayload>(inner, PayloadType::auth);
+  uint16_t error = first_error_notify(inner);
   if (!idr || !auth) {
     // Without AUTH the IKE_SA itself was refused (AUTHENTICATION_FAILED and friends).
     fail(now, error ? FailureCause::notify_received : FailureCause::protocol_error, error,
@@ -419,7 +599,7 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
     fail(now, FailureCause::auth_mismatch, notify_type::authentication_failed, "responder identity differs from IDr");
     return;
   }
-  Bytes expected = psk_auth(cfg_.psk, init_response_, ni_, keys_.sk_pr, *idr);
+  Bytes expected = psk_auth(cfg_.psk, init_response_, ni_, ike_.keys.sk_pr, *idr);
   if (auth->method != auth_method::shared_key_mic || auth->data != expected) {
     fail(now, FailureCause::auth_mismatch, notify_type::authentication_failed, "responder AUTH does not verify");
     return;
@@ -427,48 +607,183 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
   state_ = InitiatorState::established;
   emit(InitiatorEvent{.kind = EventKind::ike_up, .at = now, .exchange = ExchangeType::ike_auth});
 
-  auto* sa = find.operator()<SaPayload>(PayloadType::sa);
-  auto* tsi = find.operator()<TsPayload>(PayloadType::tsi);
-  auto* tsr = find.operator()<TsPayload>(PayloadType::tsr);
+  auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
+  auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
+  auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
   if (error || !sa || !tsi || !tsr) {
     fail(now, error ? FailureCause::notify_received : FailureCause::protocol_error, error,
          error ? "CHILD_SA refused with " + notify_name(error) : "IKE_AUTH response without SA/TSi/TSr", true);
     return;
   }
-  if (sa->proposals.size() != 1 || sa->proposals[0].protocol != ProtocolId::esp || sa->proposals[0].spi.size() != 4) {
-    fail(now, FailureCause::protocol_error, 0, "responder's ESP proposal is not one ESP proposal with a 4-byte SPI", true);
+  if (sa->proposals.size() != 1 || !esp_acceptable(sa->proposals[0])) {
+    fail(now, FailureCause::protocol_error, 0, "responder's ESP proposal is not one we offered", true);
     return;
   }
-  Proposal offered = esp_proposal();
-  for (const auto& t : sa->proposals[0].transforms)
-    if (std::find(offered.transforms.begin(), offered.transforms.end(), t) == offered.transforms.end()) {
-      fail(now, FailureCause::protocol_error, 0, "responder chose an ESP transform that was not offered", true);
-      return;
-    }
-  ChildSa c;
-  c.spi_in = cfg_.child_spi;
-  c.spi_out = get_u32(sa->proposals[0].spi.data());
-  c.esp = SkSuite{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
-  c.keys = derive_child_keys(keys_.sk_d, ni_, nr_, c.esp.encr_key_size(), c.esp.integ_key_size());
-  c.ts_local = tsi->selectors;
-  c.ts_remote = tsr->selectors;
-  c.udp_encap = use_natt_;
-  child_ = std::move(c);
+  auto child = make_child(cfg_.child_spi, get_u32(sa->proposals[0].spi.data()), true, ni_, nr_, {},
+                          tsi->selectors, tsr->selectors);
+  if (!child) {
+    fail(now, FailureCause::protocol_error, 0, child.error().message, true);
+    return;
+  }
+  child_ = std::move(*child);
   emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::ike_auth});
 }
 
-void Initiator::handle_informational_response(Millis now, const std::vector<Payload>& inner) {
-  (void)inner;  // the answer to an IKE delete is empty; anything else needs no action
-  if (state_ == InitiatorState::deleting) {
-    state_ = InitiatorState::closed;
-    child_.reset();
-    emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
-                        .detail = "deleted by us"});
+void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner) {
+  auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
+  auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
+  auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
+  auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
+  if (uint16_t error = first_error_notify(inner)) {
+    fail(now, FailureCause::notify_received, error, "CHILD_SA rekey refused with " + notify_name(error), true);
+    return;
   }
+  if (!sa || !nonce || !tsi || !tsr || sa->proposals.size() != 1 || !esp_acceptable(sa->proposals[0]) || !child_) {
+    fail(now, FailureCause::protocol_error, 0, "CHILD_SA rekey answer without a usable SA, Nr, TSi or TSr", true);
+    return;
+  }
+  auto fresh = make_child(req.new_child_spi, get_u32(sa->proposals[0].spi.data()), true, req.nonce, nonce->nonce,
+                          {}, tsi->selectors, tsr->selectors);
+  if (!fresh) {
+    fail(now, FailureCause::protocol_error, 0, fresh.error().message, true);
+    return;
+  }
+  old_child_ = std::move(child_);
+  child_ = std::move(*fresh);
+  // 2.8: the initiator of the rekey deletes the old CHILD_SA.
+  (void)send_request(now, ike_, Purpose::delete_old_child, ExchangeType::informational,
+                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(old_child_->spi_in)}})},
+                     PendingRequest{});
 }
 
-void Initiator::handle_peer_request(Millis now, const Message& m, const std::vector<Payload>& inner) {
-  std::vector<Payload> answer;
+void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner) {
+  auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
+  auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
+  auto* ke = find_in<KePayload>(inner, PayloadType::ke);
+  if (uint16_t error = first_error_notify(inner)) {
+    fail(now, FailureCause::notify_received, error, "IKE_SA rekey refused with " + notify_name(error), true);
+    return;
+  }
+  if (!sa || !nonce || !ke || sa->proposals.size() != 1 || sa->proposals[0].spi.size() != 8 || !req.dh ||
+      ke->group != req.dh->group()) {
+    fail(now, FailureCause::protocol_error, 0, "IKE_SA rekey answer without a usable SA, Nr or KE", true);
+    return;
+  }
+  auto shared = req.dh->shared_secret(ke->data);
+  if (!shared) {
+    fail(now, FailureCause::protocol_error, 0, "bad KE data in IKE rekey: " + shared.error().message, true);
+    return;
+  }
+  IkeSaState fresh;
+  fresh.spi_i = req.new_ike_spi;
+  fresh.spi_r = get_u64(sa->proposals[0].spi.data());
+  fresh.original_initiator = true;
+  fresh.suite = ike_.suite;
+  fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, req.nonce, nonce->nonce, fresh.spi_i, fresh.spi_r,
+                                       IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
+  dh_ = std::move(req.dh);
+  old_ike_ = std::move(ike_);
+  ike_ = std::move(fresh);
+  // 2.18: the old IKE_SA is deleted by the rekey's initiator, on the old SA.
+  (void)send_request(now, *old_ike_, Purpose::delete_old_ike, ExchangeType::informational,
+                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})}, PendingRequest{});
+}
+
+std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::vector<Payload>& inner) {
+  auto refuse = [&](uint16_t type, Bytes data = {}) {
+    ++stats_.refused_requests;
+    return std::vector<Payload>{notify(type, std::move(data))};
+  };
+  auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
+  auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
+  auto* ke = find_in<KePayload>(inner, PayloadType::ke);
+  if (!sa || !nonce || state_ != InitiatorState::established) return refuse(notify_type::no_proposal_chosen);
+  // A rekey of ours is in flight: a simultaneous rekey (2.8.1). We keep ours and let the
+  // peer retry later rather than resolving the collision by nonces.
+  if (pending_ && (pending_->purpose == Purpose::rekey_child || pending_->purpose == Purpose::rekey_ike))
+    return refuse(notify_type::temporary_failure);
+
+  if (auto* rekey = find_notify_in(inner, notify_type::rekey_sa)) {
+    // CHILD_SA rekey: the notify names the peer's inbound SPI, i.e. our outbound one.
+    if (!child_ || rekey->spi.size() != 4 || get_u32(rekey->spi.data()) != child_->spi_out)
+      return refuse(notify_type::child_sa_not_found);
+    auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
+    auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
+    if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
+    const Proposal* chosen = nullptr;
+    for (const auto& p : sa->proposals)
+      if (esp_acceptable(p) && !p.find(TransformType::dh)) {
+        chosen = &p;
+        break;
+      }
+    if (!chosen) return refuse(notify_type::no_proposal_chosen);
+    auto our_nonce = random_bytes(cfg_.nonce_size);
+    uint32_t spi = random_esp_spi();
+    if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
+    // The peer's TSi is its side, i.e. our remote selectors.
+    auto fresh = make_child(spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {}, tsr->selectors,
+                            tsi->selectors);
+    if (!fresh) return refuse(notify_type::temporary_failure);
+    Proposal answer_p = esp_proposal(spi);
+    answer_p.number = chosen->number;
+    old_child_ = std::move(child_);
+    child_ = std::move(*fresh);
+    ++stats_.child_rekeys;
+    emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true});
+    return {make_payload(PayloadType::sa, SaPayload{{answer_p}}), make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
+            make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
+  }
+
+  // IKE_SA rekey: an IKE proposal with the peer's new SPI, and a KE.
+  bool ike = std::any_of(sa->proposals.begin(), sa->proposals.end(),
+                         [](const Proposal& p) { return p.protocol == ProtocolId::ike; });
+  if (!ike) return refuse(notify_type::no_additional_sas);  // a second CHILD_SA: not offered
+  if (!ke) return refuse(notify_type::invalid_syntax);
+  const Proposal* chosen = nullptr;
+  for (const auto& p : sa->proposals)
+    if (ike_acceptable(p)) {
+      chosen = &p;
+      break;
+    }
+  if (!chosen) return refuse(notify_type::no_proposal_chosen);
+  if (ke->group != dh_->group()) {
+    Bytes g;
+    put_u16(g, dh_->group());
+    return refuse(notify_type::invalid_ke_payload, g);
+  }
+  auto dh = DhKeyPair::generate(dh_->group());
+  auto our_nonce = random_bytes(cfg_.nonce_size);
+  if (!dh || !our_nonce) return refuse(notify_type::temporary_failure);
+  auto shared = dh->shared_secret(ke->data);
+  if (!shared) return refuse(notify_type::invalid_syntax);
+  IkeSaState fresh;
+  fresh.spi_i = get_u64(chosen->spi.data());
+  fresh.spi_r = random_u64();
+  fresh.original_initiator = false;  // the peer started this IKE_SA
+  fresh.suite = ike_.suite;
+  fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r,
+                                       IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
+  Proposal answer_p = ike_proposal();
+  answer_p.number = chosen->number;
+  answer_p.spi = u64_bytes(fresh.spi_r);
+  std::erase_if(answer_p.transforms, [&](const Transform& t) { return t.type == TransformType::dh && t.id != dh->group(); });
+  std::vector<Payload> out{make_payload(PayloadType::sa, SaPayload{{answer_p}}),
+                           make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
+                           make_payload(PayloadType::ke, KePayload{dh->group(), dh->public_value()})};
+  dh_.emplace(std::move(*dh));
+  // The answer goes out on the old SA (the caller seals it); afterwards the new one is current.
+  old_ike_ = std::move(ike_);
+  ike_ = std::move(fresh);
+  ++stats_.ike_rekeys;
+  emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                      .by_peer = true});
+  return out;
+}
+
+void Initiator::handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, const Message& m,
+                                    const std::vector<Payload>& inner) {
+  std::vector<Payload> reply;
   bool ike_deleted = false;
   if (m.header.exchange == ExchangeType::informational) {
     for (const auto& p : inner) {
@@ -476,38 +791,46 @@ void Initiator::handle_peer_request(Millis now, const Message& m, const std::vec
       if (!d) continue;
       if (d->protocol == ProtocolId::ike) {
         ike_deleted = true;
-      } else if (d->protocol == ProtocolId::esp && child_) {
-        for (const auto& spi : d->spis)
-          if (spi.size() == 4 && get_u32(spi.data()) == child_->spi_out) {
-            // 1.4.1: answer with the SPI of our half of the pair.
-            answer.push_back(make_payload(PayloadType::del,
-                DeletePayload{ProtocolId::esp, 4, {u32_bytes(child_->spi_in)}}));
+      } else if (d->protocol == ProtocolId::esp) {
+        for (const auto& spi : d->spis) {
+          if (spi.size() != 4) continue;
+          uint32_t v = get_u32(spi.data());
+          // 1.4.1: answer with the SPI of our half of the pair.
+          if (old_child_ && v == old_child_->spi_out) {
+            reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(old_child_->spi_in)}}));
+            old_child_.reset();  // the peer's rekey finished with this delete
+          } else if (child_ && v == child_->spi_out) {
+            reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(child_->spi_in)}}));
             child_.reset();
             emit(InitiatorEvent{.kind = EventKind::child_deleted, .at = now, .exchange = ExchangeType::informational,
-                                .detail = "deleted by the responder"});
-            break;
+                                .by_peer = true, .detail = "deleted by the responder"});
           }
+        }
       }
     }
+  } else if (m.header.exchange == ExchangeType::create_child_sa && !old_sa) {
+    // Sealed with the SA the request came on, even when it rekeys that very SA.
+    IkeSaState before = sa;
+    reply = answer_peer_create_child(now, inner);
+    IkeSaState& on = (old_ike_ && old_ike_->spi_i == before.spi_i && old_ike_->spi_r == before.spi_r) ? *old_ike_ : ike_;
+    answer(on, m.header.exchange, m.header.message_id, reply);
+    return;
   } else {
-    // CREATE_CHILD_SA from the responder (its rekeys) is not implemented yet: refuse politely
-    // so the responder keeps the SAs it has (2.7; NO_ADDITIONAL_SAS would end its attempts).
-    answer.push_back(make_payload(PayloadType::notify,
-        NotifyPayload{ProtocolId::none, {}, notify_type::temporary_failure, {}}));
+    reply = {notify(notify_type::temporary_failure)};
   }
-  auto sealed = seal(m.header.exchange, flags::initiator | flags::response, m.header.message_id, answer);
-  if (!sealed) return;
-  ++peer_request_id_;
-  ++stats_.answered;
-  last_response_ = *sealed;
-  send_raw(std::move(*sealed));
-  if (ike_deleted) {
-    state_ = InitiatorState::closed;
-    pending_.reset();
-    child_.reset();
-    emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
-                        .detail = "deleted by the responder"});
+  answer(sa, m.header.exchange, m.header.message_id, reply);
+  if (!ike_deleted) return;
+  if (old_sa) {
+    old_ike_.reset();  // the peer's IKE rekey finished with this delete
+    if (pending_ && pending_->purpose == Purpose::delete_old_ike) pending_.reset();
+    return;
   }
+  state_ = InitiatorState::closed;
+  pending_.reset();
+  child_.reset();
+  old_child_.reset();
+  emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
+                      .by_peer = true, .detail = "deleted by the responder"});
 }
 
 }  // namespace ist::native

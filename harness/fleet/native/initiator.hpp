@@ -202,7 +202,7 @@ class Initiator {
   Status send_init(Millis now);
   Status send_auth(Millis now);
   Status send_request(Millis now, IkeSaState& sa, Purpose purpose, ExchangeType exchange,
-                      const std::vector<Payload>& inner, PendingRequest extra = {});
+                      const std::vector<Payload>& inner, PendingRequest extra);
   void send_raw(Bytes message);
   Result<Bytes> seal(const IkeSaState& sa, ExchangeType exchange, bool response, uint32_t message_id,
                      const std::vector<Payload>& inner);
