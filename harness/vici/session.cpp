@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@ Result<unique_fd> connect_unix(const std::string& path) {
       return Error("no vici socket at " + path +
                        " (is charon running with the vici plugin and this socket configured?)",
                    err);
+    struct stat st{};
+    if (err == ECONNREFUSED && ::stat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      return Error(path + " is not a socket", ENOTSOCK);
     if (err == ECONNREFUSED)
       return Error("nothing listens on vici socket " + path +
                        " (stale socket file: charon is not running)",

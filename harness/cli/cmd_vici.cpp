@@ -1,0 +1,220 @@
+// ikestorm vici [--socket PATH] [COMMAND [key=value ...]] [--json] [--listen EVENT ...]
+//               [--timeout S] [--input FILE]
+// Sends one raw vici command to a charon and prints the answer; streams events.
+// gcc 12 reports a false "potential null pointer dereference" inside Boost's
+// typed_value<std::string>::notify (instantiated in this file).
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/command.hpp"
+#include "common/event_loop.hpp"
+#include "common/signals.hpp"
+#include "vici/session.hpp"
+#include "vici/text.hpp"
+
+namespace ist::cli {
+namespace {
+
+constexpr const char* kDefaultSocket = "/var/run/charon.vici";
+
+// Commands that answer by streaming events before their (empty) response.
+const std::map<std::string, std::string, std::less<>>& streamed_commands() {
+  static const std::map<std::string, std::string, std::less<>> m = {
+      {"list-sas", "list-sa"},         {"list-conns", "list-conn"},
+      {"list-certs", "list-cert"},     {"list-policies", "list-policy"},
+      {"list-authorities", "list-authority"},
+  };
+  return m;
+}
+
+struct Printer {
+  bool json = false;
+  void event(std::string_view name, const vici::Message& m) const {
+    if (json) {
+      nlohmann::ordered_json j;
+      j["event"] = std::string(name);
+      j["data"] = m.to_json();
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::cout << "--- " << name << "\n" << vici::format_text(m, 1) << std::flush;
+    }
+  }
+};
+
+Result<vici::Message> read_json_input(const std::string& path) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream f(path);
+    if (!f) return Error::sys("cannot read " + path);
+    ss << f.rdbuf();
+  }
+  auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return Error(path + " is not valid JSON");
+  return vici::Message::from_json(j);
+}
+
+int vici_main(const std::vector<std::string>& args) {
+  Usage usage{
+      "ikestorm vici [--socket PATH] [COMMAND [key=value ...]] [--json] [--listen EVENT ...] "
+      "[--timeout S]",
+      "Sends one vici command to a running charon and prints the answer (like\n"
+      "`swanctl --raw`), or streams events. A debugging tool: it sends exactly what you\n"
+      "give it.\n"
+      "\n"
+      "Arguments build the request message:\n"
+      "  key=value        a value                    (ike=conn-1 timeout=-1)\n"
+      "  a.b.key=value    inside sections a, b        (conn-1.children.net.mode=tunnel)\n"
+      "  key[]=item       one item of list `key`; repeat for more (owners[]=gw owners[]=peer)\n"
+      "A comma is not a list separator: `key=a,b` sends the value \"a,b\". Use --input for\n"
+      "whole messages as JSON (objects = sections, arrays = lists, strings = values).\n"
+      "\n"
+      "list-sas, list-conns, list-certs, list-policies and list-authorities collect their\n"
+      "streamed events and print each one before the response. Note: `initiate` and\n"
+      "`terminate` without timeout=-1 make charon hold a worker until the exchange ends.\n"
+      "\n"
+      "Output: YAML-like text, or --json (a streamed command prints {\"items\": [...],\n"
+      "\"response\": {...}}; events print one JSON object per line: {\"event\", \"data\"}).\n"
+      "Exit codes: 0 answered (success not \"no\"), 1 the daemon said success=no or does not\n"
+      "know the command or event, 2 bad arguments, 3 no daemon / no answer in time.",
+      "  ikestorm vici version\n"
+      "  ikestorm vici --socket /tmp/x/charon.vici stats --json\n"
+      "  ikestorm vici list-sas noblock=yes\n"
+      "  ikestorm vici initiate ike=peer-1 child=net timeout=-1\n"
+      "  ikestorm vici load-shared type=IKE data=secret owners[]=198.19.0.1\n"
+      "  ikestorm vici --listen ike-updown --listen child-updown --timeout 60"};
+  po::options_description opts("options");
+  opts.add_options()
+      ("socket", po::value<std::string>()->default_value(kDefaultSocket), "charon's vici socket")
+      ("json", "print JSON instead of text")
+      ("listen", po::value<std::vector<std::string>>()->composing(),
+       "stream this event (repeatable) until Ctrl-C or --timeout")
+      ("timeout", po::value<double>(),
+       "seconds to wait for the answer (default 30); with --listen, how long to listen")
+      ("input", po::value<std::string>(), "JSON file ('-' = stdin) with the request message")
+      ("words", po::value<std::vector<std::string>>(),
+       "(positional) COMMAND, then key=value arguments");
+  po::positional_options_description pos;
+  pos.add("words", -1);
+  po::variables_map vm;
+  if (auto rc = parse_args(args, usage, opts, pos, vm)) return *rc;
+
+  const std::string socket = vm["socket"].as<std::string>();
+  const bool json = vm.count("json") > 0;
+  const auto words = vm.count("words") ? vm["words"].as<std::vector<std::string>>()
+                                       : std::vector<std::string>{};
+  const auto listen = vm.count("listen") ? vm["listen"].as<std::vector<std::string>>()
+                                         : std::vector<std::string>{};
+  std::optional<double> timeout_s;
+  if (vm.count("timeout")) {
+    timeout_s = vm["timeout"].as<double>();
+    if (!(*timeout_s > 0)) return fail("vici", "--timeout must be more than 0 seconds", kExitUsage);
+  }
+  if (words.empty() && listen.empty())
+    return fail("vici", "give a COMMAND or --listen EVENT (see --help)", kExitUsage);
+  const std::string command = words.empty() ? "" : words[0];
+  if (!command.empty() && command.find('=') != std::string::npos)
+    return fail("vici", "the first argument is the command, not '" + command + "'", kExitUsage);
+
+  vici::Message request;
+  if (vm.count("input")) {
+    auto in = read_json_input(vm["input"].as<std::string>());
+    if (!in) return fail("vici", in.error().describe(), kExitUsage);
+    request = std::move(in).value();
+  }
+  for (std::size_t i = 1; i < words.size(); ++i)
+    if (auto st = vici::apply_assignment(request, words[i]); !st)
+      return fail("vici", st.error().describe(), kExitUsage);
+
+  EventLoop loop;
+  if (!loop.valid()) return fail("vici", "cannot create an epoll loop", kExitHarnessFault);
+  signals::install_stop_handlers();
+  (void)loop.add_fd(signals::stop_fd(), EPOLLIN, [&loop](uint32_t) { loop.stop(); });
+
+  vici::SessionOptions sopts;
+  const auto answer_timeout = std::chrono::milliseconds(
+      static_cast<long long>((timeout_s && listen.empty() ? *timeout_s : 30.0) * 1000));
+  sopts.default_timeout = answer_timeout;
+  auto connected = vici::Session::connect(loop, socket, sopts);
+  if (!connected) return fail("vici", connected.error().describe(), kExitHarnessFault);
+  auto& session = **connected;
+  const Printer printer{json};
+
+  int rc = kExitOk;
+  std::optional<Error> closed;
+  session.on_close([&](const Error& e) { closed = e; });
+
+  // Subscriptions first, so events raised by the command are seen too.
+  for (const auto& ev : listen) {
+    session.subscribe(
+        ev, [&printer](std::string_view name, const vici::Message& m) { printer.event(name, m); },
+        [&rc, ev](Status st) {
+          if (!st) {
+            std::cerr << "ikestorm vici: --listen " << ev << ": " << st.error().describe() << "\n";
+            rc = kExitExpectationFailed;
+          }
+        });
+  }
+
+  if (!command.empty()) {
+    auto streamed = streamed_commands().find(command);
+    Result<vici::Message> answer = Error("no answer");
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    if (streamed != streamed_commands().end()) {
+      auto r = session.call_stream(command, streamed->second, request);
+      if (r) {
+        for (const auto& item : r->items) {
+          if (json) items.push_back(item.to_json());
+          else printer.event(streamed->second, item);
+        }
+        answer = std::move(r->response);
+      } else {
+        answer = std::move(r).error();
+      }
+    } else {
+      answer = session.call(command, request);
+    }
+    if (!answer) {
+      const auto& e = answer.error();
+      const bool daemon_said_no = e.errno_value == EOPNOTSUPP || e.errno_value == ENOENT;
+      return fail("vici", e.describe(), daemon_said_no ? kExitExpectationFailed : kExitHarnessFault);
+    }
+    if (json) {
+      if (streamed != streamed_commands().end()) {
+        nlohmann::ordered_json j;
+        j["items"] = std::move(items);
+        j["response"] = answer->to_json();
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::cout << answer->to_json().dump(2) << "\n";
+      }
+    } else if (!answer->empty() || streamed == streamed_commands().end()) {
+      std::cout << vici::format_text(*answer) << std::flush;
+    }
+    if (answer->get("success") == "no") rc = kExitExpectationFailed;
+  }
+
+  if (!listen.empty()) {
+    const auto deadline = timeout_s ? loop.clock().now() + std::chrono::milliseconds(
+                                                              static_cast<long long>(*timeout_s * 1000))
+                                    : MonoTime::max();
+    auto ran = loop.run_until(
+        [&] { return signals::stop_requested() || closed.has_value(); }, deadline);
+    if (!ran) return fail("vici", ran.error().describe(), kExitHarnessFault);
+    if (closed && !signals::stop_requested())
+      return fail("vici", "the daemon closed the connection: " + closed->describe(),
+                  kExitHarnessFault);
+  }
+  return rc;
+}
+
+const CommandRegistrar registrar{Command{
+    "vici", "send a raw vici command to a charon, or stream its events", vici_main, 80}};
+
+}  // namespace
+}  // namespace ist::cli
