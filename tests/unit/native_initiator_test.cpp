@@ -62,6 +62,9 @@ class TestResponder {
   }
 
   const IkeKeys& keys() const { return keys_; }
+  const SkSuite& suite() const { return suite_; }
+  uint64_t spi_i() const { return spi_i_; }
+  uint64_t spi_r() const { return spi_r_; }
   const Bytes& ni() const { return ni_; }
   const Bytes& nr() const { return nr_; }
   uint16_t group_seen() const { return group_seen_; }
@@ -492,6 +495,192 @@ TEST(NativeInitiator, IgnoresForeignMalformedAndTamperedDatagrams) {
   EXPECT_EQ(ini.state(), InitiatorState::auth_sent);
   ini.on_datagram(Millis(4), 500, auth_reply);
   EXPECT_EQ(ini.state(), InitiatorState::established);
+}
+
+// One side of an IKE_SA as the tests see it, to seal requests and open answers by hand.
+struct SaView {
+  uint64_t spi_i, spi_r;
+  SkSuite suite;
+  IkeKeys keys;
+  bool we_are_original_initiator;  // "we" = the test's SUT stand-in
+  Bytes request(ExchangeType ex, uint32_t mid, const std::vector<Payload>& inner) const {
+    Header h{.spi_i = spi_i, .spi_r = spi_r, .exchange = ex,
+             .flags = static_cast<uint8_t>(we_are_original_initiator ? flags::initiator : 0), .message_id = mid};
+    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei : keys.sk_er,
+                          we_are_original_initiator ? keys.sk_ai : keys.sk_ar, h,
+                          inner.empty() ? PayloadType::none : inner[0].type, serialize_payload_chain(inner));
+    return r ? *r : Bytes{};
+  }
+  Result<std::vector<Payload>> open(ByteView raw) const {
+    IST_TRY_ASSIGN(auto m, parse_message(raw));
+    auto* sk = m.find<SkPayload>(PayloadType::sk);
+    if (!sk) return Error("no SK payload");
+    if (m.header.spi_i != spi_i || m.header.spi_r != spi_r) return Error("answer on other SPIs");
+    IST_TRY_ASSIGN(auto plain, open_message(suite, we_are_original_initiator ? keys.sk_er : keys.sk_ei,
+                                            we_are_original_initiator ? keys.sk_ar : keys.sk_ai, raw, *sk));
+    return parse_payload_chain(sk->first_inner, plain);
+  }
+};
+
+template <class T>
+const T* find_body(const std::vector<Payload>& chain, PayloadType t) {
+  for (const auto& p : chain)
+    if (p.type == t)
+      if (auto* b = std::get_if<T>(&p.body)) return b;
+  return nullptr;
+}
+
+uint16_t error_in(const std::vector<Payload>& chain) {
+  for (const auto& p : chain)
+    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && is_error_notify(n->type)) return n->type;
+  return 0;
+}
+
+struct Established {
+  Initiator ini{base_config()};
+  TestResponder resp{ResponderBehaviour{}};
+  SaView sa{};
+  Established() {
+    EXPECT_TRUE(ini.start(Millis(0)).ok());
+    converse(ini, resp);
+    EXPECT_EQ(ini.state(), InitiatorState::established);
+    sa = SaView{resp.spi_i(), resp.spi_r(), resp.suite(), resp.keys(), false};
+  }
+  // Sends a request as the SUT and returns the initiator's decrypted answer.
+  std::vector<Payload> ask(const SaView& on, ExchangeType ex, uint32_t mid, const std::vector<Payload>& inner) {
+    ini.on_datagram(Millis(50), 500, on.request(ex, mid, inner));
+    auto out = ini.take_outgoing();
+    EXPECT_EQ(out.size(), 1u);
+    if (out.empty()) return {};
+    auto chain = on.open(out[0].payload);
+    EXPECT_TRUE(chain.ok()) << chain.error().describe();
+    return chain ? *chain : std::vector<Payload>{};
+  }
+};
+
+Proposal esp_gcm128(uint32_t spi) {
+  Proposal p{.number = 1, .protocol = ProtocolId::esp, .spi = {}, .transforms = {
+      {TransformType::encr, transform_id::encr_aes_gcm_16, 128}, {TransformType::esn, transform_id::esn_none, std::nullopt}}};
+  put_u32(p.spi, spi);
+  return p;
+}
+
+TEST(NativeInitiator, AnswersThePeersChildRekeyAndItsDeleteOfTheOldSa) {
+  Established e;
+  const ChildSa before = *e.ini.child();
+  const Bytes peer_nonce(32, 0x5e);
+  Bytes old_spi;
+  put_u32(old_spi, before.spi_out);
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_spi, notify_type::rekey_sa, {}}),
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee02)}}),
+      make_payload(PayloadType::nonce, NoncePayload{peer_nonce}),
+      make_payload(PayloadType::tsi, TsPayload{before.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{before.ts_local})});
+  ASSERT_EQ(error_in(answer), 0);
+  auto* sa = find_body<SaPayload>(answer, PayloadType::sa);
+  auto* nr = find_body<NoncePayload>(answer, PayloadType::nonce);
+  ASSERT_TRUE(sa && nr && find_body<TsPayload>(answer, PayloadType::tsi) && find_body<TsPayload>(answer, PayloadType::tsr));
+  const ChildSa* now = e.ini.child();
+  ASSERT_NE(now, nullptr);
+  EXPECT_EQ(now->spi_out, 0xc0ffee02u);
+  EXPECT_EQ(get_u32(sa->proposals.at(0).spi.data()), now->spi_in);
+  // The peer started this exchange: its half of KEYMAT comes first, and is our inbound key.
+  auto k = derive_child_keys(e.sa.keys.sk_d, peer_nonce, nr->nonce, 20, 0);
+  EXPECT_EQ(now->encr_in, k.encr_i);
+  EXPECT_EQ(now->encr_out, k.encr_r);
+  EXPECT_EQ(now->ts_remote, before.ts_remote);
+  auto ev = e.ini.take_events();
+  ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::child_rekeyed}));
+  EXPECT_TRUE(ev[0].by_peer);
+
+  // The peer deletes the old CHILD_SA; we answer with our old inbound SPI.
+  auto del = e.ask(e.sa, ExchangeType::informational, 1,
+                   {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {old_spi}})});
+  auto* d = find_body<DeletePayload>(del, PayloadType::del);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(get_u32(d->spis.at(0).data()), before.spi_in);
+  EXPECT_NE(e.ini.child(), nullptr);  // the new one stays
+  EXPECT_TRUE(e.ini.take_events().empty());
+}
+
+TEST(NativeInitiator, RefusesExtraChildSasAndCollidingRekeys) {
+  Established e;
+  // A second CHILD_SA (no REKEY_SA): not offered.
+  auto extra = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee03)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 1)}),
+      make_payload(PayloadType::tsi, TsPayload{e.ini.child()->ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{e.ini.child()->ts_local})});
+  EXPECT_EQ(error_in(extra), notify_type::no_additional_sas);
+  // Our own rekey in flight, then the peer's for the same CHILD_SA: TEMPORARY_FAILURE.
+  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+  EXPECT_FALSE(e.ini.rekey_ike(Millis(60)).ok());  // window size 1
+  e.ini.take_outgoing();
+  Bytes spi;
+  put_u32(spi, e.ini.child()->spi_out);
+  auto collide = e.ask(e.sa, ExchangeType::create_child_sa, 1, {
+      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, spi, notify_type::rekey_sa, {}}),
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee04)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 2)}),
+      make_payload(PayloadType::tsi, TsPayload{e.ini.child()->ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{e.ini.child()->ts_local})});
+  EXPECT_EQ(error_in(collide), notify_type::temporary_failure);
+  EXPECT_EQ(e.ini.stats().refused_requests, 2u);
+}
+
+TEST(NativeInitiator, PeerRekeyOfTheIkeSaMakesThePeerTheOriginalInitiator) {
+  Established e;
+  auto peer_dh = DhKeyPair::generate(transform_id::dh_x25519);
+  ASSERT_TRUE(peer_dh.ok());
+  const Bytes peer_nonce(32, 0x6e);
+  const uint64_t peer_new_spi = 0x7777777777777777ULL;
+  Proposal p{.number = 1, .protocol = ProtocolId::ike, .spi = {}, .transforms = {
+      {TransformType::encr, transform_id::encr_aes_gcm_16, 128},
+      {TransformType::prf, transform_id::prf_hmac_sha2_256, std::nullopt},
+      {TransformType::dh, transform_id::dh_x25519, std::nullopt}}};
+  put_u64(p.spi, peer_new_spi);
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::sa, SaPayload{{p}}),
+      make_payload(PayloadType::nonce, NoncePayload{peer_nonce}),
+      make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh->public_value()})});
+  ASSERT_EQ(error_in(answer), 0);
+  auto* sa = find_body<SaPayload>(answer, PayloadType::sa);
+  auto* nr = find_body<NoncePayload>(answer, PayloadType::nonce);
+  auto* ke = find_body<KePayload>(answer, PayloadType::ke);
+  ASSERT_TRUE(sa && nr && ke);
+  ASSERT_EQ(sa->proposals.at(0).spi.size(), 8u);
+  uint64_t our_new_spi = get_u64(sa->proposals[0].spi.data());
+  EXPECT_EQ(e.ini.spi_i(), peer_new_spi);
+  EXPECT_EQ(e.ini.spi_r(), our_new_spi);
+  EXPECT_FALSE(e.ini.original_initiator());
+  auto shared = peer_dh->shared_secret(ke->data);
+  ASSERT_TRUE(shared.ok());
+  SaView fresh{peer_new_spi, our_new_spi, e.sa.suite,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *shared, peer_nonce, nr->nonce, peer_new_spi, our_new_spi,
+                                       IkeKeyLengths{.integ = 0, .encr = 20}),
+               true};
+  EXPECT_EQ(e.ini.ike_keys().sk_d, fresh.keys.sk_d);
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
+
+  // Liveness on the new SA (the peer now sets the I flag), then the old SA's delete.
+  auto dpd = e.ask(fresh, ExchangeType::informational, 0, {});
+  EXPECT_TRUE(dpd.empty());
+  auto del = e.ask(e.sa, ExchangeType::informational, 1,
+                   {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+  EXPECT_TRUE(del.empty());
+  EXPECT_EQ(e.ini.state(), InitiatorState::established);
+  EXPECT_NE(e.ini.child(), nullptr);  // the CHILD_SA moved to the new IKE_SA
+  EXPECT_TRUE(e.ini.take_events().empty());
+  // Our own requests now go out on the new SA without the I flag.
+  ASSERT_TRUE(e.ini.rekey_child(Millis(70)).ok());
+  auto out = e.ini.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  auto m = parse_message(out[0].payload);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->header.flags, 0);
+  EXPECT_EQ(m->header.message_id, 0u);
+  EXPECT_TRUE(fresh.open(out[0].payload).ok());
 }
 
 }  // namespace
