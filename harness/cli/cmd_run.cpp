@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -294,6 +295,14 @@ int run_main(const std::vector<std::string>& args) {
       log::error(w.error().describe());
       exit_code = std::max(exit_code, kExitHarnessFault);
     }
+  }
+
+  // Test hook: leave one journaled namespace behind, so tests can prove that a leak is
+  // detected, reported and exits 4 (and that `ikestorm clean` then removes it).
+  if (const char* leak = std::getenv("IKESTORM_TEST_LEAK_NETNS"); leak && *leak == '1') {
+    std::string ns = netns_name(state->run_id(), "leak");
+    (void)state->record({std::string(resource_kind::netns), ns, ""});
+    (void)run_command({"/usr/bin/ip", "netns", "add", ns});
   }
 
   // Nothing may be left behind.

@@ -1,5 +1,7 @@
 #include "run/run_point.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -107,6 +109,25 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   for (const auto& [k, v] : point.parameters) rep.parameters[k] = v;
   const auto eff = scenario::effective(s);
   rep.effective = eff.to_json(s);
+
+  // Whole-second lifetimes after compression: say so when rounding moved one noticeably.
+  {
+    auto check = [&](const char* what, std::chrono::milliseconds written, int64_t effective_s) {
+      if (written.count() <= 0 || effective_s <= 0) return;
+      double exact_s = static_cast<double>(written.count()) / 1000.0 / s.time_scale;
+      double shift = (static_cast<double>(effective_s) - exact_s) / exact_s;
+      if (std::abs(shift) > 0.05) {
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "%s: %.3g s after time_scale %g reaches charon as %lld s (%+.0f%%)", what,
+                      exact_s, s.time_scale, static_cast<long long>(effective_s), shift * 100);
+        rep.notes.push_back(buf);
+      }
+    };
+    check("peers.ike.rekey_time", s.peers.ike.rekey_time, eff.peers_ike.rekey_s);
+    check("peers.child.rekey_time", s.peers.child.rekey_time, eff.peers_child.rekey_s);
+    check("sut.ike.rekey_time", s.sut.ike.rekey_time, eff.sut_ike.rekey_s);
+    check("sut.child.rekey_time", s.sut.child.rekey_time, eff.sut_child.rekey_s);
+  }
 
   const std::string dir = ctx.out_dir + "/" + ctx.point_dir;
   std::error_code ec;
