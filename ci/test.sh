@@ -21,13 +21,13 @@ ctest --test-dir build --output-on-failure -j"$jobs" "${label_args[@]}" || statu
 
 if [ "${IST_SKIP_ASAN:-0}" != 1 ]; then
   step "unit tests under ASan/UBSan"
-  cmake --preset asan >/dev/null && cmake --build --preset asan -j"$jobs" || exit 1
+  cmake --preset asan >/dev/null && cmake --build --preset asan -j"$jobs" --target ist_unit_tests || exit 1
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit || status=1
 fi
 
 if [ "${IST_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz targets, ${fuzz_seconds}s each"
-  cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j"$jobs" || exit 1
+  cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j"$jobs" --target ist_fuzz_targets || exit 1
   for t in build-fuzz/tests/fuzz_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")

@@ -1,5 +1,12 @@
 include(GoogleTest)
 
+# Aggregates, so CI can build only what a step runs: the unit tests under ASan, the fuzzers
+# under clang.
+if(NOT TARGET ist_unit_tests)
+  add_custom_target(ist_unit_tests)
+  add_custom_target(ist_fuzz_targets)
+endif()
+
 # ist_gtest(NAME SOURCES ... LIBS ... [LABELS ...])
 # One gtest binary; each TEST becomes a ctest entry (discovered when ctest runs, so a
 # privileged binary is never executed at build time).
@@ -15,6 +22,9 @@ function(ist_gtest name)
     list(APPEND props LABELS "${ARG_LABELS}")
   endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
+  if("unit" IN_LIST ARG_LABELS)
+    add_dependencies(ist_unit_tests ${name})
+  endif()
 endfunction()
 
 # ist_fuzz_target(NAME SOURCE ... LIBS ...)
@@ -25,6 +35,7 @@ function(ist_fuzz_target name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} ist_warnings)
+  add_dependencies(ist_fuzz_targets ${name})
   if(IST_FUZZ)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
   else()
