@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "cli/command.hpp"
@@ -29,7 +30,7 @@ namespace {
 
 const Usage kUsage{
     "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
-    "[--force] [--shard I/N]",
+    "[--force] [--shard I/N] [--resume DIR]",
     "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
     "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
     "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
@@ -154,7 +155,9 @@ int run_main(const std::vector<std::string>& args) {
       ("daemons", po::value<std::string>(), "initiator charons (same as --set peers.daemons=K)")
       ("out", po::value<std::string>(), "report folder (default ./ikestorm-out/<name>-<UTC time>)")
       ("force", "write into an existing non-empty --out folder")
-      ("shard", po::value<std::string>(), "I/N: run every N-th sweep point starting at the I-th (1-based)");
+      ("shard", po::value<std::string>(), "I/N: run every N-th sweep point starting at the I-th (1-based)")
+      ("resume", po::value<std::string>(),
+       "DIR: continue an interrupted run in DIR, skipping the sweep points its report.json finished");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -182,6 +185,28 @@ int run_main(const std::vector<std::string>& args) {
   }
   auto& L = *loaded.loaded;
 
+  // --resume: the earlier report decides which points are done (same scenario required).
+  reports::Report report;
+  std::set<std::string> finished;
+  if (vm.count("resume")) {
+    if (vm.count("out")) return fail("run", "--resume DIR already names the report folder; drop --out", kExitUsage);
+    std::string dir = vm["resume"].as<std::string>();
+    auto prev = reports::read_json(dir + "/report.json");
+    if (!prev) return fail("run", "--resume: " + prev.error().describe(), kExitUsage);
+    if (prev->scenario != L.document)
+      return fail("run", "--resume: " + dir + "/report.json was made from a different scenario (or other --set values)",
+                  kExitUsage);
+    report = std::move(*prev);
+    // Only completed points count as done; an interrupted one runs again.
+    std::vector<reports::RunReport> kept;
+    for (auto& r : report.runs)
+      if (r.outcome == "complete" || r.outcome == "sut-died") {
+        finished.insert(r.folder);
+        kept.push_back(std::move(r));
+      }
+    report.runs = std::move(kept);
+  }
+
   // Shards pick points by index; the report keeps each point's index in its folder name.
   std::size_t shard_i = 1, shard_n = 1;
   if (vm.count("shard")) {
@@ -194,6 +219,8 @@ int run_main(const std::vector<std::string>& args) {
   for (std::size_t k = 0; k < L.points.size(); ++k)
     if (k % shard_n == shard_i - 1) indices.push_back(k);
   if (indices.empty()) return fail("run", "shard " + vm["shard"].as<std::string>() + " has no sweep points", kExitUsage);
+  std::size_t selected = indices.size();
+  std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
   if (first.backend == scenario::Backend::vm)
@@ -201,9 +228,10 @@ int run_main(const std::vector<std::string>& args) {
   if (::geteuid() != 0)
     return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
 
-  auto out = run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>()
-                                                     : run::default_output_dir(first.name),
-                                     vm.count("force") > 0);
+  auto out = vm.count("resume") ? run::prepare_output_dir(vm["resume"].as<std::string>(), true)
+                                 : run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>()
+                                                                           : run::default_output_dir(first.name),
+                                                           vm.count("force") > 0);
   if (!out) return fail("run", out.error().describe(), kExitUsage);
 
   signals::install_stop_handlers();
@@ -232,10 +260,9 @@ int run_main(const std::vector<std::string>& args) {
   auto state = RunState::create(new_run_id());
   if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
 
-  reports::Report report;
   report.tool_version = kVersion;
   report.run_id = state->run_id();
-  report.started_at = utc_timestamp();
+  if (report.started_at.empty()) report.started_at = utc_timestamp();
   {
     std::string cmd = "ikestorm run";
     for (const auto& a : args) cmd += " " + a;
@@ -251,6 +278,8 @@ int run_main(const std::vector<std::string>& args) {
   report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
   report.host.strongswan = caps.charon_version;
 
+  if (!finished.empty())
+    std::cout << "resuming: " << (selected - indices.size()) << " of " << selected << " point(s) already done\n";
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
             << " point(s), backend " << backend << " (" << reason << ")\n"
             << "report folder: " << *out << "\n";
@@ -282,14 +311,16 @@ int run_main(const std::vector<std::string>& args) {
     nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
     for (const auto& e : scenario::evaluate(point.scenario.expect, run_json))
       rr.expectations.push_back({e.expr, e.ok, e.observed});
-    for (const auto& e : rr.expectations)
-      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
     if (!po.fault.empty()) {
       log::error(ctx.point_dir, ": ", po.fault);
       exit_code = std::max(exit_code, kExitHarnessFault);
     }
     interrupted = interrupted || po.interrupted;
     report.runs.push_back(std::move(rr));
+    // Point order, also when --resume appended to an earlier report.
+    auto point_no = [](const reports::RunReport& r) { return std::atoi(r.folder.c_str() + 4); };
+    std::stable_sort(report.runs.begin(), report.runs.end(),
+                     [&](const auto& a, const auto& b) { return point_no(a) < point_no(b); });
     // Written after every point: an interrupted sweep keeps what it finished.
     if (auto w = reports::write_json(report, report_path); !w) {
       log::error(w.error().describe());
@@ -304,6 +335,10 @@ int run_main(const std::vector<std::string>& args) {
     (void)state->record({std::string(resource_kind::netns), ns, ""});
     (void)run_command({"/usr/bin/ip", "netns", "add", ns});
   }
+
+  for (const auto& r : report.runs)
+    for (const auto& e : r.expectations)
+      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
 
   // Nothing may be left behind.
   std::vector<std::string> leaked;

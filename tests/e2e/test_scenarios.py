@@ -101,3 +101,26 @@ def test_bad_scenario_exits_2_with_file_line_column(run_ikestorm, tmp_path):
     r = run_ikestorm("run", f, "--out", tmp_path / "o")
     assert r.returncode == 2
     assert f"{f}:3:3" in r.stderr and "arrival" in r.stderr
+
+
+def test_shard_then_resume_completes_the_sweep(run_ikestorm, needs_root, tmp_path):
+    f = tmp_path / "grid.yaml"
+    f.write_text(textwrap.dedent("""\
+        name: grid3
+        peers: { count: 5, arrival: { rate: 100/s } }
+        phases: [connect: {}, hold: { duration: 1s }, teardown: {}]
+        sweep: { peers.count: [3, 5, 7] }
+        """))
+    out = tmp_path / "out"
+    r = run_ikestorm("run", f, "--shard", "1/2", "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [x["folder"] for x in report(out)["runs"]] == ["run-1", "run-3"]
+    r = run_ikestorm("run", f, "--resume", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resuming: 2 of 3 point(s) already done" in r.stdout
+    runs = report(out)["runs"]
+    assert [x["folder"] for x in runs] == ["run-1", "run-2", "run-3"]
+    assert [x["summary"]["established"] for x in runs] == [3, 5, 7]
+    # Another scenario (here: other --set values) cannot resume this report.
+    r = run_ikestorm("run", f, "--peers", "4", "--resume", out)
+    assert r.returncode == 2 and "different scenario" in r.stderr
