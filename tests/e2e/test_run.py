@@ -103,3 +103,21 @@ def test_bad_set_path_is_exit_2_without_root_work(run_ikestorm, tmp_path):
     assert r.returncode == 2
     assert "cuont" in r.stderr and "count" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_tears_down_and_keeps_a_partial_report(ikestorm_bin, needs_root, tmp_path):
+    before = charon_pids()
+    out = tmp_path / "out"
+    p = subprocess.Popen([str(ikestorm_bin), "run", "--set", "phases=[{connect: {}}, {hold: {duration: 60s}}]",
+                          "--peers", "200", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(4)  # inside the hold phase
+    p.send_signal(2)  # SIGINT, as Ctrl-C
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 3, stdout + stderr
+    assert "interrupted" in stdout
+    run = json.loads((out / "report.json").read_text())["runs"][0]
+    assert run["outcome"] == "interrupted"
+    assert run["summary"]["established"] == 200
+    assert run["summary"]["leaks"] == 0
+    assert_nothing_left(run_id_of(stdout), before)
