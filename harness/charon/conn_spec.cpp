@@ -68,8 +68,16 @@ Status validate(const ConnSpec& c) {
     return Error("invalid connection name '" + c.name + "' (letters, digits, '_' or '-')");
   if (!is_valid_conf_name(c.child_name))
     return fail("invalid child name '" + c.child_name + "'");
-  if (c.local_auth != AuthMethod::psk || c.remote_auth != AuthMethod::psk)
-    return fail("only psk authentication is implemented so far");
+  if (c.local_auth == AuthMethod::pubkey && (!c.local_cert || c.local_cert->pem.empty()))
+    return fail("local auth pubkey needs a certificate (local_cert)");
+  if (c.local_cert && c.local_auth != AuthMethod::pubkey)
+    return fail("a local certificate is only used with local auth pubkey");
+  if (c.local_cert && c.local_cert->pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return fail("local certificate '" + c.local_cert->file + "' is not a PEM certificate");
+  if (!c.local_eap_id.empty() && c.local_auth != AuthMethod::eap_mschapv2)
+    return fail("local_eap_id needs local auth eap-mschapv2");
+  if (!c.remote_eap_id.empty() && c.remote_auth != AuthMethod::eap_mschapv2)
+    return fail("remote_eap_id needs remote auth eap-mschapv2");
   if (c.local_ts.empty() || c.remote_ts.empty())
     return fail("local_ts and remote_ts must be given (kernel-libipsec needs explicit selectors)");
   for (const auto* list : {&c.local_addrs, &c.remote_addrs, &c.local_ts, &c.remote_ts,
@@ -77,7 +85,7 @@ Status validate(const ConnSpec& c) {
     for (const auto& item : *list)
       if (item.empty() || item.find_first_of(", \t\n") != std::string::npos)
         return fail("list item '" + item + "' is empty or contains a separator");
-  for (const auto* id : {&c.local_id, &c.remote_id})
+  for (const auto* id : {&c.local_id, &c.remote_id, &c.local_eap_id, &c.remote_eap_id})
     if (auto st = check_conf_value(*id); !st) return fail("identity: " + st.error().message);
 
   const auto& ike = c.ike;
@@ -121,9 +129,15 @@ Result<vici::Message> to_load_conn(const ConnSpec& c) {
   vici::Message& local = conn.section("local");
   local.set("auth", to_string(c.local_auth));
   if (!c.local_id.empty()) local.set("id", c.local_id);
+  if (c.local_cert) {
+    local.list("certs", {c.local_cert->pem});
+    local.set("send_cert", "always");
+  }
+  if (!c.local_eap_id.empty()) local.set("eap_id", c.local_eap_id);
   vici::Message& remote = conn.section("remote");
   remote.set("auth", to_string(c.remote_auth));
   if (!c.remote_id.empty()) remote.set("id", c.remote_id);
+  if (!c.remote_eap_id.empty()) remote.set("eap_id", c.remote_eap_id);
 
   vici::Message& child = conn.section("children").section(c.child_name);
   child.set("mode", "tunnel");
@@ -186,6 +200,8 @@ Result<std::string> render_swanctl_conf(const std::vector<ConnSpec>& conns,
   out += "connections {\n";
   for (const auto& c : conns) {
     IST_TRY_ASSIGN(vici::Message body, to_load_conn(c));
+    // The certificate data is a multi-line blob: swanctl.conf names its file instead.
+    if (c.local_cert) body.find_section(c.name)->find_section("local")->list("certs", {c.local_cert->file});
     render_section(body, 1, out);
   }
   out += "}\n";

@@ -36,13 +36,20 @@ struct ChildLifetimes {
 IkeLifetimes ike_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});
 ChildLifetimes child_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});
 
-enum class AuthMethod { psk, pubkey, eap_mschapv2 };  // only psk is converted so far
+enum class AuthMethod { psk, pubkey, eap_mschapv2 };
 enum class StartAction { none, trap, start };
 enum class DpdAction { clear, trap, restart };
 // What charon does with an existing IKE_SA of the same identities: `no` (replace it when
 // the peer sends INITIAL_CONTACT: what a gateway does for a reconnecting client), `never`
 // (never check), `replace`, `keep`.
 enum class UniquePolicy { no, never, replace, keep };
+
+// A certificate or key as sent over vici (PEM), with the file name it was written as (what
+// the rendered swanctl.conf shows; relative to swanctl's x509/ or private/ directory).
+struct PemBlob {
+  std::string file;
+  std::string pem;
+};
 
 struct ConnSpec {
   std::string name;                       // connection name (vici / swanctl)
@@ -54,6 +61,11 @@ struct ConnSpec {
   std::string remote_id;                  // "%any" accepts any identity
   AuthMethod local_auth = AuthMethod::psk;
   AuthMethod remote_auth = AuthMethod::psk;
+  // pubkey: our certificate, sent in load-conn's local.certs (vici takes the data, not a
+  // file name) with send_cert = always (peers do not send CERTREQs).
+  std::optional<PemBlob> local_cert;
+  std::string local_eap_id;               // eap-mschapv2 client: EAP identity (empty = local_id)
+  std::string remote_eap_id;              // eap-mschapv2 server: "%any" asks for it (eap-identity)
   std::vector<std::string> ike_proposals; // empty = charon's "default"
   IkeLifetimes ike;
   uint32_t keyingtries = 1;               // initiator attempts before giving up (0 = forever)
@@ -73,7 +85,7 @@ struct ConnSpec {
 };
 
 // Checks what charon would refuse or silently change: names, empty selectors, lifetimes
-// (life_time above rekey_time, rand_time below the margin), unconverted auth methods.
+// (life_time above rekey_time, rand_time below the margin), pubkey without a certificate.
 Status validate(const ConnSpec& c);
 
 // The body of a `load-conn` request: { <name> = { version = 2, ... } }.

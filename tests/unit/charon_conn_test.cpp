@@ -116,7 +116,7 @@ TEST(CharonConn, ValidationRefusesWhatCharonWouldChange) {
       {"bad child", [](ConnSpec& c) { c.child_name = ""; }, "invalid child name"},
       {"no ts", [](ConnSpec& c) { c.local_ts.clear(); }, "local_ts and remote_ts"},
       {"comma in list", [](ConnSpec& c) { c.remote_addrs = {"a,b"}; }, "separator"},
-      {"pubkey", [](ConnSpec& c) { c.local_auth = AuthMethod::pubkey; }, "only psk"},
+      {"pubkey", [](ConnSpec& c) { c.local_auth = AuthMethod::pubkey; }, "needs a certificate"},
       {"life <= rekey", [](ConnSpec& c) { c.child.life_time = c.child.rekey_time; }, "life_time must be above"},
       {"child rand", [](ConnSpec& c) { c.child.rand_time = c.child.rekey_time; }, "child rand_time"},
       {"ike over", [](ConnSpec& c) { c.ike.over_time = seconds(0); }, "over_time"},

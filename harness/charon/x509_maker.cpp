@@ -1,0 +1,117 @@
+#include "charon/x509_maker.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+namespace ist::charon {
+
+void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+
+namespace {
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+Error ssl_error(const std::string& what) {
+  unsigned long code = ERR_get_error();
+  char buf[256] = "no OpenSSL error queued";
+  if (code != 0) ERR_error_string_n(code, buf, sizeof(buf));
+  ERR_clear_error();
+  return Error("OpenSSL " + what + ": " + buf);
+}
+
+Result<std::string> bio_text(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  if (len <= 0 || data == nullptr) return ssl_error("BIO_get_mem_data");
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+Status add_extension(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  if (ext == nullptr) return ssl_error(std::string("X509V3_EXT_conf_nid ") + OBJ_nid2sn(nid));
+  const int added = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  if (added != 1) return ssl_error("X509_add_ext");
+  return ok();
+}
+
+}  // namespace
+
+Result<PkeyPtr> generate_key(KeyAlgorithm alg) {
+  EVP_PKEY* key = nullptr;
+  switch (alg) {
+    case KeyAlgorithm::ecdsa_p256: key = EVP_EC_gen("P-256"); break;
+    case KeyAlgorithm::rsa_2048: key = EVP_RSA_gen(2048); break;
+  }
+  if (key == nullptr) return ssl_error("key generation");
+  return PkeyPtr(key);
+}
+
+Result<std::string> private_key_pem(EVP_PKEY* key) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio) return ssl_error("BIO_new");
+  if (PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return ssl_error("PEM_write_bio_PrivateKey");
+  return bio_text(bio.get());
+}
+
+Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_key,
+                                     EVP_PKEY* issuer_key, const std::string& issuer_cn) {
+  std::unique_ptr<X509, X509Free> cert(X509_new());
+  if (!cert) return ssl_error("X509_new");
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1) return ssl_error("X509_set_version");
+  if (ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), req.serial) != 1)
+    return ssl_error("serial");
+  if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()),
+                      static_cast<long>(std::chrono::seconds(req.validity).count())) == nullptr)
+    return ssl_error("validity");
+  auto set_cn = [](X509_NAME* name, const std::string& cn) {
+    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>("ikestorm"), -1, -1,
+                                      0) == 1 &&
+           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                                      0) == 1;
+  };
+  if (!set_cn(X509_get_subject_name(cert.get()), req.common_name) ||
+      !set_cn(X509_get_issuer_name(cert.get()), issuer_cn))
+    return ssl_error("X509_NAME_add_entry_by_txt");
+  if (X509_set_pubkey(cert.get(), subject_key) != 1) return ssl_error("X509_set_pubkey");
+
+  // The issuer context only provides the authority key id; a self-signed CA is its own.
+  X509* issuer_ctx = req.is_ca ? cert.get() : nullptr;
+  if (req.is_ca) {
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_basic_constraints, "critical,CA:TRUE"));
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_subject_key_identifier, "hash"));
+  } else {
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_basic_constraints, "critical,CA:FALSE"));
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_key_usage,
+                          "critical,digitalSignature,keyEncipherment"));
+    const std::string san = "DNS:" + req.common_name;
+    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_subject_alt_name, san.c_str()));
+  }
+  if (X509_sign(cert.get(), issuer_key, EVP_sha256()) <= 0) return ssl_error("X509_sign");
+
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio) return ssl_error("BIO_new");
+  if (PEM_write_bio_X509(bio.get(), cert.get()) != 1) return ssl_error("PEM_write_bio_X509");
+  return bio_text(bio.get());
+}
+
+}  // namespace ist::charon
