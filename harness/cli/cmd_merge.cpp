@@ -13,6 +13,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Copies a run folder: directories, regular files and symlinks. Sockets and fifos (a
+// daemon's vici socket left in its folder) are skipped: they mean nothing once copied.
+std::error_code copy_run_folder(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return ec;
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path target = to / fs::relative(it->path(), from, ec);
+    if (ec) return ec;
+    const auto st = it->symlink_status(ec);
+    if (ec) return ec;
+    if (fs::is_directory(st)) fs::create_directories(target, ec);
+    else if (fs::is_symlink(st)) fs::copy_symlink(it->path(), target, ec);
+    else if (fs::is_regular_file(st)) fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
+    if (ec) return ec;
+  }
+  return ec;
+}
+
 int merge_main(const std::vector<std::string>& args) {
   Usage usage{
       "ikestorm merge -o OUT DIR... [--force]",
@@ -62,8 +82,7 @@ int merge_main(const std::vector<std::string>& args) {
       const fs::path from = fs::path(shard_dirs[i]) / run.folder;
       if (run.folder.empty() || !fs::is_directory(from, ec)) continue;
       if (fs::weakly_canonical(from, ec) == fs::weakly_canonical(fs::path(out) / run.folder, ec)) continue;
-      fs::copy(from, fs::path(out) / run.folder,
-               fs::copy_options::recursive | fs::copy_options::overwrite_existing | fs::copy_options::copy_symlinks, ec);
+      ec = copy_run_folder(from, fs::path(out) / run.folder);
       if (ec) return fail("merge", "copying " + from.string() + ": " + ec.message(), kExitHarnessFault);
     }
   }

@@ -9,7 +9,7 @@
   function width() {
     var main = document.querySelector("main");
     var w = main ? main.clientWidth : 1200;
-    return Math.max(320, Math.min(600, Math.floor((w - 80) / 2)));
+    return Math.max(320, Math.min(540, Math.floor((w - 100) / 2)));
   }
 
   function note(el, text) {
