@@ -92,6 +92,7 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
     io.run_state = o.state;
     io.settings = o.settings;
     io.settings.role = charon::Role::initiator;
+    if (!o.socket_dir.empty()) io.settings.vici_socket = o.socket_dir + "/" + io.name + ".vici";
     // Several daemons share the namespace: each binds its own IKE and NAT-T ports.
     io.settings.user_keys["port"] = std::to_string(o.first_port + 2 * d);
     io.settings.user_keys["port_nat_t"] = std::to_string(o.first_port + 2 * d + 1);

@@ -26,6 +26,7 @@ struct CharonFleetOptions {
   uint32_t daemons = 1;
   std::string netns;     // the peers namespace
   std::string work_dir;  // daemon d keeps its files in <work_dir>/peers-<d>
+  std::string socket_dir;  // where vici sockets go when not in the work dir ("" = work dir)
   RunState* state = nullptr;
   charon::CharonSettings settings;  // role initiator; port keys are set per daemon
   std::function<std::string(uint32_t)> ike_address;    // peer i's IKE address

@@ -172,6 +172,26 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
         "ESP in UDP and fakes NAT detection to force it), so the SUT logs every peer as behind NAT; "
         "this says nothing about the network (harness/charon/NAT.md)");
 
+  // Unix socket paths are limited to 107 bytes: a deep --out folder gets its sockets in a
+  // short folder of the run's own, journaled so `clean` removes it after a SIGKILL.
+  std::string socket_dir;
+  if (dir.size() + std::string("/peers-255/charon.vici").size() > charon::kMaxUnixSocketPath) {
+    socket_dir = "/tmp/ist-" + ctx.state->run_id() + "-" + ctx.point_dir;
+    (void)ctx.state->record({std::string(resource_kind::dir), socket_dir, ""});
+    fs::create_directories(socket_dir, ec);
+    rep.notes.push_back("vici sockets in " + socket_dir + " (the report folder's path is too long for a unix socket)");
+  }
+  struct SocketDirCleanup {
+    RunState* state;
+    std::string dir;
+    ~SocketDirCleanup() {
+      if (dir.empty()) return;
+      std::error_code e;
+      fs::remove_all(dir, e);
+      (void)state->forget({std::string(resource_kind::dir), dir, ""});
+    }
+  } socket_dir_cleanup{ctx.state, socket_dir};
+
   // 2. The SUT.
   charon::InstanceOptions sio;
   sio.name = "sut";
@@ -182,6 +202,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   sio.settings.backend = *backend;
   sio.settings.filelog = charon::default_filelog(charon::Role::sut, "");
   sio.settings.user_keys = user_keys(s.sut.charon);
+  if (!socket_dir.empty()) sio.settings.vici_socket = socket_dir + "/sut.vici";
 
   charon::ResponderOptions ro;
   ro.local_addr = topo->sut_ike_address().str();
@@ -208,6 +229,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   fo.daemons = scenario::resolved_daemons(s);
   fo.netns = topo->peers_ns().name();
   fo.work_dir = dir;
+  fo.socket_dir = socket_dir;
   fo.state = ctx.state;
   fo.settings.role = charon::Role::initiator;
   fo.settings.backend = ctx.host_esp ? charon::Backend::xfrm : charon::Backend::libipsec;
