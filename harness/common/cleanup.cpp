@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -169,11 +170,8 @@ void Cleaner::stop_recorded_process(const std::string& run_id, const Resource& r
   std::getline(is >> std::ws, comm);
   const std::string label = r.name + (comm.empty() ? "" : " " + comm);
   long pid_l = 0;
-  try {
-    pid_l = std::stol(r.name);
-  } catch (...) {
-    pid_l = 0;
-  }
+  auto [end, ec] = std::from_chars(r.name.data(), r.name.data() + r.name.size(), pid_l);
+  if (ec != std::errc() || end != r.name.data() + r.name.size()) pid_l = 0;
   if (pid_l <= 1) return emit(Outcome::left_alone, run_id, "process", label, "not a valid pid");
   const pid_t pid = static_cast<pid_t>(pid_l);
   handled_pids_.insert(pid);
@@ -192,6 +190,8 @@ void Cleaner::stop_recorded_process(const std::string& run_id, const Resource& r
 }
 
 void Cleaner::remove_mount(const std::string& run_id, const std::string& path) {
+  if (!safe_dir(path) || path.rfind("/run/netns", 0) == 0)
+    return emit(Outcome::left_alone, run_id, "mount", path, "not a mount point clean may detach");
   if (opt_.dry_run) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return emit(Outcome::already_gone, run_id, "mount", path);

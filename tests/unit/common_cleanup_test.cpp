@@ -178,12 +178,16 @@ TEST(Cleanup, RefusesDangerousFoldersAndForeignNames) {
   ASSERT_TRUE(st.record({"dir", "/tmp/../etc", ""}));
   ASSERT_TRUE(st.record({"netns", "someones-namespace", ""}));
   ASSERT_TRUE(st.record({"link", "eth0", ""}));
+  ASSERT_TRUE(st.record({"mount", "/run", ""}));
+  ASSERT_TRUE(st.record({"mount", "/run/netns", ""}));
+  ASSERT_TRUE(st.record({"mount", "/proc", ""}));
   auto s = clean(only("aaaaa3"));
   for (const auto& a : s.actions) {
     if (a.kind == "state") continue;
     EXPECT_EQ(a.outcome, Outcome::left_alone) << a.describe();
   }
   EXPECT_TRUE(fs::exists("/tmp"));
+  EXPECT_EQ(s.count(Outcome::left_alone), 9);
 }
 
 TEST(Cleanup, UnknownKindsKeepTheJournal) {
