@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -39,33 +41,38 @@ const char* const kPsk = "ikestorm-native-interop-psk";
 
 Bytes address_bytes(const netns::IpAddress& a) { return Bytes(a.bytes.begin(), a.bytes.begin() + a.size()); }
 
-// A UDP socket bound to addr:port inside `ns` (created on a thread that entered the namespace;
-// the socket stays in that namespace after the thread is gone).
-Result<unique_fd> udp_socket_in(const netns::Namespace& ns, const netns::IpAddress& addr, uint16_t port) {
-  int fd = -1, err = 0;
+// UDP sockets bound to each addr:port inside `ns`, created on one thread that entered the
+// namespace (the sockets stay in that namespace after the thread is gone).
+Result<std::vector<unique_fd>> udp_sockets_in(const netns::Namespace& ns,
+                                              const std::vector<std::pair<netns::IpAddress, uint16_t>>& where) {
+  std::vector<unique_fd> fds;
+  Error error;
+  bool failed = false;
   std::thread t([&] {
     if (::setns(ns.fd(), CLONE_NEWNET) != 0) {
-      err = errno;
+      error = Error::sys("setns into " + ns.name());
+      failed = true;
       return;
     }
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      err = errno;
-      return;
-    }
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    std::memcpy(&sa.sin_addr, addr.bytes.data(), 4);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      err = errno;
-      ::close(fd);
-      fd = -1;
+    for (const auto& [addr, port] : where) {
+      unique_fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(port);
+      std::memcpy(&sa.sin_addr, addr.bytes.data(), 4);
+      int size = 1 << 20;  // bursts of answers must not overflow the receive buffer
+      if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0 ||
+          ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        error = Error::sys("UDP socket on " + addr.str() + ":" + std::to_string(port));
+        failed = true;
+        return;
+      }
+      fds.push_back(std::move(fd));
     }
   });
   t.join();
-  if (fd < 0) return Error::sys("UDP socket on " + addr.str() + ":" + std::to_string(port), err);
-  return unique_fd(fd);
+  if (failed) return error;
+  return fds;
 }
 
 class NativeInterop : public ::testing::Test {
@@ -80,7 +87,7 @@ class NativeInterop : public ::testing::Test {
     ASSERT_TRUE(state.ok()) << state.error().describe();
     state_.emplace(std::move(state).value());
     netns::TopologySpec spec;
-    spec.peer_count = 1;
+    spec.peer_count = peer_count();
     auto topo = netns::Topology::build(*state_, spec);
     ASSERT_TRUE(topo.ok()) << topo.error().describe();
     topo_.emplace(std::move(topo).value());
@@ -101,17 +108,21 @@ class NativeInterop : public ::testing::Test {
     ASSERT_TRUE(secret.ok());
     must("load-shared", *secret);
 
-    for (uint16_t port : {ike_port, natt_port}) {
-      auto fd = udp_socket_in(topo_->peers_ns(), topo_->peer_ike_address(0), port);
-      ASSERT_TRUE(fd.ok()) << fd.error().describe();
-      (port == ike_port ? sock500_ : sock4500_) = std::move(fd).value();
+    std::vector<std::pair<netns::IpAddress, uint16_t>> where;
+    for (size_t i = 0; i < peer_count(); ++i)
+      for (uint16_t port : {ike_port, natt_port}) where.emplace_back(topo_->peer_ike_address(i), port);
+    auto fds = udp_sockets_in(topo_->peers_ns(), where);
+    ASSERT_TRUE(fds.ok()) << fds.error().describe();
+    for (size_t i = 0; i < fds->size(); i += 2) {
+      socks500_.push_back(std::move((*fds)[i]));
+      socks4500_.push_back(std::move((*fds)[i + 1]));
     }
   }
 
   void TearDown() override {
     if (!state_) return;
-    sock500_.reset();
-    sock4500_.reset();
+    socks500_.clear();
+    socks4500_.clear();
     vici_.reset();
     std::vector<std::string> namespaces;
     if (sut_) {
@@ -180,14 +191,14 @@ class NativeInterop : public ::testing::Test {
     return sas;
   }
 
-  InitiatorConfig peer_config() {
+  InitiatorConfig peer_config(size_t i = 0) {
     InitiatorConfig c;
-    c.local = Endpoint{address_bytes(topo_->peer_ike_address(0)), ike_port};
+    c.local = Endpoint{address_bytes(topo_->peer_ike_address(i)), ike_port};
     c.remote = Endpoint{address_bytes(topo_->sut_ike_address()), ike_port};
     c.psk = to_bytes(kPsk);
-    c.local_id = IdPayload{id_type::fqdn, to_bytes("native0.ikestorm.test")};
+    c.local_id = IdPayload{id_type::fqdn, to_bytes("native" + std::to_string(i) + ".ikestorm.test")};
     c.remote_id = IdPayload{id_type::fqdn, to_bytes("sut.ikestorm.test")};
-    Bytes inner = address_bytes(topo_->peer_inner_address(0));
+    Bytes inner = address_bytes(topo_->peer_inner_address(i));
     c.ts_local = {TrafficSelector{.start_address = inner, .end_address = inner}};
     auto subnet = topo_->sut_subnet();
     Bytes first = address_bytes(subnet.address);
@@ -211,7 +222,7 @@ class NativeInterop : public ::testing::Test {
         to.sin_family = AF_INET;
         to.sin_port = htons(d.remote_port);
         std::memcpy(&to.sin_addr, sut.data(), 4);
-        int fd = d.local_port == natt_port ? sock4500_.get() : sock500_.get();
+        int fd = d.local_port == natt_port ? socks4500_[0].get() : socks500_[0].get();
         ssize_t n = ::sendto(fd, d.payload.data(), d.payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
         EXPECT_EQ(n, static_cast<ssize_t>(d.payload.size())) << "sendto: " << std::strerror(errno);
         sent_.push_back(d);
@@ -221,7 +232,7 @@ class NativeInterop : public ::testing::Test {
       if (done(events)) break;
       int wait_ms = 100;
       if (auto t = ini.next_timer()) wait_ms = static_cast<int>(std::clamp<int64_t>((*t - now()).count(), 0, 100));
-      pollfd fds[2] = {{sock500_.get(), POLLIN, 0}, {sock4500_.get(), POLLIN, 0}};
+      pollfd fds[2] = {{socks500_[0].get(), POLLIN, 0}, {socks4500_[0].get(), POLLIN, 0}};
       ::poll(fds, 2, wait_ms);
       for (int i = 0; i < 2; ++i) {
         if (!(fds[i].revents & POLLIN)) continue;
@@ -243,7 +254,9 @@ class NativeInterop : public ::testing::Test {
   std::optional<charon::Instance> sut_;
   EventLoop loop_;
   std::unique_ptr<vici::Session> vici_;
-  unique_fd sock500_, sock4500_;
+  virtual size_t peer_count() const { return 1; }
+
+  std::vector<unique_fd> socks500_, socks4500_;  // per peer
   std::vector<Datagram> sent_;
   std::vector<Bytes> received_;
 };
@@ -449,6 +462,159 @@ TEST_F(NativeInterop, WrongPskIsRefusedWithAuthenticationFailed) {
   EXPECT_EQ(ev[0].notify, notify_type::authentication_failed);
   EXPECT_TRUE(list_sas().empty());
   record_received("wrong_psk");
+}
+
+// Many native peers from one thread, one epoll loop, each with its own UDP sockets (the
+// full engine replaces these with one raw/AF_PACKET socket layer).
+class NativeInteropFleet : public NativeInterop {
+ protected:
+  size_t peer_count() const override {
+    const char* n = ::getenv("IST_NATIVE_PEERS");
+    return n ? std::stoul(n) : 1000;
+  }
+
+  struct PhaseResult {
+    size_t done = 0, failed = 0;
+    double seconds = 0;
+    std::vector<double> latency_ms;
+    std::string first_failure;
+  };
+
+  // Runs `begin` on every peer with at most `window` unfinished at a time, until each peer
+  // emitted `goal` (or failed), or 60 s pass.
+  PhaseResult run_phase(std::vector<std::unique_ptr<Initiator>>& peers, size_t window,
+                        const std::function<Status(Initiator&, Millis)>& begin, EventKind goal) {
+    PhaseResult r;
+    const Bytes sut = address_bytes(topo_->sut_ike_address());
+    unique_fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    for (size_t i = 0; i < peers.size(); ++i)
+      for (int natt = 0; natt < 2; ++natt) {
+        epoll_event e{};
+        e.events = EPOLLIN;
+        e.data.u64 = i * 2 + static_cast<uint64_t>(natt);
+        ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, (natt ? socks4500_ : socks500_)[i].get(), &e);
+      }
+    auto t0 = std::chrono::steady_clock::now();
+    auto now = [&] { return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0); };
+    std::vector<Millis> started(peers.size());
+    std::vector<bool> active(peers.size(), false);
+    size_t next = 0, in_flight = 0;
+    auto flush = [&](size_t i) {
+      for (auto& d : peers[i]->take_outgoing()) {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(d.remote_port);
+        std::memcpy(&to.sin_addr, sut.data(), 4);
+        int fd = (d.local_port == natt_port ? socks4500_ : socks500_)[i].get();
+        ::sendto(fd, d.payload.data(), d.payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      }
+      for (auto& e : peers[i]->take_events()) {
+        if (!active[i]) continue;
+        if (e.kind == goal || e.kind == EventKind::failed) {
+          active[i] = false;
+          --in_flight;
+          if (e.kind == goal) {
+            ++r.done;
+            r.latency_ms.push_back(static_cast<double>((e.at - started[i]).count()));
+          } else {
+            ++r.failed;
+            if (r.first_failure.empty())
+              r.first_failure = cause_name(e.cause) + " " + notify_name(e.notify) + " " + e.detail;
+          }
+        }
+      }
+    };
+    Millis last_timers{0};
+    while (r.done + r.failed < peers.size() && now() < 60s) {
+      while (in_flight < window && next < peers.size()) {
+        started[next] = now();
+        active[next] = true;
+        ++in_flight;
+        if (auto s = begin(*peers[next], started[next]); !s) {
+          active[next] = false;
+          --in_flight;
+          ++r.failed;
+          if (r.first_failure.empty()) r.first_failure = s.error().message;
+        }
+        flush(next++);
+      }
+      epoll_event evs[256];
+      int n = ::epoll_wait(ep.get(), evs, 256, 5);
+      for (int k = 0; k < n; ++k) {
+        size_t i = evs[k].data.u64 / 2;
+        bool natt = evs[k].data.u64 % 2;
+        uint8_t buf[65536];
+        for (;;) {
+          ssize_t len = ::recv((natt ? socks4500_ : socks500_)[i].get(), buf, sizeof buf, 0);
+          if (len <= 0) break;
+          peers[i]->on_datagram(now(), natt ? natt_port : ike_port, ByteView(buf, static_cast<size_t>(len)));
+        }
+        flush(i);
+      }
+      if (now() - last_timers >= Millis(10)) {
+        last_timers = now();
+        for (size_t i = 0; i < peers.size(); ++i)
+          if (active[i]) {
+            peers[i]->on_timer(last_timers);
+            flush(i);
+          }
+      }
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::sort(r.latency_ms.begin(), r.latency_ms.end());
+    return r;
+  }
+};
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+}
+
+double cpu_seconds_self() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+TEST_F(NativeInteropFleet, ThousandPeersEstablishFromOneLoopAndDeleteCleanly) {
+  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
+  const size_t n = peer_count();
+  std::vector<std::unique_ptr<Initiator>> peers;
+  for (size_t i = 0; i < n; ++i) {
+    auto cfg = peer_config(i);
+    cfg.retransmit = RetransmitPolicy{Millis(2000), 1.8, 3};
+    peers.push_back(std::make_unique<Initiator>(cfg));
+  }
+  auto sut_cpu0 = sut_->usage();
+  double cpu0 = cpu_seconds_self();
+  auto up = run_phase(peers, 128, [](Initiator& p, Millis t) { return p.start(t); }, EventKind::child_up);
+  double cpu_up = cpu_seconds_self() - cpu0;
+  auto sut_cpu1 = sut_->usage();
+  std::printf("[ native ] %zu peers: %zu up, %zu failed in %.2f s (%.0f setups/s); setup latency p50 %.0f ms, "
+              "p99 %.0f ms, max %.0f ms; native CPU %.2f s",
+              n, up.done, up.failed, up.seconds, static_cast<double>(up.done) / up.seconds,
+              percentile(up.latency_ms, 0.5), percentile(up.latency_ms, 0.99),
+              up.latency_ms.empty() ? 0.0 : up.latency_ms.back(), cpu_up);
+  if (sut_cpu0 && sut_cpu1)
+    std::printf(", SUT CPU %.2f s", sut_cpu1->cpu_s - sut_cpu0->cpu_s);
+  std::printf("\n");
+  EXPECT_EQ(up.done, n) << "first failure: " << up.first_failure;
+
+  auto sas = list_sas();
+  EXPECT_EQ(sas.size(), n);
+  size_t installed = 0;
+  for (const auto& sa : sas)
+    if (const auto* children = sa.find_section("child-sas"))
+      for (const auto& e : children->elements())
+        if (e.section && e.section->get_or("state", "") == "INSTALLED") ++installed;
+  EXPECT_EQ(installed, n);
+
+  auto down = run_phase(peers, 128, [](Initiator& p, Millis t) { return p.delete_ike(t); }, EventKind::ike_deleted);
+  std::printf("[ native ] %zu peers deleted in %.2f s\n", down.done, down.seconds);
+  EXPECT_EQ(down.done, n) << down.first_failure;
+  EXPECT_TRUE(list_sas().empty());
 }
 
 }  // namespace
