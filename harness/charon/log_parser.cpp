@@ -617,13 +617,16 @@ constexpr std::size_t kMaxContext = 8;
 
 }  // namespace
 
-LogJoiner::SaState* LogJoiner::sa_of(const LogEvent& e) {
-  return e.unique_id ? &sas_[e.unique_id] : nullptr;
+LogJoiner::SaState* LogJoiner::find_sa(const LogEvent& e) {
+  if (!e.unique_id) return nullptr;
+  if (auto it = sas_.find(e.unique_id); it != sas_.end()) return &it->second;
+  if (auto it = destroyed_.find(e.unique_id); it != destroyed_.end()) return &it->second;
+  return nullptr;
 }
 
-LogJoiner::SaState* LogJoiner::find_sa(const LogEvent& e) {
-  auto it = e.unique_id ? sas_.find(e.unique_id) : sas_.end();
-  return it == sas_.end() ? nullptr : &it->second;
+LogJoiner::SaState* LogJoiner::sa_of(const LogEvent& e) {
+  if (SaState* sa = find_sa(e)) return sa;
+  return e.unique_id ? &sas_[e.unique_id] : nullptr;
 }
 
 void LogJoiner::feed_impl(const LogEvent& e, Sink sink, void* ctx) {
@@ -644,7 +647,16 @@ void LogJoiner::feed_impl(const LogEvent& e, Sink sink, void* ctx) {
   // Outgoing lines that follow "IKE_SA deleted" (the delete's response) must not bring the
   // SA's state back, so only incoming and naming lines create it.
   if (e.kind == K::ike_destroyed) {
-    if (e.unique_id) sas_.erase(e.unique_id);
+    auto it = e.unique_id ? sas_.find(e.unique_id) : sas_.end();
+    if (it != sas_.end()) {
+      if (destroyed_order_.size() >= kDestroyedKept) {
+        destroyed_.erase(destroyed_order_.front());
+        destroyed_order_.pop_front();
+      }
+      destroyed_.insert_or_assign(it->first, std::move(it->second));
+      destroyed_order_.push_back(it->first);
+      sas_.erase(it);
+    }
     return;
   }
   SaState* sa = (e.kind == K::packet_sent || e.kind == K::message_generated) ? find_sa(e) : sa_of(e);
@@ -727,6 +739,16 @@ void LogJoiner::feed_impl(const LogEvent& e, Sink sink, void* ctx) {
     case K::establish_timeout:
     case K::rekey_timeout:
       if (sa) j.context = sa->retransmits;
+      break;
+    case K::rekey_collision:
+      if (sa) {
+        std::size_t i = e.sa == LogSa::ike ? 0 : 1;
+        bool same = sa->collision_t[i] >= 0 && e.t_ms >= 0 &&
+                    e.t_ms - sa->collision_t[i] <= kCollisionWindowMs;
+        if (!same) sa->collision_key[i] = j.attempt + "@" + std::to_string(e.t_ms);
+        sa->collision_t[i] = e.t_ms;
+        j.attempt = sa->collision_key[i];
+      }
       break;
     default:
       break;

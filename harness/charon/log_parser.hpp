@@ -12,6 +12,7 @@
 //    an SA's lines, the role charon plays in it, the initiator SPI of a refused IKE_SA_INIT at
 //    level 2, the address a COOKIE went to) from earlier/later lines of the same SA or thread.
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -154,7 +155,8 @@ struct JoinedLogEvent {
   std::string peer_address;         // the remote peer's address if known
   std::string local_address;        // charon's own address in that SA if known
   std::string peer_id;              // remote identity, from "established between" / config lookup
-  std::string attempt;              // key of one IKE_SA attempt: "uid:N" or "spi:<SPI_i>", or ""
+  std::string attempt;              // key of one attempt: "uid:N", "spi:<SPI_i>",
+                                    // "uid:N@<t_ms>" for a rekey collision, or ""
   std::string exchange;             // exchange the event belongs to, if known ("IKE_SA_INIT")
   std::string raw;                  // the line
   std::vector<std::string> context; // earlier lines of the same SA that explain it (retransmits)
@@ -166,6 +168,7 @@ struct JoinedLogEvent {
 // same thread), so an event may come out one line later; finish() flushes what is pending.
 class LogJoiner {
  public:
+  static constexpr int64_t kCollisionWindowMs = 1000;
   using Sink = void (*)(void* ctx, const JoinedLogEvent&);
   template <class Fn>
   void feed(const LogEvent& e, Fn&& fn) {
@@ -180,7 +183,8 @@ class LogJoiner {
                 const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
-  // IKE_SAs whose state is held (dropped again at "IKE_SA deleted"), for bounded memory.
+  // IKE_SAs whose state is held (moved out at "IKE_SA deleted" to a bounded list of recently
+  // destroyed ones), for bounded memory.
   std::size_t tracked_sas() const { return sas_.size(); }
 
   // Lines seen with the charon thread prefix / without.
@@ -195,6 +199,10 @@ class LogJoiner {
     std::string peer_id;
     std::string exchange;  // of the last request we sent or received
     std::vector<std::string> retransmits;
+    // One collision is often logged twice within milliseconds (REKEY and DELETE tasks):
+    // lines of the same SA kind within kCollisionWindowMs share an attempt key.
+    int64_t collision_t[2] = {-1, -1};
+    std::string collision_key[2];
   };
   void feed_impl(const LogEvent& e, Sink sink, void* ctx);
   void finish_impl(Sink sink, void* ctx);
@@ -202,6 +210,11 @@ class LogJoiner {
   SaState* find_sa(const LogEvent& e);
 
   std::unordered_map<uint32_t, SaState> sas_;
+  // Destroyed SAs stay findable for a while: lines of a deleted SA can still follow (the
+  // delete's response, a collision detected by a task that was already queued).
+  std::unordered_map<uint32_t, SaState> destroyed_;
+  std::deque<uint32_t> destroyed_order_;
+  static constexpr std::size_t kDestroyedKept = 4096;
   std::unordered_map<int, std::string> checkout_spi_by_thread_;   // level-2 MGR checkout
   std::unordered_map<int, std::string> cookie_addr_by_thread_;    // level-2 COOKIE notify
   std::unordered_map<int, JoinedLogEvent> pending_by_thread_;  // waits for next packet line

@@ -166,6 +166,26 @@ TEST(LogParserFixtures, JoinerCarriesAddressesAndContext) {
   EXPECT_EQ(seen, 3);
 }
 
+TEST(LogParserJoiner, CollisionsOfOneSaShareAKeyOnlyWithinOneSecond) {
+  const char* lines[] = {
+      "Nov 23 18:49:07.678 14[IKE] <p3|7> detected CHILD_REKEY collision with CHILD_REKEY",
+      "Nov 23 18:49:07.679 12[IKE] <p3|7> detected CHILD_REKEY collision with CHILD_DELETE",
+      "Nov 23 18:49:07.680 12[IKE] <p3|7> detected IKE_REKEY collision with IKE_REKEY",
+      "Nov 23 18:49:10.678 14[IKE] <p3|7> detected CHILD_REKEY collision with CHILD_REKEY",
+      "Nov 23 18:49:10.678 14[IKE] <p4|8> detected CHILD_REKEY collision with CHILD_REKEY",
+  };
+  LogJoiner joiner;
+  std::vector<std::string> keys;
+  for (const char* l : lines)
+    joiner.feed(parse_log_line(l), [&](const JoinedLogEvent& j) { keys.push_back(j.attempt); });
+  ASSERT_EQ(keys.size(), 5u);
+  EXPECT_EQ(keys[0], keys[1]);  // one collision, two tasks
+  EXPECT_NE(keys[0], keys[2]);  // IKE and CHILD are separate
+  EXPECT_NE(keys[0], keys[3]);  // three seconds later: the next collision
+  EXPECT_NE(keys[3], keys[4]);  // another SA
+  EXPECT_EQ(keys[0].rfind("uid:7@", 0), 0u);
+}
+
 struct LineCase {
   const char* line;
   LogEventKind kind;
