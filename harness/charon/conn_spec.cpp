@@ -131,7 +131,7 @@ Result<vici::Message> to_load_conn(const ConnSpec& c) {
   if (!c.local_id.empty()) local.set("id", c.local_id);
   if (c.local_cert) {
     local.list("certs", {c.local_cert->pem});
-    local.set("send_cert", "always");
+    conn.set("send_cert", "always");  // a connection-level option, not local's
   }
   if (!c.local_eap_id.empty()) local.set("eap_id", c.local_eap_id);
   vici::Message& remote = conn.section("remote");

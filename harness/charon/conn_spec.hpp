@@ -62,7 +62,7 @@ struct ConnSpec {
   AuthMethod local_auth = AuthMethod::psk;
   AuthMethod remote_auth = AuthMethod::psk;
   // pubkey: our certificate, sent in load-conn's local.certs (vici takes the data, not a
-  // file name) with send_cert = always (peers do not send CERTREQs).
+  // file name); the connection then sets send_cert = always (peers send no CERTREQs).
   std::optional<PemBlob> local_cert;
   std::string local_eap_id;               // eap-mschapv2 client: EAP identity (empty = local_id)
   std::string remote_eap_id;              // eap-mschapv2 server: "%any" asks for it (eap-identity)

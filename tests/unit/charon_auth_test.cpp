@@ -201,7 +201,7 @@ TEST(CharonAuth, ConnSpecsUseTheMaterial) {
     const auto* local = sm->find_section("sut")->find_section("local");
     EXPECT_EQ(local->get_or("auth", ""), "pubkey");
     EXPECT_EQ(local->get_or("id", ""), "sut.ikestorm.test");
-    EXPECT_EQ(local->get_or("send_cert", ""), "always");
+    EXPECT_EQ(sm->find_section("sut")->get_or("send_cert", ""), "always");
     ASSERT_NE(local->find_list("certs"), nullptr);
     EXPECT_EQ(local->find_list("certs")->at(0), m->sut_cert.pem);
     const auto* remote = sm->find_section("sut")->find_section("remote");
