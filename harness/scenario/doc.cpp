@@ -368,7 +368,11 @@ Node parse_yaml(std::string_view text, const std::string& source, Diagnostics& d
     diag.add(stop.origin, stop.message);
     return Node{};
   } catch (const YAML::Exception& e) {
-    diag.add(origin_of(e.mark, source, start), "broken YAML: " + e.msg);
+    std::string msg = "broken YAML: " + e.msg;
+    if (e.msg.find("block scalar") != std::string::npos) {
+      msg += "; quote a value that starts with '>' or '|', e.g. \">= 0.99\"";
+    }
+    diag.add(origin_of(e.mark, source, start), msg);
     return Node{};
   } catch (const std::exception& e) {
     diag.add(start, std::string("broken YAML: ") + e.what());

@@ -63,6 +63,7 @@ const Case kCases[] = {
     {"sweep-bad-value.yaml", 4, 7, "peers.count: expected a whole number from 1 to 1000000, got '-1': must not be negative"},
     {"sweep-through-value.yaml", 4, 3, "sweep path 'peers.count.max': 'peers.count' is a value, not a section"},
     {"expect-bad-op.yaml", 2, 22, "expect.established_ratio: expected a condition like \">= 0.99\", got '=> 1': use '=='"},
+    {"expect-unquoted.yaml", 2, 23, "broken YAML: unexpected character in block scalar; quote a value that starts with '>'"},
     {"expect-unknown-path.yaml", 2, 3, "expect: unknown expectation 'establshed_ratio'; did you mean 'established_ratio'?"},
     {"expect-not-number.yaml", 2, 11, "expect.failed: expected a condition like \">= 0.99\", got '<= few': 'few' is not a number"},
     {"phase-unknown.yaml", 3, 5, "phases[1]: unknown phase 'hodl'; did you mean 'hold'?"},
