@@ -83,7 +83,8 @@ constexpr std::array kRules = std::to_array<Rule>({
      "'detected IKE_REKEY|CHILD_REKEY collision with ...'. Verified (rekey-collision): both "
      "sides rekeying on the same schedule logged IKE and CHILD collisions on both sides; charon "
      "resolves each (one SA wins), so no tunnel is lost.",
-     "The SA prefix names the connection and unique id; one record per SA and kind."},
+     "The SA prefix names the connection and unique id; lines of one SA and kind within 1 s "
+     "(the REKEY and DELETE tasks both report one collision) make one record."},
     {"ike-no-proposal", O::no_proposal_chosen, kAny, kIke, "ERROR_IPSEC_IKE_ATTRIB_FAIL", kExact,
      false,
      "IKE proposal mismatch (NO_PROPOSAL_CHOSEN in IKE_SA_INIT). Verified (proposal-mismatch): "

@@ -215,7 +215,7 @@ const FixtureCase kFixtureCases[] = {
     {"proposal-mismatch/initiator.log", Side::initiator, "ERROR_IPSEC_IKE_ATTRIB_FAIL", 3, 3, false},
     {"ts-mismatch/responder.log", Side::responder, "ERROR_IPSEC_IKE_NO_POLICY", 2, 2, false},
     {"ts-mismatch/initiator.log", Side::initiator, "ERROR_IPSEC_IKE_NO_POLICY", 2, 2, false},
-    // one record per IKE_SA (unique id) and SA kind: peer3|7 logged CHILD_REKEY twice at once
+    // one record per collision: peer3|7 and rw|5, rw|6 logged one collision twice within ms
     {"rekey-collision/initiator.log", Side::initiator, "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", 5, 3, false},
     {"rekey-collision/responder.log", Side::responder, "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", 4, 3, false},
     {"cookie/responder.log", Side::responder, "ERROR_IPSEC_IKE_DOS_COOKIE_SENT", 10, 10, true},
