@@ -105,7 +105,7 @@ void add_tests(MetricDelta& m, const RunReport& ra, const RunReport& rb, const s
 std::string pair_key(const RunReport& r) { return r.parameters.is_object() ? r.parameters.dump() : "{}"; }
 
 void compare_runs(RunPair& pair, const RunReport& ra, const RunReport& rb) {
-  pair.latency = stats::mann_whitney_u(ra.setup_latency_samples, rb.setup_latency_samples);
+  pair.latency = stats::mann_whitney_u(ra.setup_latency_samples, rb.setup_latency_samples, true);
   pair.latency_n_a = ra.setup_latency_samples.size();
   pair.latency_n_b = rb.setup_latency_samples.size();
 
@@ -233,7 +233,10 @@ json to_json(const Comparison& c) {
     pairs.push_back({{"parameters", p.key}, {"run_a", p.index_a}, {"run_b", p.index_b}, {"metrics", metrics},
                      {"latency_test", {{"test", "mann-whitney"}, {"n_a", p.latency_n_a}, {"n_b", p.latency_n_b},
                                        {"u", p.latency.u}, {"z", p.latency.z}, {"p", p.latency.p},
-                                       {"prob_a_greater", p.latency.prob_a_greater}, {"valid", p.latency.valid}}}});
+                                       {"prob_a_greater", p.latency.prob_a_greater}, {"valid", p.latency.valid},
+                                       {"serial_correlation_a", p.latency.serial_a},
+                                       {"serial_correlation_b", p.latency.serial_b},
+                                       {"n_eff_a", p.latency.n_eff_a}, {"n_eff_b", p.latency.n_eff_b}}}});
   }
   return {{"pairs", pairs}, {"only_in_a", c.only_in_a}, {"only_in_b", c.only_in_b}, {"warnings", c.warnings},
           {"significant_changes", c.significant_changes()},
@@ -262,7 +265,8 @@ std::string render_compare_text(const Comparison& c, const Report& a, const Repo
     }
     if (p.latency.valid)
       o << "  latency: Mann-Whitney U " << fmt(p.latency.u) << " (n " << p.latency_n_a << " / " << p.latency_n_b
-        << "), p " << fmt(p.latency.p) << ", P(A > B) " << fmt(p.latency.prob_a_greater) << "\n";
+        << ", effective " << fmt(p.latency.n_eff_a) << " / " << fmt(p.latency.n_eff_b)
+        << " for serial correlation), p " << fmt(p.latency.p) << ", P(A > B) " << fmt(p.latency.prob_a_greater) << "\n";
   }
   for (const auto& r : c.only_in_a) o << "\nonly in A: " << r << "\n";
   for (const auto& r : c.only_in_b) o << "\nonly in B: " << r << "\n";

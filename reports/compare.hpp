@@ -4,7 +4,8 @@
 //
 // Significant means p < 0.01 AND |relative change| > 5%. Tests per metric:
 //   setup_latency_ms.*          Mann-Whitney U on the latency samples (normal approximation,
-//                               tie correction); the effect is the percentile's own change
+//                               tie correction, variance inflated for serial correlation in
+//                               arrival order); the effect is the percentile's own change
 //   established, established_ratio, failed, unclassified, codes.NAME (peers)
 //                               two-proportion test over peers; Wilson 95% intervals
 //   setup_rate_per_s            Poisson rate test: established over the connect time

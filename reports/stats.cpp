@@ -22,7 +22,29 @@ double normal_quantile(double p) {
   return 0.5 * (lo + hi);
 }
 
-MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b) {
+double lag1_rank_autocorrelation(const std::vector<double>& x) {
+  const std::size_t n = x.size();
+  if (n < 3) return 0;
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return x[i] < x[j]; });
+  std::vector<double> rank(n);
+  for (std::size_t k = 0; k < n;) {  // ties share their mean rank
+    std::size_t j = k;
+    while (j < n && x[order[j]] == x[order[k]]) ++j;
+    for (std::size_t m = k; m < j; ++m) rank[order[m]] = (static_cast<double>(k) + static_cast<double>(j - 1)) / 2.0;
+    k = j;
+  }
+  const double mean = std::accumulate(rank.begin(), rank.end(), 0.0) / static_cast<double>(n);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    den += (rank[i] - mean) * (rank[i] - mean);
+    if (i + 1 < n) num += (rank[i] - mean) * (rank[i + 1] - mean);
+  }
+  return den > 0 ? num / den : 0;
+}
+
+MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b, bool serial_correction) {
   MannWhitney r;
   const std::size_t na = a.size(), nb = b.size();
   if (na == 0 || nb == 0) return r;
@@ -49,7 +71,17 @@ MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<doubl
   r.prob_a_greater = r.u / (dna * dnb);
   r.valid = true;
   const double mean = dna * dnb / 2.0;
-  const double var = dna * dnb / 12.0 * ((n + 1) - tie_term / (n * (n - 1)));
+  double var = dna * dnb / 12.0 * ((n + 1) - tie_term / (n * (n - 1)));
+  r.n_eff_a = dna;
+  r.n_eff_b = dnb;
+  if (serial_correction) {
+    r.serial_a = std::clamp(lag1_rank_autocorrelation(a), 0.0, 0.95);
+    r.serial_b = std::clamp(lag1_rank_autocorrelation(b), 0.0, 0.95);
+    r.n_eff_a = std::max(1.0, dna * (1 - r.serial_a) / (1 + r.serial_a));
+    r.n_eff_b = std::max(1.0, dnb * (1 - r.serial_b) / (1 + r.serial_b));
+    // var(U / (nA nB)) ~ (nA + nB + 1) / (12 nA nB): evaluate it at the effective sizes.
+    var *= ((r.n_eff_a + r.n_eff_b + 1) / (r.n_eff_a * r.n_eff_b)) / ((dna + dnb + 1) / (dna * dnb));
+  }
   if (var <= 0) {  // every value tied: no evidence of a difference
     r.z = 0;
     r.p = 1;

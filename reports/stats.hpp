@@ -12,11 +12,23 @@ struct MannWhitney {
   double p = 1;          // two-sided
   double prob_a_greater = 0.5;  // U / (nA * nB): common-language effect size
   bool valid = false;    // false when a sample is empty (p stays 1)
+  double serial_a = 0, serial_b = 0;  // lag-1 rank autocorrelation used (0 = none)
+  double n_eff_a = 0, n_eff_b = 0;    // effective sample sizes behind z and p
 };
 
 // Mann-Whitney U test, normal approximation with tie correction (fine for n >= ~8 each;
 // reports are compared with tens to thousands of samples).
-MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b);
+//
+// With `serial_correction`, samples are taken in arrival order and the variance is
+// inflated for their serial correlation: peers that arrive together share a stall of the
+// machine, so 50 latencies are not 50 independent draws. Each side's lag-1 rank
+// autocorrelation r (clamped to [0, 0.95]) gives an effective size n (1 - r) / (1 + r),
+// and the variance of U / (nA nB) is taken at those sizes. Without it: the textbook test.
+MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b,
+                           bool serial_correction = false);
+
+// Lag-1 autocorrelation of the ranks of `x` (in the given order); 0 for fewer than 3 values.
+double lag1_rank_autocorrelation(const std::vector<double>& x);
 
 struct Interval {
   double low = 0, high = 0;

@@ -92,3 +92,30 @@ TEST(Normal, QuantileAndTail) {
   EXPECT_NEAR(gamma_p(1, 2), 1 - std::exp(-2), 1e-12);
   EXPECT_NEAR(gamma_p(3, 20), 1.0, 1e-6);
 }
+
+TEST(MannWhitney, SerialCorrelationWidensTheTest) {
+  // B: a stall hits a contiguous half of the peers (what a busy host does); A: steady.
+  std::vector<double> a, b;
+  for (int i = 0; i < 50; ++i) {
+    a.push_back(3 + (i * 7 % 11) * 0.3);
+    b.push_back(i < 25 ? 3 + (i * 7 % 11) * 0.3 : 40 + (i * 7 % 11) * 5);
+  }
+  EXPECT_NEAR(lag1_rank_autocorrelation(b), 0.75, 0.2);
+  EXPECT_LT(std::abs(lag1_rank_autocorrelation(a)), 0.5);
+  auto plain = mann_whitney_u(a, b);
+  auto corrected = mann_whitney_u(a, b, true);
+  EXPECT_LT(plain.p, 0.01);
+  EXPECT_GT(corrected.p, plain.p);
+  EXPECT_LT(corrected.n_eff_b, 20);
+  EXPECT_DOUBLE_EQ(corrected.u, plain.u);
+  // Independent-looking samples are left (nearly) alone.
+  std::vector<double> x, y;
+  for (int i = 0; i < 100; ++i) {
+    x.push_back((i * 37) % 101);
+    y.push_back((i * 53) % 103 + 40);
+  }
+  auto px = mann_whitney_u(x, y), cx = mann_whitney_u(x, y, true);
+  EXPECT_LT(cx.p, 0.01);
+  EXPECT_NEAR(std::log(cx.p), std::log(px.p), std::abs(std::log(px.p)) * 0.5);
+  EXPECT_DOUBLE_EQ(lag1_rank_autocorrelation({1, 2}), 0);
+}
