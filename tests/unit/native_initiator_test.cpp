@@ -21,6 +21,7 @@ struct ResponderBehaviour {
   bool fake_nat = false;      // NAT_DETECTION_SOURCE_IP of another address
   uint16_t auth_error = 0;    // refuse IKE_AUTH with this notify (no AUTH)
   uint16_t child_error = 0;   // IKE_SA up, CHILD_SA refused with this notify
+  bool corrupt_auth = false;  // send an AUTH that does not verify
   Bytes psk = to_bytes("secret");
 };
 
@@ -160,6 +161,7 @@ class TestResponder {
         make_payload(PayloadType::idr, idr),
         make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic,
                                                     psk_auth(b_.psk, init_response_, ni_, keys_.sk_pr, idr)})};
+    if (b_.corrupt_auth) std::get<AuthPayload>(out[1].body).data[0] ^= 0x01;
     if (b_.child_error) {
       out.push_back(make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, b_.child_error, {}}));
       return seal_response(req, out);
@@ -350,7 +352,8 @@ struct RefusalCase {
 };
 
 TEST(NativeInitiator, RefusalsBecomeFailedEventsWithTheNotify) {
-  ResponderBehaviour no_proposal, auth_failed, wrong_psk, ts_unacceptable, no_additional;
+  ResponderBehaviour no_proposal, auth_failed, wrong_psk, ts_unacceptable, no_additional, bad_auth;
+  bad_auth.corrupt_auth = true;
   no_proposal.init_error = notify_type::no_proposal_chosen;
   auth_failed.auth_error = notify_type::authentication_failed;
   wrong_psk.psk = to_bytes("other secret");
@@ -365,6 +368,8 @@ TEST(NativeInitiator, RefusalsBecomeFailedEventsWithTheNotify) {
        notify_type::authentication_failed, FailureCause::notify_received, false},
       {"TS_UNACCEPTABLE keeps the IKE_SA", ts_unacceptable, {EventKind::ike_up, EventKind::failed},
        ExchangeType::ike_auth, notify_type::ts_unacceptable, FailureCause::notify_received, true},
+      {"responder AUTH does not verify", bad_auth, {EventKind::failed}, ExchangeType::ike_auth,
+       notify_type::authentication_failed, FailureCause::auth_mismatch, false},
       {"child NO_PROPOSAL_CHOSEN", no_additional, {EventKind::ike_up, EventKind::failed}, ExchangeType::ike_auth,
        notify_type::no_proposal_chosen, FailureCause::notify_received, true},
   };
@@ -563,6 +568,33 @@ Proposal esp_gcm128(uint32_t spi) {
       {TransformType::encr, transform_id::encr_aes_gcm_16, 128}, {TransformType::esn, transform_id::esn_none, std::nullopt}}};
   put_u32(p.spi, spi);
   return p;
+}
+
+TEST(NativeInitiator, LivenessChecksAreAnsweredOrDeclareThePeerDead) {
+  Established e;
+  ASSERT_TRUE(e.ini.check_liveness(Millis(100)).ok());
+  auto out = e.ini.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  Bytes reply = e.resp.answer(out[0].payload);
+  ASSERT_FALSE(reply.empty());
+  e.ini.on_datagram(Millis(101), 500, reply);
+  EXPECT_EQ(e.ini.stats().liveness_answers, 1u);
+  EXPECT_FALSE(e.ini.busy());
+
+  // No answer: retransmits on the schedule, then the IKE_SA is dead.
+  ASSERT_TRUE(e.ini.check_liveness(Millis(200)).ok());
+  e.ini.take_outgoing();
+  std::vector<InitiatorEvent> ev;
+  while (auto t = e.ini.next_timer()) {
+    e.ini.on_timer(*t);
+    e.ini.take_outgoing();
+    auto got = e.ini.take_events();
+    ev.insert(ev.end(), got.begin(), got.end());
+  }
+  ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::failed}));
+  EXPECT_EQ(ev[0].cause, FailureCause::no_response);
+  EXPECT_EQ(ev[0].exchange, ExchangeType::informational);
+  EXPECT_EQ(e.ini.state(), InitiatorState::failed);
 }
 
 TEST(NativeInitiator, AnswersThePeersChildRekeyAndItsDeleteOfTheOldSa) {

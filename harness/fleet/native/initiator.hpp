@@ -128,6 +128,7 @@ struct InitiatorStats {
   unsigned ike_rekeys = 0;    // completed, either side
   unsigned child_rekeys = 0;  // completed, either side
   unsigned refused_requests = 0;  // responder requests answered with an error notify
+  unsigned liveness_answers = 0;  // answers to our liveness checks
 };
 
 class Initiator {
@@ -148,6 +149,9 @@ class Initiator {
   // (window size 1): try again once busy() is false.
   Status rekey_child(Millis now);
   Status rekey_ike(Millis now);
+  // An empty INFORMATIONAL request (2.4): answered -> stats().liveness_answers grows; no
+  // answer after the retransmits -> failed(no_response) and the IKE_SA counts as dead.
+  Status check_liveness(Millis now);
   bool busy() const { return pending_.has_value(); }
 
   std::vector<Datagram> take_outgoing();
@@ -184,7 +188,7 @@ class Initiator {
       return static_cast<uint8_t>((original_initiator ? flags::initiator : 0) | (response ? flags::response : 0));
     }
   };
-  enum class Purpose { init, auth, delete_ike, rekey_child, delete_old_child, rekey_ike, delete_old_ike };
+  enum class Purpose { init, auth, delete_ike, rekey_child, delete_old_child, rekey_ike, delete_old_ike, liveness };
   struct PendingRequest {
     Bytes payload;  // as sent, marker included
     size_t sends = 0;
