@@ -1,0 +1,70 @@
+#pragma once
+// The user's own gateway as the SUT (scenario `sut.config`): reads their strongswan.conf
+// and swanctl.conf, keeps their settings, rewrites only what the harness must own, and
+// derives the peers that match their connection. Every rewrite is listed in `changes`
+// (for the report's notes), e.g.
+//   "connections.roadwarriors.local_addrs: 203.0.113.10 -> 198.18.0.1 (the SUT address)".
+//
+// Owned by the harness: the vici socket, the plugin list (load, load_modular), logging
+// (filelog, syslog), and in the tested connection its addresses (their local_addrs -> the
+// SUT address, their remote_addrs -> the peer range, local_ts outside the SUT subnet -> the
+// SUT subnet, remote_ts -> the peers' inner range), start_action (a responder under test
+// waits for its peers), and address pools (peers request no virtual IP). Their other
+// connections are loaded as written (config lookups cost what they cost on their gateway)
+// but never start anything; the tested one is loaded first. Supported authentication: psk (peers use
+// their secret). Certificates or EAP in their connection are refused with a message naming
+// the key (use peers.auth with the harness's own CA instead).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "charon/auth_material.hpp"
+#include "charon/conn_spec.hpp"
+#include "charon/settings.hpp"
+#include "common/result.hpp"
+
+namespace ist::charon {
+
+// Where the harness topology puts things (DESIGN.md address plan).
+struct GatewayPlan {
+  std::string sut_address = "198.18.0.1";
+  std::string peer_range = "198.19.0.0/17";        // peers' IKE addresses
+  std::string sut_subnet = "198.18.255.0/24";      // behind the SUT
+  std::string peer_inner_range = "198.19.128.0/17";
+};
+
+struct GatewayFiles {
+  std::string strongswan_conf;  // may be empty: charon defaults
+  std::string swanctl_conf;     // required
+  std::string connection;       // the connection peers are derived from; empty = the first
+};
+
+struct GatewayAdaptation {
+  // From their strongswan.conf `charon { ... }` section as dotted keys, harness-owned keys
+  // removed: for CharonSettings::user_keys (they override the tuned defaults).
+  std::map<std::string, std::string> sut_user_keys;
+  std::vector<std::string> sut_extra_plugins;  // for CharonSettings::extra_plugins
+  // What the SUT loads, in order: their secrets (load-shared) then their connections
+  // (load-conn), rewritten.
+  std::vector<ViciRequest> sut_requests;
+  std::vector<std::string> sut_conn_names;
+  std::string sut_id;  // their local id (empty: the SUT's address)
+
+  // Peers: template() + peer_conn(); everything but the per-peer fields is theirs.
+  std::string derived_from;   // their connection's name
+  ConnSpec peer_template;     // name/local_addrs/local_id/local_ts are set per peer
+  std::string peer_id_pattern;  // "{i}" is replaced by the peer index
+  SharedSecret peer_secret;   // the PSK every peer loads (no owners)
+
+  std::vector<std::string> changes;  // human-readable, one per rewrite or ignored item
+};
+
+Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan);
+
+// Peer i's connection: the template with its name "p<i>", its IKE and inner addresses and
+// its identity (peer_id_pattern with {i} replaced).
+ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::string& ike_address,
+                           const std::string& inner_address);
+std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i);
+
+}  // namespace ist::charon
