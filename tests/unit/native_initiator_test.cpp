@@ -516,6 +516,15 @@ struct SaView {
                           inner.empty() ? PayloadType::none : inner[0].type, serialize_payload_chain(inner));
     return r ? *r : Bytes{};
   }
+  Bytes respond(ExchangeType ex, uint32_t mid, const std::vector<Payload>& inner) const {
+    Header h{.spi_i = spi_i, .spi_r = spi_r, .exchange = ex,
+             .flags = static_cast<uint8_t>((we_are_original_initiator ? flags::initiator : 0) | flags::response),
+             .message_id = mid};
+    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei : keys.sk_er,
+                          we_are_original_initiator ? keys.sk_ai : keys.sk_ar, h,
+                          inner.empty() ? PayloadType::none : inner[0].type, serialize_payload_chain(inner));
+    return r ? *r : Bytes{};
+  }
   Result<std::vector<Payload>> open(ByteView raw) const {
     IST_TRY_ASSIGN(auto m, parse_message(raw));
     auto* sk = m.find<SkPayload>(PayloadType::sk);
@@ -636,29 +645,103 @@ TEST(NativeInitiator, AnswersThePeersChildRekeyAndItsDeleteOfTheOldSa) {
   EXPECT_TRUE(e.ini.take_events().empty());
 }
 
-TEST(NativeInitiator, RefusesExtraChildSasAndCollidingRekeys) {
+TEST(NativeInitiator, RefusesExtraChildSasAndRekeysOfUnknownSas) {
   Established e;
+  const ChildSa child = *e.ini.child();
   // A second CHILD_SA (no REKEY_SA): not offered.
   auto extra = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
       make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee03)}}),
       make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 1)}),
-      make_payload(PayloadType::tsi, TsPayload{e.ini.child()->ts_remote}),
-      make_payload(PayloadType::tsr, TsPayload{e.ini.child()->ts_local})});
+      make_payload(PayloadType::tsi, TsPayload{child.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{child.ts_local})});
   EXPECT_EQ(error_in(extra), notify_type::no_additional_sas);
-  // Our own rekey in flight, then the peer's for the same CHILD_SA: TEMPORARY_FAILURE.
-  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
-  EXPECT_FALSE(e.ini.rekey_ike(Millis(60)).ok());  // window size 1
-  e.ini.take_outgoing();
-  Bytes spi;
-  put_u32(spi, e.ini.child()->spi_out);
-  auto collide = e.ask(e.sa, ExchangeType::create_child_sa, 1, {
-      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, spi, notify_type::rekey_sa, {}}),
+  auto unknown = e.ask(e.sa, ExchangeType::create_child_sa, 1, {
+      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, {1, 2, 3, 4}, notify_type::rekey_sa, {}}),
       make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee04)}}),
       make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 2)}),
-      make_payload(PayloadType::tsi, TsPayload{e.ini.child()->ts_remote}),
-      make_payload(PayloadType::tsr, TsPayload{e.ini.child()->ts_local})});
-  EXPECT_EQ(error_in(collide), notify_type::temporary_failure);
+      make_payload(PayloadType::tsi, TsPayload{child.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{child.ts_local})});
+  EXPECT_EQ(error_in(unknown), notify_type::child_sa_not_found);
   EXPECT_EQ(e.ini.stats().refused_requests, 2u);
+  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+  EXPECT_FALSE(e.ini.rekey_ike(Millis(60)).ok());  // window size 1
+}
+
+struct CollisionCase {
+  const char* name;
+  uint8_t peer_ni;  // nonce of the peer's own rekey request
+  uint8_t peer_nr;  // nonce of the peer's answer to our rekey
+  bool ours_survives;
+};
+
+TEST(NativeInitiator, SimultaneousChildRekeysKeepTheSaOfTheHigherNonces) {
+  // RFC 7296 2.8.1: the SA made with the lowest of the four nonces is redundant and is
+  // closed by its maker. Our own nonces are random, so 00.. and ff.. decide the outcome.
+  const CollisionCase cases[] = {
+      {"peer's exchange has the lowest nonce", 0x00, 0xff, true},
+      {"our exchange has the lowest nonce", 0xff, 0x00, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Established e;
+    const ChildSa old = *e.ini.child();
+    ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+    auto ours = e.ini.take_outgoing();
+    ASSERT_EQ(ours.size(), 1u);
+    auto our_req = e.sa.open(ours[0].payload);
+    ASSERT_TRUE(our_req.ok());
+    auto* our_sa = find_body<SaPayload>(*our_req, PayloadType::sa);
+    ASSERT_NE(our_sa, nullptr);
+    const uint32_t our_new_in = get_u32(our_sa->proposals.at(0).spi.data());
+    const uint32_t our_mid = parse_message(ours[0].payload)->header.message_id;
+
+    Bytes old_out;
+    put_u32(old_out, old.spi_out);
+    auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+        make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
+        make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee0b)}}),
+        make_payload(PayloadType::nonce, NoncePayload{Bytes(32, c.peer_ni)}),
+        make_payload(PayloadType::tsi, TsPayload{old.ts_remote}),
+        make_payload(PayloadType::tsr, TsPayload{old.ts_local})});
+    ASSERT_EQ(error_in(answer), 0);  // answered as usual (2.25.1)
+    auto* peer_sa_answer = find_body<SaPayload>(answer, PayloadType::sa);
+    ASSERT_NE(peer_sa_answer, nullptr);
+    const uint32_t peer_made_in = get_u32(peer_sa_answer->proposals.at(0).spi.data());
+    EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::rekey_collision}));
+
+    e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, our_mid, {
+        make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee0a)}}),
+        make_payload(PayloadType::nonce, NoncePayload{Bytes(32, c.peer_nr)}),
+        make_payload(PayloadType::tsi, TsPayload{old.ts_local}),
+        make_payload(PayloadType::tsr, TsPayload{old.ts_remote})}));
+    auto del = e.ini.take_outgoing();
+    ASSERT_EQ(del.size(), 1u);
+    auto del_req = e.sa.open(del[0].payload);
+    ASSERT_TRUE(del_req.ok());
+    auto* d = find_body<DeletePayload>(*del_req, PayloadType::del);
+    ASSERT_NE(d, nullptr);
+    std::vector<uint32_t> deleted;
+    for (const auto& spi : d->spis) deleted.push_back(get_u32(spi.data()));
+    const ChildSa* now = e.ini.child();
+    ASSERT_NE(now, nullptr);
+    if (c.ours_survives) {
+      EXPECT_EQ(deleted, (std::vector<uint32_t>{old.spi_in}));
+      EXPECT_EQ(now->spi_out, 0xc0ffee0au);
+      EXPECT_EQ(now->spi_in, our_new_in);
+      // The peer closes the SA its exchange made; we answer with our half of it.
+      auto closed = e.ask(e.sa, ExchangeType::informational, 1,
+                          {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {{0xc0, 0xff, 0xee, 0x0b}}})});
+      auto* dd = find_body<DeletePayload>(closed, PayloadType::del);
+      ASSERT_NE(dd, nullptr);
+      EXPECT_EQ(get_u32(dd->spis.at(0).data()), peer_made_in);
+      EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee0au);
+    } else {
+      EXPECT_EQ(deleted, (std::vector<uint32_t>{old.spi_in, our_new_in}));
+      EXPECT_EQ(now->spi_out, 0xc0ffee0bu);
+      EXPECT_EQ(now->spi_in, peer_made_in);
+    }
+    EXPECT_EQ(e.ini.stats().collisions, 1u);
+  }
 }
 
 TEST(NativeInitiator, PeerRekeyOfTheIkeSaMakesThePeerTheOriginalInitiator) {

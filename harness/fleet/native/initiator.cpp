@@ -50,6 +50,7 @@ std::string event_name(EventKind k) {
     case EventKind::child_deleted: return "child_deleted";
     case EventKind::ike_rekeyed: return "ike_rekeyed";
     case EventKind::child_rekeyed: return "child_rekeyed";
+    case EventKind::rekey_collision: return "rekey_collision";
   }
   return "?";
 }
@@ -527,7 +528,10 @@ void Initiator::handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, con
           if (spi.size() != 4) continue;
           uint32_t v = get_u32(spi.data());
           // 1.4.1: answer with the SPI of our half of the pair.
-          if (old_child_ && v == old_child_->spi_out) {
+          if (redundant_child_ && v == redundant_child_->spi_out) {
+            reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(redundant_child_->spi_in)}}));
+            redundant_child_.reset();  // the peer closed the SA its exchange made redundant
+          } else if (old_child_ && v == old_child_->spi_out) {
             reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(old_child_->spi_in)}}));
             old_child_.reset();  // the peer's rekey finished with this delete
           } else if (child_ && v == child_->spi_out) {

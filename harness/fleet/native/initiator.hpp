@@ -99,7 +99,9 @@ struct ChildSa {
   bool udp_encap = false;
 };
 
-enum class EventKind { ike_up, child_up, failed, ike_deleted, child_deleted, ike_rekeyed, child_rekeyed };
+// rekey_collision: both sides rekeyed the same SA at once (2.8.1); informational, the
+// classifier's ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY (13821).
+enum class EventKind { ike_up, child_up, failed, ike_deleted, child_deleted, ike_rekeyed, child_rekeyed, rekey_collision };
 std::string event_name(EventKind k);
 
 struct InitiatorEvent {
@@ -129,6 +131,7 @@ struct InitiatorStats {
   unsigned child_rekeys = 0;  // completed, either side
   unsigned refused_requests = 0;  // responder requests answered with an error notify
   unsigned liveness_answers = 0;  // answers to our liveness checks
+  unsigned collisions = 0;        // simultaneous rekeys seen
 };
 
 class Initiator {
@@ -243,6 +246,14 @@ class Initiator {
   ExchangeType pending_exchange_ = ExchangeType::ike_sa_init;
   std::optional<ChildSa> child_;
   std::optional<ChildSa> old_child_;  // replaced by a rekey, until its delete completes
+  // A CHILD rekey of the peer's answered while ours was in flight (2.8.1): its nonces and
+  // the SA it made, kept until our own answer says which of the two SAs is redundant.
+  struct ChildCollision {
+    Bytes peer_ni, our_nr;
+    ChildSa peer_made;
+  };
+  std::optional<ChildCollision> collision_;
+  std::optional<ChildSa> redundant_child_;  // the peer's redundant SA, until it deletes it
   std::vector<Datagram> outgoing_;
   std::vector<InitiatorEvent> events_;
   InitiatorStats stats_;

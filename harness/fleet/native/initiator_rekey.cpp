@@ -103,11 +103,29 @@ void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, con
     return;
   }
   old_child_ = std::move(child_);
-  child_ = std::move(*fresh);
-  // 2.8: the initiator of the rekey deletes the old CHILD_SA.
+  std::vector<Bytes> to_delete{u32_bytes(old_child_->spi_in)};
+  if (collision_) {
+    // 2.8.1: the SA made with the lowest of the four nonces is redundant and is closed by
+    // whoever made it. Nonces compare as unsigned octet strings.
+    const Bytes* lowest = &req.nonce;
+    for (const Bytes* n : std::initializer_list<const Bytes*>{&nonce->nonce, &collision_->peer_ni, &collision_->our_nr})
+      if (std::lexicographical_compare(n->begin(), n->end(), lowest->begin(), lowest->end())) lowest = n;
+    bool ours_redundant = lowest == &req.nonce || lowest == &nonce->nonce;
+    if (ours_redundant) {
+      to_delete.push_back(u32_bytes(fresh->spi_in));
+      child_ = std::move(collision_->peer_made);
+    } else {
+      redundant_child_ = std::move(collision_->peer_made);
+      child_ = std::move(*fresh);
+    }
+    collision_.reset();
+  } else {
+    child_ = std::move(*fresh);
+  }
+  // 2.8: the initiator of the rekey deletes the old CHILD_SA (and, after a collision, the
+  // redundant SA it made).
   (void)send_request(now, ike_, Purpose::delete_old_child, ExchangeType::informational,
-                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(old_child_->spi_in)}})},
-                     PendingRequest{});
+                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, to_delete})}, PendingRequest{});
 }
 
 void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner) {
@@ -152,15 +170,22 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
   auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
   auto* ke = find_in<KePayload>(inner, PayloadType::ke);
   if (!sa || !nonce || state_ != InitiatorState::established) return refuse(notify_type::no_proposal_chosen);
-  // A rekey of ours is in flight: a simultaneous rekey (2.8.1). We keep ours and let the
-  // peer retry later rather than resolving the collision by nonces.
-  if (pending_ && (pending_->purpose == Purpose::rekey_child || pending_->purpose == Purpose::rekey_ike))
+  // Our IKE rekey is in flight: the peer retries later (a simplification of 2.8.2, which
+  // resolves IKE rekey collisions by nonces too).
+  if (pending_ && pending_->purpose == Purpose::rekey_ike) {
+    ++stats_.collisions;
+    emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true, .detail = "peer request during our IKE_SA rekey"});
     return refuse(notify_type::temporary_failure);
+  }
 
   if (auto* rekey = find_notify_in(inner, notify_type::rekey_sa)) {
     // CHILD_SA rekey: the notify names the peer's inbound SPI, i.e. our outbound one.
-    if (!child_ || rekey->spi.size() != 4 || get_u32(rekey->spi.data()) != child_->spi_out)
-      return refuse(notify_type::child_sa_not_found);
+    uint32_t named = rekey->spi.size() == 4 ? get_u32(rekey->spi.data()) : 0;
+    // 2.25.1: rekeying an SA we are closing gets TEMPORARY_FAILURE.
+    if (old_child_ && named == old_child_->spi_out) return refuse(notify_type::temporary_failure);
+    if (!child_ || named != child_->spi_out) return refuse(notify_type::child_sa_not_found);
+    bool colliding = pending_ && pending_->purpose == Purpose::rekey_child;
     auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
     auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
     if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
@@ -180,11 +205,19 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
     if (!fresh) return refuse(notify_type::temporary_failure);
     Proposal answer_p = esp_proposal(spi);
     answer_p.number = chosen->number;
-    old_child_ = std::move(child_);
-    child_ = std::move(*fresh);
-    ++stats_.child_rekeys;
-    emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
-                        .by_peer = true});
+    if (colliding) {
+      // 2.25.1: answer as usual; which SA survives is settled when our answer arrives.
+      ++stats_.collisions;
+      collision_ = ChildCollision{nonce->nonce, *our_nonce, std::move(*fresh)};
+      emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                          .by_peer = true, .detail = "simultaneous CHILD_SA rekey"});
+    } else {
+      old_child_ = std::move(child_);
+      child_ = std::move(*fresh);
+      ++stats_.child_rekeys;
+      emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                          .by_peer = true});
+    }
     return {make_payload(PayloadType::sa, SaPayload{{answer_p}}), make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
             make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
   }
