@@ -8,6 +8,7 @@
 #include "scenario/effective.hpp"
 #include "scenario/load.hpp"
 #include "scenario/units.hpp"
+#include "taxonomy/codes.hpp"
 
 namespace ist::cli {
 namespace {
@@ -146,7 +147,10 @@ int validate_main(const std::vector<std::string>& args) {
   }
   if (vm.count("peers")) overrides.push_back(sc::peers_override(vm["peers"].as<std::string>()));
 
-  auto out = sc::load_file(file, overrides);
+  // expect's codes.NAME must name a code of the taxonomy (with "did you mean" for typos).
+  std::vector<std::string> code_names;
+  for (const auto& c : taxonomy::CodeTable::instance().all()) code_names.push_back(c.name);
+  auto out = sc::load_file(file, overrides, code_names);
   if (!out.ok()) {
     if (json) {
       std::cout << nlohmann::json{{"ok", false}, {"file", file},

@@ -115,7 +115,8 @@ const std::vector<std::string>& summary_paths() {
   return paths;
 }
 
-std::optional<std::string> check_expect_path(std::string_view path) {
+std::optional<std::string> check_expect_path(std::string_view path,
+                                             const std::vector<std::string>& known_codes) {
   if (path.rfind("codes.", 0) == 0) {
     std::string_view rest = path.substr(6);
     const auto dot = rest.find('.');
@@ -123,6 +124,11 @@ std::optional<std::string> check_expect_path(std::string_view path) {
     if (!is_code_name(name)) {
       return "'" + std::string(name) +
              "' is not a code name (codes.NAME takes names such as ERROR_IPSEC_IKE_MM_LIMIT)";
+    }
+    if (!known_codes.empty() &&
+        std::find(known_codes.begin(), known_codes.end(), name) == known_codes.end()) {
+      return "'" + std::string(name) + "' is not a known code" + did_you_mean(name, known_codes) +
+             " (ikestorm codes lists them)";
     }
     if (dot != std::string_view::npos) {
       const std::string_view field = rest.substr(dot + 1);

@@ -45,7 +45,9 @@ struct ParsedCondition {
 std::variant<ParsedCondition, std::string> parse_condition(std::string_view text);
 
 // Whether `path` names something a run reports; if not, why (with the nearest valid path).
-std::optional<std::string> check_expect_path(std::string_view path);
+// With `known_codes` non-empty, codes.NAME must name one of them.
+std::optional<std::string> check_expect_path(std::string_view path,
+                                             const std::vector<std::string>& known_codes = {});
 
 // The summary paths expectations may name (for messages and docs).
 const std::vector<std::string>& summary_paths();

@@ -197,7 +197,7 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
   }
   const std::size_t before_sweep = diag.count();
   const auto axes = read_sweep(root, diag);
-  const ValidateContext ctx{options.base_dir, options.default_name};
+  const ValidateContext ctx{options.base_dir, options.default_name, options.known_codes};
   if (diag.count() != before_sweep) {
     // The sweep cannot be expanded: still report what else is wrong with the document.
     Node base = root;
@@ -250,8 +250,10 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
   return out;
 }
 
-LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides) {
-  LoadOptions opt{file.string(), file.parent_path(), sanitized_name(file.stem().string()), overrides};
+LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides,
+                      const std::vector<std::string>& known_codes) {
+  LoadOptions opt{file.string(), file.parent_path(), sanitized_name(file.stem().string()), overrides,
+                  known_codes};
   if (opt.base_dir.empty()) opt.base_dir = ".";
   std::error_code ec;
   const Origin where{file.string(), 0, 0};
@@ -299,11 +301,12 @@ phases:
 )";
 }
 
-LoadOutcome load_default(const std::vector<Override>& overrides) {
+LoadOutcome load_default(const std::vector<Override>& overrides,
+                         const std::vector<std::string>& known_codes) {
   std::error_code ec;
   auto cwd = std::filesystem::current_path(ec);
-  return load_text(default_scenario_yaml(),
-                   LoadOptions{"<default scenario>", ec ? "." : cwd, "default", overrides});
+  return load_text(default_scenario_yaml(), LoadOptions{"<default scenario>", ec ? "." : cwd,
+                                                        "default", overrides, known_codes});
 }
 
 Scenario default_scenario() {

@@ -57,13 +57,17 @@ struct LoadOptions {
   std::filesystem::path base_dir;  // sut.config paths are relative to this
   std::string default_name;        // scenario name when the document has none
   std::vector<Override> overrides;
+  std::vector<std::string> known_codes;  // code names expect's codes.NAME may use; empty: any
 };
 
 LoadOutcome load_text(std::string_view text, const LoadOptions& options);
 // Reads the file (at most 1 MiB); base_dir = its folder, default name = its stem.
-LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides = {});
+// known_codes: see LoadOptions (the CLI passes the taxonomy's code names).
+LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides = {},
+                      const std::vector<std::string>& known_codes = {});
 // The built-in default scenario (see default_scenario_yaml), with overrides.
-LoadOutcome load_default(const std::vector<Override>& overrides = {});
+LoadOutcome load_default(const std::vector<Override>& overrides = {},
+                         const std::vector<std::string>& known_codes = {});
 // Same, as Result: the Error message lists every problem, one per line.
 Result<Loaded> load(const std::filesystem::path& file, const std::vector<Override>& overrides = {});
 

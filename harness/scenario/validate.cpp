@@ -612,7 +612,7 @@ class Validator {
     }
     if (!n->is_map()) return bad(*n, "expect", "a map of PATH: \"OP NUMBER\"");
     for (const auto& e : n->entries) {
-      if (auto why = check_expect_path(e.key)) {
+      if (auto why = check_expect_path(e.key, ctx_.known_codes)) {
         diag_.add(e.key_origin, "expect: " + *why);
         continue;
       }

@@ -15,6 +15,7 @@ namespace ist::scenario {
 struct ValidateContext {
   std::filesystem::path base_dir;  // sut.config paths are relative to this
   std::string default_name;        // name when the document has none
+  std::vector<std::string> known_codes;  // codes.NAME in expect must be one (empty: any name)
 };
 
 // nullopt when any problem was found (all of them are in diag).

@@ -83,3 +83,12 @@ def test_missing_file_and_no_file(run_ikestorm):
     assert r.returncode == 2
     assert "no-such-scenario.yaml: cannot read: no such file" in r.stderr
     assert run_ikestorm("validate").returncode == 2
+
+
+def test_expect_code_names_are_checked_against_the_taxonomy(run_ikestorm, tmp_path):
+    f = tmp_path / "typo.yaml"
+    f.write_text('expect:\n  codes.ERROR_IPSEC_IKE_MM_LIMT: "== 0"\n')
+    r = run_ikestorm("validate", f)
+    assert r.returncode == 2
+    assert (f"{f}:2:3: expect: 'ERROR_IPSEC_IKE_MM_LIMT' is not a known code; "
+            "did you mean 'ERROR_IPSEC_IKE_MM_LIMIT'?") in r.stderr

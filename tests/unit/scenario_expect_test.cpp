@@ -39,6 +39,14 @@ TEST(ScenarioExpect, Paths) {
             std::string::npos);
   EXPECT_NE(sc::check_expect_path("codes.mm_limit")->find("not a code name"), std::string::npos);
   EXPECT_NE(sc::check_expect_path("codes.X.count")->find("codes.NAME.attempts"), std::string::npos);
+
+  const std::vector<std::string> known = {"ERROR_IPSEC_IKE_MM_LIMIT", "ERROR_IPSEC_IKE_QM_LIMIT"};
+  EXPECT_EQ(sc::check_expect_path("codes.ERROR_IPSEC_IKE_MM_LIMIT", known), std::nullopt);
+  EXPECT_EQ(sc::check_expect_path("codes.ERROR_IPSEC_IKE_MM_LIMT", known),
+            "'ERROR_IPSEC_IKE_MM_LIMT' is not a known code; did you mean 'ERROR_IPSEC_IKE_MM_LIMIT'? "
+            "(ikestorm codes lists them)");
+  // Without a list any well-formed name is accepted.
+  EXPECT_EQ(sc::check_expect_path("codes.ERROR_IPSEC_IKE_MM_LIMT"), std::nullopt);
 }
 
 sc::Expectation make(const std::string& path, const char* cond) {
