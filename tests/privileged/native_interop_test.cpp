@@ -448,6 +448,36 @@ TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
   EXPECT_TRUE(list_sas().empty());
 }
 
+TEST_F(NativeInterop, SimultaneousChildRekeyWithCharonLeavesOneSa) {
+  // The SUT is told (vici rekey) to rekey the CHILD_SA; its request lands unread in our
+  // socket while we send our own rekey: both exchanges cross (RFC 7296 2.8.1). Both sides
+  // must agree on the surviving SA and close the redundant one.
+  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
+  Initiator ini(peer_config());
+  ASSERT_TRUE(ini.start(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
+  auto sas = list_sas();
+  ASSERT_EQ(sas.size(), 1u);
+  const auto* children = sas[0].find_section("child-sas");
+  ASSERT_TRUE(children && !children->elements().empty());
+  vici::Message args;
+  args.set("child-id", children->elements()[0].section->get_or("uniqueid", ""));
+  must("rekey", args);
+  std::this_thread::sleep_for(100ms);  // the SUT's CREATE_CHILD_SA is now in our socket
+  ASSERT_TRUE(ini.rekey_child(Millis(0)).ok());
+  auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 1500ms);
+  for (const auto& e : ev)
+    if (e.kind == EventKind::failed || e.kind == EventKind::child_deleted)
+      ADD_FAILURE() << event_name(e.kind) << ": " << cause_name(e.cause) << " " << notify_name(e.notify) << " " << e.detail;
+  EXPECT_TRUE(has(ev, EventKind::rekey_collision));
+  EXPECT_EQ(ini.stats().collisions, 1u);
+  expect_sut_matches(list_sas(), ini);
+  ASSERT_TRUE(ini.delete_ike(Millis(0)).ok());
+  ASSERT_TRUE(has(drive(ini, [](const std::vector<InitiatorEvent>& e) { return has(e, EventKind::ike_deleted); }),
+                  EventKind::ike_deleted));
+  EXPECT_TRUE(list_sas().empty());
+}
+
 TEST_F(NativeInterop, WrongPskIsRefusedWithAuthenticationFailed) {
   load_responder({}, {});
   auto cfg = peer_config();
