@@ -6,3 +6,5 @@ ist_gtest(charon_auth_privileged_tests
   LIBS ist_charon ist_netns
   LABELS privileged
   TIMEOUT 300)
+target_compile_definitions(charon_auth_privileged_tests PRIVATE
+  IST_GATEWAY_FIXTURE_DIR="${IST_SOURCE_DIR}/tests/fixtures/gateway")

@@ -143,22 +143,24 @@ struct UpCount {
 // Subscribes to the initiator's up events, initiates every connection in `conns` with
 // timeout = -1, and runs the loop until all CHILD_SAs are up or `limit` passed.
 inline UpCount initiate_all(EventLoop& loop, vici::Session& s, const std::vector<std::string>& conns,
-                            std::chrono::milliseconds limit = 15s) {
+                            std::chrono::milliseconds limit = 15s, const std::string& child = "net") {
   UpCount ev;
-  s.subscribe("ike-updown", [&](std::string_view, const vici::Message& m) {
+  const auto ike_sub = s.subscribe("ike-updown", [&](std::string_view, const vici::Message& m) {
     if (m.get_or("up", "no") == "yes") ++ev.ike_up;
   });
-  s.subscribe("child-updown", [&](std::string_view, const vici::Message& m) {
+  const auto child_sub = s.subscribe("child-updown", [&](std::string_view, const vici::Message& m) {
     if (m.get_or("up", "no") == "yes") ++ev.child_up;
   });
   for (const auto& c : conns) {
     vici::Message args;
-    args.set("ike", c).set("child", "net").set("timeout", "-1");
+    args.set("ike", c).set("child", child).set("timeout", "-1");
     must(s, "initiate", args);
   }
   const int want = static_cast<int>(conns.size());
   auto r = loop.run_until([&] { return ev.child_up >= want; }, loop.clock().now() + limit);
   EXPECT_TRUE(r.ok());
+  s.unsubscribe(ike_sub);  // the handlers refer to this frame
+  s.unsubscribe(child_sub);
   return ev;
 }
 
