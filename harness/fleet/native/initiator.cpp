@@ -490,6 +490,10 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
   }
   state_ = InitiatorState::established;
   emit(InitiatorEvent{.kind = EventKind::ike_up, .at = now, .exchange = ExchangeType::ike_auth});
+  // The signed octets are needed only for the two AUTH payloads: release them (per-peer memory).
+  Bytes().swap(init_request_);
+  Bytes().swap(init_response_);
+  Bytes().swap(cookie_);
 
   auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
   auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
