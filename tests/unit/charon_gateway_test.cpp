@@ -1,0 +1,263 @@
+// The strongSwan settings parser (errors with file:line) and the adaptation of a user's
+// gateway config: what is kept, what is rewritten (and said), what is refused.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "charon/conf_parser.hpp"
+#include "charon/gateway_config.hpp"
+
+namespace ist::charon {
+namespace {
+
+const std::string kFixtures = IST_GATEWAY_FIXTURE_DIR;
+
+TEST(ConfParser, ReadsTheSettingsSyntax) {
+  auto r = parse_conf_text(
+      "# comment\n"
+      "a = 1\n"
+      "sec {\n"
+      "  key = some value with blanks   # trailing comment\n"
+      "  quoted = \"x # not a comment, \\\"q\\\"\"\n"
+      "  multi = \"line1\n"
+      "line2\"\n"
+      "  inner { deep = yes }\n"
+      "  empty =\n"
+      "}\n"
+      "sec {\n"
+      "  key = replaced\n"
+      "  added = 2\n"
+      "}\n",
+      "t.conf");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->get("a"), "1");
+  const ConfNode* sec = r->child("sec");
+  ASSERT_NE(sec, nullptr);
+  EXPECT_EQ(sec->get("key"), "replaced");  // merged, the later value wins
+  EXPECT_EQ(sec->child("key")->line, 12);
+  EXPECT_EQ(sec->get("quoted"), "x # not a comment, \"q\"");
+  EXPECT_EQ(sec->get("multi"), "line1\nline2");
+  EXPECT_EQ(sec->child("inner")->get("deep"), "yes");
+  EXPECT_EQ(sec->get("empty"), "");
+  EXPECT_EQ(sec->get("added"), "2");
+  EXPECT_EQ(r->children.size(), 2u);
+  EXPECT_EQ(split_conf_list(" a, b ,,c "), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(ConfParser, ErrorsNameFileAndLine) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"a {\n b = 1\n", "t.conf:1: section 'a' is not closed"},
+      {"a = 1\n}\n", "t.conf:2: '}' without an open section"},
+      {"x", "t.conf:1: 'x' is followed by nothing"},
+      {"x\n", "t.conf:1: expected '=' or '{' after 'x', found 'end of line'"},
+      {"a b = 1\n", "t.conf:1: expected '=' or '{' after 'a'"},
+      {"\n\ninclude /etc/strongswan.d/*.conf\n", "t.conf:3: 'include' is not supported"},
+      {"conn : base {\n}\n", "t.conf:1: section references"},
+      {"a = \"open\n\n", "t.conf:1: quoted value is not closed"},
+      {"a = \"x\" y\n", "t.conf:1: unexpected 'y' after a quoted value"},
+      {"a = 1\na {\n}\n", "t.conf:2: 'a' is a key (line 1) and a section"},
+      {"a {\n}\na = 1\n", "t.conf:3: 'a' is a section (line 1) and a key"},
+      {"= 1\n", "t.conf:1: expected a name, found '='"},
+      {"a = 1\n\x01 = 2\n", "t.conf:2: expected a name, found '\\x01'"},
+      {"a = x\0y\n", "t.conf:1: NUL byte"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    std::string text(c.text);
+    if (text == "a = x") text = std::string("a = x\0y\n", 8);
+    auto r = parse_conf_text(text, "t.conf");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().describe().find(c.message), std::string::npos) << r.error().describe();
+  }
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "s {\n";
+  EXPECT_FALSE(parse_conf_text(deep, "t.conf").ok());
+  auto missing = parse_conf_file("/nonexistent/swanctl.conf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().describe().find("cannot read /nonexistent/swanctl.conf"), std::string::npos);
+}
+
+bool has_change(const GatewayAdaptation& a, const std::string& part) {
+  for (const auto& c : a.changes)
+    if (c.find(part) != std::string::npos) return true;
+  return false;
+}
+
+const ViciRequest* find_request(const GatewayAdaptation& a, const std::string& cmd, const std::string& name) {
+  for (const auto& r : a.sut_requests) {
+    if (r.command != cmd) continue;
+    if (cmd == "load-conn" && r.body.find_section(name)) return &r;
+    if (cmd == "load-shared" && r.body.get_or("id", "") == name) return &r;
+  }
+  return nullptr;
+}
+
+TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
+  auto a = adapt_gateway({kFixtures + "/strongswan.conf", kFixtures + "/swanctl.conf", ""}, {});
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  // strongswan.conf: their tuning kept, harness-owned keys dropped with a note.
+  EXPECT_EQ(a->sut_user_keys.at("threads"), "24");
+  EXPECT_EQ(a->sut_user_keys.at("cookie_threshold"), "30");
+  EXPECT_EQ(a->sut_user_keys.at("plugins.kernel-netlink.fwmark"), "!0x42");
+  for (const char* owned : {"load_modular", "plugins.vici.socket", "plugins.kernel-netlink.load",
+                            "filelog.charon.path", "syslog.daemon.ike", "start-scripts.creds"}) {
+    EXPECT_EQ(a->sut_user_keys.count(owned), 0u) << owned;
+    EXPECT_TRUE(has_change(*a, std::string("charon.") + owned + " dropped")) << owned;
+  }
+  EXPECT_TRUE(has_change(*a, "'libstrongswan' (line 42) ignored"));
+
+  // swanctl.conf: the tested connection first, rewritten where the harness must own it.
+  ASSERT_EQ(a->sut_conn_names, (std::vector<std::string>{"roadwarriors", "partner-acme"}));
+  const auto* rw = find_request(*a, "load-conn", "roadwarriors");
+  ASSERT_NE(rw, nullptr);
+  const auto& conn = *rw->body.find_section("roadwarriors");
+  EXPECT_EQ(*conn.find_list("local_addrs"), std::vector<std::string>{"198.18.0.1"});
+  EXPECT_EQ(*conn.find_list("remote_addrs"), std::vector<std::string>{"%any"});  // kept
+  EXPECT_EQ(*conn.find_list("proposals"),
+            (std::vector<std::string>{"aes256-sha256-ecp384", "aes256gcm16-prfsha384-ecp384"}));
+  EXPECT_EQ(conn.get_or("rekey_time", ""), "4h");
+  EXPECT_EQ(conn.find("pools"), nullptr);
+  const auto* corp = conn.find_section("children")->find_section("corp");
+  EXPECT_EQ(*corp->find_list("local_ts"), std::vector<std::string>{"198.18.255.0/24"});
+  EXPECT_EQ(*corp->find_list("remote_ts"), std::vector<std::string>{"198.19.128.0/17"});
+  EXPECT_EQ(corp->get_or("start_action", ""), "none");
+  EXPECT_EQ(*corp->find_list("esp_proposals"), (std::vector<std::string>{"aes256gcm16", "aes256-sha256"}));
+  EXPECT_TRUE(has_change(*a, "swanctl.conf:9: connections.roadwarriors.local_addrs: 203.0.113.10 -> 198.18.0.1"));
+  EXPECT_TRUE(has_change(*a, "local_ts: 10.20.0.0/16, 10.30.0.0/16 -> 198.18.255.0/24"));
+  EXPECT_TRUE(has_change(*a, "start_action: trap -> none"));
+  EXPECT_TRUE(has_change(*a, "pools removed"));
+  // Their other connection is loaded as written.
+  const auto* acme = find_request(*a, "load-conn", "partner-acme");
+  ASSERT_NE(acme, nullptr);
+  EXPECT_EQ(*acme->body.find_section("partner-acme")->find_list("remote_addrs"),
+            std::vector<std::string>{"198.51.100.77"});
+  // Their secrets, with their owners.
+  const auto* key = find_request(*a, "load-shared", "ike-roadwarriors");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(key->body.get_or("data", ""), "Thi5 is the road-warrior k3y #1");
+  EXPECT_EQ(*key->body.find_list("owners"), std::vector<std::string>{"vpn.example.org"});
+  EXPECT_EQ(a->sut_requests.front().command, "load-shared");  // secrets before conns
+
+  // Peers derived from roadwarriors.
+  EXPECT_EQ(a->derived_from, "roadwarriors");
+  EXPECT_EQ(a->sut_id, "vpn.example.org");
+  EXPECT_EQ(a->peer_secret.secret, "Thi5 is the road-warrior k3y #1");
+  EXPECT_TRUE(a->peer_secret.owners.empty());
+  ConnSpec p = gateway_peer_conn(*a, 7, "198.19.0.8", "198.19.128.8");
+  EXPECT_EQ(p.name, "p7");
+  EXPECT_EQ(p.local_id, "peer-7@roadwarrior.example.org");
+  EXPECT_EQ(p.remote_id, "vpn.example.org");
+  EXPECT_EQ(p.remote_addrs, std::vector<std::string>{"198.18.0.1"});
+  EXPECT_EQ(p.child_name, "corp");
+  EXPECT_EQ(p.local_ts, std::vector<std::string>{"198.19.128.8/32"});
+  EXPECT_EQ(p.remote_ts, std::vector<std::string>{"198.18.255.0/24"});
+  EXPECT_EQ(p.ike_proposals, (std::vector<std::string>{"aes256-sha256-ecp384", "aes256gcm16-prfsha384-ecp384"}));
+  EXPECT_EQ(p.esp_proposals, (std::vector<std::string>{"aes256gcm16", "aes256-sha256"}));
+  EXPECT_TRUE(to_load_conn(p).ok());
+}
+
+class GatewayFileCases : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ist-gateway-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  Result<GatewayAdaptation> adapt(const std::string& swanctl, const std::string& conn = "") {
+    return adapt_gateway({"", write("swanctl.conf", swanctl), conn}, {});
+  }
+  std::string dir_;
+};
+
+const char* const kMinimal =
+    "connections {\n"
+    "  gw {\n"
+    "    local { auth = psk\n id = gw.example\n }\n"
+    "    remote { auth = psk\n }\n"
+    "    children { net { local_ts = 198.18.255.0/26\n remote_ts = 0.0.0.0/0\n } }\n"
+    "  }\n"
+    "}\n"
+    "secrets { ike-1 { secret = s3cret\n } }\n";
+
+TEST_F(GatewayFileCases, SelectorsThatFitAreKeptAndIdentitiesFollowRemoteId) {
+  auto a = adapt(kMinimal);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  const auto& net = *a->sut_requests.back().body.find_section("gw")->find_section("children")->find_section("net");
+  EXPECT_EQ(*net.find_list("local_ts"), std::vector<std::string>{"198.18.255.0/26"});
+  EXPECT_EQ(*net.find_list("remote_ts"), std::vector<std::string>{"0.0.0.0/0"});  // holds the peers
+  EXPECT_FALSE(has_change(*a, "local_ts"));
+  EXPECT_EQ(gateway_peer_id(*a, 3), "peer-3.ikestorm.test");  // remote id %any
+  EXPECT_EQ(a->peer_template.remote_ts, std::vector<std::string>{"198.18.255.0/26"});
+
+  std::string one_id = kMinimal;
+  one_id.replace(one_id.find("remote { auth = psk"), 19, "remote { auth = psk\n id = branch.example");
+  auto b = adapt(one_id);
+  ASSERT_TRUE(b.ok()) << b.error().describe();
+  EXPECT_EQ(gateway_peer_id(*b, 3), "branch.example");
+  EXPECT_EQ(b->peer_template.unique, UniquePolicy::never);
+  EXPECT_TRUE(has_change(*b, "all peers use the one identity branch.example"));
+}
+
+TEST_F(GatewayFileCases, RefusesWhatItCannotTestWithFileAndLine) {
+  struct Case {
+    std::string text;
+    std::string conn;
+    std::string message;
+  };
+  const std::string m = kMinimal;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = m;
+    t.replace(t.find(from), from.size(), to);
+    return t;
+  };
+  const Case cases[] = {
+      {with("local { auth = psk", "local { auth = pubkey"), "", "swanctl.conf:3: connections.gw.local.auth = pubkey"},
+      {with("remote { auth = psk\n }", "remote-x { auth = eap-mschapv2\n }"), "", "remote-x.auth = eap-mschapv2"},
+      {with("    remote { auth = psk\n }\n", ""), "", "has no remote section"},
+      {with("  gw {\n", "  gw {\n version = 1\n"), "", "is IKEv1"},
+      {with("children { net { local_ts = 198.18.255.0/26\n remote_ts = 0.0.0.0/0\n } }", "children { }"), "", "has no children"},
+      {with("secrets { ike-1 { secret = s3cret\n } }", "secrets { ike-1 { secret = s3cret\n id = other.example\n } }"), "",
+       "no ike secret in secrets { } matches connection 'gw'"},
+      {with("secret = s3cret", "id = x"), "", "secrets.ike-1 has no secret"},
+      {m, "roadwarriors", "no connection named 'roadwarriors'"},
+      {"secrets { }\n", "", "no connections { ... } to test"},
+      {with("  gw {", "  g.w {"), "", "connection name 'g.w' is not usable"},
+      {"connections {\n include conns.d/*.conf\n}\n", "", "swanctl.conf:2: 'include' is not supported"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    auto r = adapt(c.text, c.conn);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().describe().find(c.message), std::string::npos) << r.error().describe();
+  }
+  auto none = adapt_gateway({"", "", ""}, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().describe().find("swanctl_conf is required"), std::string::npos);
+}
+
+TEST_F(GatewayFileCases, UntestedCertificateConnectionsAreLeftOutWithANote) {
+  std::string text = kMinimal;
+  text.replace(text.find("connections {\n"), 14,
+               "connections {\n  certs { local { auth = pubkey\n certs = gw.pem\n }\n remote { auth = pubkey\n }\n"
+               "  children { c { start_action = start\n } } }\n");
+  auto a = adapt(text, "gw");
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->sut_conn_names, std::vector<std::string>{"gw"});
+  EXPECT_TRUE(has_change(*a, "connections.certs not loaded"));
+}
+
+}  // namespace
+}  // namespace ist::charon
