@@ -6,6 +6,7 @@
 // from the native side and checks the SUT has nothing left.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -611,6 +612,7 @@ double cpu_seconds_self() {
 TEST_F(NativeInteropFleet, ThousandPeersEstablishFromOneLoopAndDeleteCleanly) {
   load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
   const size_t n = peer_count();
+  const size_t heap0 = ::mallinfo2().uordblks;
   std::vector<std::unique_ptr<Initiator>> peers;
   for (size_t i = 0; i < n; ++i) {
     auto cfg = peer_config(i);
@@ -631,6 +633,10 @@ TEST_F(NativeInteropFleet, ThousandPeersEstablishFromOneLoopAndDeleteCleanly) {
     std::printf(", SUT CPU %.2f s", sut_cpu1->cpu_s - sut_cpu0->cpu_s);
   std::printf("\n");
   EXPECT_EQ(up.done, n) << "first failure: " << up.first_failure;
+  // Heap held per established peer (IKE_SA + one CHILD_SA state), sockets not included.
+  const size_t heap1 = ::mallinfo2().uordblks;
+  std::printf("[ native ] heap per established peer: %.0f bytes\n",
+              static_cast<double>(heap1 - heap0) / static_cast<double>(n));
 
   auto sas = list_sas();
   EXPECT_EQ(sas.size(), n);

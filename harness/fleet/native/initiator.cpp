@@ -454,6 +454,8 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
   }
   ike_.spi_r = m.header.spi_r;
   nr_ = nonce->nonce;
+  dh_group_ = dh_->group();
+  dh_.reset();
   init_response_.assign(raw.begin(), raw.end());
   ike_.keys = derive_ike_keys(*shared, ni_, nr_, ike_.spi_i, ike_.spi_r,
                               IkeKeyLengths{.integ = ike_.suite.integ_key_size(), .encr = ike_.suite.encr_key_size()});
@@ -514,6 +516,8 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
     return;
   }
   child_ = std::move(*child);
+  Bytes().swap(ni_);
+  Bytes().swap(nr_);
   emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::ike_auth});
 }
 

@@ -167,7 +167,7 @@ class Initiator {
   uint64_t spi_r() const { return ike_.spi_r; }
   bool original_initiator() const { return ike_.original_initiator; }
   bool behind_nat() const { return use_natt_; }
-  uint16_t dh_group() const { return dh_ ? dh_->group() : 0; }
+  uint16_t dh_group() const { return dh_ ? dh_->group() : dh_group_; }
   const ChildSa* child() const { return child_ ? &*child_ : nullptr; }
   const InitiatorStats& stats() const { return stats_; }
   const IkeKeys& ike_keys() const { return ike_.keys; }
@@ -236,7 +236,8 @@ class Initiator {
   InitiatorState state_ = InitiatorState::idle;
   IkeSaState ike_;
   std::optional<IkeSaState> old_ike_;
-  std::optional<DhKeyPair> dh_;
+  std::optional<DhKeyPair> dh_;  // only until IKE_SA_INIT is done (per-peer memory)
+  uint16_t dh_group_ = 0;        // the IKE_SA's group, for its rekeys
   Bytes ni_, nr_;
   Bytes cookie_;
   Bytes init_request_;   // RealMessage1 for AUTH

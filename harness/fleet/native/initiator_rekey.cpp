@@ -46,7 +46,7 @@ bool Initiator::ike_acceptable(const Proposal& p) const {
     if (want && !found) return false;
   }
   for (const auto& t : p.transforms)
-    if (t.type == TransformType::dh && dh_ && t.id == dh_->group()) return true;
+    if (t.type == TransformType::dh && t.id == dh_group_) return true;
   return false;
 }
 
@@ -71,7 +71,7 @@ Status Initiator::rekey_ike(Millis now) {
   PendingRequest extra;
   extra.new_ike_spi = random_u64();
   IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
-  IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(dh_->group()));
+  IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(dh_group_));
   Proposal p = ike_proposal();
   p.spi = u64_bytes(extra.new_ike_spi);
   // Offer only the group of our KE so the answer cannot ask for another.
@@ -153,7 +153,6 @@ void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const
   fresh.suite = ike_.suite;
   fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, req.nonce, nonce->nonce, fresh.spi_i, fresh.spi_r,
                                        IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
-  dh_ = std::move(req.dh);
   old_ike_ = std::move(ike_);
   ike_ = std::move(fresh);
   // 2.18: the old IKE_SA is deleted by the rekey's initiator, on the old SA.
@@ -234,12 +233,12 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
       break;
     }
   if (!chosen) return refuse(notify_type::no_proposal_chosen);
-  if (ke->group != dh_->group()) {
+  if (ke->group != dh_group_) {
     Bytes g;
-    put_u16(g, dh_->group());
+    put_u16(g, dh_group_);
     return refuse(notify_type::invalid_ke_payload, g);
   }
-  auto dh = DhKeyPair::generate(dh_->group());
+  auto dh = DhKeyPair::generate(dh_group_);
   auto our_nonce = random_bytes(cfg_.nonce_size);
   if (!dh || !our_nonce) return refuse(notify_type::temporary_failure);
   auto shared = dh->shared_secret(ke->data);
@@ -258,7 +257,6 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
   std::vector<Payload> out{make_payload(PayloadType::sa, SaPayload{{answer_p}}),
                            make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
                            make_payload(PayloadType::ke, KePayload{dh->group(), dh->public_value()})};
-  dh_.emplace(std::move(*dh));
   // The answer goes out on the old SA (the caller seals it); afterwards the new one is current.
   old_ike_ = std::move(ike_);
   ike_ = std::move(fresh);
