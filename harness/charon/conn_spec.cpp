@@ -172,7 +172,9 @@ std::string join_list(const std::vector<std::string>& items) {
   return out;
 }
 
-void render_section(const vici::Message& m, int depth, std::string& out) {
+}  // namespace
+
+void render_conf_section(const vici::Message& m, int depth, std::string& out) {
   const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
   for (const auto& e : m.elements()) {
     switch (e.kind) {
@@ -184,14 +186,13 @@ void render_section(const vici::Message& m, int depth, std::string& out) {
         break;
       case vici::Element::Kind::section:
         out += pad + e.name + " {\n";
-        render_section(*e.section, depth + 1, out);
+        render_conf_section(*e.section, depth + 1, out);
         out += pad + "}\n";
         break;
     }
   }
 }
 
-}  // namespace
 
 Result<std::string> render_swanctl_conf(const std::vector<ConnSpec>& conns,
                                         const std::vector<SharedSecret>& secrets,
@@ -202,7 +203,7 @@ Result<std::string> render_swanctl_conf(const std::vector<ConnSpec>& conns,
     IST_TRY_ASSIGN(vici::Message body, to_load_conn(c));
     // The certificate data is a multi-line blob: swanctl.conf names its file instead.
     if (c.local_cert) body.find_section(c.name)->find_section("local")->list("certs", {c.local_cert->file});
-    render_section(body, 1, out);
+    render_conf_section(body, 1, out);
   }
   out += "}\n";
   out += "secrets {\n";

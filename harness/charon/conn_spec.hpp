@@ -100,6 +100,9 @@ struct SharedSecret {
 // The body of a `load-shared` request.
 Result<vici::Message> to_load_shared(const SharedSecret& s);
 
+// A vici message in swanctl.conf syntax (lists comma-joined), `depth` levels indented.
+void render_conf_section(const vici::Message& m, int depth, std::string& out);
+
 // swanctl.conf text for a set of connections and secrets. Secrets are written as
 // "<redacted>" unless `include_secrets` (the run folder is not a key store).
 Result<std::string> render_swanctl_conf(const std::vector<ConnSpec>& conns,

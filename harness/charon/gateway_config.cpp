@@ -391,6 +391,25 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
   return a;
 }
 
+std::string render_gateway_swanctl_conf(const GatewayAdaptation& a) {
+  std::string out = "# The user's gateway config as ikestorm loaded it over vici. Changes made:\n";
+  for (const auto& c : a.changes) out += "#   " + c + "\n";
+  out += "connections {\n";
+  for (const auto& r : a.sut_requests)
+    if (r.command == "load-conn") render_conf_section(r.body, 1, out);
+  out += "}\nsecrets {\n";
+  for (const auto& r : a.sut_requests) {
+    if (r.command != "load-shared") continue;
+    out += "  " + r.body.get_or("id", "secret") + " {\n    secret = <redacted>\n";
+    if (const auto* owners = r.body.find_list("owners"))
+      for (std::size_t i = 0; i < owners->size(); ++i)
+        out += "    id-" + std::to_string(i) + " = " + quote_conf_value((*owners)[i]) + "\n";
+    out += "  }\n";
+  }
+  out += "}\n";
+  return out;
+}
+
 std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i) {
   std::string id = a.peer_id_pattern;
   if (auto at = id.find("{i}"); at != std::string::npos) id.replace(at, 3, std::to_string(i));

@@ -61,6 +61,10 @@ struct GatewayAdaptation {
 
 Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan);
 
+// What the SUT loaded, in swanctl.conf syntax, secrets redacted, the changes as comments at
+// the top: for the run folder (sut/swanctl.conf).
+std::string render_gateway_swanctl_conf(const GatewayAdaptation& a);
+
 // Peer i's connection: the template with its name "p<i>", its IKE and inner addresses and
 // its identity (peer_id_pattern with {i} replaced).
 ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::string& ike_address,

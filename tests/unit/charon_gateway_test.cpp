@@ -161,6 +161,16 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
   EXPECT_EQ(p.ike_proposals, (std::vector<std::string>{"aes256-sha256-ecp384", "aes256gcm16-prfsha384-ecp384"}));
   EXPECT_EQ(p.esp_proposals, (std::vector<std::string>{"aes256gcm16", "aes256-sha256"}));
   EXPECT_TRUE(to_load_conn(p).ok());
+
+  // The run folder's copy: what was loaded, the changes, no secrets; and it parses back.
+  const std::string text = render_gateway_swanctl_conf(*a);
+  EXPECT_NE(text.find("#   swanctl.conf:9: connections.roadwarriors.local_addrs"), std::string::npos) << text;
+  EXPECT_NE(text.find("proposals = aes256-sha256-ecp384, aes256gcm16-prfsha384-ecp384"), std::string::npos);
+  EXPECT_EQ(text.find("road-warrior k3y"), std::string::npos);
+  auto back = parse_conf_text(text, "rendered");
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->child("connections")->child("roadwarriors")->child("children")->child("corp")->get("local_ts"),
+            "198.18.255.0/24");
 }
 
 class GatewayFileCases : public ::testing::Test {
