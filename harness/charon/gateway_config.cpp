@@ -241,12 +241,45 @@ bool adapt_other_connection(ConfNode& conn, const std::string& file, GatewayAdap
   return true;
 }
 
+// The tested connection's authentication: psk as theirs, or certificates on both sides,
+// which the harness replaces by its own throwaway CA (their files are not available, and
+// the keys are not the harness's to hold).
+Result<AuthKind> adapt_tested_auth(ConfNode& conn, const std::string& file, GatewayAdaptation& a) {
+  auto locals = sections_named(conn, "local");
+  auto remotes = sections_named(conn, "remote");
+  if (locals.size() == 1 && remotes.size() == 1 && locals[0]->get("auth").value_or("pubkey") == "pubkey" &&
+      remotes[0]->get("auth").value_or("pubkey") == "pubkey") {
+    const std::string path = "connections." + conn.name;
+    for (const ConfNode* side : {locals[0], remotes[0]}) {
+      ConfNode* s = conn.child(side->name);
+      for (const char* key : {"certs", "cacerts", "pubkeys", "cert"}) {
+        ConfNode* k = s->child(key);
+        if (k == nullptr) continue;
+        a.changes.push_back("swanctl.conf:" + std::to_string(k->line) + ": " + path + "." + s->name + "." + key +
+                            (k->is_section() ? std::string() : " (" + *k->value + ")") +
+                            " replaced by ikestorm's throwaway CA (ECDSA P-256 certificates for the SUT and each peer)");
+        s->children.erase(s->children.begin() + (k - s->children.data()));
+      }
+    }
+    ConfNode* local = conn.child(locals[0]->name);
+    if (!local->get("id")) {
+      local->children.push_back(ConfNode{"id", std::string("sut.ikestorm.test"), {}, local->line});
+      a.changes.push_back("swanctl.conf:" + std::to_string(local->line) + ": " + path + "." + local->name +
+                          ".id: (certificate subject) -> sut.ikestorm.test");
+    }
+    if (!local->get("auth")) local->children.push_back(ConfNode{"auth", std::string("pubkey"), {}, local->line});
+    return AuthKind::ecdsa;
+  }
+  IST_TRY(check_psk_only(conn, file));
+  return AuthKind::psk;
+}
+
 Status adapt_connection(ConfNode& conn, const GatewayPlan& plan, const std::string& file,
                         GatewayAdaptation& a) {
   const std::string path = "connections." + conn.name;
   if (conn.get("version").value_or("0") == "1")
     return Error(file + ":" + std::to_string(conn.line) + ": " + path + " is IKEv1; ikestorm tests IKEv2");
-  IST_TRY(check_psk_only(conn, file));
+  IST_TRY_ASSIGN(a.auth, adapt_tested_auth(conn, file, a));
   auto is_any = [](const std::vector<std::string>& items) {
     return items.empty() || (items.size() == 1 && (items[0] == "%any" || items[0] == "0.0.0.0/0"));
   };
@@ -291,6 +324,25 @@ Status adapt_connection(ConfNode& conn, const GatewayPlan& plan, const std::stri
     }
   }
   return ok();
+}
+
+// The PSK the peers use: the first IKE secret whose owners match the SUT or the peers.
+Status choose_peer_psk(GatewayAdaptation& a, const std::vector<Secret>& secrets, const std::string& file,
+                       const std::string& conn_name) {
+  const std::string sample_peer = gateway_peer_id(a, 0);
+  for (const auto& s : secrets) {
+    if (s.type != "IKE") continue;
+    bool match = s.owners.empty();
+    for (const auto& o : s.owners)
+      match = match || owner_matches(o, sample_peer) || (!a.sut_id.empty() && owner_matches(o, a.sut_id));
+    if (match) {
+      a.peer_secret = SharedSecret{"gateway", s.data, {}};
+      return ok();
+    }
+  }
+  return Error(file + ": no ike secret in secrets { } matches connection '" + conn_name +
+               "' (owners must be empty, %any, the local id '" + a.sut_id + "' or the peers' id '" +
+               sample_peer + "')");
 }
 
 }  // namespace
@@ -359,21 +411,12 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
                         " (remote.id); they send no INITIAL_CONTACT");
   }
 
-  // The PSK the peers use: the first IKE secret whose owners match the SUT or the peers.
-  const std::string sample_peer = gateway_peer_id(a, 0);
-  const Secret* psk = nullptr;
-  for (const auto& s : secrets) {
-    if (s.type != "IKE") continue;
-    bool match = s.owners.empty();
-    for (const auto& o : s.owners)
-      match = match || owner_matches(o, sample_peer) || (!a.sut_id.empty() && owner_matches(o, a.sut_id));
-    if (match) { psk = &s; break; }
+  if (a.auth != AuthKind::psk) {
+    a.sut_extra_plugins = auth_extra_plugins(a.auth);
+  } else {
+    IST_TRY(choose_peer_psk(a, secrets, file, conn.name));
   }
-  if (psk == nullptr)
-    return Error(file + ": no ike secret in secrets { } matches connection '" + conn.name +
-                 "' (owners must be empty, %any, the local id '" + a.sut_id + "' or the peers' id '" +
-                 sample_peer + "')");
-  a.peer_secret = SharedSecret{"gateway", psk->data, {}};
+
 
   // ---- SUT requests: secrets, then connections.
   for (const auto& s : secrets) {
@@ -416,13 +459,48 @@ std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i) {
   return id;
 }
 
+AuthMaterialOptions gateway_material_options(const GatewayAdaptation& a, uint32_t peers,
+                                             const std::string& dir) {
+  AuthMaterialOptions o;
+  o.kind = a.auth;
+  o.peers = peers;
+  o.dir = dir;
+  o.sut_id = a.sut_id;
+  o.peer_id = [pattern = a.peer_id_pattern](uint32_t i) {
+    GatewayAdaptation tmp;
+    tmp.peer_id_pattern = pattern;
+    return gateway_peer_id(tmp, i);
+  };
+  return o;
+}
+
+Status apply_gateway_auth(GatewayAdaptation& a, const AuthMaterial& m) {
+  if (a.auth == AuthKind::psk) return ok();
+  if (m.kind != a.auth || m.sut_id != a.sut_id)
+    return Error("auth material was not made with gateway_material_options for this gateway");
+  for (auto& r : a.sut_requests) {
+    if (r.command != "load-conn") continue;
+    vici::Message* conn = r.body.find_section(a.derived_from);
+    if (conn == nullptr) continue;
+    for (auto& e : conn->elements())
+      if (e.kind == vici::Element::Kind::section && (e.name == "local" || starts_with(e.name, "local-")))
+        e.section->list("certs", {m.sut_cert.pem});
+    conn->set("send_cert", "always");
+  }
+  auto creds = sut_credentials(m);
+  a.sut_requests.insert(a.sut_requests.begin(), creds.begin(), creds.end());
+  return ok();
+}
+
 ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::string& ike_address,
-                           const std::string& inner_address) {
+                           const std::string& inner_address, const AuthMaterial* m) {
   ConnSpec c = a.peer_template;
   c.name = "p" + std::to_string(i);
   c.local_addrs = {ike_address};
-  c.local_id = gateway_peer_id(a, i);
   c.local_ts = {inner_address + "/32"};
+  if (m != nullptr) (void)apply_peer_auth(c, *m, i);  // no-op for psk; validate() reports misuse
+  c.local_id = gateway_peer_id(a, i);
+  c.remote_id = a.sut_id;
   return c;
 }
 

@@ -49,12 +49,13 @@ struct GatewayAdaptation {
   std::vector<ViciRequest> sut_requests;
   std::vector<std::string> sut_conn_names;
   std::string sut_id;  // their local id (empty: the SUT's address)
+  AuthKind auth = AuthKind::psk;  // psk, or ecdsa: their certificates replaced by the harness CA
 
   // Peers: template() + peer_conn(); everything but the per-peer fields is theirs.
   std::string derived_from;   // their connection's name
   ConnSpec peer_template;     // name/local_addrs/local_id/local_ts are set per peer
   std::string peer_id_pattern;  // "{i}" is replaced by the peer index
-  SharedSecret peer_secret;   // the PSK every peer loads (no owners)
+  SharedSecret peer_secret;   // psk: the PSK every peer loads (no owners)
 
   std::vector<std::string> changes;  // human-readable, one per rewrite or ignored item
 };
@@ -65,10 +66,18 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
 // the top: for the run folder (sut/swanctl.conf).
 std::string render_gateway_swanctl_conf(const GatewayAdaptation& a);
 
+// For a.auth != psk: the options that make material whose identities match the gateway
+// (SUT id = their local id, peer ids from the pattern).
+AuthMaterialOptions gateway_material_options(const GatewayAdaptation& a, uint32_t peers,
+                                             const std::string& dir);
+// Puts the SUT's certificate into the tested connection and the CA/key requests in front
+// of sut_requests. No-op for psk.
+Status apply_gateway_auth(GatewayAdaptation& a, const AuthMaterial& m);
+
 // Peer i's connection: the template with its name "p<i>", its IKE and inner addresses and
-// its identity (peer_id_pattern with {i} replaced).
+// its identity (peer_id_pattern with {i} replaced); with material, its certificate.
 ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::string& ike_address,
-                           const std::string& inner_address);
+                           const std::string& inner_address, const AuthMaterial* m = nullptr);
 std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i);
 
 }  // namespace ist::charon

@@ -103,7 +103,10 @@ Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_k
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_basic_constraints, "critical,CA:FALSE"));
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_key_usage,
                           "critical,digitalSignature,keyEncipherment"));
-    const std::string san = "DNS:" + req.common_name;
+    // charon matches an FQDN identity against a dNSName, a user@host one against an
+    // rfc822Name.
+    const bool user_fqdn = req.common_name.find('@') != std::string::npos;
+    const std::string san = (user_fqdn ? "email:" : "DNS:") + req.common_name;
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_subject_alt_name, san.c_str()));
   }
   if (X509_sign(cert.get(), issuer_key, EVP_sha256()) <= 0) return ssl_error("X509_sign");

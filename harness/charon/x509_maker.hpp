@@ -24,7 +24,7 @@ Result<PkeyPtr> generate_key(KeyAlgorithm alg);
 Result<std::string> private_key_pem(EVP_PKEY* key);
 
 struct CertRequest {
-  std::string common_name;       // subject CN; also the SAN dNSName for a leaf
+  std::string common_name;       // subject CN; also the leaf's SAN (rfc822Name if it has '@')
   bool is_ca = false;            // CA: basicConstraints CA:TRUE, keyCertSign; no SAN
   uint64_t serial = 1;
   std::chrono::hours validity{48};  // from one hour ago (clock skew between namespaces: none,

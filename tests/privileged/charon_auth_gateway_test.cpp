@@ -95,5 +95,44 @@ TEST_F(GatewayPrivileged, PeerDerivedFromTheirConnectionEstablishes) {
             std::string::npos);
 }
 
+// A certificate-based gateway config: their certificates are replaced by the harness's
+// throwaway CA, and a derived peer (identity from their wildcard remote.id) establishes.
+TEST_F(GatewayPrivileged, CertificateGatewayEstablishesWithTheHarnessCa) {
+  GatewayPlan plan;
+  plan.sut_address = topo_->sut_ike_address().str();
+  plan.sut_subnet = topo_->sut_subnet().str();
+  auto a = adapt_gateway({"", kFixtures + "/swanctl-certs.conf", ""}, plan);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  auto m = make_auth_material(gateway_material_options(*a, 2, dir_ + "/material"));
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  ASSERT_TRUE(apply_gateway_auth(*a, *m).ok());
+
+  auto so = options("gateway", Role::sut);
+  so.settings.extra_plugins = a->sut_extra_plugins;
+  auto& sut = start(so);
+  auto po = options("peer", Role::initiator);
+  po.settings.extra_plugins = auth_extra_plugins(a->auth);
+  auto& peer = start(po);
+  EventLoop loop;
+  auto sut_s = vici::Session::connect(loop, sut.vici_socket());
+  auto peer_s = vici::Session::connect(loop, peer.vici_socket());
+  ASSERT_TRUE(sut_s.ok() && peer_s.ok());
+  must_all(**sut_s, a->sut_requests);
+  must_all(**peer_s, daemon_peer_credentials(*m, 1, 2));
+  ConnSpec pc = gateway_peer_conn(*a, 1, topo_->peer_ike_address(1).str(),
+                                  topo_->peer_inner_address(1).str(), &*m);
+  must_load_conn(**peer_s, pc);
+
+  auto ev = initiate_all(loop, **peer_s, {pc.name}, 15s, pc.child_name);
+  EXPECT_EQ(ev.child_up, 1);
+  auto sas = list_sas(**sut_s);
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_EQ(sas[0].get_or("local-id", ""), "vpn.example.org");
+  EXPECT_EQ(sas[0].get_or("remote-id", ""), "peer-1.devices.example.org");
+  EXPECT_EQ(sas[0].get_or("dh-group", ""), "ECP_384");
+  EXPECT_NE(read_text(sut.log_path()).find("authentication of 'peer-1.devices.example.org' with ECDSA"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ist::charon::test

@@ -173,6 +173,46 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
             "198.18.255.0/24");
 }
 
+TEST(Gateway, CertificateConnectionUsesTheHarnessCa) {
+  auto a = adapt_gateway({"", kFixtures + "/swanctl-certs.conf", ""}, {});
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->auth, AuthKind::ecdsa);
+  EXPECT_EQ(a->sut_extra_plugins, auth_extra_plugins(AuthKind::ecdsa));
+  EXPECT_TRUE(has_change(*a, "connections.devices.local.certs (vpn.example.org.pem) replaced by ikestorm's throwaway CA"));
+  EXPECT_TRUE(has_change(*a, "connections.devices.remote.cacerts (corp-device-ca.pem) replaced"));
+  EXPECT_EQ(gateway_peer_id(*a, 4), "peer-4.devices.example.org");
+
+  auto m = make_auth_material(gateway_material_options(*a, 2, ""));
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  EXPECT_EQ(m->sut_id, "vpn.example.org");
+  EXPECT_EQ(m->peer_ids[1], "peer-1.devices.example.org");
+  ASSERT_TRUE(apply_gateway_auth(*a, *m).ok());
+  ASSERT_GE(a->sut_requests.size(), 3u);
+  EXPECT_EQ(a->sut_requests[0].command, "load-cert");
+  EXPECT_EQ(a->sut_requests[1].command, "load-key");
+  const auto& conn = *a->sut_requests.back().body.find_section("devices");
+  EXPECT_EQ(conn.get_or("send_cert", ""), "always");
+  EXPECT_EQ(conn.get_or("send_certreq", ""), "yes");  // theirs, kept
+  EXPECT_EQ(*conn.find_section("local")->find_list("certs"), std::vector<std::string>{m->sut_cert.pem});
+  EXPECT_EQ(conn.find_section("remote")->find("cacerts"), nullptr);
+  EXPECT_EQ(conn.find_section("remote")->get_or("id", ""), "*.devices.example.org");
+
+  ConnSpec p = gateway_peer_conn(*a, 1, "198.19.0.2", "198.19.128.2", &*m);
+  EXPECT_EQ(p.local_auth, AuthMethod::pubkey);
+  EXPECT_EQ(p.local_id, "peer-1.devices.example.org");
+  EXPECT_EQ(p.remote_id, "vpn.example.org");
+  ASSERT_TRUE(p.local_cert.has_value());
+  EXPECT_EQ(p.local_cert->pem, m->peer_certs[1].pem);
+  EXPECT_TRUE(to_load_conn(p).ok());
+
+  // Material for other identities does not fit this gateway.
+  AuthMaterialOptions other;
+  other.kind = AuthKind::ecdsa;
+  auto wrong = make_auth_material(other);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_FALSE(apply_gateway_auth(*a, *wrong).ok());
+}
+
 class GatewayFileCases : public ::testing::Test {
  protected:
   void SetUp() override {
