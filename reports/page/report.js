@@ -5,11 +5,13 @@
   var data = JSON.parse(document.getElementById("ist-data").textContent);
   var palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
-  // Two charts side by side on a normal screen, one on a narrow one.
-  function width() {
-    var main = document.querySelector("main");
-    var w = main ? main.clientWidth : 1200;
-    return Math.max(320, Math.min(540, Math.floor((w - 100) / 2)));
+  // Two charts side by side in their row (one on a narrow screen). The box gets a fixed
+  // width so a long legend wraps inside it instead of pushing the next chart down.
+  function width(el) {
+    var row = el.parentElement ? el.parentElement.clientWidth : 1100;
+    var w = Math.max(300, Math.min(620, Math.floor((row - 16) / 2) - 20));
+    el.style.width = (w + 14) + "px";
+    return w;
   }
 
   function note(el, text) {
@@ -51,7 +53,7 @@
       var half = (x[1] - x[0]) / 2;
       xscale.range = function () { return [x[0] - half, x[x.length - 1] + half]; };
     }
-    new uPlot({ width: width(), height: 260, series: s, axes: axes, scales: { x: xscale }, legend: { live: true } }, d, el);
+    new uPlot({ width: width(el), height: 260, series: s, axes: axes, scales: { x: xscale }, legend: { live: true } }, d, el);
   }
 
   function histogram(samples, nbins) {
