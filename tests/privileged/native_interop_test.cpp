@@ -417,10 +417,12 @@ TEST_F(NativeInterop, NativeSideRekeysChildAndIkeSa) {
 }
 
 TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
-  // The SUT rekeys its CHILD_SA every 2 s and its IKE_SA every 3 s (life 1.1x); the native
+  // The SUT rekeys its CHILD_SA every 2 s and its IKE_SA every 5 s (life 1.1x); the native
   // peer never starts a rekey, it only answers. After 8 s of hold every rekey must have
-  // completed and the SUT must hold exactly the peer's current SAs.
-  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"}, 3s, 2s);
+  // completed and the SUT must hold exactly the peer's current SAs. (IKE every 3 s makes
+  // charon's own CHILD rekey job race its IKE rekey at 6 s: "CHILD_SA ... not found for
+  // rekey", then the CHILD_SA hard-expires; a charon timing effect, not the peer's.)
+  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"}, 5s, 2s);
   Initiator ini(peer_config());
   ASSERT_TRUE(ini.start(Millis(0)).ok());
   ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
@@ -435,7 +437,7 @@ TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
   }
   std::printf("[ native ] SUT-initiated rekeys answered in 8 s: %d CHILD, %d IKE; refused %u\n", child_rekeys, ike_rekeys,
               ini.stats().refused_requests);
-  EXPECT_GE(child_rekeys, 2);
+  EXPECT_GE(child_rekeys, 3);
   EXPECT_GE(ike_rekeys, 1);
   EXPECT_EQ(ini.stats().refused_requests, 0u);
   EXPECT_EQ(ini.state(), InitiatorState::established);

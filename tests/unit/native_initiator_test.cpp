@@ -655,7 +655,22 @@ TEST(NativeInitiator, RefusesExtraChildSasAndRekeysOfUnknownSas) {
       make_payload(PayloadType::tsi, TsPayload{child.ts_remote}),
       make_payload(PayloadType::tsr, TsPayload{child.ts_local})});
   EXPECT_EQ(error_in(extra), notify_type::no_additional_sas);
-  auto unknown = e.ask(e.sa, ExchangeType::create_child_sa, 1, {
+  // Once the peer deleted our CHILD_SA, a new one from it is taken.
+  Bytes out_spi;
+  put_u32(out_spi, child.spi_out);
+  e.ask(e.sa, ExchangeType::informational, 1,
+        {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {out_spi}})});
+  EXPECT_EQ(e.ini.child(), nullptr);
+  auto fresh = e.ask(e.sa, ExchangeType::create_child_sa, 2, {
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee05)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 3)}),
+      make_payload(PayloadType::tsi, TsPayload{child.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{child.ts_local})});
+  EXPECT_EQ(error_in(fresh), 0);
+  ASSERT_NE(e.ini.child(), nullptr);
+  EXPECT_EQ(e.ini.child() ? e.ini.child()->spi_out : 0u, 0xc0ffee05u);
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::child_deleted, EventKind::child_up}));
+  auto unknown = e.ask(e.sa, ExchangeType::create_child_sa, 3, {
       make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, {1, 2, 3, 4}, notify_type::rekey_sa, {}}),
       make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee04)}}),
       make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 2)}),

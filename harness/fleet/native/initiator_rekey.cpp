@@ -224,7 +224,34 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
   // IKE_SA rekey: an IKE proposal with the peer's new SPI, and a KE.
   bool ike = std::any_of(sa->proposals.begin(), sa->proposals.end(),
                          [](const Proposal& p) { return p.protocol == ProtocolId::ike; });
-  if (!ike) return refuse(notify_type::no_additional_sas);  // a second CHILD_SA: not offered
+  if (!ike && child_) return refuse(notify_type::no_additional_sas);  // a second CHILD_SA: not offered
+  if (!ike) {
+    // We hold no CHILD_SA (the peer deleted it, e.g. at its hard lifetime) and the peer
+    // creates a new one: take it like a rekey without an old SA.
+    auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
+    auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
+    if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
+    const Proposal* chosen = nullptr;
+    for (const auto& p : sa->proposals)
+      if (esp_acceptable(p) && !p.find(TransformType::dh)) {
+        chosen = &p;
+        break;
+      }
+    if (!chosen) return refuse(notify_type::no_proposal_chosen);
+    auto our_nonce = random_bytes(cfg_.nonce_size);
+    uint32_t spi = random_esp_spi();
+    if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
+    auto fresh = make_child(spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {}, tsr->selectors,
+                            tsi->selectors);
+    if (!fresh) return refuse(notify_type::temporary_failure);
+    Proposal answer_p = esp_proposal(spi);
+    answer_p.number = chosen->number;
+    child_ = std::move(*fresh);
+    emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true});
+    return {make_payload(PayloadType::sa, SaPayload{{answer_p}}), make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
+            make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
+  }
   if (!ke) return refuse(notify_type::invalid_syntax);
   const Proposal* chosen = nullptr;
   for (const auto& p : sa->proposals)
