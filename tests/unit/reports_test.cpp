@@ -81,3 +81,16 @@ TEST(ReportJson, WriteAndReadFile) {
   EXPECT_FALSE(read_json((dir / "missing.json").string()).ok());
   std::filesystem::remove_all(dir);
 }
+
+TEST(ReportJson, MergedFromOnlyInMergedReports) {
+  Report r;
+  EXPECT_FALSE(to_json(r).contains("merged_from"));
+  r.merged_from.push_back({"abc123", "2026-01-01T00:00:00Z", "ikestorm run x --shard 1/2", "s1"});
+  auto j = to_json(r);
+  ASSERT_TRUE(j.contains("merged_from"));
+  EXPECT_EQ(j["merged_from"][0]["source"], "s1");
+  auto back = from_json(j);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->merged_from.size(), 1u);
+  EXPECT_EQ(back->merged_from[0].command, "ikestorm run x --shard 1/2");
+}
