@@ -1,8 +1,5 @@
 // ikestorm classify LOG... [--json] [--out DIR] [--side auto|responder|initiator]:
 // the run's classification rules applied offline to charon logs a user already has.
-// gcc 12 reports a false "potential null pointer dereference" inside Boost's
-// typed_value<std::string>::notify (instantiated in this file).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <algorithm>
 #include <cerrno>
 #include <cstring>

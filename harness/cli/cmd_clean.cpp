@@ -1,5 +1,4 @@
 // ikestorm clean [--dry-run] [--force] [--run ID]: removes what killed runs left behind.
-#pragma GCC diagnostic ignored "-Wnull-dereference"  // gcc 12 false positive in Boost's typed_value<std::string>
 #include <iostream>
 
 #include "cli/command.hpp"

@@ -1,7 +1,4 @@
 // ikestorm codes [QUERY] [--json] [--kind win32|ntstatus]: the Windows IPsec code table.
-// gcc 12 reports a false "potential null pointer dereference" inside Boost's
-// typed_value<std::string>::notify (instantiated in this file).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <iostream>
 #include <nlohmann/json.hpp>
 

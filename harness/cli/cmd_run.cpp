@@ -24,6 +24,7 @@
 #include "run/output_dir.hpp"
 #include "run/run_point.hpp"
 #include "scenario/load.hpp"
+#include "taxonomy/codes.hpp"
 
 namespace ist::cli {
 namespace {
@@ -177,8 +178,12 @@ int run_main(const std::vector<std::string>& args) {
   if (vm.count("backend")) shortcut("backend", "backend", vm["backend"].as<std::string>());
   if (vm.count("daemons")) shortcut("daemons", "peers.daemons", vm["daemons"].as<std::string>());
 
-  scenario::LoadOutcome loaded = vm.count("file") ? scenario::load_file(vm["file"].as<std::string>(), overrides)
-                                                  : scenario::load_default(overrides);
+  // codes.NAME in `expect` must name a real code (with "did you mean" for a typo).
+  std::vector<std::string> known_codes;
+  for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
+  scenario::LoadOutcome loaded = vm.count("file")
+                                     ? scenario::load_file(vm["file"].as<std::string>(), overrides, known_codes)
+                                     : scenario::load_default(overrides, known_codes);
   if (!loaded.ok()) {
     std::cerr << loaded.diagnostics.str() << "\n";
     return kExitUsage;

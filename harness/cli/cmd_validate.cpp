@@ -1,5 +1,4 @@
 // ikestorm validate FILE: checks a scenario without root and without running anything.
-#pragma GCC diagnostic ignored "-Wnull-dereference"  // gcc 12 false positive in Boost's typed_value<std::vector<std::string>>
 #include <cstdio>
 #include <iostream>
 #include <sstream>

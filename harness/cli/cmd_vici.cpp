@@ -1,9 +1,6 @@
 // ikestorm vici [--socket PATH] [COMMAND [key=value ...]] [--json] [--listen EVENT ...]
 //               [--timeout S] [--input FILE]
 // Sends one raw vici command to a charon and prints the answer; streams events.
-// gcc 12 reports a false "potential null pointer dereference" inside Boost's
-// typed_value<std::string>::notify (instantiated in this file).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <fstream>
 #include <iostream>
 #include <map>

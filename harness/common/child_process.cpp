@@ -219,8 +219,8 @@ std::optional<ExitStatus> ChildProcess::wait_for(std::chrono::milliseconds timeo
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (try_reap(false)) return status_;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: never wake (and give up) before the deadline.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd p{pidfd_.get(), POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -266,8 +266,8 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: never wake (and give up) before the deadline.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       out.timed_out = true;
       break;
