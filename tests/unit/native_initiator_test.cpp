@@ -751,9 +751,16 @@ TEST(NativeInitiator, SimultaneousChildRekeysKeepTheSaOfTheHigherNonces) {
       EXPECT_EQ(get_u32(dd->spis.at(0).data()), peer_made_in);
       EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee0au);
     } else {
-      EXPECT_EQ(deleted, (std::vector<uint32_t>{old.spi_in, our_new_in}));
+      // We lost: only our redundant SA is closed by us; the old one is the winner's to close.
+      EXPECT_EQ(deleted, (std::vector<uint32_t>{our_new_in}));
       EXPECT_EQ(now->spi_out, 0xc0ffee0bu);
       EXPECT_EQ(now->spi_in, peer_made_in);
+      auto closed = e.ask(e.sa, ExchangeType::informational, 1,
+                          {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {old_out}})});
+      auto* dd = find_body<DeletePayload>(closed, PayloadType::del);
+      ASSERT_NE(dd, nullptr);
+      EXPECT_EQ(get_u32(dd->spis.at(0).data()), old.spi_in);
+      EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee0bu);
     }
     EXPECT_EQ(e.ini.stats().collisions, 1u);
   }

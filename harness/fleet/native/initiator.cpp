@@ -263,8 +263,9 @@ void Initiator::on_timer(Millis now) {
         emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ex,
                             .cause = FailureCause::no_response, .detail = "no answer to the delete"});
         return;
+      case Purpose::delete_redundant_child:
       case Purpose::delete_old_child:
-        old_child_.reset();
+        if (purpose == Purpose::delete_old_child) old_child_.reset();
         fail(now, FailureCause::no_response, 0, "delete of the rekeyed CHILD_SA: " + why, true);
         return;
       case Purpose::delete_old_ike:
@@ -371,8 +372,9 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
       break;
     case Purpose::rekey_child: handle_rekey_child_response(now, req, *inner); break;
     case Purpose::rekey_ike: handle_rekey_ike_response(now, req, *inner); break;
+    case Purpose::delete_redundant_child:  // the peer deletes the old SA itself
     case Purpose::delete_old_child:
-      old_child_.reset();
+      if (req.purpose == Purpose::delete_old_child) old_child_.reset();
       ++stats_.child_rekeys;
       emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
       break;

@@ -191,7 +191,9 @@ class Initiator {
       return static_cast<uint8_t>((original_initiator ? flags::initiator : 0) | (response ? flags::response : 0));
     }
   };
-  enum class Purpose { init, auth, delete_ike, rekey_child, delete_old_child, rekey_ike, delete_old_ike, liveness };
+  enum class Purpose {
+    init, auth, delete_ike, rekey_child, delete_old_child, delete_redundant_child, rekey_ike, delete_old_ike, liveness
+  };
   struct PendingRequest {
     Bytes payload;  // as sent, marker included
     size_t sends = 0;

@@ -112,8 +112,15 @@ void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, con
       if (std::lexicographical_compare(n->begin(), n->end(), lowest->begin(), lowest->end())) lowest = n;
     bool ours_redundant = lowest == &req.nonce || lowest == &nonce->nonce;
     if (ours_redundant) {
-      to_delete.push_back(u32_bytes(fresh->spi_in));
+      // We lost: close only the SA we made. The old SA is the winner's to delete once its
+      // own exchange completes; deleting it now makes charon treat its rekey as colliding
+      // with a delete and close the surviving SA too.
       child_ = std::move(collision_->peer_made);
+      collision_.reset();
+      (void)send_request(now, ike_, Purpose::delete_redundant_child, ExchangeType::informational,
+                         {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(fresh->spi_in)}})},
+                         PendingRequest{});
+      return;
     } else {
       redundant_child_ = std::move(collision_->peer_made);
       child_ = std::move(*fresh);
@@ -122,8 +129,7 @@ void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, con
   } else {
     child_ = std::move(*fresh);
   }
-  // 2.8: the initiator of the rekey deletes the old CHILD_SA (and, after a collision, the
-  // redundant SA it made).
+  // 2.8: the initiator of the rekey deletes the old CHILD_SA (after a collision: the winner).
   (void)send_request(now, ike_, Purpose::delete_old_child, ExchangeType::informational,
                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, to_delete})}, PendingRequest{});
 }
