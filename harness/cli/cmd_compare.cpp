@@ -1,6 +1,5 @@
 // ikestorm compare A B [--html FILE] [--fail-on EXPR ...] [--json]: two reports side by side;
 // the nightly gate against a stored baseline.
-#pragma GCC diagnostic ignored "-Wnull-dereference"  // gcc 12 false positive in Boost's typed_value<std::string>
 #include <iostream>
 
 #include "cli/command.hpp"

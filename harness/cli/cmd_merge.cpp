@@ -1,5 +1,4 @@
 // ikestorm merge -o OUT DIR...: folds shard reports of one sweep into one report folder.
-#pragma GCC diagnostic ignored "-Wnull-dereference"  // gcc 12 false positive in Boost's typed_value<std::string>
 #include <filesystem>
 #include <iostream>
 

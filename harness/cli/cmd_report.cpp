@@ -1,5 +1,4 @@
 // ikestorm report DIR [--out DIR2]: renders report.html and junit.xml from report.json.
-#pragma GCC diagnostic ignored "-Wnull-dereference"  // gcc 12 false positive in Boost's typed_value<std::string>
 #include <filesystem>
 #include <iostream>
 
