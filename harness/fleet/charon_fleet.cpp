@@ -55,6 +55,15 @@ CharonFleet::~CharonFleet() { (void)stop(); }
 std::string CharonFleet::peer_name(uint32_t peer) const { return peer_conn_name(peer); }
 
 charon::ConnSpec CharonFleet::conn_for(uint32_t peer) const {
+  charon::ConnSpec c = opts_.make_conn ? opts_.make_conn(peer) : builtin_conn(peer);
+  if (opts_.auth && opts_.auth->kind != charon::AuthKind::psk) {
+    // Errors here were ruled out when the material was made for these peers.
+    (void)charon::apply_peer_auth(c, *opts_.auth, peer);
+  }
+  return c;
+}
+
+charon::ConnSpec CharonFleet::builtin_conn(uint32_t peer) const {
   charon::ConnSpec c;
   c.name = peer_conn_name(peer);
   c.local_addrs = {opts_.ike_address(peer)};
@@ -137,10 +146,18 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   };
   charon::SharedSecret secret{"peers", o.psk, {}};
   IST_TRY_ASSIGN(auto shared_msg, charon::to_load_shared(secret));
-  for (auto& d : f->daemons_) {
+  for (uint32_t d = 0; d < f->daemons_.size(); ++d) {
+    auto& session = *f->daemons_[d].session;
     ++outstanding;
-    d.session->request("load-shared", shared_msg, done("load-shared"), 60s);
+    session.request("load-shared", shared_msg, done("load-shared"), 60s);
+    if (o.auth && o.auth->kind != charon::AuthKind::psk) {
+      for (auto& req : charon::daemon_peer_credentials(*o.auth, d, static_cast<uint32_t>(f->daemons_.size()))) {
+        ++outstanding;
+        session.request(req.command, req.body, done(req.command), 60s);
+      }
+    }
   }
+  f->child_name_ = f->conn_for(0).child_name;
   for (uint32_t p = 0; p < o.peers; ++p) {
     IST_TRY_ASSIGN(auto msg, charon::to_load_conn(f->conn_for(p)));
     ++outstanding;
@@ -158,7 +175,7 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
 
 void CharonFleet::initiate(uint32_t peer) {
   vici::Message m;
-  m.set("child", "net").set("ike", peer_conn_name(peer)).set("timeout", "-1");
+  m.set("child", child_name_).set("ike", peer_conn_name(peer)).set("timeout", "-1");
   // The reply comes at once (timeout = -1); the outcome arrives as events.
   daemon_of(peer).session->request("initiate", m, [this, peer](Result<vici::Message> r) {
     std::string err;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "charon/auth_material.hpp"
 #include "charon/conn_spec.hpp"
 #include "charon/instance.hpp"
 #include "charon/settings.hpp"
@@ -40,6 +41,10 @@ struct CharonFleetOptions {
   bool encap = false;
   std::string psk;
   uint16_t first_port = 20000;  // daemon d: IKE port first_port + 2d, NAT-T port + 1
+  // Certificates / EAP secrets (peers.auth other than psk): each daemon gets its own peers'.
+  const charon::AuthMaterial* auth = nullptr;
+  // Peer i's connection when not the built-in one (a user's gateway config derives them).
+  std::function<charon::ConnSpec(uint32_t)> make_conn;
 };
 
 // Peer i's IKE identity.
@@ -77,6 +82,7 @@ class CharonFleet final : public PeerEngine {
   };
   CharonFleet(EventLoop& loop, CharonFleetOptions options);
   Daemon& daemon_of(uint32_t peer) { return daemons_[peer % daemons_.size()]; }
+  charon::ConnSpec builtin_conn(uint32_t peer) const;
   void emit(PeerObservation o);
 
   EventLoop& loop_;
@@ -85,6 +91,7 @@ class CharonFleet final : public PeerEngine {
   std::vector<std::string> daemon_logs_;
   Sink sink_;
   std::chrono::milliseconds attempt_timeout_{30000};
+  std::string child_name_ = "net";  // the CHILD_SA config every peer initiates
   double load_seconds_ = 0;
   std::vector<PeerObservation> scratch_;
 };

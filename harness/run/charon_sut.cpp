@@ -15,18 +15,15 @@ Status expect_success(Result<vici::Message> r, const std::string& what) {
 }  // namespace
 
 Result<std::unique_ptr<CharonSut>> CharonSut::start(EventLoop& loop, const charon::InstanceOptions& io,
-                                                    const charon::ConnSpec& responder,
-                                                    const charon::SharedSecret& secret) {
+                                                    const std::vector<charon::ViciRequest>& setup) {
   auto inst = charon::Instance::start(io);
   if (!inst) return std::move(inst).error().wrap("starting the SUT charon");
   std::unique_ptr<CharonSut> sut(new CharonSut(std::move(*inst)));
   auto session = vici::Session::connect(loop, sut->instance_.vici_socket());
   if (!session) return std::move(session).error().wrap("connecting to the SUT's vici");
   sut->session_ = std::move(*session);
-  IST_TRY_ASSIGN(auto shared, charon::to_load_shared(secret));
-  IST_TRY(expect_success(sut->session_->call("load-shared", shared, 30s), "SUT load-shared"));
-  IST_TRY_ASSIGN(auto conn, charon::to_load_conn(responder));
-  IST_TRY(expect_success(sut->session_->call("load-conn", conn, 30s), "SUT load-conn"));
+  for (const auto& req : setup)
+    IST_TRY(expect_success(sut->session_->call(req.command, req.body, 30s), "SUT " + req.command));
   return sut;
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "charon/auth_material.hpp"
 #include "charon/conn_spec.hpp"
 #include "charon/instance.hpp"
 #include "common/event_loop.hpp"
@@ -14,10 +15,10 @@ namespace ist::run {
 
 class CharonSut final : public Sut {
  public:
-  // Starts charon, connects vici, loads the secret and the responder connection.
+  // Starts charon, connects vici and sends `setup` in order (credentials, secrets,
+  // connections); every request must succeed.
   static Result<std::unique_ptr<CharonSut>> start(EventLoop& loop, const charon::InstanceOptions& instance,
-                                                  const charon::ConnSpec& responder,
-                                                  const charon::SharedSecret& secret);
+                                                  const std::vector<charon::ViciRequest>& setup);
   ~CharonSut() override;
 
   void count_established(std::function<void(Result<uint64_t>)> done) override;

@@ -3,9 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 
+#include "charon/auth_material.hpp"
 #include "charon/conn_spec.hpp"
+#include "charon/gateway_config.hpp"
 #include "charon/settings.hpp"
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
@@ -145,11 +148,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   if (s.peers.engine != scenario::Engine::charon)
     return fail("peers.engine: native is not available in this build (charon only)");
-  if (s.peers.auth != scenario::Auth::psk)
-    return fail(std::string("peers.auth: ") + scenario::to_string(s.peers.auth) +
-                " is not available in this build (psk only)");
-  if (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)
-    return fail("sut.config (the user's own gateway config) is not available in this build");
 
   EventLoop loop;
   if (!loop.valid()) return fail("epoll_create1 failed");
@@ -214,8 +212,67 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   ro.encap = s.peers.encap;
   auto responder = charon::sut_responder_conn(ro);
   charon::SharedSecret secret{"peers", ctx.psk, {}};
+  std::string peer_psk = ctx.psk;
 
-  auto sut = CharonSut::start(loop, sio, responder, secret);
+  // Authentication: certificates from a throwaway CA, or EAP secrets, made for this point.
+  auto auth_kind = charon::parse_auth_kind(scenario::to_string(s.peers.auth));
+  if (!auth_kind) return fail(auth_kind.error().describe());
+  charon::AuthKind kind = *auth_kind;
+
+  // The user's own gateway as the SUT: their settings and connections, our addresses.
+  std::optional<charon::GatewayAdaptation> gateway;
+  if (s.sut.config.swanctl_conf) {
+    charon::GatewayFiles files;
+    files.swanctl_conf = s.sut.config.swanctl_conf->string();
+    if (s.sut.config.strongswan_conf) files.strongswan_conf = s.sut.config.strongswan_conf->string();
+    charon::GatewayPlan plan;
+    plan.sut_address = ro.local_addr;
+    plan.sut_subnet = topo->sut_subnet().str();
+    auto a = charon::adapt_gateway(files, plan);
+    if (!a) return fail("sut.config: " + a.error().describe());
+    gateway = std::move(*a);
+    kind = gateway->auth;
+    peer_psk = gateway->peer_secret.secret;
+    for (const auto& c : gateway->changes) rep.notes.push_back("sut.config: " + c);
+  } else if (s.sut.config.strongswan_conf) {
+    return fail("sut.config: strongswan_conf needs swanctl_conf (the connections to test) next to it");
+  }
+
+  std::optional<charon::AuthMaterial> material;
+  if (kind != charon::AuthKind::psk) {
+    auto mo = gateway ? charon::gateway_material_options(*gateway, peers, dir + "/auth")
+                      : charon::AuthMaterialOptions{kind, peers, dir + "/auth"};
+    auto m = charon::make_auth_material(mo);
+    if (!m) return fail("making certificates: " + m.error().describe());
+    material = std::move(*m);
+    rep.notes.push_back(std::string("auth ") + std::string(charon::to_string(kind)) + ": material for " +
+                        std::to_string(peers) + " peers made in " + std::to_string(material->generate_seconds) +
+                        " s" + (material->shared_peer_key() ? "; the peers share one RSA key" : ""));
+    for (const auto& p : charon::auth_extra_plugins(kind)) sio.settings.extra_plugins.push_back(p);
+  }
+
+  std::vector<charon::ViciRequest> setup;
+  if (gateway) {
+    if (material) {
+      if (auto st = charon::apply_gateway_auth(*gateway, *material); !st) return fail(st.error().describe());
+    }
+    for (auto& [k, v] : gateway->sut_user_keys) sio.settings.user_keys.try_emplace(k, v);
+    for (const auto& p : gateway->sut_extra_plugins) sio.settings.extra_plugins.push_back(p);
+    setup = gateway->sut_requests;
+  } else {
+    if (material) {
+      if (auto st = charon::apply_sut_auth(responder, *material); !st) return fail(st.error().describe());
+      for (auto& req : charon::sut_credentials(*material)) setup.push_back(std::move(req));
+    }
+    auto shared = charon::to_load_shared(secret);
+    if (!shared) return fail(shared.error().describe());
+    setup.push_back({"load-shared", std::move(*shared)});
+    auto conn = charon::to_load_conn(responder);
+    if (!conn) return fail(conn.error().describe());
+    setup.push_back({"load-conn", std::move(*conn)});
+  }
+
+  auto sut = CharonSut::start(loop, sio, setup);
   if (!sut) {
     (void)topo->teardown();
     return fail(sut.error().describe());
@@ -248,7 +305,24 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   fo.ike = ike_lifetimes(eff.peers_ike);
   fo.child = child_lifetimes(eff.peers_child);
   fo.encap = s.peers.encap;
-  fo.psk = ctx.psk;
+  fo.psk = peer_psk;
+  if (material) {
+    fo.auth = &*material;
+    for (const auto& p : charon::auth_extra_plugins(kind)) fo.settings.extra_plugins.push_back(p);
+  }
+  if (gateway) {
+    const charon::GatewayAdaptation* ga = &*gateway;
+    const charon::AuthMaterial* gm = material ? &*material : nullptr;
+    auto peer_ike = ike_lifetimes(eff.peers_ike);
+    auto peer_child = child_lifetimes(eff.peers_child);
+    fo.make_conn = [ga, gm, tp, peer_ike, peer_child](uint32_t i) {
+      auto c = charon::gateway_peer_conn(*ga, i, tp->peer_ike_address(i).str(), tp->peer_inner_address(i).str(), gm);
+      c.ike = peer_ike;
+      c.child = peer_child;
+      return c;
+    };
+    fo.auth = nullptr;  // gateway_peer_conn already put the certificate in
+  }
   auto fleet = fleet::CharonFleet::start(loop, fo);
   if (!fleet) {
     (void)(*sut)->stop();
@@ -261,8 +335,11 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   // The configs people read: the SUT's connection and a sample of the peers'.
   {
-    auto sut_conf = charon::render_swanctl_conf({responder}, {secret});
-    if (sut_conf) write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    if (gateway) {
+      write_file(dir + "/sut/swanctl.conf", charon::render_gateway_swanctl_conf(*gateway));
+    } else if (auto sut_conf = charon::render_swanctl_conf({responder}, {secret})) {
+      write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    }
     std::vector<charon::ConnSpec> sample;
     for (uint32_t i = 0; i < std::min<uint32_t>(peers, 3); ++i) sample.push_back((*fleet)->conn_for(i));
     auto peers_conf = charon::render_swanctl_conf(sample, {secret});

@@ -124,3 +124,40 @@ def test_shard_then_resume_completes_the_sweep(run_ikestorm, needs_root, tmp_pat
     # Another scenario (here: other --set values) cannot resume this report.
     r = run_ikestorm("run", f, "--peers", "4", "--resume", out)
     assert r.returncode == 2 and "different scenario" in r.stderr
+
+
+@pytest.mark.parametrize("auth", ["ecdsa", "rsa", "eap-mschapv2"])
+def test_certificate_and_eap_runs_establish_every_peer(run_ikestorm, needs_root, tmp_path, auth):
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--peers", "60", "--set", f"peers.auth={auth}",
+                     "--set", "phases=[{connect: {}}, {teardown: {}}]", "--out", out, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = report(out)["runs"][0]
+    assert run["summary"]["established"] == 60
+    assert any(n.startswith(f"auth {auth}: material for 60 peers") for n in run["notes"]), run["notes"]
+    if auth != "eap-mschapv2":
+        assert (out / "run-1" / "auth" / "x509ca").is_dir()  # the throwaway CA, for people to read
+
+
+def test_users_own_gateway_config_as_the_sut(run_ikestorm, needs_root, tmp_path):
+    gw = REPO / "tests" / "fixtures" / "gateway"
+    f = tmp_path / "gw.yaml"
+    f.write_text(textwrap.dedent(f"""\
+        name: my-gateway
+        description: an operator's swanctl.conf as the SUT
+        peers: {{ count: 40, arrival: {{ rate: 100/s }} }}
+        sut:
+          config: {{ strongswan_conf: {gw / 'strongswan.conf'}, swanctl_conf: {gw / 'swanctl.conf'} }}
+        phases: [connect: {{}}, teardown: {{}}]
+        """))
+    out = tmp_path / "out"
+    r = run_ikestorm("run", f, "--out", out, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = report(out)["runs"][0]
+    assert run["summary"]["established"] == 40
+    notes = run["notes"]
+    # The report says what the harness changed in their config, with file:line.
+    assert any("local_addrs: 203.0.113.10 -> 198.18.0.1" in n for n in notes), notes
+    assert any("start_action: trap -> none" in n for n in notes), notes
+    loaded = (out / "run-1" / "sut" / "swanctl.conf").read_text()
+    assert "roadwarriors" in loaded and "aes256-sha256-ecp384" in loaded
