@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/report_codes.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
 #include "common/log.hpp"
@@ -20,6 +21,8 @@
 #include "common/probe.hpp"
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
+#include "reports/merge.hpp"
+#include "reports/output.hpp"
 #include "reports/report.hpp"
 #include "run/output_dir.hpp"
 #include "run/run_point.hpp"
@@ -202,14 +205,9 @@ int run_main(const std::vector<std::string>& args) {
       return fail("run", "--resume: " + dir + "/report.json was made from a different scenario (or other --set values)",
                   kExitUsage);
     report = std::move(*prev);
-    // Only completed points count as done; an interrupted one runs again.
-    std::vector<reports::RunReport> kept;
-    for (auto& r : report.runs)
-      if (r.outcome == "complete" || r.outcome == "sut-died") {
-        finished.insert(r.folder);
-        kept.push_back(std::move(r));
-      }
-    report.runs = std::move(kept);
+    // Only finished points count as done; an interrupted one runs again.
+    finished = reports::finished_points(report);
+    std::erase_if(report.runs, [&](const reports::RunReport& r) { return !finished.count(r.folder); });
   }
 
   // Shards pick points by index; the report keeps each point's index in its folder name.
@@ -323,11 +321,11 @@ int run_main(const std::vector<std::string>& args) {
     interrupted = interrupted || po.interrupted;
     report.runs.push_back(std::move(rr));
     // Point order, also when --resume appended to an earlier report.
-    auto point_no = [](const reports::RunReport& r) { return std::atoi(r.folder.c_str() + 4); };
-    std::stable_sort(report.runs.begin(), report.runs.end(),
-                     [&](const auto& a, const auto& b) { return point_no(a) < point_no(b); });
+    std::stable_sort(report.runs.begin(), report.runs.end(), [](const auto& a, const auto& b) {
+      return reports::point_number(a).value_or(0) < reports::point_number(b).value_or(0);
+    });
     // Written after every point: an interrupted sweep keeps what it finished.
-    if (auto w = reports::write_json(report, report_path); !w) {
+    if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) {
       log::error(w.error().describe());
       exit_code = std::max(exit_code, kExitHarnessFault);
     }
@@ -356,7 +354,7 @@ int run_main(const std::vector<std::string>& args) {
   } else {
     (void)state->remove();
   }
-  if (auto w = reports::write_json(report, report_path); !w) log::error(w.error().describe());
+  if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) log::error(w.error().describe());
 
   std::cout << "\n" << first.name << (first.description.empty() ? "" : ": " + first.description) << "\n";
   for (const auto& r : report.runs) print_point(r, report.runs.size() > 1);
@@ -364,7 +362,7 @@ int run_main(const std::vector<std::string>& args) {
     std::cout << "\ninterrupted: the report holds what was measured until then\n";
     exit_code = std::max(exit_code, kExitHarnessFault);
   }
-  std::cout << "\nreport: " << report_path << "\n";
+  std::cout << "\nreport: " << report_path << " (also report.html, junit.xml)\n";
   return exit_code;
 }
 
