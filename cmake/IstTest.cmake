@@ -10,8 +10,10 @@ endif()
 # ist_gtest(NAME SOURCES ... LIBS ... [LABELS ...])
 # One gtest binary; each TEST becomes a ctest entry (discovered when ctest runs, so a
 # privileged binary is never executed at build time).
+# LONG_TESTS: gtest names of this binary that carry the label `long` instead (timing-
+# sensitive or slow ones), so the default run leaves them out.
 function(ist_gtest name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS;LONG_TESTS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main ist_warnings)
   if(NOT ARG_TIMEOUT)
@@ -21,7 +23,14 @@ function(ist_gtest name)
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
   endif()
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
+  if(ARG_LONG_TESTS)
+    list(JOIN ARG_LONG_TESTS ":" long_filter)
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_FILTER "-${long_filter}" PROPERTIES ${props})
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_FILTER "${long_filter}"
+      TEST_SUFFIX ".long" PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "long")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
+  endif()
   if("unit" IN_LIST ARG_LABELS)
     add_dependencies(ist_unit_tests ${name})
   endif()
