@@ -24,9 +24,34 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa
                                                 exact, evidence)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TimeseriesPoint, t_s, ike_active, ike_pending, ike_failed,
-                                                child_active, child_pending, child_failed,
-                                                established_total, xfrm_stat)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutSample, ike_sas, half_open, jobs_queued, workers_idle)
+
+void to_json(json& j, const TimeseriesPoint& p) {
+  j = json{{"t_s", p.t_s},
+           {"ike_active", p.ike_active},
+           {"ike_pending", p.ike_pending},
+           {"ike_failed", p.ike_failed},
+           {"child_active", p.child_active},
+           {"child_pending", p.child_pending},
+           {"child_failed", p.child_failed},
+           {"established_total", p.established_total},
+           {"xfrm_stat", p.xfrm_stat}};
+  if (p.sut) j["sut"] = *p.sut;
+}
+
+void from_json(const json& j, TimeseriesPoint& p) {
+  const TimeseriesPoint d;
+  p.t_s = j.value("t_s", d.t_s);
+  p.ike_active = j.value("ike_active", d.ike_active);
+  p.ike_pending = j.value("ike_pending", d.ike_pending);
+  p.ike_failed = j.value("ike_failed", d.ike_failed);
+  p.child_active = j.value("child_active", d.child_active);
+  p.child_pending = j.value("child_pending", d.child_pending);
+  p.child_failed = j.value("child_failed", d.child_failed);
+  p.established_total = j.value("established_total", d.established_total);
+  p.xfrm_stat = j.value("xfrm_stat", d.xfrm_stat);
+  if (j.contains("sut")) p.sut = j.at("sut").get<SutSample>();
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Expectation, expr, ok, observed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)

@@ -82,12 +82,21 @@ struct PeerTimeline {
   std::vector<PeerEvent> events;
 };
 
+// The SUT's own view in one second, from its vici `stats` (charon's counters, not ours).
+struct SutSample {
+  uint64_t ike_sas = 0;       // IKE_SAs total (what charon.ikesa_limit is compared with)
+  uint64_t half_open = 0;     // half-open IKE_SAs (initiator and responder)
+  uint64_t jobs_queued = 0;   // all priorities (what init_limit_job_load is compared with)
+  uint64_t workers_idle = 0;
+};
+
 struct TimeseriesPoint {
   double t_s = 0;  // wall seconds since run start
   uint64_t ike_active = 0, ike_pending = 0, ike_failed = 0;
   uint64_t child_active = 0, child_pending = 0, child_failed = 0;
   uint64_t established_total = 0;
   std::map<std::string, int64_t> xfrm_stat;  // per-second deltas
+  std::optional<SutSample> sut;              // absent when the SUT did not answer in time
 };
 
 struct Expectation {

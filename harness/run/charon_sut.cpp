@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "vici/commands.hpp"
+
 namespace ist::run {
 
 using namespace std::chrono_literals;
@@ -52,6 +54,22 @@ void CharonSut::count_established(std::function<void(Result<uint64_t>)> done) {
                      done(*count);
                    },
                    120s);
+}
+
+void CharonSut::sample_stats(std::function<void(Result<reports::SutSample>)> done) {
+  if (!session_) {
+    done(Error("SUT session closed"));
+    return;
+  }
+  vici::stats(*session_, [done](Result<vici::Stats> r) {
+    if (!r) {
+      done(std::move(r).error());
+      return;
+    }
+    const auto& q = r->queues;
+    done(reports::SutSample{r->ikesas_total, r->ikesas_half_open, q.critical + q.high + q.medium + q.low,
+                            r->workers_idle});
+  }, 900ms);
 }
 
 bool CharonSut::healthy(std::string* why) {

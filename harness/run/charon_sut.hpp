@@ -22,6 +22,7 @@ class CharonSut final : public Sut {
   ~CharonSut() override;
 
   void count_established(std::function<void(Result<uint64_t>)> done) override;
+  void sample_stats(std::function<void(Result<reports::SutSample>)> done) override;
   bool healthy(std::string* why) override;
   ProcessUsage usage() override;
   Status stop() override;

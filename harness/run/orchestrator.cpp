@@ -96,6 +96,13 @@ void Orchestrator::tick() {
   rate_last_tick_ = static_cast<double>(pt.established_total - established_last_tick_);
   established_last_tick_ = pt.established_total;
   result_.timeseries.push_back(pt);
+  // The SUT's own counters for this second arrive a moment later.
+  if (ticking_) {
+    std::size_t idx = result_.timeseries.size() - 1;
+    sut_.sample_stats([this, idx](Result<reports::SutSample> s) {
+      if (s && idx < result_.timeseries.size()) result_.timeseries[idx].sut = *s;
+    });
+  }
 
   if (progress_) {
     ProgressSnapshot s;

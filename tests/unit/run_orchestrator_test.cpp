@@ -75,6 +75,9 @@ class FakeSut : public Sut {
  public:
   explicit FakeSut(uint64_t n) : n_(n) {}
   void count_established(std::function<void(Result<uint64_t>)> done) override { done(n_); }
+  void sample_stats(std::function<void(Result<reports::SutSample>)> done) override {
+    done(reports::SutSample{n_, 0, 3, 7});
+  }
   bool healthy(std::string*) override { return true; }
   ProcessUsage usage() override { return {2.5, 20}; }
   Status stop() override { return ok(); }
@@ -140,7 +143,11 @@ TEST_F(OrchestratorTest, HoldCountsRekeysOnlyInsideTheWindow) {
   // 5 peers x ~10 rekeys in one second.
   EXPECT_GE(r.hold_child_rekeys, 40u);
   EXPECT_LE(r.hold_child_rekeys, 55u);
-  EXPECT_GE(r.timeseries.size(), 1u);
+  ASSERT_GE(r.timeseries.size(), 1u);
+  // Each second also carries the SUT's own counters.
+  ASSERT_TRUE(r.timeseries.front().sut.has_value());
+  EXPECT_EQ(r.timeseries.front().sut->ike_sas, 5u);
+  EXPECT_EQ(r.timeseries.front().sut->jobs_queued, 3u);
 }
 
 TEST_F(OrchestratorTest, StormReconnectsAShare) {
