@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
+#include "fleet/native/native_fleet.hpp"
 #include "netns/topology.hpp"
 #include "run/charon_sut.hpp"
 #include "run/classify_run.hpp"
@@ -146,8 +147,12 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     return std::move(out);
   };
 
-  if (s.peers.engine != scenario::Engine::charon)
-    return fail("peers.engine: native is not available in this build (charon only)");
+  const bool native_engine = s.peers.engine == scenario::Engine::native;
+  if (native_engine && scenario::to_string(s.peers.auth) != std::string("psk"))
+    return fail("peers.engine: native authenticates with a PSK only (peers.auth: " +
+                std::string(scenario::to_string(s.peers.auth)) + " needs peers.engine: charon)");
+  if (native_engine && (s.sut.config.swanctl_conf || s.sut.config.strongswan_conf))
+    return fail("peers.engine: native cannot derive peers from sut.config (use peers.engine: charon)");
 
   EventLoop loop;
   if (!loop.valid()) return fail("epoll_create1 failed");
@@ -281,6 +286,38 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   out.sut_version = (*sut)->instance().daemon_version();
 
   // 3. The peers.
+  const netns::Topology* tp = &*topo;
+  std::unique_ptr<fleet::PeerEngine> engine;
+  if (native_engine) {
+    fleet::NativeFleetOptions no;
+    no.peers = peers;
+    const netns::Namespace* pns = &topo->peers_ns();
+    no.run_in = [pns](const std::function<Status()>& fn) { return pns->run_in(fn); };
+    no.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
+    no.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
+    no.sut_address = ro.local_addr;
+    no.sut_id = responder.local_id;
+    no.remote_ts = ro.local_ts;
+    no.ike_proposals = s.peers.ike.proposals;
+    no.esp_proposals = s.peers.child.proposals;
+    no.ike = ike_lifetimes(eff.peers_ike);
+    no.child = child_lifetimes(eff.peers_child);
+    no.encap = s.peers.encap;
+    no.psk = peer_psk;
+    no.retransmit = native::RetransmitPolicy{std::chrono::seconds(std::stoi(kInitiatorRetransmitTimeout)), 1.8,
+                                             static_cast<unsigned>(std::stoi(kInitiatorRetransmitTries))};
+    auto nf = fleet::NativeFleet::start(loop, no);
+    if (!nf) {
+      (void)(*sut)->stop();
+      (void)topo->teardown();
+      return fail("native peers: " + nf.error().describe());
+    }
+    rep.notes.push_back("peers.engine native: " + std::to_string(peers) +
+                        " IKEv2 initiators inside the harness process (their CPU and memory are the harness's)");
+    if (auto sut_conf = charon::render_swanctl_conf({responder}, {secret}))
+      write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    engine = std::move(*nf);
+  } else {
   fleet::CharonFleetOptions fo;
   fo.peers = peers;
   fo.daemons = scenario::resolved_daemons(s);
@@ -294,7 +331,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   fo.settings.user_keys = user_keys(s.peers.charon);
   fo.settings.user_keys.try_emplace("retransmit_tries", kInitiatorRetransmitTries);
   fo.settings.user_keys.try_emplace("retransmit_timeout", kInitiatorRetransmitTimeout);
-  const netns::Topology* tp = &*topo;
   fo.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
   fo.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
   fo.sut_address = ro.local_addr;
@@ -349,13 +385,16 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
                      " peer connections; the others differ only in index, addresses and id\n" + *peers_conf);
   }
 
+  engine = std::move(*fleet);
+  }
+
   // 4. The phases.
-  Orchestrator orch(loop, **fleet, **sut, orchestrator_plan(s, eff), ctx.progress);
+  Orchestrator orch(loop, *engine, **sut, orchestrator_plan(s, eff), ctx.progress);
   OrchestratorResult r = orch.execute();
   const auto& tr = orch.tracker();
 
   // 5. Teardown, in order: peers, SUT, network.
-  if (auto st = (*fleet)->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
+  if (auto st = engine->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
   if (auto st = (*sut)->stop(); !st) rep.notes.push_back(st.error().describe());
   if (auto st = topo->teardown(); !st) rep.notes.push_back("topology teardown: " + st.error().describe());
 

@@ -1,0 +1,545 @@
+#include "fleet/native/native_fleet.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+
+#include "common/log.hpp"
+#include "fleet/charon_events.hpp"
+#include "fleet/charon_fleet.hpp"
+
+namespace ist::fleet {
+
+namespace tid = native::transform_id;
+using K = PeerObservation::Kind;
+using native::Bytes;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) out.push_back(part);
+  return out;
+}
+
+// "aes128" / "aes256gcm16" -> (encr, bits); nullopt when not an encryption token.
+std::optional<std::pair<uint16_t, uint16_t>> encr_token(const std::string& t) {
+  for (uint16_t bits : {128, 192, 256}) {
+    std::string aes = "aes" + std::to_string(bits);
+    if (t == aes) return std::pair<uint16_t, uint16_t>{tid::encr_aes_cbc, bits};
+    if (t == aes + "gcm16" || t == aes + "gcm128") return std::pair<uint16_t, uint16_t>{tid::encr_aes_gcm_16, bits};
+  }
+  return std::nullopt;
+}
+
+std::optional<uint16_t> dh_token(const std::string& t) {
+  if (t == "x25519" || t == "curve25519") return tid::dh_x25519;
+  if (t == "ecp256") return tid::dh_ecp256;
+  if (t == "modp2048") return tid::dh_modp2048;
+  return std::nullopt;
+}
+
+const char* const kSupported =
+    "the native engine supports aes128/192/256 with sha256, aes128/192/256gcm16, prfsha256, "
+    "x25519/ecp256/modp2048";
+
+Result<Bytes> address_bytes(const std::string& text) {
+  Bytes out(16);
+  if (::inet_pton(AF_INET, text.c_str(), out.data()) == 1) {
+    out.resize(4);
+    return out;
+  }
+  if (::inet_pton(AF_INET6, text.c_str(), out.data()) == 1) return out;
+  return Error("not an IP address: '" + text + "'");
+}
+
+// "198.18.255.0/24" (or a bare address) as an address-range selector.
+Result<native::TrafficSelector> selector_of(const std::string& text) {
+  auto slash = text.find('/');
+  IST_TRY_ASSIGN(auto first, address_bytes(text.substr(0, slash)));
+  size_t bits = first.size() * 8;
+  size_t prefix = bits;
+  if (slash != std::string::npos) {
+    try {
+      prefix = std::stoul(text.substr(slash + 1));
+    } catch (...) {
+      return Error("bad prefix in '" + text + "'");
+    }
+    if (prefix > bits) return Error("bad prefix in '" + text + "'");
+  }
+  Bytes last = first;
+  for (size_t bit = prefix; bit < bits; ++bit) {
+    first[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+    last[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
+  }
+  native::TrafficSelector ts;
+  ts.type = first.size() == 4 ? native::ts_type::ipv4_addr_range : native::ts_type::ipv6_addr_range;
+  ts.start_address = std::move(first);
+  ts.end_address = std::move(last);
+  return ts;
+}
+
+// One sockaddr for sendto/bind.
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+};
+SockAddr sockaddr_of(const Bytes& addr, uint16_t port) {
+  SockAddr s;
+  if (addr.size() == 4) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&s.ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    std::memcpy(&in->sin_addr, addr.data(), 4);
+    s.len = sizeof(sockaddr_in);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&s.ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    std::memcpy(&in6->sin6_addr, addr.data(), 16);
+    s.len = sizeof(sockaddr_in6);
+  }
+  return s;
+}
+
+// The classifier reads these texts (run/classify_run.cpp observation_of_failure_text).
+std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) {
+  using C = native::FailureCause;
+  switch (e.cause) {
+    case C::no_response:
+      return "native: giving up after " + std::to_string(retransmits) + " retransmits, peer not responding (" +
+             e.detail + ")";
+    case C::notify_received:
+      return "native: received " + native::notify_name(e.notify) + " notify error (" + e.detail + ")";
+    case C::auth_mismatch:
+      return "native: AUTHENTICATION_FAILED: " + e.detail;
+    default:
+      return "native: " + native::cause_name(e.cause) + ": " + e.detail;
+  }
+}
+
+}  // namespace
+
+Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
+  if (proposals.size() != 1)
+    return Error("peers.ike.proposals: the native engine offers exactly one IKE proposal (got " +
+                 std::to_string(proposals.size()) + ")");
+  native::IkeProposalConfig c;
+  c.dh_groups.clear();
+  bool have_encr = false, have_integ = false;
+  for (const auto& t : split(proposals[0], '-')) {
+    if (auto e = encr_token(t); e && !have_encr) {
+      c.encr = e->first;
+      c.key_bits = e->second;
+      have_encr = true;
+    } else if (t == "sha256" && !have_integ) {
+      c.integ = tid::integ_hmac_sha2_256_128;
+      have_integ = true;
+    } else if (t == "prfsha256") {
+      // the only PRF the native engine has; always used
+    } else if (auto g = dh_token(t)) {
+      c.dh_groups.push_back(*g);
+    } else {
+      return Error("peers.ike.proposals: '" + t + "' in '" + proposals[0] + "' is not supported (" + kSupported + ")");
+    }
+  }
+  bool aead = c.encr == tid::encr_aes_gcm_16;
+  if (!have_encr) return Error("peers.ike.proposals: '" + proposals[0] + "' has no encryption algorithm");
+  if (aead && have_integ) return Error("peers.ike.proposals: '" + proposals[0] + "' combines AES-GCM with an integrity algorithm");
+  if (!aead && !have_integ) return Error("peers.ike.proposals: '" + proposals[0] + "' needs sha256 with AES-CBC");
+  if (c.dh_groups.empty()) return Error("peers.ike.proposals: '" + proposals[0] + "' has no DH group");
+  return c;
+}
+
+Result<native::EspProposalConfig> native_esp_proposal(const std::vector<std::string>& proposals) {
+  if (proposals.size() != 1)
+    return Error("peers.child.proposals: the native engine offers exactly one ESP proposal (got " +
+                 std::to_string(proposals.size()) + ")");
+  native::EspProposalConfig c;
+  bool have_encr = false, have_integ = false;
+  for (const auto& t : split(proposals[0], '-')) {
+    if (auto e = encr_token(t); e && !have_encr) {
+      c.encr = e->first;
+      c.key_bits = e->second;
+      have_encr = true;
+    } else if (t == "sha256" && !have_integ) {
+      c.integ = tid::integ_hmac_sha2_256_128;
+      have_integ = true;
+    } else if (t == "noesn") {
+      // no extended sequence numbers is what the native engine proposes anyway
+    } else if (dh_token(t)) {
+      return Error("peers.child.proposals: '" + proposals[0] + "' asks for PFS, which the native engine does not do");
+    } else {
+      return Error("peers.child.proposals: '" + t + "' in '" + proposals[0] + "' is not supported (" + kSupported + ")");
+    }
+  }
+  bool aead = c.encr == tid::encr_aes_gcm_16;
+  if (!have_encr) return Error("peers.child.proposals: '" + proposals[0] + "' has no encryption algorithm");
+  if (aead && have_integ) return Error("peers.child.proposals: '" + proposals[0] + "' combines AES-GCM with an integrity algorithm");
+  if (!aead && !have_integ) return Error("peers.child.proposals: '" + proposals[0] + "' needs sha256 with AES-CBC");
+  return c;
+}
+
+NativeFleet::NativeFleet(EventLoop& loop, NativeFleetOptions options)
+    : loop_(loop), opts_(std::move(options)), origin_(loop.clock().now()) {}
+
+NativeFleet::~NativeFleet() { (void)stop(); }
+
+Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeFleetOptions o) {
+  if (!o.ike_address || !o.inner_address) return Error("native fleet: ike_address and inner_address are required");
+  if (o.psk.empty()) return Error("native fleet: the native engine authenticates with a PSK and none was given");
+  std::unique_ptr<NativeFleet> f(new NativeFleet(loop, std::move(o)));
+  IST_TRY_ASSIGN(f->ike_suite_, native_ike_proposal(f->opts_.ike_proposals));
+  IST_TRY_ASSIGN(f->esp_suite_, native_esp_proposal(f->opts_.esp_proposals));
+  IST_TRY_ASSIGN(f->sut_addr_, address_bytes(f->opts_.sut_address));
+  for (const auto& ts : f->opts_.remote_ts) {
+    IST_TRY_ASSIGN(auto sel, selector_of(ts));
+    f->remote_ts_.push_back(std::move(sel));
+  }
+  auto schedule = f->opts_.retransmit.schedule();
+  f->attempt_timeout_ = std::accumulate(schedule.begin(), schedule.end(), std::chrono::milliseconds(0)) +
+                        std::chrono::seconds(5);
+  IST_TRY(f->open_sockets());
+  return f;
+}
+
+Status NativeFleet::open_sockets() {
+  // Two sockets per peer: raise the soft descriptor limit as far as the hard one allows.
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rlim_t want = static_cast<rlim_t>(opts_.peers) * 2 + 1024;
+    if (rl.rlim_cur < want) {
+      rl.rlim_cur = std::min(want, rl.rlim_max);
+      (void)::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
+  peers_.resize(opts_.peers);
+  std::vector<Bytes> addrs;
+  for (uint32_t i = 0; i < opts_.peers; ++i) {
+    IST_TRY_ASSIGN(auto a, address_bytes(opts_.ike_address(i)));
+    if (a.size() != sut_addr_.size()) return Error("native fleet: peer and SUT addresses are of different families");
+    addrs.push_back(std::move(a));
+  }
+  auto make = [&]() -> Status {
+    for (uint32_t i = 0; i < opts_.peers; ++i) {
+      for (bool natt : {false, true}) {
+        int domain = addrs[i].size() == 4 ? AF_INET : AF_INET6;
+        unique_fd fd(::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd) return Error::sys("native fleet: socket() for peer " + std::to_string(i));
+        int size = 1 << 18;  // a burst of answers must not overflow the receive buffer
+        (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        uint16_t port = natt ? native::natt_port : native::ike_port;
+        SockAddr sa = sockaddr_of(addrs[i], port);
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa.ss), sa.len) != 0)
+          return Error::sys("native fleet: bind " + opts_.ike_address(i) + ":" + std::to_string(port));
+        (natt ? peers_[i].sock_natt : peers_[i].sock_ike) = std::move(fd);
+      }
+    }
+    return ok();
+  };
+  IST_TRY(opts_.run_in ? opts_.run_in(make) : make());
+  for (uint32_t i = 0; i < opts_.peers; ++i) {
+    IST_TRY(loop_.add_fd(peers_[i].sock_ike.get(), EPOLLIN, [this, i](uint32_t) { on_readable(i, false); }));
+    IST_TRY(loop_.add_fd(peers_[i].sock_natt.get(), EPOLLIN, [this, i](uint32_t) { on_readable(i, true); }));
+  }
+  return ok();
+}
+
+std::string NativeFleet::peer_name(uint32_t peer) const { return peer_conn_name(peer); }
+
+const native::Initiator* NativeFleet::initiator(uint32_t peer) const {
+  return peer < peers_.size() ? peers_[peer].ini.get() : nullptr;
+}
+
+native::Millis NativeFleet::now_ms() const {
+  return std::chrono::duration_cast<native::Millis>(loop_.clock().now() - origin_);
+}
+
+native::InitiatorConfig NativeFleet::config_for(uint32_t peer) const {
+  native::InitiatorConfig c;
+  c.local = native::Endpoint{address_bytes(opts_.ike_address(peer)).value(), native::ike_port};
+  c.remote = native::Endpoint{sut_addr_, native::ike_port};
+  c.ike = ike_suite_;
+  c.esp = esp_suite_;
+  c.psk = native::to_bytes(opts_.psk);
+  c.local_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(peer_identity(peer))};
+  if (!opts_.sut_id.empty()) c.remote_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(opts_.sut_id)};
+  if (auto inner = selector_of(opts_.inner_address(peer))) c.ts_local = {std::move(*inner)};
+  c.ts_remote = remote_ts_;
+  c.force_encap = opts_.encap;
+  c.retransmit = opts_.retransmit;
+  return c;
+}
+
+void NativeFleet::emit(K kind, uint32_t peer, std::string detail) {
+  if (sink_) sink_(PeerObservation{kind, peer, loop_.clock().now(), std::move(detail)});
+}
+
+void NativeFleet::cancel_timers(Peer& p) {
+  for (auto* t : {&p.retransmit_timer, &p.child_rekey_timer, &p.ike_rekey_timer, &p.terminate_timer}) {
+    if (*t) loop_.cancel(*t);
+    *t = 0;
+  }
+}
+
+void NativeFleet::initiate(uint32_t peer) {
+  if (stopped_ || peer >= peers_.size()) return;
+  Peer& p = peers_[peer];
+  // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
+  cancel_timers(p);
+  p.ike_up = p.child_up = p.terminating = false;
+  p.ini = std::make_unique<native::Initiator>(config_for(peer));
+  if (auto st = p.ini->start(now_ms()); !st) {
+    emit(K::attempt_failed, peer, "initiate: " + st.error().describe());
+    p.ini.reset();
+    return;
+  }
+  pump(peer);
+}
+
+void NativeFleet::terminate(uint32_t peer) {
+  if (stopped_ || peer >= peers_.size()) return;
+  Peer& p = peers_[peer];
+  if (!p.ini) return;
+  p.terminating = true;
+  for (auto* t : {&p.child_rekey_timer, &p.ike_rekey_timer}) {
+    if (*t) loop_.cancel(*t);
+    *t = 0;
+  }
+  switch (p.ini->state()) {
+    case native::InitiatorState::init_sent:
+    case native::InitiatorState::auth_sent:
+      // Nothing established to delete: abandon the exchange (the SUT's half-open SA times out).
+      cancel_timers(p);
+      p.ini.reset();
+      emit(K::attempt_failed, peer, "native: attempt abandoned by terminate before it completed");
+      return;
+    case native::InitiatorState::established:
+      try_delete(peer, 100);
+      return;
+    default:
+      if (p.ike_up) report_down(peer, "native: terminated");
+      return;
+  }
+}
+
+// Waits for a request in flight (a rekey) to finish, then deletes the IKE_SA; the
+// Initiator's own retransmits bound the delete, the terminate timer bounds the whole.
+void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
+  Peer& p = peers_[peer];
+  if (!p.ini || p.ini->state() != native::InitiatorState::established) return;
+  if (!p.ini->busy()) {
+    if (auto st = p.ini->delete_ike(now_ms()); !st) {
+      report_down(peer, "native: delete failed: " + st.error().describe());
+      return;
+    }
+    p.terminate_timer = loop_.after(attempt_timeout_, [this, peer] {
+      Peer& q = peers_[peer];
+      q.terminate_timer = 0;
+      if (q.ike_up) report_down(peer, "native: delete not finished in time");
+    });
+    pump(peer);
+    return;
+  }
+  if (attempts_left <= 0) {
+    report_down(peer, "native: a request stayed in flight; IKE_SA dropped without a delete");
+    return;
+  }
+  p.terminate_timer = loop_.after(std::chrono::milliseconds(100), [this, peer, attempts_left] {
+    peers_[peer].terminate_timer = 0;
+    try_delete(peer, attempts_left - 1);
+  });
+}
+
+void NativeFleet::report_down(uint32_t peer, const std::string& why) {
+  Peer& p = peers_[peer];
+  bool child = p.child_up, ike = p.ike_up;
+  p.child_up = p.ike_up = p.terminating = false;
+  cancel_timers(p);
+  if (p.ini && p.ini->state() != native::InitiatorState::established) p.ini.reset();
+  if (child) emit(K::child_down, peer, why);
+  if (ike) emit(K::ike_down, peer, why);
+}
+
+void NativeFleet::on_readable(uint32_t peer, bool natt) {
+  Peer& p = peers_[peer];
+  int fd = natt ? p.sock_natt.get() : p.sock_ike.get();
+  uint8_t buf[65536];
+  for (int i = 0; i < 64; ++i) {  // bounded: other peers get their turn
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0) break;
+    ++received_;
+    if (p.ini)
+      p.ini->on_datagram(now_ms(), natt ? native::natt_port : native::ike_port,
+                         native::ByteView(buf, static_cast<size_t>(n)));
+  }
+  if (p.ini) pump(peer);
+}
+
+void NativeFleet::pump(uint32_t peer) {
+  Peer& p = peers_[peer];
+  if (!p.ini) return;
+  native::Initiator& ini = *p.ini;
+  for (const auto& d : ini.take_outgoing()) {
+    int fd = d.local_port == native::natt_port ? p.sock_natt.get() : p.sock_ike.get();
+    SockAddr to = sockaddr_of(sut_addr_, d.remote_port);
+    ssize_t n = ::sendto(fd, d.payload.data(), d.payload.size(), 0, reinterpret_cast<sockaddr*>(&to.ss), to.len);
+    if (n == static_cast<ssize_t>(d.payload.size()))
+      ++sent_;
+    else
+      ++send_errors_;  // counted as loss: the retransmit schedule covers it
+  }
+  for (const auto& e : ini.take_events()) {
+    handle(peer, e);
+    if (!p.ini) return;  // the event ended the attempt
+  }
+  if (p.retransmit_timer) loop_.cancel(p.retransmit_timer);
+  p.retransmit_timer = 0;
+  if (auto next = p.ini->next_timer()) {
+    p.retransmit_timer = loop_.at(origin_ + *next, [this, peer] {
+      Peer& q = peers_[peer];
+      q.retransmit_timer = 0;
+      if (!q.ini) return;
+      q.ini->on_timer(now_ms());
+      pump(peer);
+    });
+  }
+}
+
+void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
+  Peer& p = peers_[peer];
+  using E = native::EventKind;
+  switch (e.kind) {
+    case E::ike_up:
+      if (!p.ike_up) emit(K::ike_up, peer);
+      p.ike_up = true;
+      schedule_ike_rekey(peer);
+      return;
+    case E::child_up:
+      if (!p.child_up) emit(K::child_up, peer);
+      p.child_up = true;
+      schedule_child_rekey(peer);
+      return;
+    case E::ike_rekeyed:
+      emit(K::ike_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
+      schedule_ike_rekey(peer);
+      return;
+    case E::child_rekeyed:
+      emit(K::child_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
+      schedule_child_rekey(peer);
+      return;
+    case E::child_deleted:
+      if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
+      p.child_rekey_timer = 0;
+      if (p.child_up) emit(K::child_down, peer, "native: CHILD_SA " + e.detail);
+      p.child_up = false;
+      return;
+    case E::ike_deleted:
+      if (!p.ike_up) {
+        cancel_timers(p);
+        p.ini.reset();
+        emit(K::attempt_failed, peer, "native: IKE_SA " + e.detail + " before it was up");
+        return;
+      }
+      report_down(peer, p.terminating ? "native: deleted" : "native: IKE_SA " + e.detail);
+      p.ini.reset();
+      return;
+    case E::failed: {
+      unsigned retransmits = static_cast<unsigned>(opts_.retransmit.tries);
+      if (!p.child_up) {
+        // The attempt is over (IKE_SA_INIT, IKE_AUTH or the CHILD_SA in IKE_AUTH failed).
+        std::string text = failure_text(e, retransmits);
+        cancel_timers(p);
+        p.ini.reset();
+        if (p.ike_up) emit(K::ike_down, peer, text);
+        p.ike_up = false;
+        emit(K::attempt_failed, peer, text);
+        return;
+      }
+      if (e.child) {
+        // A rekey or delete of an old SA failed; the current SAs stay.
+        log::debug("native peer ", peer, ": ", failure_text(e, retransmits));
+        return;
+      }
+      // An established IKE_SA stopped answering (a rekey or liveness check went unanswered).
+      report_down(peer, failure_text(e, retransmits));
+      p.ini.reset();
+      return;
+    }
+    case E::rekey_collision:
+      log::debug("native peer ", peer, ": rekey collision: ", e.detail);
+      return;
+  }
+}
+
+std::chrono::milliseconds NativeFleet::with_jitter(std::chrono::seconds rekey, std::chrono::seconds rand) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(rekey);
+  if (rand.count() <= 0) return ms;
+  jitter_state_ = jitter_state_ * 6364136223846793005ull + 1442695040888963407ull;
+  auto span = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(rand).count());
+  return ms - std::chrono::milliseconds(static_cast<int64_t>((jitter_state_ >> 33) % (span + 1)));
+}
+
+void NativeFleet::schedule_child_rekey(uint32_t peer) {
+  Peer& p = peers_[peer];
+  if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
+  p.child_rekey_timer = 0;
+  if (opts_.child.rekey_time.count() <= 0 || p.terminating) return;
+  p.child_rekey_timer = loop_.after(with_jitter(opts_.child.rekey_time, opts_.child.rand_time), [this, peer] {
+    peers_[peer].child_rekey_timer = 0;
+    try_rekey(peer, true);
+  });
+}
+
+void NativeFleet::schedule_ike_rekey(uint32_t peer) {
+  Peer& p = peers_[peer];
+  if (p.ike_rekey_timer) loop_.cancel(p.ike_rekey_timer);
+  p.ike_rekey_timer = 0;
+  if (opts_.ike.rekey_time.count() <= 0 || p.terminating) return;
+  p.ike_rekey_timer = loop_.after(with_jitter(opts_.ike.rekey_time, opts_.ike.rand_time), [this, peer] {
+    peers_[peer].ike_rekey_timer = 0;
+    try_rekey(peer, false);
+  });
+}
+
+void NativeFleet::try_rekey(uint32_t peer, bool child) {
+  Peer& p = peers_[peer];
+  if (!p.ini || p.terminating || p.ini->state() != native::InitiatorState::established) return;
+  if (p.ini->busy()) {  // window size 1: retry when the request in flight is done
+    auto& timer = child ? p.child_rekey_timer : p.ike_rekey_timer;
+    timer = loop_.after(std::chrono::milliseconds(200), [this, peer, child] {
+      (child ? peers_[peer].child_rekey_timer : peers_[peer].ike_rekey_timer) = 0;
+      try_rekey(peer, child);
+    });
+    return;
+  }
+  auto st = child ? p.ini->rekey_child(now_ms()) : p.ini->rekey_ike(now_ms());
+  if (!st) {
+    log::debug("native peer ", peer, ": rekey not started: ", st.error().describe());
+    return;
+  }
+  pump(peer);
+}
+
+Status NativeFleet::stop() {
+  if (stopped_) return ok();
+  stopped_ = true;
+  for (auto& p : peers_) {
+    cancel_timers(p);
+    if (p.sock_ike) loop_.remove_fd(p.sock_ike.get());
+    if (p.sock_natt) loop_.remove_fd(p.sock_natt.get());
+    p.sock_ike.reset();
+    p.sock_natt.reset();
+    p.ini.reset();
+  }
+  return ok();
+}
+
+}  // namespace ist::fleet
