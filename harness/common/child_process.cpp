@@ -286,37 +286,39 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
   return out;
 }
 
-std::optional<unsigned long long> process_start_ticks(pid_t pid) {
+namespace {
+// The numeric fields of /proc/PID/stat, indexed by their field number (1-based, as in
+// proc(5)); fields 1 and 2 (pid, comm) are left empty. comm may contain spaces and
+// parentheses, so parsing starts after the last ')'.
+std::optional<std::vector<unsigned long long>> proc_stat_fields(pid_t pid, int last_field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(f, line)) return std::nullopt;
-  // comm (field 2) may contain spaces and parentheses: parse after the last ')'.
   auto close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
   std::istringstream rest(line.substr(close + 2));
+  std::vector<unsigned long long> fields(3, 0);
   std::string field;
-  // Field 3 is the first after ')'; starttime is field 22.
-  for (int i = 3; i < 22; ++i)
+  for (int i = 3; i <= last_field; ++i) {
     if (!(rest >> field)) return std::nullopt;
-  unsigned long long start = 0;
-  if (!(rest >> start)) return std::nullopt;
-  return start;
+    // Field 3 (state) is a letter; the rest are numbers (some may be negative).
+    fields.push_back(i == 3 ? 0 : std::strtoull(field.c_str(), nullptr, 10));
+  }
+  return fields;
+}
+}  // namespace
+
+std::optional<unsigned long long> process_start_ticks(pid_t pid) {
+  auto f = proc_stat_fields(pid, 22);  // 22: starttime
+  if (!f) return std::nullopt;
+  return (*f)[22];
 }
 
 std::optional<ProcessUsage> process_usage(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  auto f = proc_stat_fields(pid, 15);  // 14: utime, 15: stime
+  if (!f) return std::nullopt;
+  unsigned long long utime = (*f)[14], stime = (*f)[15];
   std::string line;
-  if (!std::getline(f, line)) return std::nullopt;
-  auto close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15; ++i) {
-    if (!(rest >> field)) return std::nullopt;
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
   ProcessUsage u;
   u.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
   std::ifstream st("/proc/" + std::to_string(pid) + "/status");
