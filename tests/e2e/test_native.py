@@ -1,0 +1,91 @@
+"""`ikestorm run` with peers.engine: native against a real charon SUT.
+
+The native IKEv2 initiators run inside the harness process; the SUT's own count, its log
+and the host must agree with what the report says.
+"""
+import json
+import os
+import re
+import subprocess
+
+from test_run import charon_pids, run_id_of
+
+
+def assert_nothing_left(run_id, out, charons_before):
+    # Like test_run's check, but other engineers' charons may start meanwhile: a charon
+    # left by this run would still have the run's folder open or as its working directory.
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"ist-{run_id}" not in netns, netns
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert f"ist{run_id}" not in links
+    assert not os.path.exists(f"/run/ikestorm/{run_id}"), "run state folder left behind"
+    for pid in charon_pids() - charons_before:
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        assert str(out) not in cwd and str(out) not in cmd, f"charon {pid} of this run left behind"
+
+
+def only_run(out):
+    return json.loads((out / "report.json").read_text())["runs"][0]
+
+
+def test_native_engine_establishes_200_peers_and_tears_down(run_ikestorm, needs_root, tmp_path):
+    before = charon_pids()
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "200", "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = only_run(out)
+    s = run["summary"]
+    assert s["established"] == 200 and s["failed"] == 0
+    assert s["sut_ike_sas_at_connect_end"] == 200
+    assert s["leaks"] == 0
+    assert s["cpu_s"]["peers"] == 0  # the native peers' CPU is the harness's own
+    assert any("peers.engine native" in n for n in run["notes"])
+    # Teardown: every IKE_SA deleted by its peer (the SUT saw 200 deletes), none left.
+    assert run["timeseries"][-1]["ike_active"] == 0
+    sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
+    assert len(re.findall(r"received DELETE for IKE_SA", sut_log)) == 200
+    assert_nothing_left(run_id_of(r.stdout), out, before)
+
+
+def test_native_engine_rekeys_on_schedule(run_ikestorm, needs_root, tmp_path):
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "10",
+                     "--set", "peers.child.rekey_time=4s", "--set", "peers.ike.rekey_time=7s",
+                     "--set", "phases=[{connect: {}}, {hold: {duration: 10s}}, {teardown: {}}]",
+                     "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = only_run(out)["summary"]
+    assert s["established"] == 10
+    # 10 s hold: CHILD_SAs rekey at 4 s and 8 s, IKE_SAs at 7 s (started by the native side).
+    assert 15 <= s["rekeys"]["child"] <= 30, s["rekeys"]
+    assert 10 <= s["rekeys"]["ike"] <= 20, s["rekeys"]
+
+
+def test_native_engine_proposal_mismatch_is_classified(run_ikestorm, needs_root, tmp_path):
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "5",
+                     "--set", "sut.ike.proposals=[aes256-sha256-ecp256]",
+                     "--set", "phases=[{connect: {}}, {teardown: {}}]", "--out", out, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr  # the expectation established_ratio >= 1 fails
+    run = only_run(out)
+    assert run["summary"]["failed"] == 5
+    assert "NO_PROPOSAL_CHOSEN notify error" in run["peers"][0]["events"][-1]["detail"]
+    assert sum(c["peers"] for c in run["codes"].values()) == 5
+
+
+def test_native_engine_refuses_what_it_cannot_do(run_ikestorm, needs_root, tmp_path):
+    cases = [
+        (["--set", "peers.ike.proposals=[3des-sha1-modp1024]"], "'3des' in '3des-sha1-modp1024' is not supported"),
+        (["--set", "peers.auth=ecdsa"], "native authenticates with a PSK only"),
+    ]
+    for i, (extra, message) in enumerate(cases):
+        out = tmp_path / f"out{i}"
+        r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "2", *extra, "--out", out, timeout=60)
+        assert r.returncode == 3, r.stdout + r.stderr
+        run = only_run(out)
+        assert run["outcome"] == "harness-fault"
+        assert any(message in n for n in run["notes"]), run["notes"]
