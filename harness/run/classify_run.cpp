@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "charon/log_parser.hpp"
@@ -132,12 +133,21 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
     const std::string text = ss.str();
     const int64_t log_t0 = ms_since_local_year_start(in.run_start_wall);
     const int64_t teardown_ms = in.teardown_start_s < 0 ? INT64_MAX : static_cast<int64_t>(in.teardown_start_s * 1000);
+    // The SUT's lines name a peer by address (or identity); records use the harness's peer
+    // names so both sides of one peer count as one peer.
+    std::unordered_map<std::string, std::string> name_of_address;
+    for (std::size_t i = 0; i < in.peer_addresses.size() && i < in.peer_names.size(); ++i)
+      name_of_address.emplace(in.peer_addresses[i], in.peer_names[i]);
     charon::LogJoiner joiner;
     auto sink = [&](const charon::JoinedLogEvent& j) {
       if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
         reached_sut.insert(j.peer_address);
       auto e = taxonomy::observe_charon_log_event(j, Side::responder);
       if (!e) return;
+      if (auto it = name_of_address.find(e->address); it != name_of_address.end() && e->peer != it->second) {
+        if (!e->peer.empty()) e->evidence.push_back("the SUT names the peer '" + e->peer + "'");
+        e->peer = it->second;
+      }
       e->t_ms = j.t_ms < 0 ? 0 : j.t_ms - log_t0;
       if (e->what == Observation::delete_received && e->t_ms >= teardown_ms) return;
       if (e->what == Observation::ike_sa_limit_hit && e->address.empty()) {
