@@ -11,12 +11,18 @@ REPO = Path(__file__).resolve().parents[2]
 TAX = REPO / "scenarios" / "taxonomy"
 
 
+# One run per scenario file for the whole module: several tests read the same report.
+_RUNS = {}
+
+
 def run_scenario(run_ikestorm, tmp_path, name, timeout=120):
-    out = tmp_path / "out"
-    r = run_ikestorm("run", TAX / name, "--out", out, timeout=timeout)
-    report = json.loads((out / "report.json").read_text())
-    assert len(report["runs"]) == 1
-    return r, report["runs"][0]
+    if name not in _RUNS:
+        out = tmp_path / "out"
+        r = run_ikestorm("run", TAX / name, "--out", out, timeout=timeout)
+        report = json.loads((out / "report.json").read_text())
+        assert len(report["runs"]) == 1
+        _RUNS[name] = (r, report["runs"][0])
+    return _RUNS[name]
 
 
 def check_common(r, run):
