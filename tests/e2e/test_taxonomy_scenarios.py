@@ -139,3 +139,20 @@ def test_coverage_text_and_unknown_code(run_ikestorm):
     assert "ikesa-limit" in r.stdout and "scenarios/taxonomy/mm-limit.yaml" in r.stdout
     r = run_ikestorm("codes", "NO_SUCH_CODE_AT_ALL", "--coverage")
     assert r.returncode == 1
+
+
+# The shipped top-level scenarios that the coverage table also names (about 20 s and 65 s).
+@pytest.mark.long
+@pytest.mark.parametrize("scenario,code,exact,peers", [
+    ("limits.yaml", "ERROR_IPSEC_IKE_MM_LIMIT", True, 20),
+    ("rekey-collision.yaml", "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", True, None),
+])
+def test_shipped_scenario_reports_its_code(run_ikestorm, needs_root, tmp_path, scenario, code,
+                                           exact, peers):
+    out = tmp_path / "out"
+    r = run_ikestorm("run", REPO / "scenarios" / scenario, "--out", out, timeout=300)
+    run = json.loads((out / "report.json").read_text())["runs"][0]
+    check_common(r, run)
+    recs = records(run, code)
+    assert recs and all(f["exact"] is exact for f in recs)
+    assert run["codes"][code]["peers"] == peers if peers else run["codes"][code]["peers"] >= 1
