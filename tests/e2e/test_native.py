@@ -89,3 +89,25 @@ def test_native_engine_refuses_what_it_cannot_do(run_ikestorm, needs_root, tmp_p
         run = only_run(out)
         assert run["outcome"] == "harness-fault"
         assert any(message in n for n in run["notes"]), run["notes"]
+
+
+def test_native_engine_churn_storm_and_sut_rekeys(run_ikestorm, needs_root, tmp_path):
+    # Churn and storm re-initiate peers from the observation sink; the SUT rekeys on its own
+    # schedule and the native peers answer.
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "50",
+                     "--set", "phases=[{connect: {}}, {churn: {rate: 20/s, duration: 4s}}, "
+                              "{storm: {peers: 50%}}, {hold: {duration: 2s}}, {teardown: {}}]",
+                     "--set", "sut.child.rekey_time=3s", "--set", "sut.ike.rekey_time=5s",
+                     "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = only_run(out)
+    s = run["summary"]
+    assert s["established"] == 50 and s["failed"] == 0 and s["leaks"] == 0
+    assert s["rekeys"]["child"] > 0
+    last = run["timeseries"][-1]
+    assert last["ike_active"] == 0
+    # Every establishment (initial, churned, stormed) ended with the peer's delete.
+    assert last["established_total"] > 50 + 25
+    sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
+    assert len(re.findall(r"received DELETE for IKE_SA", sut_log)) == last["established_total"]

@@ -295,6 +295,7 @@ void NativeFleet::initiate(uint32_t peer) {
   // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
   cancel_timers(p);
   p.ike_up = p.child_up = p.terminating = false;
+  ++p.generation;
   p.ini = std::make_unique<native::Initiator>(config_for(peer));
   if (auto st = p.ini->start(now_ms()); !st) {
     emit(K::attempt_failed, peer, "initiate: " + st.error().describe());
@@ -396,9 +397,11 @@ void NativeFleet::pump(uint32_t peer) {
     else
       ++send_errors_;  // counted as loss: the retransmit schedule covers it
   }
+  const uint64_t generation = p.generation;
   for (const auto& e : ini.take_events()) {
     handle(peer, e);
-    if (!p.ini) return;  // the event ended the attempt
+    // The event ended the attempt, or the sink started a new one (already pumped).
+    if (!p.ini || p.generation != generation) return;
   }
   if (p.retransmit_timer) loop_.cancel(p.retransmit_timer);
   p.retransmit_timer = 0;
@@ -441,16 +444,18 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       if (p.child_up) emit(K::child_down, peer, "native: CHILD_SA " + e.detail);
       p.child_up = false;
       return;
-    case E::ike_deleted:
+    case E::ike_deleted: {
       if (!p.ike_up) {
         cancel_timers(p);
         p.ini.reset();
         emit(K::attempt_failed, peer, "native: IKE_SA " + e.detail + " before it was up");
         return;
       }
+      // Detached before the sink hears of it: the sink may re-initiate this peer at once.
+      auto gone = std::move(p.ini);
       report_down(peer, p.terminating ? "native: deleted" : "native: IKE_SA " + e.detail);
-      p.ini.reset();
       return;
+    }
     case E::failed: {
       unsigned retransmits = static_cast<unsigned>(opts_.retransmit.tries);
       if (!p.child_up) {
@@ -469,8 +474,8 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
         return;
       }
       // An established IKE_SA stopped answering (a rekey or liveness check went unanswered).
+      auto gone = std::move(p.ini);
       report_down(peer, failure_text(e, retransmits));
-      p.ini.reset();
       return;
     }
     case E::rekey_collision:
