@@ -6,6 +6,7 @@
 
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
+#include "vici/commands.hpp"
 
 namespace ist::fleet {
 
@@ -158,10 +159,30 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
     }
   }
   f->child_name_ = f->conn_for(0).child_name;
+  // Connections go in a window per daemon (vici::load_conns): thousands of requests queued
+  // at once made a loaded charon leave some unanswered.
+  std::vector<std::vector<vici::Message>> per_daemon(f->daemons_.size());
   for (uint32_t p = 0; p < o.peers; ++p) {
     IST_TRY_ASSIGN(auto msg, charon::to_load_conn(f->conn_for(p)));
+    per_daemon[p % f->daemons_.size()].push_back(std::move(msg));
+  }
+  for (uint32_t d = 0; d < f->daemons_.size(); ++d) {
     ++outstanding;
-    f->daemon_of(p).session->request("load-conn", msg, done("load-conn " + peer_conn_name(p)), 120s);
+    vici::load_conns(*f->daemons_[d].session, std::move(per_daemon[d]),
+                     [&, d](Result<vici::LoadConnsReport> rep) {
+                       --outstanding;
+                       std::string err;
+                       if (!rep)
+                         err = rep.error().describe();
+                       else if (!rep->failed.empty())
+                         err = std::to_string(rep->failed.size()) + " refused, first " + rep->failed.front().first +
+                               ": " + rep->failed.front().second;
+                       if (!err.empty()) {
+                         failures += rep ? rep->failed.size() : 1;
+                         if (!first_error) first_error = Error("load-conn on peers-" + std::to_string(d) + ": " + err);
+                       }
+                     },
+                     256, 120s);
   }
   auto r = loop.run_until([&] { return outstanding == 0; }, loop.clock().now() + 180s);
   if (!r) return std::move(r).error();
