@@ -18,28 +18,18 @@
 #include "common/event_loop.hpp"
 #include "common/run_state.hpp"
 #include "fleet/peer_engine.hpp"
+#include "fleet/peer_plan.hpp"
 #include "vici/session.hpp"
 
 namespace ist::fleet {
 
-struct CharonFleetOptions {
-  uint32_t peers = 1;
+struct CharonFleetOptions : PeerPlan {
   uint32_t daemons = 1;
   std::string netns;     // the peers namespace
   std::string work_dir;  // daemon d keeps its files in <work_dir>/peers-<d>
   std::string socket_dir;  // where vici sockets go when not in the work dir ("" = work dir)
   RunState* state = nullptr;
   charon::CharonSettings settings;  // role initiator; port keys are set per daemon
-  std::function<std::string(uint32_t)> ike_address;    // peer i's IKE address
-  std::function<std::string(uint32_t)> inner_address;  // peer i's traffic selector address
-  std::string sut_address = "198.18.0.1";
-  std::string sut_id = "sut.ikestorm.test";
-  std::vector<std::string> remote_ts = {"198.18.255.0/24"};
-  std::vector<std::string> ike_proposals, esp_proposals;
-  charon::IkeLifetimes ike;
-  charon::ChildLifetimes child;
-  bool encap = false;
-  std::string psk;
   uint16_t first_port = 20000;  // daemon d: IKE port first_port + 2d, NAT-T port + 1
   // Certificates / EAP secrets (peers.auth other than psk): each daemon gets its own peers'.
   const charon::AuthMaterial* auth = nullptr;

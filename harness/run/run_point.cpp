@@ -287,23 +287,27 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   // 3. The peers.
   const netns::Topology* tp = &*topo;
+  // What every engine needs about the peers; each engine's options extend it.
+  fleet::PeerPlan plan;
+  plan.peers = peers;
+  plan.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
+  plan.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
+  plan.sut_address = ro.local_addr;
+  plan.sut_id = responder.local_id;
+  plan.remote_ts = ro.local_ts;
+  plan.ike_proposals = s.peers.ike.proposals;
+  plan.esp_proposals = s.peers.child.proposals;
+  plan.ike = ike_lifetimes(eff.peers_ike);
+  plan.child = child_lifetimes(eff.peers_child);
+  plan.encap = s.peers.encap;
+  plan.psk = peer_psk;
+
   std::unique_ptr<fleet::PeerEngine> engine;
   if (native_engine) {
     fleet::NativeFleetOptions no;
-    no.peers = peers;
+    static_cast<fleet::PeerPlan&>(no) = plan;
     const netns::Namespace* pns = &topo->peers_ns();
     no.run_in = [pns](const std::function<Status()>& fn) { return pns->run_in(fn); };
-    no.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
-    no.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
-    no.sut_address = ro.local_addr;
-    no.sut_id = responder.local_id;
-    no.remote_ts = ro.local_ts;
-    no.ike_proposals = s.peers.ike.proposals;
-    no.esp_proposals = s.peers.child.proposals;
-    no.ike = ike_lifetimes(eff.peers_ike);
-    no.child = child_lifetimes(eff.peers_child);
-    no.encap = s.peers.encap;
-    no.psk = peer_psk;
     no.retransmit = native::RetransmitPolicy{std::chrono::seconds(std::stoi(kInitiatorRetransmitTimeout)), 1.8,
                                              static_cast<unsigned>(std::stoi(kInitiatorRetransmitTries))};
     auto nf = fleet::NativeFleet::start(loop, no);
@@ -319,7 +323,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     engine = std::move(*nf);
   } else {
   fleet::CharonFleetOptions fo;
-  fo.peers = peers;
+  static_cast<fleet::PeerPlan&>(fo) = plan;
   fo.daemons = scenario::resolved_daemons(s);
   fo.netns = topo->peers_ns().name();
   fo.work_dir = dir;
@@ -331,17 +335,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   fo.settings.user_keys = user_keys(s.peers.charon);
   fo.settings.user_keys.try_emplace("retransmit_tries", kInitiatorRetransmitTries);
   fo.settings.user_keys.try_emplace("retransmit_timeout", kInitiatorRetransmitTimeout);
-  fo.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
-  fo.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
-  fo.sut_address = ro.local_addr;
-  fo.sut_id = responder.local_id;
-  fo.remote_ts = ro.local_ts;
-  fo.ike_proposals = s.peers.ike.proposals;
-  fo.esp_proposals = s.peers.child.proposals;
-  fo.ike = ike_lifetimes(eff.peers_ike);
-  fo.child = child_lifetimes(eff.peers_child);
-  fo.encap = s.peers.encap;
-  fo.psk = peer_psk;
   if (material) {
     fo.auth = &*material;
     for (const auto& p : charon::auth_extra_plugins(kind)) fo.settings.extra_plugins.push_back(p);
@@ -349,8 +342,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (gateway) {
     const charon::GatewayAdaptation* ga = &*gateway;
     const charon::AuthMaterial* gm = material ? &*material : nullptr;
-    auto peer_ike = ike_lifetimes(eff.peers_ike);
-    auto peer_child = child_lifetimes(eff.peers_child);
+    auto peer_ike = plan.ike;
+    auto peer_child = plan.child;
     fo.make_conn = [ga, gm, tp, peer_ike, peer_child](uint32_t i) {
       auto c = charon::gateway_peer_conn(*ga, i, tp->peer_ike_address(i).str(), tp->peer_inner_address(i).str(), gm);
       c.ike = peer_ike;

@@ -18,25 +18,15 @@
 #include "common/unique_fd.hpp"
 #include "fleet/native/initiator.hpp"
 #include "fleet/peer_engine.hpp"
+#include "fleet/peer_plan.hpp"
 
 namespace ist::fleet {
 
-struct NativeFleetOptions {
-  uint32_t peers = 1;
+struct NativeFleetOptions : PeerPlan {
   // Runs fn on a thread inside the peers namespace (netns::Namespace::run_in); empty: this
-  // process's namespace (unit tests on loopback).
+  // process's namespace (unit tests on loopback). ike/child: rekey_time (0 = never) and
+  // rand_time are used.
   std::function<Status(const std::function<Status()>&)> run_in;
-  std::function<std::string(uint32_t)> ike_address;    // peer i's IKE address
-  std::function<std::string(uint32_t)> inner_address;  // peer i's traffic selector address
-  std::string sut_address = "198.18.0.1";
-  std::string sut_id = "sut.ikestorm.test";
-  std::vector<std::string> remote_ts = {"198.18.255.0/24"};
-  std::vector<std::string> ike_proposals = {"aes128-sha256-x25519"};
-  std::vector<std::string> esp_proposals = {"aes128gcm16"};
-  charon::IkeLifetimes ike;      // rekey_time (0 = never) and rand_time are used
-  charon::ChildLifetimes child;  // rekey_time (0 = never) and rand_time are used
-  bool encap = false;
-  std::string psk;
   // The harness's initiator defaults (run_point.hpp): 3 retransmits from 2 s, base 1.8.
   native::RetransmitPolicy retransmit{native::Millis(2000), 1.8, 3};
 };

@@ -1,0 +1,28 @@
+#pragma once
+// What every peer engine needs to know about the peers, whatever drives them: how many,
+// their addresses, the SUT they talk to, and what they propose. Engine options extend it.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "charon/conn_spec.hpp"
+
+namespace ist::fleet {
+
+struct PeerPlan {
+  uint32_t peers = 1;
+  std::function<std::string(uint32_t)> ike_address;    // peer i's IKE address
+  std::function<std::string(uint32_t)> inner_address;  // peer i's traffic selector address
+  std::string sut_address = "198.18.0.1";
+  std::string sut_id = "sut.ikestorm.test";
+  std::vector<std::string> remote_ts = {"198.18.255.0/24"};
+  std::vector<std::string> ike_proposals = {"aes128-sha256-x25519"};
+  std::vector<std::string> esp_proposals = {"aes128gcm16"};
+  charon::IkeLifetimes ike;      // what the peers propose and when they rekey
+  charon::ChildLifetimes child;
+  bool encap = false;            // force UDP encapsulation
+  std::string psk;
+};
+
+}  // namespace ist::fleet
