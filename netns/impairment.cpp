@@ -44,7 +44,11 @@ std::string nft_loss_script(const std::string& table, const std::string& ifname,
   const auto ppm = static_cast<long>(std::llround(imp.loss_percent * 10000.0));
   auto rules = [&](const char* match) {
     std::ostringstream r;
-    if (ppm > 0) r << "    " << match << " \"" << ifname << "\" numgen random mod 1000000 < " << ppm << " drop\n";
+    // nft compares against a value below the modulus: 100% loss is a plain drop.
+    if (ppm >= 1000000)
+      r << "    " << match << " \"" << ifname << "\" drop\n";
+    else if (ppm > 0)
+      r << "    " << match << " \"" << ifname << "\" numgen random mod 1000000 < " << ppm << " drop\n";
     if (imp.drop_every_nth >= 2)
       r << "    " << match << " \"" << ifname << "\" numgen inc mod " << imp.drop_every_nth
         << " == " << (imp.drop_every_nth - 1) << " drop\n";

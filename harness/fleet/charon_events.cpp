@@ -23,6 +23,10 @@ bool log_ends_attempt(std::string_view msg) {
       "establishing IKE_SA failed, peer not responding",
       "notify error",                                   // received <NOTIFY> notify error
       "notify, no CHILD_SA built",                      // CHILD_SA refused, IKE_SA may stay
+      // We rejected the SUT's AUTH (charon then sends AUTHENTICATION_FAILED itself and
+      // raises no vici event for the attempt).
+      "but MAC mismatched", "no shared key found for", "no trusted ",
+      "verification of AUTH payload", "constraint check failed",
   };
   for (auto s : kEnds)
     if (msg.find(s) != std::string_view::npos) return true;

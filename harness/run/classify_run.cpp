@@ -56,7 +56,9 @@ reports::Failure to_report(const taxonomy::FailureRecord& f) {
 
 Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
   auto has = [&](std::string_view s) { return d.find(s) != std::string_view::npos; };
-  if (has("AUTHENTICATION_FAILED")) return Observation::authentication_failed;
+  if (has("AUTHENTICATION_FAILED") || has("but MAC mismatched") || has("no shared key found for") ||
+      has("no trusted ") || has("verification of AUTH payload") || has("constraint check failed"))
+    return Observation::authentication_failed;
   if (has("NO_PROPOSAL_CHOSEN")) return Observation::no_proposal_chosen;
   if (has("TS_UNACCEPTABLE") || has("INVALID_SELECTORS")) return Observation::ts_unacceptable;
   if (has("notify error") || has("no CHILD_SA built")) return Observation::notify_error;

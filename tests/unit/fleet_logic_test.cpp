@@ -198,6 +198,9 @@ TEST(CharonEvents, AttemptEndingTexts) {
   EXPECT_TRUE(log_ends_attempt("received TS_UNACCEPTABLE notify, no CHILD_SA built"));
   EXPECT_TRUE(log_ends_attempt("giving up after 5 retries"));
   EXPECT_TRUE(log_ends_attempt("establishing IKE_SA failed, peer not responding"));
+  // The peer rejecting the SUT's AUTH ends the attempt too (no vici event says so).
+  EXPECT_TRUE(log_ends_attempt("tried 1 shared key for 'peer-1.ikestorm.test' - 'sut.ikestorm.test', but MAC mismatched"));
+  EXPECT_TRUE(log_ends_attempt("no trusted ECDSA public key found for 'sut.ikestorm.test'"));
   EXPECT_FALSE(log_ends_attempt("retransmit 1 of request with message ID 0"));
   EXPECT_FALSE(log_ends_attempt("received COOKIE notify"));
 }

@@ -96,6 +96,13 @@ TEST(NetnsImpairment, NftScriptReplacesTheTableAtomically) {
   fine.loss_percent = 0.25;
   EXPECT_NE(nft_loss_script("t", "i", fine).find("< 2500 drop"), std::string::npos);
   EXPECT_EQ(nft_loss_script("t", "i", fine).find("numgen inc"), std::string::npos);
+
+  // 100% cannot be a numgen comparison (nft refuses a value equal to the modulus).
+  LinkImpairment all;
+  all.loss_percent = 100;
+  const std::string a = nft_loss_script("t", "i", all);
+  EXPECT_NE(a.find("iifname \"i\" drop"), std::string::npos) << a;
+  EXPECT_EQ(a.find("numgen"), std::string::npos) << a;
 }
 
 TEST(NetnsTopologySpec, ValidationNamesTheProblem) {
