@@ -35,8 +35,6 @@ constexpr std::string_view kKernelNeedsXfrm =
     "An xfrm-* rule reads /proc/net/xfrm_stat, but this machine kind has no ESP in the kernel: the SUT runs "
     "kernel-libipsec (userspace ESP, no kernel counters). Needs the xfrm backend on a kernel with "
     "ESP, or the vm backend.";
-constexpr std::string_view kNotProducible =
-    "strongSwan 5.9.8 has no behaviour that maps to it.";
 constexpr std::string_view kNotRecorded =
     "A rule maps charon's log line to it, but no shipped scenario makes charon log that line.";
 
