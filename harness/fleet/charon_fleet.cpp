@@ -114,17 +114,17 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
     f->daemons_.push_back(Daemon{std::move(*inst), std::move(*session), {}});
   }
 
-  // Events first, so nothing that follows a load can be missed.
+  // SA events first, so nothing that follows a load can be missed. The `log` event comes
+  // after loading: each load-conn makes charon log a line, and thousands of log events
+  // raised on the connection that is still sending load-conns hung a daemon at 5,000 peers.
   CharonFleet* self = f.get();
-  for (auto& d : f->daemons_) {
-    for (const char* ev : {"ike-updown", "child-updown", "ike-rekey", "child-rekey", "log"}) {
-      d.session->subscribe(ev, [self](std::string_view event, const vici::Message& m) {
-        self->scratch_.clear();
-        observations_from_event(event, m, self->loop_.clock().now(), self->scratch_);
-        for (auto& obs : self->scratch_) self->emit(std::move(obs));
-      });
-    }
-  }
+  auto forward = [self](std::string_view event, const vici::Message& m) {
+    self->scratch_.clear();
+    observations_from_event(event, m, self->loop_.clock().now(), self->scratch_);
+    for (auto& obs : self->scratch_) self->emit(std::move(obs));
+  };
+  for (auto& d : f->daemons_)
+    for (const char* ev : {"ike-updown", "child-updown", "ike-rekey", "child-rekey"}) d.session->subscribe(ev, forward);
 
   // Secret and connections, pipelined on every daemon at once.
   auto t0 = loop.clock().now();
@@ -190,6 +190,17 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   if (first_error)
     return Error(std::to_string(failures) + " load request(s) failed, first: " + first_error->describe());
   f->load_seconds_ = ms_between(t0, loop.clock().now()) / 1000.0;
+  // Now the log event (levels 0-1): how an unanswered attempt's giving up reaches us.
+  uint32_t confirmed = 0;
+  std::optional<Error> log_error;
+  for (auto& d : f->daemons_)
+    d.session->subscribe("log", forward, [&](Status st) {
+      ++confirmed;
+      if (!st && !log_error) log_error = st.error();
+    });
+  auto c = loop.run_until([&] { return confirmed == f->daemons_.size(); }, loop.clock().now() + 30s);
+  if (!c) return std::move(c).error();
+  if (log_error) return Error("subscribing to the initiators' log events: " + log_error->describe());
   log::debug("loaded ", o.peers, " peer connections into ", o.daemons, " daemon(s) in ", f->load_seconds_, " s");
   return f;
 }
