@@ -72,51 +72,34 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
   const auto& tr = *in.tracker;
   for (uint32_t i = 0; i < tr.size(); ++i) {
     const auto& p = tr.peer(i);
-    const std::string& name = in.peer_names.at(i);
-    const std::string& addr = in.peer_addresses.at(i);
-    std::string attempt = name + "#" + std::to_string(p.attempts);
-    if (p.state == fleet::PeerState::failed) {
+    // Every observation of this peer's attempt shares who, where and which attempt.
+    auto observe = [&](Observation what, SaKind sa, const char* exchange, MonoTime t, std::string evidence) {
       ObservedEvent e;
       e.side = Side::initiator;
-      e.what = observation_of_failure_text(p.failure, p.ike_up_at.has_value());
-      e.sa = p.ike_up_at ? SaKind::child : SaKind::ike;
-      e.exchange = p.ike_up_at ? "IKE_AUTH" : "IKE_SA_INIT";
-      e.peer = name;
-      e.address = addr;
-      e.attempt = attempt;
-      e.t_ms = ms_of(p.initiated, in.run_start);
-      e.evidence = {p.failure};
+      e.what = what;
+      e.sa = sa;
+      e.exchange = exchange;
+      e.peer = in.peer_names.at(i);
+      e.address = in.peer_addresses.at(i);
+      e.attempt = e.peer + "#" + std::to_string(p.attempts);
+      e.t_ms = ms_of(t, in.run_start);
+      e.evidence = {std::move(evidence)};
       out.push_back(std::move(e));
+    };
+    if (p.state == fleet::PeerState::failed) {
+      bool ike_up = p.ike_up_at.has_value();
+      observe(observation_of_failure_text(p.failure, ike_up), ike_up ? SaKind::child : SaKind::ike,
+              ike_up ? "IKE_AUTH" : "IKE_SA_INIT", p.initiated, p.failure);
     }
     // A slow setup is established and also carries a delay record (MM/QM_DELAY_DROP).
-    if (p.ike_up_at && *p.ike_up_at - p.initiated > in.deadline_ike) {
-      ObservedEvent e;
-      e.side = Side::initiator;
-      e.what = Observation::ike_deadline_missed;
-      e.sa = SaKind::ike;
-      e.exchange = "IKE_SA_INIT";
-      e.peer = name;
-      e.address = addr;
-      e.attempt = attempt;
-      e.t_ms = ms_of(*p.ike_up_at, in.run_start);
-      e.evidence = {"IKE_SA up " + std::to_string(ms_of(*p.ike_up_at, p.initiated)) + " ms after initiate; deadline " +
-                    std::to_string(in.deadline_ike.count()) + " ms"};
-      out.push_back(std::move(e));
-    }
-    if (p.child_up_at && p.ike_up_at && *p.child_up_at - *p.ike_up_at > in.deadline_child) {
-      ObservedEvent e;
-      e.side = Side::initiator;
-      e.what = Observation::child_deadline_missed;
-      e.sa = SaKind::child;
-      e.exchange = "IKE_AUTH";
-      e.peer = name;
-      e.address = addr;
-      e.attempt = attempt;
-      e.t_ms = ms_of(*p.child_up_at, in.run_start);
-      e.evidence = {"CHILD_SA up " + std::to_string(ms_of(*p.child_up_at, *p.ike_up_at)) +
-                    " ms after its IKE_SA; deadline " + std::to_string(in.deadline_child.count()) + " ms"};
-      out.push_back(std::move(e));
-    }
+    if (p.ike_up_at && *p.ike_up_at - p.initiated > in.deadline_ike)
+      observe(Observation::ike_deadline_missed, SaKind::ike, "IKE_SA_INIT", *p.ike_up_at,
+              "IKE_SA up " + std::to_string(ms_of(*p.ike_up_at, p.initiated)) + " ms after initiate; deadline " +
+                  std::to_string(in.deadline_ike.count()) + " ms");
+    if (p.child_up_at && p.ike_up_at && *p.child_up_at - *p.ike_up_at > in.deadline_child)
+      observe(Observation::child_deadline_missed, SaKind::child, "IKE_AUTH", *p.child_up_at,
+              "CHILD_SA up " + std::to_string(ms_of(*p.child_up_at, *p.ike_up_at)) + " ms after its IKE_SA; deadline " +
+                  std::to_string(in.deadline_child.count()) + " ms");
   }
   return out;
 }
