@@ -260,6 +260,16 @@ int run_main(const std::vector<std::string>& args) {
   if (backend == "vm") return fail("run", "backend vm is not available in this build", kExitUsage);
   if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
 
+  // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
+  {
+    std::size_t dead = 0;
+    for (const auto& id : RunState::list_runs())
+      if (auto st = RunState::open(id); st && !st->owner_alive()) ++dead;
+    if (dead)
+      log::warn(dead, " earlier run(s) were killed before their teardown and left namespaces or state behind; "
+                      "`ikestorm clean` removes them");
+  }
+
   auto state = RunState::create(new_run_id());
   if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
 
