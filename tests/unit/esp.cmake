@@ -1,0 +1,6 @@
+# ESP in userspace (owner: esp): RFC 4303/4106/3602/4868 packets against independently built
+# ones (tests/unit/esp_vectors.py), round trips, damaged packets, the anti-replay window.
+ist_gtest(esp_unit_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/esp_test.cpp
+  LIBS ist_native_esp
+  LABELS unit)
