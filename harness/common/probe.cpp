@@ -419,23 +419,23 @@ Check check_kvm() {
 // A one-instruction guest is not enough: nested virtualization can run it and still hang a
 // real kernel. So boot the distro kernel under qemu -accel kvm (no disk, no network) until
 // it prints its banner; it then panics for lack of a root fs and qemu exits (-no-reboot).
-Check check_kvm_boots_kernel(const HostCapabilities& caps, std::chrono::seconds within) {
-  auto out = run_command({caps.qemu_path, "-accel", "kvm", "-m", "256", "-nodefaults",
+Check check_kvm_boots_kernel(const std::string& qemu, const std::string& kernel, std::chrono::seconds within) {
+  auto out = run_command({qemu, "-accel", "kvm", "-m", "256", "-nodefaults",
                           "-display", "none", "-monitor", "none", "-serial", "stdio", "-net", "none",
-                          "-no-reboot", "-kernel", caps.vm_kernel_path, "-append",
+                          "-no-reboot", "-kernel", kernel, "-append",
                           "console=ttyS0 earlyprintk=ttyS0 panic=-1 loglevel=4"},
                          within);
   if (!out) return {false, "starting qemu: " + out.error().describe()};
   if (out->output.find("Linux version") != std::string::npos)
-    return {true, "/dev/kvm ran a test guest; qemu -accel kvm booted " + caps.vm_kernel_path};
+    return {true, "/dev/kvm ran a test guest; qemu -accel kvm booted " + kernel};
   std::string why = out->timed_out ? "no kernel banner within " + std::to_string(within.count()) + " s"
                                    : first_line(out->output);
-  return {false, "/dev/kvm runs a test guest but qemu -accel kvm does not boot " + caps.vm_kernel_path +
+  return {false, "/dev/kvm runs a test guest but qemu -accel kvm does not boot " + kernel +
                      " (" + why + "); the vm backend needs TCG here"};
 }
 
 // The newest /boot/vmlinuz-<version> whose modules (/lib/modules/<version>) are installed.
-void check_vm_kernel(HostCapabilities& caps) {
+Check find_vm_kernel_impl(std::string* image_out) {
   std::vector<std::string> versions;
   std::error_code ec;
   for (auto& e : fs::directory_iterator("/boot", ec)) {
@@ -448,11 +448,10 @@ void check_vm_kernel(HostCapabilities& caps) {
     std::string image = "/boot/vmlinuz-" + v;
     if (::access(image.c_str(), R_OK) != 0) continue;
     if (!fs::is_directory("/lib/modules/" + v, ec)) continue;
-    caps.vm_kernel_path = image;
-    caps.vm_kernel = {true, image + " (modules in /lib/modules/" + v + ")"};
-    return;
+    if (image_out) *image_out = image;
+    return {true, image + " (modules in /lib/modules/" + v + ")"};
   }
-  caps.vm_kernel = {false, versions.empty() ? "no /boot/vmlinuz-* (install linux-image-amd64)"
+  return {false, versions.empty() ? "no /boot/vmlinuz-* (install linux-image-amd64)"
                                             : "no readable /boot/vmlinuz-* with /lib/modules"};
 }
 
@@ -597,18 +596,35 @@ HostCapabilities probe_host(const ProbeOptions& options) {
   caps.qemu_path = find_program("qemu-system-x86_64");
   caps.qemu = caps.qemu_path.empty() ? Check{false, "qemu-system-x86_64 not found (install qemu-system-x86)"}
                                      : Check{true, caps.qemu_path};
-  check_vm_kernel(caps);
+  caps.vm_kernel = find_vm_kernel(&caps.vm_kernel_path);
   caps.kvm = check_kvm();
   if (caps.kvm.available && caps.qemu.available && caps.vm_kernel.available) {
     if (signals::stop_requested())
       caps.kvm.detail += " (qemu boot not tried: stop requested)";
     else if (options.boot_kernel_under_kvm)
-      caps.kvm = check_kvm_boots_kernel(caps, std::chrono::seconds(5));
+      caps.kvm = check_kvm_boots_kernel(caps.qemu_path, caps.vm_kernel_path, std::chrono::seconds(5));
     else
       caps.kvm.detail += " (qemu boot not tried)";
   }
   check_charon(caps, options);
   return caps;
+}
+
+Check find_vm_kernel(std::string* image) { return find_vm_kernel_impl(image); }
+
+Check check_kvm_for_vm(const std::string& qemu, const std::string& kernel, std::chrono::seconds within) {
+  Check kvm = check_kvm();
+  if (!kvm.available) return kvm;
+  return check_kvm_boots_kernel(qemu, kernel, within);
+}
+
+Check vm_backend_usable(const HostCapabilities& caps, std::string* accel) {
+  if (!caps.qemu.available) return {false, caps.qemu.detail};
+  if (!caps.vm_kernel.available) return {false, caps.vm_kernel.detail};
+  // TCG needs nothing from the host; KVM only where a kernel really booted under it.
+  if (accel) *accel = caps.kvm.available ? "kvm" : "tcg";
+  return {true, std::string(caps.kvm.available ? "KVM" : "TCG (no usable KVM)") + ", kernel " +
+                    caps.vm_kernel_path};
 }
 
 std::string auto_backend(const HostCapabilities& caps, std::string* reason) {

@@ -63,6 +63,14 @@ struct ProbeOptions {
   std::function<void(const std::string& run_id, const std::string& netns)> on_scratch_ready;
 };
 
+// The vm backend's pieces, also used by the vm library when it boots a guest.
+// The newest /boot/vmlinuz-<version> whose /lib/modules/<version> exists; `image` gets its path.
+Check find_vm_kernel(std::string* image);
+// /dev/kvm runs a test guest and qemu -accel kvm boots `kernel` (banner within `within`).
+Check check_kvm_for_vm(const std::string& qemu, const std::string& kernel, std::chrono::seconds within);
+// The vm backend can run here: qemu, a kernel with modules, and KVM or TCG (`accel` gets which).
+Check vm_backend_usable(const HostCapabilities& caps, std::string* accel = nullptr);
+
 // The plugins checked, in the order the harness loads them (DESIGN.md, domain facts).
 const std::vector<std::string>& required_plugins();
 

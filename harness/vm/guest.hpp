@@ -186,6 +186,7 @@ class Guest {
   Accel accel_ = Accel::tcg;
   std::string console_log_;
   BootTimings timings_;
+  ProcessUsage last_usage_;
   std::string dead_reason_;  // set once the channel failed
   bool shut_down_ = false;
 };
