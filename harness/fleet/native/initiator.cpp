@@ -78,15 +78,15 @@ Proposal Initiator::esp_proposal(uint32_t spi) const {
   return p;
 }
 
-Result<ChildSa> Initiator::make_child(uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni, ByteView nr,
-                                      ByteView shared, std::vector<TrafficSelector> ts_local,
+Result<ChildSa> Initiator::make_child(ByteView sk_d, uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni,
+                                      ByteView nr, ByteView shared, std::vector<TrafficSelector> ts_local,
                                       std::vector<TrafficSelector> ts_remote) const {
   ChildSa c;
   c.spi_in = spi_in;
   c.spi_out = spi_out;
   c.esp = SkSuite{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
   // KEYMAT's first half protects what the exchange's initiator sends (2.17).
-  ChildKeys k = derive_child_keys(ike_.keys.sk_d, ni, nr, c.esp.encr_key_size(), c.esp.integ_key_size(), shared);
+  ChildKeys k = derive_child_keys(sk_d, ni, nr, c.esp.encr_key_size(), c.esp.integ_key_size(), shared);
   if (we_initiated) {
     c.encr_out = k.encr_i, c.integ_out = k.integ_i, c.encr_in = k.encr_r, c.integ_in = k.integ_r;
   } else {
@@ -221,6 +221,8 @@ Status Initiator::delete_ike(Millis now) {
   if (state_ != InitiatorState::established) return Error("no established IKE_SA to delete (state " + state_name(state_) + ")");
   if (pending_) return Error("a request is in flight");
   state_ = InitiatorState::deleting;
+  retry_child_at_.reset();
+  retry_ike_at_.reset();
   return send_request(now, ike_, Purpose::delete_ike, ExchangeType::informational,
                       {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})}, PendingRequest{});
 }
@@ -243,16 +245,36 @@ void Initiator::fail(Millis now, FailureCause cause, uint16_t notify_type_, std:
 }
 
 std::optional<Millis> Initiator::next_timer() const {
-  if (!pending_) return std::nullopt;
-  return pending_->next;
+  // A retry waits for the request in flight; its time is reported once we are idle again.
+  if (pending_) return pending_->next;
+  if (retry_child_at_ && retry_ike_at_) return std::min(*retry_child_at_, *retry_ike_at_);
+  if (retry_child_at_) return retry_child_at_;
+  return retry_ike_at_;
 }
 
 void Initiator::on_timer(Millis now) {
-  if (!pending_ || now < pending_->next) return;
+  if (!pending_) {
+    // The IKE rekey first: a CHILD rekey on an IKE_SA about to be replaced is wasted.
+    Status started = ok();
+    if (retry_ike_at_ && now >= *retry_ike_at_) {
+      ++stats_.rekey_retries;
+      started = rekey_ike(now);
+    } else if (retry_child_at_ && now >= *retry_child_at_) {
+      ++stats_.rekey_retries;
+      started = rekey_child(now);
+    }
+    if (!started) {  // nothing left to rekey (the SA went away meanwhile)
+      retry_ike_at_.reset();
+      retry_child_at_.reset();
+    }
+    return;
+  }
+  if (now < pending_->next) return;
   auto schedule = cfg_.retransmit.schedule();
   if (pending_->sends >= schedule.size()) {
     Purpose purpose = pending_->purpose;
     ExchangeType ex = pending_->exchange;
+    const uint64_t on_i = pending_->spi_i, on_r = pending_->spi_r;
     pending_.reset();
     std::string why = "no response after " + std::to_string(schedule.size() - 1) + " retransmits";
     switch (purpose) {
@@ -269,8 +291,12 @@ void Initiator::on_timer(Millis now) {
         fail(now, FailureCause::no_response, 0, "delete of the rekeyed CHILD_SA: " + why, true);
         return;
       case Purpose::delete_old_ike:
-        old_ike_.reset();
-        fail(now, FailureCause::no_response, 0, "delete of the rekeyed IKE_SA: " + why, true);
+      case Purpose::delete_redundant_ike:
+        (void)take_extra(on_i, on_r);
+        fail(now, FailureCause::no_response, 0,
+             std::string(purpose == Purpose::delete_old_ike ? "delete of the rekeyed IKE_SA: "
+                                                            : "delete of the redundant IKE_SA: ") + why,
+             true);
         return;
       default:
         fail(now, FailureCause::no_response, 0, why);
@@ -310,16 +336,8 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
       ++stats_.dropped;
     return;
   }
-  // Which of our IKE_SAs (the current one, or a rekeyed one awaiting its delete)?
-  IkeSaState* sa = nullptr;
-  bool old_sa = false;
-  if (state_ != InitiatorState::init_sent && ike_.spi_r != 0 && m.header.spi_i == ike_.spi_i &&
-      m.header.spi_r == ike_.spi_r) {
-    sa = &ike_;
-  } else if (old_ike_ && m.header.spi_i == old_ike_->spi_i && m.header.spi_r == old_ike_->spi_r) {
-    sa = &*old_ike_;
-    old_sa = true;
-  }
+  // Which of our IKE_SAs (the current one, or one in extra_ike_)?
+  IkeSaState* sa = state_ == InitiatorState::init_sent ? nullptr : find_sa(m.header.spi_i, m.header.spi_r);
   auto* sk = m.find<SkPayload>(PayloadType::sk);
   bool from_peer = ((m.header.flags & flags::initiator) != 0) != (sa && sa->original_initiator);
   if (!sa || !sk || !from_peer || state_ == InitiatorState::closed || state_ == InitiatorState::failed) {
@@ -357,7 +375,7 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
     return;
   }
   if (!m.header.is_response()) {
-    handle_peer_request(now, *sa, old_sa, m, *inner);
+    handle_peer_request(now, sa->spi_i, sa->spi_r, m, *inner);
     return;
   }
   PendingRequest req = std::move(*pending_);
@@ -379,9 +397,12 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
       emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
       break;
     case Purpose::delete_old_ike:
-      old_ike_.reset();
+      (void)take_extra(req.spi_i, req.spi_r);
       ++stats_.ike_rekeys;
       emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
+      break;
+    case Purpose::delete_redundant_ike:  // the rekey itself was counted when the collision was settled
+      (void)take_extra(req.spi_i, req.spi_r);
       break;
     case Purpose::liveness: ++stats_.liveness_answers; break;
     case Purpose::init: break;  // IKE_SA_INIT answers are handled above
@@ -511,7 +532,7 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
     fail(now, FailureCause::protocol_error, 0, "responder's ESP proposal is not one we offered", true);
     return;
   }
-  auto child = make_child(cfg_.child_spi, get_u32(sa->proposals[0].spi.data()), true, ni_, nr_, {},
+  auto child = make_child(ike_.keys.sk_d, cfg_.child_spi, get_u32(sa->proposals[0].spi.data()), true, ni_, nr_, {},
                           tsi->selectors, tsr->selectors);
   if (!child) {
     fail(now, FailureCause::protocol_error, 0, child.error().message, true);
@@ -523,7 +544,25 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
   emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::ike_auth});
 }
 
-void Initiator::handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, const Message& m,
+Initiator::IkeSaState* Initiator::find_sa(uint64_t spi_i, uint64_t spi_r) {
+  if (ike_.spi_r != 0 && ike_.spi_i == spi_i && ike_.spi_r == spi_r) return &ike_;
+  for (auto& sa : extra_ike_)
+    if (sa.spi_i == spi_i && sa.spi_r == spi_r) return &sa;
+  return nullptr;
+}
+
+Initiator::IkeSaState Initiator::take_extra(uint64_t spi_i, uint64_t spi_r) {
+  for (auto it = extra_ike_.begin(); it != extra_ike_.end(); ++it)
+    if (it->spi_i == spi_i && it->spi_r == spi_r) {
+      IkeSaState sa = std::move(*it);
+      extra_ike_.erase(it);
+      if (extra_ike_.empty()) extra_ike_.shrink_to_fit();  // no heap per idle peer
+      return sa;
+    }
+  return IkeSaState{};
+}
+
+void Initiator::handle_peer_request(Millis now, uint64_t spi_i, uint64_t spi_r, const Message& m,
                                     const std::vector<Payload>& inner) {
   std::vector<Payload> reply;
   bool ike_deleted = false;
@@ -547,35 +586,79 @@ void Initiator::handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, con
           } else if (child_ && v == child_->spi_out) {
             reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(child_->spi_in)}}));
             child_.reset();
+            retry_child_at_.reset();
             emit(InitiatorEvent{.kind = EventKind::child_deleted, .at = now, .exchange = ExchangeType::informational,
                                 .by_peer = true, .detail = "deleted by the responder"});
           }
         }
       }
     }
-  } else if (m.header.exchange == ExchangeType::create_child_sa && !old_sa) {
-    // Sealed with the SA the request came on, even when it rekeys that very SA.
-    IkeSaState before = sa;
-    reply = answer_peer_create_child(now, inner);
-    IkeSaState& on = (old_ike_ && old_ike_->spi_i == before.spi_i && old_ike_->spi_r == before.spi_r) ? *old_ike_ : ike_;
-    answer(on, m.header.exchange, m.header.message_id, reply);
-    return;
+  } else if (m.header.exchange == ExchangeType::create_child_sa) {
+    reply = answer_peer_create_child(now, *find_sa(spi_i, spi_r), inner);
   } else {
     reply = {notify(notify_type::temporary_failure)};
   }
-  answer(sa, m.header.exchange, m.header.message_id, reply);
-  if (!ike_deleted) return;
-  if (old_sa) {
-    old_ike_.reset();  // the peer's IKE rekey finished with this delete
-    if (pending_ && pending_->purpose == Purpose::delete_old_ike) pending_.reset();
+  // Sealed with the SA the request came on, even when it rekeyed that very SA (which then
+  // moved into extra_ike_).
+  if (IkeSaState* on = find_sa(spi_i, spi_r)) answer(*on, m.header.exchange, m.header.message_id, reply);
+  if (ike_deleted) peer_deleted_ike_sa(now, spi_i, spi_r);
+}
+
+void Initiator::peer_deleted_ike_sa(Millis now, uint64_t spi_i, uint64_t spi_r) {
+  const bool pending_on_it = pending_ && pending_->spi_i == spi_i && pending_->spi_r == spi_r;
+  if (spi_i == ike_.spi_i && spi_r == ike_.spi_r) {
+    if (ike_collision_ && pending_on_it && pending_->purpose == Purpose::rekey_ike) {
+      // 2.25.2: the peer closed the SA we were rekeying; its own rekey of it, which we
+      // answered, completed on its side without noticing ours. Forget ours, take its SA.
+      pending_.reset();
+      adopt_peer_ike_sa(now);
+      (void)take_extra(spi_i, spi_r);
+      return;
+    }
+    state_ = InitiatorState::closed;
+    pending_.reset();
+    child_.reset();
+    old_child_.reset();
+    extra_ike_.clear();
+    retry_child_at_.reset();
+    retry_ike_at_.reset();
+    emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
+                        .by_peer = true, .detail = "deleted by the responder"});
     return;
   }
-  state_ = InitiatorState::closed;
+  // A rekeyed or redundant IKE_SA: its CHILD_SA already lives on the current one.
+  if (ike_collision_ && ike_collision_->spi_i == spi_i && ike_collision_->spi_r == spi_r)
+    ike_collision_.reset();  // the peer dropped the SA it made: our rekey goes on alone
+  (void)take_extra(spi_i, spi_r);
+  if (!pending_on_it) return;
+  PendingRequest req = std::move(*pending_);
   pending_.reset();
-  child_.reset();
-  old_child_.reset();
-  emit(InitiatorEvent{.kind = EventKind::ike_deleted, .at = now, .exchange = ExchangeType::informational,
-                      .by_peer = true, .detail = "deleted by the responder"});
+  request_lost_with_its_sa(now, req);
+}
+
+// Our request in flight went out on an IKE_SA the peer has just deleted: it will never be
+// answered. What it was for is finished, or done again on the current IKE_SA.
+void Initiator::request_lost_with_its_sa(Millis now, const PendingRequest& req) {
+  switch (req.purpose) {
+    case Purpose::delete_old_ike:  // both sides closed the rekeyed SA at once: the rekey is done
+      ++stats_.ike_rekeys;
+      emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa});
+      return;
+    case Purpose::rekey_child: retry_child_at_ = now; return;
+    case Purpose::rekey_ike: retry_ike_at_ = now; return;
+    case Purpose::delete_old_child:
+    case Purpose::delete_redundant_child: {
+      uint32_t spi = req.purpose == Purpose::delete_old_child ? (old_child_ ? old_child_->spi_in : 0) : req.new_child_spi;
+      if (spi == 0) return;
+      PendingRequest extra;
+      extra.new_child_spi = req.new_child_spi;
+      (void)send_request(now, ike_, req.purpose, ExchangeType::informational,
+                         {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(spi)}})},
+                         std::move(extra));
+      return;
+    }
+    default: return;  // a liveness check or a redundant SA's delete: nothing left to do
+  }
 }
 
 }  // namespace ist::native

@@ -7,6 +7,14 @@
 // after which the responder is the original initiator of the new IKE_SA), INFORMATIONAL
 // deletes and liveness answers, and retransmission on a schedule. One request of ours is in
 // flight at a time (window size 1, RFC 7296 2.3).
+//
+// Exchange collisions (2.8.1, 2.8.2, 2.25): crossing rekeys of the same SA are both answered
+// and settled by the lowest of the four nonces; a rekey of ours answered TEMPORARY_FAILURE is
+// retried after a pause (not at once, 2.25); CHILD_SA_NOT_FOUND drops the CHILD_SA. Where
+// 2.25 lets a responder refuse with TEMPORARY_FAILURE but the request can be completed
+// consistently (the peer's CHILD rekey during our IKE rekey, its IKE rekey during our CHILD
+// rekey, a CHILD rekey on an IKE_SA that is being replaced), we answer it: strongSwan waits
+// 5-15 s before it retries, longer than short test lifetimes, and the SA would expire.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -72,6 +80,10 @@ struct InitiatorConfig {
   uint64_t spi_i = 0;        // 0: random
   uint32_t child_spi = 0;    // our inbound ESP SPI; 0: random
   size_t nonce_size = 32;
+  // A rekey answered TEMPORARY_FAILURE is retried after rekey_retry * attempt, at most
+  // max_rekey_retries times; then it fails (child-only failure, the SAs stay).
+  Millis rekey_retry{500};
+  unsigned max_rekey_retries = 8;
 };
 
 enum class InitiatorState { idle, init_sent, auth_sent, established, deleting, closed, failed };
@@ -132,6 +144,7 @@ struct InitiatorStats {
   unsigned refused_requests = 0;  // responder requests answered with an error notify
   unsigned liveness_answers = 0;  // answers to our liveness checks
   unsigned collisions = 0;        // simultaneous rekeys seen
+  unsigned rekey_retries = 0;     // rekeys of ours sent again after TEMPORARY_FAILURE
 };
 
 class Initiator {
@@ -149,7 +162,7 @@ class Initiator {
   // Starts an INFORMATIONAL exchange deleting the IKE_SA (and with it the CHILD_SA).
   Status delete_ike(Millis now);
   // CREATE_CHILD_SA rekeys (2.8). An Error when not established or a request is in flight
-  // (window size 1): try again once busy() is false.
+  // (window size 1): try again once busy() is false. Starting one cancels a pending retry.
   Status rekey_child(Millis now);
   Status rekey_ike(Millis now);
   // An empty INFORMATIONAL request (2.4): answered -> stats().liveness_answers grows; no
@@ -171,6 +184,10 @@ class Initiator {
   const ChildSa* child() const { return child_ ? &*child_ : nullptr; }
   const InitiatorStats& stats() const { return stats_; }
   const IkeKeys& ike_keys() const { return ike_.keys; }
+  // IKE_SAs held besides the current one (rekeyed or redundant ones awaiting their delete).
+  size_t retiring_ike_sas() const { return extra_ike_.size(); }
+  // A rekey waits for its retry after TEMPORARY_FAILURE.
+  bool rekey_retry_pending() const { return retry_child_at_ || retry_ike_at_; }
 
  private:
   // One IKE_SA's protection state; two exist while a rekeyed one awaits its delete.
@@ -192,7 +209,8 @@ class Initiator {
     }
   };
   enum class Purpose {
-    init, auth, delete_ike, rekey_child, delete_old_child, delete_redundant_child, rekey_ike, delete_old_ike, liveness
+    init, auth, delete_ike, rekey_child, delete_old_child, delete_redundant_child, rekey_ike, delete_old_ike,
+    delete_redundant_ike, liveness
   };
   struct PendingRequest {
     Bytes payload;  // as sent, marker included
@@ -217,12 +235,23 @@ class Initiator {
                      const std::vector<Payload>& inner);
   void answer(IkeSaState& sa, ExchangeType exchange, uint32_t message_id, const std::vector<Payload>& inner);
 
+  IkeSaState* find_sa(uint64_t spi_i, uint64_t spi_r);
+  IkeSaState take_extra(uint64_t spi_i, uint64_t spi_r);  // removes it from extra_ike_
+
   void handle_init_response(Millis now, ByteView raw, const Message& m);
   void handle_auth_response(Millis now, const std::vector<Payload>& inner);
+  bool handle_rekey_refusal(Millis now, const PendingRequest& req, const std::vector<Payload>& inner);
   void handle_rekey_child_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner);
   void handle_rekey_ike_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner);
-  void handle_peer_request(Millis now, IkeSaState& sa, bool old_sa, const Message& m, const std::vector<Payload>& inner);
-  std::vector<Payload> answer_peer_create_child(Millis now, const std::vector<Payload>& inner);
+  void handle_peer_request(Millis now, uint64_t spi_i, uint64_t spi_r, const Message& m,
+                           const std::vector<Payload>& inner);
+  void peer_deleted_ike_sa(Millis now, uint64_t spi_i, uint64_t spi_r);
+  void request_lost_with_its_sa(Millis now, const PendingRequest& req);
+  std::vector<Payload> answer_peer_create_child(Millis now, const IkeSaState& sa, const std::vector<Payload>& inner);
+  std::vector<Payload> answer_peer_child(Millis now, const IkeSaState& sa, const std::vector<Payload>& inner);
+  std::vector<Payload> answer_peer_ike_rekey(Millis now, const IkeSaState& sa, const std::vector<Payload>& inner);
+  void adopt_peer_ike_sa(Millis now);
+  void schedule_rekey_retry(Millis now, Purpose purpose, uint16_t notify);
   void fail(Millis now, FailureCause cause, uint16_t notify, std::string detail, bool child_only = false);
   void emit(InitiatorEvent e);
 
@@ -230,14 +259,28 @@ class Initiator {
   Proposal esp_proposal(uint32_t spi) const;
   bool esp_acceptable(const Proposal& p) const;
   bool ike_acceptable(const Proposal& p) const;
-  Result<ChildSa> make_child(uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni, ByteView nr,
-                             ByteView shared, std::vector<TrafficSelector> ts_local,
+  // KEYMAT comes from SK_d of the IKE_SA the exchange ran on (2.17).
+  Result<ChildSa> make_child(ByteView sk_d, uint32_t spi_in, uint32_t spi_out, bool we_initiated, ByteView ni,
+                             ByteView nr, ByteView shared, std::vector<TrafficSelector> ts_local,
                              std::vector<TrafficSelector> ts_remote) const;
 
   InitiatorConfig cfg_;
   InitiatorState state_ = InitiatorState::idle;
   IkeSaState ike_;
-  std::optional<IkeSaState> old_ike_;
+  // IKE_SAs besides the current one: rekeyed ones until their delete completes, redundant
+  // ones of a collision until their maker deletes them, and the peer's new one while a
+  // collision with our IKE rekey is unsettled. Empty (no heap) in the steady state.
+  std::vector<IkeSaState> extra_ike_;
+  // The peer's IKE rekey answered while ours was in flight (2.8.2): its nonces and the SPIs
+  // of the SA it made (held in extra_ike_), until our own answer says which one survives.
+  struct IkeCollision {
+    Bytes peer_ni, our_nr;
+    uint64_t spi_i = 0, spi_r = 0;
+  };
+  std::optional<IkeCollision> ike_collision_;
+  // Retries of rekeys answered TEMPORARY_FAILURE, and how many refusals in a row.
+  std::optional<Millis> retry_child_at_, retry_ike_at_;
+  unsigned child_refusals_ = 0, ike_refusals_ = 0;
   std::optional<DhKeyPair> dh_;  // only until IKE_SA_INIT is done (per-peer memory)
   uint16_t dh_group_ = 0;        // the IKE_SA's group, for its rekeys
   Bytes ni_, nr_;

@@ -60,5 +60,15 @@ inline Payload notify(uint16_t type, Bytes data = {}, ProtocolId protocol = Prot
   return make_payload(PayloadType::notify, NotifyPayload{protocol, std::move(spi), type, std::move(data)});
 }
 
+// RFC 7296 2.8.1 / 2.8.2: of two crossing rekeys of one SA, the SA made with the lowest of the
+// four nonces is redundant. True when that nonce is one of our exchange's (our Ni, the peer's
+// Nr). Nonces compare as unsigned octet strings.
+inline bool our_exchange_made_the_redundant_sa(const Bytes& our_ni, const Bytes& peer_nr, const Bytes& peer_ni,
+                                               const Bytes& our_nr) {
+  const Bytes& ours = std::min(our_ni, peer_nr);
+  const Bytes& theirs = std::min(peer_ni, our_nr);
+  return ours < theirs;
+}
+
 
 }  // namespace ist::native::detail

@@ -1,5 +1,5 @@
-// CREATE_CHILD_SA (RFC 7296 1.3, 2.8, 2.17, 2.18): the initiator's own rekeys of its CHILD_SA
-// and IKE_SA, and its answers to the peer's.
+// CREATE_CHILD_SA (RFC 7296 1.3, 2.8, 2.17, 2.18, 2.25): the initiator's own rekeys of its
+// CHILD_SA and IKE_SA, its answers to the peer's, and the collisions between the two.
 #include <algorithm>
 
 #include "fleet/native/initiator.hpp"
@@ -53,6 +53,7 @@ bool Initiator::ike_acceptable(const Proposal& p) const {
 Status Initiator::rekey_child(Millis now) {
   if (state_ != InitiatorState::established || !child_) return Error("no established CHILD_SA to rekey");
   if (pending_) return Error("a request is in flight");
+  retry_child_at_.reset();
   PendingRequest extra;
   extra.new_child_spi = random_esp_spi();
   IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
@@ -68,6 +69,7 @@ Status Initiator::rekey_child(Millis now) {
 Status Initiator::rekey_ike(Millis now) {
   if (state_ != InitiatorState::established) return Error("no established IKE_SA to rekey");
   if (pending_) return Error("a request is in flight");
+  retry_ike_at_.reset();
   PendingRequest extra;
   extra.new_ike_spi = random_u64();
   IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
@@ -83,67 +85,142 @@ Status Initiator::rekey_ike(Millis now) {
   return send_request(now, ike_, Purpose::rekey_ike, ExchangeType::create_child_sa, inner, std::move(extra));
 }
 
+void Initiator::schedule_rekey_retry(Millis now, Purpose purpose, uint16_t notify_type_) {
+  const bool child = purpose == Purpose::rekey_child;
+  const std::string what = child ? "CHILD_SA rekey" : "IKE_SA rekey";
+  unsigned& refusals = child ? child_refusals_ : ike_refusals_;
+  if (++refusals > cfg_.max_rekey_retries) {
+    refusals = 0;
+    fail(now, FailureCause::notify_received, notify_type_,
+         what + " refused with " + notify_name(notify_type_) + " " + std::to_string(cfg_.max_rekey_retries + 1) +
+             " times in a row",
+         true);
+    return;
+  }
+  // 2.25: not at once; give the peer time to finish the exchange that made it refuse.
+  const Millis wait = cfg_.rekey_retry * refusals;
+  (child ? retry_child_at_ : retry_ike_at_) = now + wait;
+  ++stats_.collisions;
+  emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                      .notify = notify_type_,
+                      .detail = what + " answered " + notify_name(notify_type_) +
+                                " (the peer is busy with an exchange of its own); retry in " +
+                                std::to_string(wait.count()) + " ms"});
+}
+
+// The peer's new IKE_SA from an unsettled collision becomes the current one; the old one
+// waits in extra_ike_ for the peer's delete (the winner closes it, 2.8.2).
+void Initiator::adopt_peer_ike_sa(Millis now) {
+  IkeSaState peer_made = take_extra(ike_collision_->spi_i, ike_collision_->spi_r);
+  ike_collision_.reset();
+  extra_ike_.push_back(std::move(ike_));
+  ike_ = std::move(peer_made);
+  retry_ike_at_.reset();
+  ike_refusals_ = 0;
+  ++stats_.ike_rekeys;
+  emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                      .by_peer = true});
+}
+
+// An error notify in the answer to one of our rekeys. True when it was one (and handled).
+bool Initiator::handle_rekey_refusal(Millis now, const PendingRequest& req, const std::vector<Payload>& inner) {
+  const uint16_t error = first_error_notify(inner);
+  if (!error) return false;
+  const bool child = req.purpose == Purpose::rekey_child;
+  // A crossing rekey of the peer's that we answered made its SA; ours made none, so the
+  // peer's survives alone and the peer deletes the old SA (2.8.1, 2.8.2).
+  if (child && collision_) {
+    old_child_ = std::move(child_);
+    child_ = std::move(collision_->peer_made);
+    collision_.reset();
+    child_refusals_ = 0;
+    ++stats_.child_rekeys;
+    emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true});
+    return true;
+  }
+  if (!child && ike_collision_) {
+    adopt_peer_ike_sa(now);
+    return true;
+  }
+  if (child && !child_) return true;  // the peer deleted the CHILD_SA meanwhile (2.25.1): nothing to rekey
+  if (error == notify_type::temporary_failure) {
+    schedule_rekey_retry(now, req.purpose, error);
+    return true;
+  }
+  if (child && error == notify_type::child_sa_not_found) {
+    // 2.25: the peer has no such SA; ours is deleted silently.
+    child_.reset();
+    emit(InitiatorEvent{.kind = EventKind::child_deleted, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .notify = error, .by_peer = true, .detail = "unknown to the responder (CHILD_SA_NOT_FOUND)"});
+    return true;
+  }
+  fail(now, FailureCause::notify_received, error,
+       std::string(child ? "CHILD_SA" : "IKE_SA") + " rekey refused with " + notify_name(error), true);
+  return true;
+}
+
 void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner) {
+  if (handle_rekey_refusal(now, req, inner)) return;
   auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
   auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
   auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
   auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
-  if (uint16_t error = first_error_notify(inner)) {
-    fail(now, FailureCause::notify_received, error, "CHILD_SA rekey refused with " + notify_name(error), true);
-    return;
-  }
-  if (!sa || !nonce || !tsi || !tsr || sa->proposals.size() != 1 || !esp_acceptable(sa->proposals[0]) || !child_) {
+  if (!sa || !nonce || !tsi || !tsr || sa->proposals.size() != 1 || !esp_acceptable(sa->proposals[0])) {
     fail(now, FailureCause::protocol_error, 0, "CHILD_SA rekey answer without a usable SA, Nr, TSi or TSr", true);
     return;
   }
-  auto fresh = make_child(req.new_child_spi, get_u32(sa->proposals[0].spi.data()), true, req.nonce, nonce->nonce,
-                          {}, tsi->selectors, tsr->selectors);
+  // The exchange ran on the IKE_SA the request went out on, even if the peer rekeyed it since.
+  const IkeSaState* on = find_sa(req.spi_i, req.spi_r);
+  auto fresh = make_child(on ? on->keys.sk_d : ike_.keys.sk_d, req.new_child_spi, get_u32(sa->proposals[0].spi.data()),
+                          true, req.nonce, nonce->nonce, {}, tsi->selectors, tsr->selectors);
   if (!fresh) {
     fail(now, FailureCause::protocol_error, 0, fresh.error().message, true);
     return;
   }
+  child_refusals_ = 0;
+  if (!child_) {
+    // The peer deleted the CHILD_SA while our rekey was in flight, yet made the new one.
+    child_ = std::move(*fresh);
+    emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::create_child_sa});
+    return;
+  }
   old_child_ = std::move(child_);
-  std::vector<Bytes> to_delete{u32_bytes(old_child_->spi_in)};
+  uint32_t to_delete = old_child_->spi_in;
+  Purpose purpose = Purpose::delete_old_child;
   if (collision_) {
-    // 2.8.1: the SA made with the lowest of the four nonces is redundant and is closed by
-    // whoever made it. Nonces compare as unsigned octet strings.
-    const Bytes* lowest = &req.nonce;
-    for (const Bytes* n : std::initializer_list<const Bytes*>{&nonce->nonce, &collision_->peer_ni, &collision_->our_nr})
-      if (std::lexicographical_compare(n->begin(), n->end(), lowest->begin(), lowest->end())) lowest = n;
-    bool ours_redundant = lowest == &req.nonce || lowest == &nonce->nonce;
-    if (ours_redundant) {
+    ChildCollision c = std::move(*collision_);
+    collision_.reset();
+    if (our_exchange_made_the_redundant_sa(req.nonce, nonce->nonce, c.peer_ni, c.our_nr)) {
       // We lost: close only the SA we made. The old SA is the winner's to delete once its
       // own exchange completes; deleting it now makes charon treat its rekey as colliding
       // with a delete and close the surviving SA too.
-      child_ = std::move(collision_->peer_made);
-      collision_.reset();
-      (void)send_request(now, ike_, Purpose::delete_redundant_child, ExchangeType::informational,
-                         {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(fresh->spi_in)}})},
-                         PendingRequest{});
-      return;
+      child_ = std::move(c.peer_made);
+      to_delete = fresh->spi_in;
+      purpose = Purpose::delete_redundant_child;
     } else {
-      redundant_child_ = std::move(collision_->peer_made);
+      redundant_child_ = std::move(c.peer_made);
       child_ = std::move(*fresh);
     }
-    collision_.reset();
   } else {
     child_ = std::move(*fresh);
   }
-  // 2.8: the initiator of the rekey deletes the old CHILD_SA (after a collision: the winner).
-  (void)send_request(now, ike_, Purpose::delete_old_child, ExchangeType::informational,
-                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, to_delete})}, PendingRequest{});
+  // 2.8: the initiator of the surviving rekey deletes the old CHILD_SA, on the current IKE_SA.
+  PendingRequest extra;
+  extra.new_child_spi = to_delete;
+  (void)send_request(now, ike_, purpose, ExchangeType::informational,
+                     {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(to_delete)}})},
+                     std::move(extra));
 }
 
 void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const std::vector<Payload>& inner) {
+  if (handle_rekey_refusal(now, req, inner)) return;
   auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
   auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
   auto* ke = find_in<KePayload>(inner, PayloadType::ke);
-  if (uint16_t error = first_error_notify(inner)) {
-    fail(now, FailureCause::notify_received, error, "IKE_SA rekey refused with " + notify_name(error), true);
-    return;
-  }
+  IkeSaState* rekeyed = find_sa(req.spi_i, req.spi_r);
   if (!sa || !nonce || !ke || sa->proposals.size() != 1 || sa->proposals[0].spi.size() != 8 || !req.dh ||
-      ke->group != req.dh->group()) {
+      ke->group != req.dh->group() || rekeyed != &ike_) {
     fail(now, FailureCause::protocol_error, 0, "IKE_SA rekey answer without a usable SA, Nr or KE", true);
     return;
   }
@@ -159,108 +236,134 @@ void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const
   fresh.suite = ike_.suite;
   fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, req.nonce, nonce->nonce, fresh.spi_i, fresh.spi_r,
                                        IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
-  old_ike_ = std::move(ike_);
+  ike_refusals_ = 0;
+  if (ike_collision_ &&
+      our_exchange_made_the_redundant_sa(req.nonce, nonce->nonce, ike_collision_->peer_ni, ike_collision_->our_nr)) {
+    // 2.8.2, we lost: the peer's new SA is current (the peer deletes the old one), and we
+    // close the one our exchange made, on that SA itself.
+    adopt_peer_ike_sa(now);
+    const uint64_t spi_i = fresh.spi_i, spi_r = fresh.spi_r;
+    extra_ike_.push_back(std::move(fresh));
+    (void)send_request(now, *find_sa(spi_i, spi_r), Purpose::delete_redundant_ike, ExchangeType::informational,
+                       {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})}, PendingRequest{});
+    return;
+  }
+  // No collision, or we won it: the peer's new SA (if any) stays in extra_ike_ until the
+  // peer deletes it.
+  ike_collision_.reset();
+  extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(fresh);
   // 2.18: the old IKE_SA is deleted by the rekey's initiator, on the old SA.
-  (void)send_request(now, *old_ike_, Purpose::delete_old_ike, ExchangeType::informational,
+  (void)send_request(now, extra_ike_.back(), Purpose::delete_old_ike, ExchangeType::informational,
                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})}, PendingRequest{});
 }
 
-std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::vector<Payload>& inner) {
+std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const IkeSaState& sa,
+                                                         const std::vector<Payload>& inner) {
+  auto refuse = [&](uint16_t type) {
+    ++stats_.refused_requests;
+    return std::vector<Payload>{notify(type)};
+  };
+  // 2.25.1 / 2.25.2: we are closing the IKE_SA.
+  if (state_ == InitiatorState::deleting) return refuse(notify_type::temporary_failure);
+  auto* proposals = find_in<SaPayload>(inner, PayloadType::sa);
+  if (!proposals || !find_in<NoncePayload>(inner, PayloadType::nonce) || state_ != InitiatorState::established)
+    return refuse(notify_type::no_proposal_chosen);
+  const bool ike = std::any_of(proposals->proposals.begin(), proposals->proposals.end(),
+                               [](const Proposal& p) { return p.protocol == ProtocolId::ike; });
+  return ike ? answer_peer_ike_rekey(now, sa, inner) : answer_peer_child(now, sa, inner);
+}
+
+// A CHILD_SA the peer creates: a rekey of ours (REKEY_SA names it), or a new one when we hold
+// none (the peer deleted ours, e.g. at its hard lifetime). One path for both.
+std::vector<Payload> Initiator::answer_peer_child(Millis now, const IkeSaState& sa, const std::vector<Payload>& inner) {
+  auto refuse = [&](uint16_t type, ProtocolId protocol = ProtocolId::none, Bytes spi = {}) {
+    ++stats_.refused_requests;
+    return std::vector<Payload>{notify(type, {}, protocol, std::move(spi))};
+  };
+  auto* rekey = find_notify_in(inner, notify_type::rekey_sa);
+  if (rekey) {
+    // The notify names the peer's inbound SPI, i.e. our outbound one.
+    uint32_t named = rekey->spi.size() == 4 ? get_u32(rekey->spi.data()) : 0;
+    // 2.25.1: rekeying an SA we are closing gets TEMPORARY_FAILURE.
+    if ((old_child_ && named == old_child_->spi_out) || (redundant_child_ && named == redundant_child_->spi_out))
+      return refuse(notify_type::temporary_failure);
+    if (!child_ || named != child_->spi_out) return refuse(notify_type::child_sa_not_found, ProtocolId::esp, rekey->spi);
+  } else if (child_) {
+    return refuse(notify_type::no_additional_sas);  // a second CHILD_SA: not offered
+  }
+  auto* offered = find_in<SaPayload>(inner, PayloadType::sa);
+  auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
+  auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
+  auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
+  if (!offered || !nonce) return refuse(notify_type::no_proposal_chosen);
+  if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
+  const Proposal* chosen = nullptr;
+  for (const auto& p : offered->proposals)
+    if (esp_acceptable(p) && !p.find(TransformType::dh)) {
+      chosen = &p;
+      break;
+    }
+  if (!chosen) return refuse(notify_type::no_proposal_chosen);
+  auto our_nonce = random_bytes(cfg_.nonce_size);
+  uint32_t spi = random_esp_spi();
+  if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
+  // The peer's TSi is its side, i.e. our remote selectors.
+  auto fresh = make_child(sa.keys.sk_d, spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {},
+                          tsr->selectors, tsi->selectors);
+  if (!fresh) return refuse(notify_type::temporary_failure);
+  Proposal answer_p = esp_proposal(spi);
+  answer_p.number = chosen->number;
+  std::vector<Payload> out{make_payload(PayloadType::sa, SaPayload{{answer_p}}),
+                           make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
+                           make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
+  if (!rekey) {
+    child_ = std::move(*fresh);
+    emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true});
+    return out;
+  }
+  if (pending_ && pending_->purpose == Purpose::rekey_child) {
+    // 2.8.1 / 2.25.1: answer as usual; which SA survives is settled when our answer arrives.
+    ++stats_.collisions;
+    collision_ = ChildCollision{nonce->nonce, *our_nonce, std::move(*fresh)};
+    emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true, .detail = "simultaneous CHILD_SA rekey"});
+    return out;
+  }
+  if (pending_ && pending_->purpose == Purpose::rekey_ike) {
+    // 2.25.2 lets us refuse this with TEMPORARY_FAILURE; we answer (see initiator.hpp). The
+    // peer is then likely to refuse our IKE rekey, which we retry.
+    ++stats_.collisions;
+    emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true, .detail = "peer's CHILD_SA rekey during our IKE_SA rekey: answered"});
+  }
+  old_child_ = std::move(child_);
+  child_ = std::move(*fresh);
+  retry_child_at_.reset();  // the CHILD_SA has fresh keys: our retry has nothing left to do
+  child_refusals_ = 0;
+  ++stats_.child_rekeys;
+  emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                      .by_peer = true});
+  return out;
+}
+
+// The peer rekeys an IKE_SA (an IKE proposal with its new SPI, and a KE).
+std::vector<Payload> Initiator::answer_peer_ike_rekey(Millis now, const IkeSaState& sa,
+                                                      const std::vector<Payload>& inner) {
   auto refuse = [&](uint16_t type, Bytes data = {}) {
     ++stats_.refused_requests;
     return std::vector<Payload>{notify(type, std::move(data))};
   };
-  auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
+  // 2.25.2: an IKE_SA we replaced (or whose collision is unsettled) is being closed.
+  if (&sa != &ike_ || ike_collision_) return refuse(notify_type::temporary_failure);
+  auto* offered = find_in<SaPayload>(inner, PayloadType::sa);
   auto* nonce = find_in<NoncePayload>(inner, PayloadType::nonce);
   auto* ke = find_in<KePayload>(inner, PayloadType::ke);
-  if (!sa || !nonce || state_ != InitiatorState::established) return refuse(notify_type::no_proposal_chosen);
-  // Our IKE rekey is in flight: the peer retries later (a simplification of 2.8.2, which
-  // resolves IKE rekey collisions by nonces too).
-  if (pending_ && pending_->purpose == Purpose::rekey_ike) {
-    ++stats_.collisions;
-    emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
-                        .by_peer = true, .detail = "peer request during our IKE_SA rekey"});
-    return refuse(notify_type::temporary_failure);
-  }
-
-  if (auto* rekey = find_notify_in(inner, notify_type::rekey_sa)) {
-    // CHILD_SA rekey: the notify names the peer's inbound SPI, i.e. our outbound one.
-    uint32_t named = rekey->spi.size() == 4 ? get_u32(rekey->spi.data()) : 0;
-    // 2.25.1: rekeying an SA we are closing gets TEMPORARY_FAILURE.
-    if (old_child_ && named == old_child_->spi_out) return refuse(notify_type::temporary_failure);
-    if (!child_ || named != child_->spi_out) return refuse(notify_type::child_sa_not_found);
-    bool colliding = pending_ && pending_->purpose == Purpose::rekey_child;
-    auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
-    auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
-    if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
-    const Proposal* chosen = nullptr;
-    for (const auto& p : sa->proposals)
-      if (esp_acceptable(p) && !p.find(TransformType::dh)) {
-        chosen = &p;
-        break;
-      }
-    if (!chosen) return refuse(notify_type::no_proposal_chosen);
-    auto our_nonce = random_bytes(cfg_.nonce_size);
-    uint32_t spi = random_esp_spi();
-    if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
-    // The peer's TSi is its side, i.e. our remote selectors.
-    auto fresh = make_child(spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {}, tsr->selectors,
-                            tsi->selectors);
-    if (!fresh) return refuse(notify_type::temporary_failure);
-    Proposal answer_p = esp_proposal(spi);
-    answer_p.number = chosen->number;
-    if (colliding) {
-      // 2.25.1: answer as usual; which SA survives is settled when our answer arrives.
-      ++stats_.collisions;
-      collision_ = ChildCollision{nonce->nonce, *our_nonce, std::move(*fresh)};
-      emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
-                          .by_peer = true, .detail = "simultaneous CHILD_SA rekey"});
-    } else {
-      old_child_ = std::move(child_);
-      child_ = std::move(*fresh);
-      ++stats_.child_rekeys;
-      emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
-                          .by_peer = true});
-    }
-    return {make_payload(PayloadType::sa, SaPayload{{answer_p}}), make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
-            make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
-  }
-
-  // IKE_SA rekey: an IKE proposal with the peer's new SPI, and a KE.
-  bool ike = std::any_of(sa->proposals.begin(), sa->proposals.end(),
-                         [](const Proposal& p) { return p.protocol == ProtocolId::ike; });
-  if (!ike && child_) return refuse(notify_type::no_additional_sas);  // a second CHILD_SA: not offered
-  if (!ike) {
-    // We hold no CHILD_SA (the peer deleted it, e.g. at its hard lifetime) and the peer
-    // creates a new one: take it like a rekey without an old SA.
-    auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
-    auto* tsr = find_in<TsPayload>(inner, PayloadType::tsr);
-    if (!tsi || !tsr) return refuse(notify_type::ts_unacceptable);
-    const Proposal* chosen = nullptr;
-    for (const auto& p : sa->proposals)
-      if (esp_acceptable(p) && !p.find(TransformType::dh)) {
-        chosen = &p;
-        break;
-      }
-    if (!chosen) return refuse(notify_type::no_proposal_chosen);
-    auto our_nonce = random_bytes(cfg_.nonce_size);
-    uint32_t spi = random_esp_spi();
-    if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
-    auto fresh = make_child(spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {}, tsr->selectors,
-                            tsi->selectors);
-    if (!fresh) return refuse(notify_type::temporary_failure);
-    Proposal answer_p = esp_proposal(spi);
-    answer_p.number = chosen->number;
-    child_ = std::move(*fresh);
-    emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::create_child_sa,
-                        .by_peer = true});
-    return {make_payload(PayloadType::sa, SaPayload{{answer_p}}), make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
-            make_payload(PayloadType::tsi, *tsi), make_payload(PayloadType::tsr, *tsr)};
-  }
+  if (!offered || !nonce) return refuse(notify_type::no_proposal_chosen);
   if (!ke) return refuse(notify_type::invalid_syntax);
   const Proposal* chosen = nullptr;
-  for (const auto& p : sa->proposals)
+  for (const auto& p : offered->proposals)
     if (ike_acceptable(p)) {
       chosen = &p;
       break;
@@ -280,8 +383,8 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
   fresh.spi_i = get_u64(chosen->spi.data());
   fresh.spi_r = random_u64();
   fresh.original_initiator = false;  // the peer started this IKE_SA
-  fresh.suite = ike_.suite;
-  fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r,
+  fresh.suite = sa.suite;
+  fresh.keys = derive_rekeyed_ike_keys(sa.keys.sk_d, *shared, nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r,
                                        IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
   Proposal answer_p = ike_proposal();
   answer_p.number = chosen->number;
@@ -290,9 +393,23 @@ std::vector<Payload> Initiator::answer_peer_create_child(Millis now, const std::
   std::vector<Payload> out{make_payload(PayloadType::sa, SaPayload{{answer_p}}),
                            make_payload(PayloadType::nonce, NoncePayload{*our_nonce}),
                            make_payload(PayloadType::ke, KePayload{dh->group(), dh->public_value()})};
-  // The answer goes out on the old SA (the caller seals it); afterwards the new one is current.
-  old_ike_ = std::move(ike_);
+  if (pending_ && pending_->purpose == Purpose::rekey_ike) {
+    // 2.8.2: both sides rekey the IKE_SA. Answer as usual; the SA made with the lowest nonce
+    // is redundant, settled when our own answer arrives.
+    ike_collision_ = IkeCollision{nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r};
+    extra_ike_.push_back(std::move(fresh));
+    ++stats_.collisions;
+    emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true, .detail = "simultaneous IKE_SA rekey"});
+    return out;
+  }
+  // The answer goes out on the old SA (the caller seals it there); afterwards the new one is
+  // current. A request of ours in flight on the old SA is answered there (2.25.2 would let
+  // us refuse this rekey during a CHILD_SA exchange of ours; we answer, see initiator.hpp).
+  extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(fresh);
+  retry_ike_at_.reset();
+  ike_refusals_ = 0;
   ++stats_.ike_rekeys;
   emit(InitiatorEvent{.kind = EventKind::ike_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
                       .by_peer = true});
