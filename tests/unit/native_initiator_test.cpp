@@ -820,5 +820,277 @@ TEST(NativeInitiator, PeerRekeyOfTheIkeSaMakesThePeerTheOriginalInitiator) {
   EXPECT_TRUE(fresh.open(out[0].payload).ok());
 }
 
+// Our own request as the test's SUT stand-in reads it.
+struct OurRequest {
+  uint32_t mid = 0;
+  std::vector<Payload> inner;
+};
+OurRequest take_request(Initiator& ini, const SaView& on) {
+  auto out = ini.take_outgoing();
+  EXPECT_EQ(out.size(), 1u);
+  if (out.empty()) return {};
+  auto m = parse_message(out[0].payload);
+  auto chain = on.open(out[0].payload);
+  EXPECT_TRUE(m.ok() && chain.ok());
+  if (!m || !chain) return {};
+  return OurRequest{m->header.message_id, *chain};
+}
+
+Proposal ike_gcm128_x25519(uint64_t spi) {
+  Proposal p{.number = 1, .protocol = ProtocolId::ike, .spi = {}, .transforms = {
+      {TransformType::encr, transform_id::encr_aes_gcm_16, 128},
+      {TransformType::prf, transform_id::prf_hmac_sha2_256, std::nullopt},
+      {TransformType::dh, transform_id::dh_x25519, std::nullopt}}};
+  put_u64(p.spi, spi);
+  return p;
+}
+
+constexpr IkeKeyLengths kGcm128{.integ = 0, .encr = 20};
+
+struct RetryCase {
+  const char* name;
+  bool ike;  // rekey the IKE_SA, else the CHILD_SA
+};
+
+TEST(NativeInitiator, RekeysAnsweredTemporaryFailureAreRetriedAfterAPauseThenGivenUp) {
+  // RFC 7296 2.25: not at once, after the peer had time to finish what made it refuse.
+  const RetryCase cases[] = {{"CHILD_SA rekey", false}, {"IKE_SA rekey", true}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto cfg = base_config();
+    cfg.rekey_retry = Millis(500);
+    cfg.max_rekey_retries = 1;
+    Initiator ini(cfg);
+    TestResponder resp{ResponderBehaviour{}};
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    converse(ini, resp);
+    SaView sa{resp.spi_i(), resp.spi_r(), resp.suite(), resp.keys(), false};
+    ini.take_events();
+    ASSERT_TRUE((c.ike ? ini.rekey_ike(Millis(100)) : ini.rekey_child(Millis(100))).ok());
+    auto first = take_request(ini, sa);
+    ini.on_datagram(Millis(110), 500, sa.respond(ExchangeType::create_child_sa, first.mid,
+                                                 {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::temporary_failure, {}})}));
+    auto ev = ini.take_events();
+    ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::rekey_collision}));
+    EXPECT_EQ(ev[0].notify, notify_type::temporary_failure);
+    EXPECT_FALSE(ini.busy());
+    EXPECT_TRUE(ini.rekey_retry_pending());
+    EXPECT_EQ(ini.next_timer(), Millis(610));
+    ini.on_timer(Millis(609));
+    EXPECT_TRUE(ini.take_outgoing().empty());
+    ini.on_timer(Millis(610));
+    auto again = take_request(ini, sa);
+    EXPECT_EQ(again.mid, first.mid + 1);
+    const auto* again_sa = find_body<SaPayload>(again.inner, PayloadType::sa);
+    ASSERT_NE(again_sa, nullptr);
+    EXPECT_EQ(again_sa->proposals.at(0).protocol, c.ike ? ProtocolId::ike : ProtocolId::esp);
+    EXPECT_EQ(ini.stats().rekey_retries, 1u);
+    // Refused again: max_rekey_retries (1) is used up, the rekey fails; the SAs stay.
+    ini.on_datagram(Millis(620), 500, sa.respond(ExchangeType::create_child_sa, again.mid,
+                                                 {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::temporary_failure, {}})}));
+    ev = ini.take_events();
+    ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::failed}));
+    EXPECT_TRUE(ev[0].child);
+    EXPECT_EQ(ev[0].notify, notify_type::temporary_failure);
+    EXPECT_FALSE(ini.rekey_retry_pending());
+    EXPECT_EQ(ini.state(), InitiatorState::established);
+    EXPECT_NE(ini.child(), nullptr);
+  }
+}
+
+TEST(NativeInitiator, ChildSaNotFoundDropsTheChildSaQuietly) {
+  Established e;
+  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+  auto req = take_request(e.ini, e.sa);
+  e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, req.mid,
+                                                  {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, {1, 2, 3, 4}, notify_type::child_sa_not_found, {}})}));
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::child_deleted}));
+  EXPECT_EQ(e.ini.child(), nullptr);
+  EXPECT_EQ(e.ini.state(), InitiatorState::established);
+  EXPECT_TRUE(e.ini.take_outgoing().empty());
+}
+
+struct IkeCollisionCase {
+  const char* name;
+  uint8_t peer_ni;  // nonce of the peer's own IKE rekey request
+  uint8_t peer_nr;  // nonce of the peer's answer to ours
+  bool ours_survives;
+};
+
+TEST(NativeInitiator, SimultaneousIkeRekeysKeepTheSaOfTheHigherNonces) {
+  // RFC 7296 2.8.2: the new IKE_SA made with the lowest of the four nonces is redundant and
+  // closed by its maker; the maker of the survivor closes the old IKE_SA.
+  const IkeCollisionCase cases[] = {
+      {"peer's exchange has the lowest nonce", 0x00, 0xff, true},
+      {"our exchange has the lowest nonce", 0xff, 0x00, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Established e;
+    const uint64_t old_spi_i = e.ini.spi_i();
+    ASSERT_TRUE(e.ini.rekey_ike(Millis(60)).ok());
+    auto ours = take_request(e.ini, e.sa);
+    const auto* our_sa = find_body<SaPayload>(ours.inner, PayloadType::sa);
+    const auto* our_ni = find_body<NoncePayload>(ours.inner, PayloadType::nonce);
+    const auto* our_ke = find_body<KePayload>(ours.inner, PayloadType::ke);
+    ASSERT_TRUE(our_sa && our_ni && our_ke);
+    const uint64_t our_new_spi_i = get_u64(our_sa->proposals.at(0).spi.data());
+
+    // The peer's IKE rekey crosses ours: answered as usual (2.25.2).
+    auto peer_dh = DhKeyPair::generate(transform_id::dh_x25519);
+    ASSERT_TRUE(peer_dh.ok());
+    const uint64_t peer_new_spi_i = 0x7171717171717171ULL;
+    const Bytes peer_ni(32, c.peer_ni);
+    auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+        make_payload(PayloadType::sa, SaPayload{{ike_gcm128_x25519(peer_new_spi_i)}}),
+        make_payload(PayloadType::nonce, NoncePayload{peer_ni}),
+        make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh->public_value()})});
+    ASSERT_EQ(error_in(answer), 0);
+    EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::rekey_collision}));
+    EXPECT_EQ(e.ini.spi_i(), old_spi_i);  // unsettled: the old SA is still current
+    const auto* our_nr = find_body<NoncePayload>(answer, PayloadType::nonce);
+    const auto* our_ke_r = find_body<KePayload>(answer, PayloadType::ke);
+    const auto* our_sa_r = find_body<SaPayload>(answer, PayloadType::sa);
+    ASSERT_TRUE(our_nr && our_ke_r && our_sa_r);
+    const uint64_t our_new_spi_r = get_u64(our_sa_r->proposals.at(0).spi.data());
+    SaView peer_made{peer_new_spi_i, our_new_spi_r, e.sa.suite,
+                     derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(our_ke_r->data), peer_ni,
+                                             our_nr->nonce, peer_new_spi_i, our_new_spi_r, kGcm128),
+                     true};
+
+    // The peer's answer to ours settles it.
+    auto peer_dh2 = DhKeyPair::generate(transform_id::dh_x25519);
+    ASSERT_TRUE(peer_dh2.ok());
+    const uint64_t peer_new_spi_r = 0x3939393939393939ULL;
+    const Bytes peer_nr(32, c.peer_nr);
+    e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, ours.mid, {
+        make_payload(PayloadType::sa, SaPayload{{ike_gcm128_x25519(peer_new_spi_r)}}),
+        make_payload(PayloadType::nonce, NoncePayload{peer_nr}),
+        make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh2->public_value()})}));
+    SaView our_made{our_new_spi_i, peer_new_spi_r, e.sa.suite,
+                    derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh2->shared_secret(our_ke->data), our_ni->nonce,
+                                            peer_nr, our_new_spi_i, peer_new_spi_r, kGcm128),
+                    false};
+    EXPECT_EQ(e.ini.retiring_ike_sas(), 2u);  // the old SA and the loser's new one
+    if (c.ours_survives) {
+      EXPECT_TRUE(e.ini.take_events().empty());  // counted when the old SA's delete completes
+      EXPECT_EQ(e.ini.spi_i(), our_new_spi_i);
+      EXPECT_TRUE(e.ini.original_initiator());
+      auto del = take_request(e.ini, e.sa);  // we close the old SA, on the old SA
+      ASSERT_NE(find_body<DeletePayload>(del.inner, PayloadType::del), nullptr);
+      e.ini.on_datagram(Millis(80), 500, e.sa.respond(ExchangeType::informational, del.mid, {}));
+      EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
+      // The peer closes the SA it made.
+      auto closed = e.ask(peer_made, ExchangeType::informational, 0,
+                          {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+      EXPECT_TRUE(closed.empty());
+    } else {
+      auto ev = e.ini.take_events();
+      ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_rekeyed}));
+      EXPECT_TRUE(ev[0].by_peer);
+      EXPECT_EQ(e.ini.spi_i(), peer_new_spi_i);
+      EXPECT_FALSE(e.ini.original_initiator());
+      auto del = take_request(e.ini, our_made);  // we close the SA we made, on that SA
+      ASSERT_NE(find_body<DeletePayload>(del.inner, PayloadType::del), nullptr);
+      EXPECT_EQ(del.mid, 0u);
+      e.ini.on_datagram(Millis(80), 500, our_made.respond(ExchangeType::informational, del.mid, {}));
+      // The winner (the peer) closes the old SA.
+      auto closed = e.ask(e.sa, ExchangeType::informational, 1,
+                          {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+      EXPECT_TRUE(closed.empty());
+      EXPECT_TRUE(e.ini.take_events().empty());
+    }
+    EXPECT_EQ(e.ini.retiring_ike_sas(), 0u);
+    EXPECT_EQ(e.ini.state(), InitiatorState::established);
+    EXPECT_NE(e.ini.child(), nullptr);  // the CHILD_SA moved to the survivor
+    EXPECT_EQ(e.ini.stats().ike_rekeys, 1u);
+    EXPECT_EQ(e.ini.stats().collisions, 1u);
+  }
+}
+
+TEST(NativeInitiator, PeersChildRekeyDuringOurIkeRekeyIsAnswered) {
+  Established e;
+  const ChildSa before = *e.ini.child();
+  ASSERT_TRUE(e.ini.rekey_ike(Millis(60)).ok());
+  take_request(e.ini, e.sa);
+  Bytes old_out;
+  put_u32(old_out, before.spi_out);
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee21)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0x21)}),
+      make_payload(PayloadType::tsi, TsPayload{before.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{before.ts_local})});
+  EXPECT_EQ(error_in(answer), 0);
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::rekey_collision, EventKind::child_rekeyed}));
+  ASSERT_NE(e.ini.child(), nullptr);
+  EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee21u);
+}
+
+TEST(NativeInitiator, PeersIkeRekeyDuringOurChildRekeyIsAnsweredAndOurChildKeysComeFromTheOldSa) {
+  Established e;
+  const ChildSa before = *e.ini.child();
+  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+  auto ours = take_request(e.ini, e.sa);
+  const auto* our_ni = find_body<NoncePayload>(ours.inner, PayloadType::nonce);
+  ASSERT_NE(our_ni, nullptr);
+  const Bytes our_nonce = our_ni->nonce;
+  auto peer_dh = DhKeyPair::generate(transform_id::dh_x25519);
+  ASSERT_TRUE(peer_dh.ok());
+  const uint64_t peer_new_spi_i = 0x5656565656565656ULL;
+  const Bytes peer_ni(32, 0x56);
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::sa, SaPayload{{ike_gcm128_x25519(peer_new_spi_i)}}),
+      make_payload(PayloadType::nonce, NoncePayload{peer_ni}),
+      make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh->public_value()})});
+  ASSERT_EQ(error_in(answer), 0);
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
+  const auto* nr = find_body<NoncePayload>(answer, PayloadType::nonce);
+  const auto* ke = find_body<KePayload>(answer, PayloadType::ke);
+  const auto* answer_sa = find_body<SaPayload>(answer, PayloadType::sa);
+  ASSERT_TRUE(nr && ke && answer_sa);
+  const uint64_t spi_r = get_u64(answer_sa->proposals.at(0).spi.data());
+  SaView fresh{peer_new_spi_i, spi_r, e.sa.suite,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(ke->data), peer_ni, nr->nonce,
+                                       peer_new_spi_i, spi_r, kGcm128),
+               true};
+  // Our CHILD rekey is answered on the old SA, where it ran: KEYMAT from the old SK_d.
+  const Bytes peer_nr(32, 0x57);
+  e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, ours.mid, {
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee31)}}),
+      make_payload(PayloadType::nonce, NoncePayload{peer_nr}),
+      make_payload(PayloadType::tsi, TsPayload{before.ts_local}),
+      make_payload(PayloadType::tsr, TsPayload{before.ts_remote})}));
+  auto k = derive_child_keys(e.sa.keys.sk_d, our_nonce, peer_nr, 20, 0);
+  ASSERT_NE(e.ini.child(), nullptr);
+  EXPECT_EQ(e.ini.child()->encr_out, k.encr_i);
+  EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee31u);
+  // The old CHILD_SA's delete goes out on the new IKE_SA.
+  auto del = take_request(e.ini, fresh);
+  auto* d = find_body<DeletePayload>(del.inner, PayloadType::del);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(get_u32(d->spis.at(0).data()), before.spi_in);
+}
+
+TEST(NativeInitiator, PeersDeleteOfTheRekeyedIkeSaCrossingOursCompletesTheRekey) {
+  Established e;
+  ASSERT_TRUE(e.ini.rekey_ike(Millis(60)).ok());
+  auto ours = take_request(e.ini, e.sa);
+  auto peer_dh = DhKeyPair::generate(transform_id::dh_x25519);
+  ASSERT_TRUE(peer_dh.ok());
+  e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, ours.mid, {
+      make_payload(PayloadType::sa, SaPayload{{ike_gcm128_x25519(0x4242424242424242ULL)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0x42)}),
+      make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh->public_value()})}));
+  take_request(e.ini, e.sa);  // our delete of the old SA, which the peer never answers
+  auto closed = e.ask(e.sa, ExchangeType::informational, 0,
+                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+  EXPECT_TRUE(closed.empty());
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
+  EXPECT_FALSE(e.ini.busy());
+  EXPECT_EQ(e.ini.retiring_ike_sas(), 0u);
+  EXPECT_EQ(e.ini.stats().ike_rekeys, 1u);
+}
+
 }  // namespace
 }  // namespace ist::native
