@@ -25,6 +25,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutSample, ike_sas, half_open, jobs_queued, workers_idle)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(XfrmSample, sas, policies_in, policies_out, policies_fwd, acquires,
+                                                expires, xfrm_stat)
 
 void to_json(json& j, const TimeseriesPoint& p) {
   j = json{{"t_s", p.t_s},
@@ -37,6 +39,7 @@ void to_json(json& j, const TimeseriesPoint& p) {
            {"established_total", p.established_total},
            {"xfrm_stat", p.xfrm_stat}};
   if (p.sut) j["sut"] = *p.sut;
+  if (!p.xfrm.empty()) j["xfrm"] = p.xfrm;
 }
 
 void from_json(const json& j, TimeseriesPoint& p) {
@@ -51,6 +54,7 @@ void from_json(const json& j, TimeseriesPoint& p) {
   p.established_total = j.value("established_total", d.established_total);
   p.xfrm_stat = j.value("xfrm_stat", d.xfrm_stat);
   if (j.contains("sut")) p.sut = j.at("sut").get<SutSample>();
+  p.xfrm = j.value("xfrm", d.xfrm);
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Expectation, expr, ok, observed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)

@@ -90,13 +90,22 @@ struct SutSample {
   uint64_t workers_idle = 0;
 };
 
+// One network namespace's kernel XFRM state in one second (harness/xfrm RunObserver).
+struct XfrmSample {
+  uint64_t sas = 0;  // larval ones (ACQUIRE placeholders, allocated SPIs) included
+  uint64_t policies_in = 0, policies_out = 0, policies_fwd = 0;
+  uint64_t acquires = 0, expires = 0;        // notifications in this second
+  std::map<std::string, int64_t> xfrm_stat;  // non-zero deltas since the previous second
+};
+
 struct TimeseriesPoint {
   double t_s = 0;  // wall seconds since run start
   uint64_t ike_active = 0, ike_pending = 0, ike_failed = 0;
   uint64_t child_active = 0, child_pending = 0, child_failed = 0;
   uint64_t established_total = 0;
-  std::map<std::string, int64_t> xfrm_stat;  // per-second deltas
+  std::map<std::string, int64_t> xfrm_stat;  // per-second deltas (the SUT namespace's, non-zero only)
   std::optional<SutSample> sut;              // absent when the SUT did not answer in time
+  std::map<std::string, XfrmSample> xfrm;    // by namespace role ("sut", "peers"); empty: not observed
 };
 
 struct Expectation {
