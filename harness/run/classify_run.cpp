@@ -104,9 +104,38 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
   return out;
 }
 
+std::vector<ObservedEvent> kernel_observations(const ClassifyInput& in) {
+  std::vector<ObservedEvent> out;
+  std::set<std::pair<uint32_t, std::string>> seen;  // one record per peer and namespace
+  for (const auto& k : in.kernel_events) {
+    if (k.kind != "acquire" || k.peer >= in.tracker->size() || seen.count({k.peer, k.ns})) continue;
+    const auto& p = in.tracker->peer(k.peer);
+    const int64_t deadline_ms = k.t_ms + in.deadline_ike.count();
+    const bool up_in_time = p.ike_up_at && ms_of(*p.ike_up_at, in.run_start) <= deadline_ms;
+    if (up_in_time) continue;
+    seen.insert({k.peer, k.ns});
+    ObservedEvent e;
+    e.side = k.ns == "sut" ? Side::responder : Side::initiator;
+    e.what = Observation::child_dropped_no_ike;
+    e.sa = SaKind::child;
+    e.peer = in.peer_names.at(k.peer);
+    e.address = in.peer_addresses.at(k.peer);
+    e.attempt = e.peer + "#acquire-" + k.ns;
+    e.t_ms = deadline_ms;
+    e.evidence = {"kernel (" + k.ns + "): " + k.detail,
+                  p.ike_up_at ? "IKE_SA up only " + std::to_string(ms_of(*p.ike_up_at, in.run_start) - k.t_ms) +
+                                    " ms after the ACQUIRE; deadline " + std::to_string(in.deadline_ike.count()) + " ms"
+                              : "no IKE_SA up within " + std::to_string(in.deadline_ike.count()) +
+                                    " ms of the ACQUIRE (never, in this run)"};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
   ClassifyOutput out;
   out.events = initiator_observations(in);
+  for (auto& e : kernel_observations(in)) out.events.push_back(std::move(e));
 
   // The SUT's side, from its filelog.
   std::vector<ObservedEvent> limit_hits;

@@ -28,6 +28,16 @@ struct ClassifyInput {
   std::chrono::milliseconds deadline_ike{10000}, deadline_child{5000};
   std::string sut_log;                      // path of the SUT's filelog ("" = none)
   double teardown_start_s = -1;             // deletes after this are the harness's own
+  // Kernel XFRM notifications that name a peer (harness/xfrm RunObserver joined by address):
+  // ACQUIRE, EXPIRE, SA deletes, from the SUT's or the peers' namespace.
+  struct KernelEvent {
+    uint32_t peer = 0;  // index
+    int64_t t_ms = 0;   // since run start
+    std::string ns;     // namespace role: sut | peers
+    std::string kind;   // acquire | expire | delete_sa
+    std::string detail;
+  };
+  std::vector<KernelEvent> kernel_events;
 };
 
 struct ClassifyOutput {
@@ -38,6 +48,10 @@ struct ClassifyOutput {
 
 // Initiator-side observations (one per failed attempt, one per missed deadline).
 std::vector<taxonomy::ObservedEvent> initiator_observations(const ClassifyInput& in);
+// From kernel events: a peer whose kernel asked for an SA (ACQUIRE) and whose IKE_SA was not
+// up within deadline_ike of it had its CHILD_SA request dropped without an IKE_SA
+// (child_dropped_no_ike, QUEUE_DROP_NO_MM); side = the namespace that acquired.
+std::vector<taxonomy::ObservedEvent> kernel_observations(const ClassifyInput& in);
 // Classifies the point and fills rep.codes, rep.informational and rep.failures.
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep);
 

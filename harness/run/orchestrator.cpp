@@ -95,6 +95,7 @@ void Orchestrator::tick() {
   pt.established_total = tracker_.ever_established();
   rate_last_tick_ = static_cast<double>(pt.established_total - established_last_tick_);
   established_last_tick_ = pt.established_total;
+  if (plan_.on_tick) plan_.on_tick(pt);
   result_.timeseries.push_back(pt);
   // The SUT's own counters for this second arrive a moment later.
   if (ticking_) {

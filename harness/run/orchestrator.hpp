@@ -38,6 +38,9 @@ struct OrchestratorPlan {
   uint64_t seed = 1;
   // Upper bound on waiting for SAs to go away at teardown.
   std::chrono::milliseconds teardown_timeout{30000};
+  // Called at every tick with the point about to be recorded, to add samples of other
+  // observers (the kernel's XFRM state: harness/xfrm RunObserver). Synchronous.
+  std::function<void(reports::TimeseriesPoint&)> on_tick;
 };
 
 struct PhaseSpan {

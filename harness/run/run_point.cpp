@@ -1,5 +1,6 @@
 #include "run/run_point.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "run/classify_run.hpp"
 #include "run/orchestrator.hpp"
 #include "scenario/effective.hpp"
+#include "xfrm/run_observer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -166,6 +168,17 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (!topo) return fail("building the topology: " + topo.error().describe());
   rep.notes.push_back("topology built in " + std::to_string(topo->timings().total_s) + " s");
   for (const auto& sk : topo->skipped_sysctls()) rep.notes.push_back("sysctl not settable here: " + sk);
+
+  // The kernel's XFRM side of both namespaces, sampled at every tick (harness/xfrm).
+  xfrm::RunObserver kernel;
+  for (const netns::Namespace* ns : {&topo->sut_ns(), &topo->peers_ns()}) {
+    auto st = kernel.add(loop, ns->role(), [ns](const std::function<Status()>& fn) { return ns->run_in(fn); });
+    if (!st) rep.notes.push_back("kernel XFRM observer for " + ns->name() + ": " + st.error().describe());
+  }
+  auto kernel_sampled = [&kernel, &loop](OrchestratorPlan plan) {
+    plan.on_tick = [&kernel, &loop](reports::TimeseriesPoint& pt) { kernel.fill(loop.clock().now(), pt); };
+    return plan;
+  };
 
   auto backend = charon::parse_backend(ctx.backend);
   if (!backend) return fail(backend.error().describe());
@@ -382,13 +395,14 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   }
 
   // 4. The phases.
-  Orchestrator orch(loop, *engine, **sut, orchestrator_plan(s, eff), ctx.progress);
+  Orchestrator orch(loop, *engine, **sut, kernel_sampled(orchestrator_plan(s, eff)), ctx.progress);
   OrchestratorResult r = orch.execute();
   const auto& tr = orch.tracker();
 
   // 5. Teardown, in order: peers, SUT, network.
   if (auto st = engine->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
   if (auto st = (*sut)->stop(); !st) rep.notes.push_back(st.error().describe());
+  kernel.stop();
   if (auto st = topo->teardown(); !st) rep.notes.push_back("topology teardown: " + st.error().describe());
 
   // 6. The report.
@@ -423,6 +437,27 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (!r.phases.empty()) sm.wall_s = r.phases.back().end_s;
   rep.timeseries = std::move(r.timeseries);
 
+  // Kernel events next to the IKE events of the peer they name (by IKE or inner address).
+  std::vector<ClassifyInput::KernelEvent> kernel_events;
+  {
+    std::unordered_map<std::string, uint32_t> peer_of;
+    for (uint32_t i = 0; i < peers; ++i) {
+      peer_of.emplace(tp->peer_ike_address(i).str(), i);
+      peer_of.emplace(tp->peer_inner_address(i).str(), i);
+    }
+    for (const auto& k : xfrm::join_with_peers(kernel.events(), peer_of)) {
+      const double t_ms = std::max(0.0, ms_between(orch.start_time(), k.t));
+      kernel_events.push_back({k.peer, static_cast<int64_t>(t_ms), k.role, k.kind, k.detail});
+      if (k.peer < r.timelines.size()) r.timelines[k.peer].push_back({t_ms, "kernel_" + k.kind, k.role + ": " + k.detail});
+    }
+    if (!kernel_events.empty())
+      for (auto& tl : r.timelines)
+        std::stable_sort(tl.begin(), tl.end(), [](const auto& a, const auto& b) { return a.t_ms < b.t_ms; });
+    if (kernel.losses() || kernel.dropped_events())
+      rep.notes.push_back("kernel XFRM observer: " + std::to_string(kernel.losses()) + " notification overrun(s), " +
+                          std::to_string(kernel.dropped_events()) + " event(s) not kept; counts stay exact");
+  }
+
   // 7. What the failures mean, in Windows codes.
   {
     ClassifyInput ci;
@@ -438,6 +473,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     ci.sut_log = out.sut_log;
     for (const auto& span : r.phases)
       if (span.phase == "teardown") ci.teardown_start_s = span.start_s;
+    ci.kernel_events = std::move(kernel_events);
     classify_point(ci, rep);
   }
 

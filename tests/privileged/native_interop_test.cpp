@@ -210,14 +210,17 @@ class NativeInterop : public ::testing::Test {
     return c;
   }
 
-  // Runs the initiator against the SUT over the sockets until `done` or `budget` passes.
+  // Runs the initiator against the SUT over the sockets until `done` or `budget` passes;
+  // `tick` (if any) runs once per turn with the time since the call.
   std::vector<InitiatorEvent> drive(Initiator& ini, const std::function<bool(const std::vector<InitiatorEvent>&)>& done,
-                                    std::chrono::milliseconds budget = 10s) {
+                                    std::chrono::milliseconds budget = 10s,
+                                    const std::function<void(Millis, const std::vector<InitiatorEvent>&)>& tick = {}) {
     std::vector<InitiatorEvent> events;
     auto t0 = std::chrono::steady_clock::now();
     auto now = [&] { return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0); };
     const Bytes sut = address_bytes(topo_->sut_ike_address());
     while (now() < budget) {
+      if (tick) tick(now(), events);
       for (auto& d : ini.take_outgoing()) {
         sockaddr_in to{};
         to.sin_family = AF_INET;
@@ -256,6 +259,7 @@ class NativeInterop : public ::testing::Test {
   EventLoop loop_;
   std::unique_ptr<vici::Session> vici_;
   virtual size_t peer_count() const { return 1; }
+  void short_lifetime_hold(bool native_rekeys, std::chrono::milliseconds hold);
 
   std::vector<unique_fd> socks500_, socks4500_;  // per peer
   std::vector<Datagram> sent_;
@@ -416,32 +420,49 @@ TEST_F(NativeInterop, NativeSideRekeysChildAndIkeSa) {
   EXPECT_TRUE(list_sas().empty());
 }
 
-TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
-  // The SUT rekeys its CHILD_SA every 2 s and its IKE_SA every 5 s (life 1.1x); the native
-  // peer never starts a rekey, it only answers. After 8 s of hold every rekey must have
-  // completed and the SUT must hold exactly the peer's current SAs. (IKE every 3 s makes
-  // charon's own CHILD rekey job race its IKE rekey at 6 s: "CHILD_SA ... not found for
-  // rekey", then the CHILD_SA hard-expires; a charon timing effect, not the peer's.)
+// A short-lifetime hold against the SUT: it rekeys its CHILD_SA every 2 s and its IKE_SA
+// every 5 s (life 1.1x, see charon::*_lifetimes_from_rekey); with `native_rekeys` the native
+// peer also rekeys on a cadence of its own (CHILD every 2.1 s, IKE every 5.1 s, whatever the
+// SUT did meanwhile), so both sides' rekeys interleave. After `hold` every rekey must have completed,
+// nothing may have failed or been deleted, and the SUT must hold exactly the peer's SAs.
+// (IKE every 3 s makes charon's own CHILD rekey job race its IKE rekey at 6 s: "CHILD_SA ...
+// not found for rekey", then the CHILD_SA hard-expires; a charon timing effect, not the peer's.)
+void NativeInterop::short_lifetime_hold(bool native_rekeys, std::chrono::milliseconds hold) {
   load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"}, 5s, 2s);
   Initiator ini(peer_config());
   ASSERT_TRUE(ini.start(Millis(0)).ok());
   ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
-  auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 8s);
-  int child_rekeys = 0, ike_rekeys = 0;
+  Millis child_due{2100}, ike_due{5100};
+  auto schedule = [&](Millis now, const std::vector<InitiatorEvent>&) {
+    if (ini.busy() || ini.rekey_retry_pending()) return;
+    if (now >= ike_due && ini.rekey_ike(now).ok()) ike_due += 5100ms;
+    else if (now >= child_due && ini.rekey_child(now).ok()) child_due += 2100ms;
+  };
+  auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, hold,
+                  native_rekeys ? std::function<void(Millis, const std::vector<InitiatorEvent>&)>(schedule) : nullptr);
+  int child_rekeys = 0, ike_rekeys = 0, by_sut = 0, collisions = 0;
   for (const auto& e : ev) {
     if (e.kind == EventKind::failed || e.kind == EventKind::ike_deleted || e.kind == EventKind::child_deleted)
       ADD_FAILURE() << event_name(e.kind) << ": " << cause_name(e.cause) << " " << notify_name(e.notify) << " "
-                    << e.detail;
-    if (e.kind == EventKind::child_rekeyed && e.by_peer) ++child_rekeys;
-    if (e.kind == EventKind::ike_rekeyed && e.by_peer) ++ike_rekeys;
+                    << e.detail << " (SUT log " << sut_->log_path() << ")";
+    if (e.kind == EventKind::child_rekeyed) ++child_rekeys;
+    if (e.kind == EventKind::ike_rekeyed) ++ike_rekeys;
+    if ((e.kind == EventKind::child_rekeyed || e.kind == EventKind::ike_rekeyed) && e.by_peer) ++by_sut;
+    if (e.kind == EventKind::rekey_collision) ++collisions;
   }
-  std::printf("[ native ] SUT-initiated rekeys answered in 8 s: %d CHILD, %d IKE; refused %u\n", child_rekeys, ike_rekeys,
-              ini.stats().refused_requests);
-  EXPECT_GE(child_rekeys, 3);
-  EXPECT_GE(ike_rekeys, 1);
-  EXPECT_EQ(ini.stats().refused_requests, 0u);
+  std::printf("[ native ] %s rekeys in %.0f s: %d CHILD, %d IKE (%d by the SUT); collisions %d, retries %u, "
+              "refused %u\n",
+              native_rekeys ? "both sides'" : "SUT-initiated", static_cast<double>(hold.count()) / 1000.0,
+              child_rekeys, ike_rekeys, by_sut, collisions, ini.stats().rekey_retries, ini.stats().refused_requests);
+  const int hold_s = static_cast<int>(hold.count() / 1000);
+  EXPECT_GE(child_rekeys, hold_s / 2 - 1);
+  EXPECT_GE(ike_rekeys, hold_s / 5);
+  if (!native_rekeys) {
+    EXPECT_EQ(by_sut, child_rekeys + ike_rekeys);
+  }
   EXPECT_EQ(ini.state(), InitiatorState::established);
-  // Let in-flight deletes of replaced SAs finish before comparing.
+  // Let in-flight exchanges (deletes of replaced SAs, a retry) finish before comparing.
+  drive(ini, [&](const std::vector<InitiatorEvent>&) { return !ini.busy() && !ini.rekey_retry_pending(); }, 3s);
   drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 300ms);
   expect_sut_matches(list_sas(), ini);
 
@@ -451,34 +472,75 @@ TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) {
   EXPECT_TRUE(list_sas().empty());
 }
 
-TEST_F(NativeInterop, SimultaneousChildRekeyWithCharonLeavesOneSa) {
-  // The SUT is told (vici rekey) to rekey the CHILD_SA; its request lands unread in our
-  // socket while we send our own rekey: both exchanges cross (RFC 7296 2.8.1). Both sides
-  // must agree on the surviving SA and close the redundant one.
-  load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
-  Initiator ini(peer_config());
-  ASSERT_TRUE(ini.start(Millis(0)).ok());
-  ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
-  auto sas = list_sas();
-  ASSERT_EQ(sas.size(), 1u);
-  const auto* children = sas[0].find_section("child-sas");
-  ASSERT_TRUE(children && !children->elements().empty());
-  vici::Message args;
-  args.set("child-id", children->elements()[0].section->get_or("uniqueid", ""));
-  must("rekey", args);
-  std::this_thread::sleep_for(100ms);  // the SUT's CREATE_CHILD_SA is now in our socket
-  ASSERT_TRUE(ini.rekey_child(Millis(0)).ok());
-  auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 1500ms);
-  for (const auto& e : ev)
-    if (e.kind == EventKind::failed || e.kind == EventKind::child_deleted)
-      ADD_FAILURE() << event_name(e.kind) << ": " << cause_name(e.cause) << " " << notify_name(e.notify) << " " << e.detail;
-  EXPECT_TRUE(has(ev, EventKind::rekey_collision));
-  EXPECT_EQ(ini.stats().collisions, 1u);
-  expect_sut_matches(list_sas(), ini);
-  ASSERT_TRUE(ini.delete_ike(Millis(0)).ok());
-  ASSERT_TRUE(has(drive(ini, [](const std::vector<InitiatorEvent>& e) { return has(e, EventKind::ike_deleted); }),
-                  EventKind::ike_deleted));
-  EXPECT_TRUE(list_sas().empty());
+TEST_F(NativeInterop, AnswersTheSutsOwnRekeysInAShortLifetimeHold) { short_lifetime_hold(false, 8s); }
+
+TEST_F(NativeInterop, BothSidesRekeyOnOneShortScheduleAndEveryRekeyCompletes) { short_lifetime_hold(true, 12s); }
+
+struct CrossingCase {
+  const char* name;
+  bool sut_rekeys_ike;  // the SUT is told to rekey its IKE_SA, else its CHILD_SA
+  bool we_rekey_ike;
+};
+
+TEST_F(NativeInterop, CrossingRekeysWithCharonSettleOnOneSaEach) {
+  // The SUT is told (vici rekey) to rekey; its CREATE_CHILD_SA lands unread in our socket
+  // while we send our own rekey, so both exchanges cross: of the same SA (RFC 7296 2.8.1,
+  // 2.8.2: the lowest nonce decides) or of the CHILD_SA and the IKE_SA (2.25.2: charon
+  // refuses ours with TEMPORARY_FAILURE, which we retry). Both sides must end with one
+  // IKE_SA and one CHILD_SA, the same ones, and every rekey must have completed.
+  const CrossingCase cases[] = {
+      {"CHILD vs CHILD", false, false},
+      {"IKE vs IKE", true, true},
+      {"SUT CHILD vs our IKE", false, true},
+      {"SUT IKE vs our CHILD", true, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    load_responder({"aes128gcm16-prfsha256-x25519"}, {"aes128gcm16"});
+    Initiator ini(peer_config());
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    ASSERT_TRUE(has(drive(ini, finished), EventKind::child_up));
+    auto sas = list_sas();
+    ASSERT_EQ(sas.size(), 1u);
+    const auto* children = sas[0].find_section("child-sas");
+    ASSERT_TRUE(children && !children->elements().empty());
+    vici::Message args;
+    if (c.sut_rekeys_ike) args.set("ike-id", sas[0].get_or("uniqueid", ""));
+    else args.set("child-id", children->elements()[0].section->get_or("uniqueid", ""));
+    must("rekey", args);
+    std::this_thread::sleep_for(100ms);  // the SUT's CREATE_CHILD_SA is now in our socket
+    ASSERT_TRUE((c.we_rekey_ike ? ini.rekey_ike(Millis(0)) : ini.rekey_child(Millis(0))).ok());
+    auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 1500ms);
+    // A retry after TEMPORARY_FAILURE waits rekey_retry (500 ms); let it finish.
+    auto rest = drive(ini, [&](const std::vector<InitiatorEvent>&) { return !ini.busy() && !ini.rekey_retry_pending(); }, 4s);
+    ev.insert(ev.end(), rest.begin(), rest.end());
+    drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 300ms);
+    int child_rekeys = 0, ike_rekeys = 0, collisions = 0;
+    for (const auto& e : ev) {
+      if (e.kind == EventKind::failed || e.kind == EventKind::child_deleted || e.kind == EventKind::ike_deleted)
+        ADD_FAILURE() << event_name(e.kind) << ": " << cause_name(e.cause) << " " << notify_name(e.notify) << " "
+                      << e.detail << " (SUT log " << sut_->log_path() << ")";
+      child_rekeys += e.kind == EventKind::child_rekeyed;
+      ike_rekeys += e.kind == EventKind::ike_rekeyed;
+      collisions += e.kind == EventKind::rekey_collision;
+    }
+    std::printf("[ native ] %s: %d CHILD, %d IKE rekeys completed; collisions %d, retries %u\n", c.name, child_rekeys,
+                ike_rekeys, collisions, ini.stats().rekey_retries);
+    EXPECT_GE(collisions, 1);
+    if (c.sut_rekeys_ike == c.we_rekey_ike) {
+      // One survivor of the two crossing rekeys of one SA.
+      EXPECT_EQ(c.we_rekey_ike ? ike_rekeys : child_rekeys, 1);
+    } else {
+      EXPECT_EQ(child_rekeys, 1);  // both rekeys complete, one of them after a retry
+      EXPECT_EQ(ike_rekeys, 1);
+    }
+    EXPECT_EQ(ini.retiring_ike_sas(), 0u);
+    expect_sut_matches(list_sas(), ini);
+    ASSERT_TRUE(ini.delete_ike(Millis(0)).ok());
+    ASSERT_TRUE(has(drive(ini, [](const std::vector<InitiatorEvent>& e) { return has(e, EventKind::ike_deleted); }),
+                    EventKind::ike_deleted));
+    EXPECT_TRUE(list_sas().empty());
+  }
 }
 
 TEST_F(NativeInterop, WrongPskIsRefusedWithAuthenticationFailed) {
