@@ -31,6 +31,8 @@
 // | peers.deadlines.child        | 5s                       | 1ms .. 30 days                       |
 // | peers.daemons                | number of cores          | 1 .. 256 initiator charons           |
 // | peers.encap                  | false                    | force UDP encapsulation              |
+// | peers.impair[]               | none                     | native engine only; see Impairment   |
+// | peers.flood[]                | none                     | native engine only; see Flood        |
 // | sut.charon.*                 | {}                       | strongswan.conf charon.*; load,      |
 // |                              |                          | load_modular, plugins.vici.socket,   |
 // |                              |                          | filelog are owned by the harness     |
@@ -101,6 +103,39 @@ struct CharonSetting {
   bool operator==(const CharonSetting&) const = default;
 };
 
+// One protocol-aware impairment of the native engine (peers.impair[]): what happens to the
+// IKE (or, with esp, ESP) datagrams that match, for a share of the peers. Direction is seen
+// from the peer: in = from the SUT, out = to the SUT. Written as the native engine's
+// ImpairRule (fleet/native/impair.hpp) reads it; names are kept as text here so the
+// scenario library does not depend on the engine.
+struct Impairment {
+  std::string action;            // drop | delay | duplicate | reorder | corrupt | malform
+  std::string exchange;          // "" (every exchange) | IKE_SA_INIT | IKE_AUTH | CREATE_CHILD_SA | INFORMATIONAL
+  std::string direction = "both";  // in | out | both
+  std::string message = "any";   // any | request | response
+  bool esp = false;              // ESP datagrams instead of IKE
+  double peers = 1.0;            // share of peers (exactly round(share x count), from the seed)
+  double packets = 1.0;          // share of the matching datagrams
+  milliseconds delay{0};         // delay (required); reorder: longest hold (default 1s)
+  unsigned copies = 1;           // duplicate: extra copies
+  std::string malform = "unknown_critical";  // malform: unknown_critical | bad_version |
+                                             // short_nonce | bad_ke | bad_length
+  Origin origin;
+};
+
+// A flood from spoofed source addresses (peers.flood[]): IKE_SA_INITs that are never
+// followed up (half_open), or malformed ones. Sources are a prefix inside 198.18.0.0/15 that
+// routes back to the peers namespace (198.19.0.0/16, away from the peers' own addresses).
+struct Flood {
+  std::string kind;              // half_open | malformed
+  double rate_per_s = 0;         // datagrams per second
+  milliseconds duration{0};      // wall clock, not scaled
+  milliseconds start{0};         // after the first peer's initiate
+  std::string sources = "198.19.112.0/20";
+  std::string malform = "unknown_critical";  // malformed: as Impairment::malform
+  Origin origin;
+};
+
 struct Peers {
   std::uint64_t count = 1000;
   Engine engine = Engine::charon;
@@ -113,6 +148,8 @@ struct Peers {
   milliseconds deadline_child{5'000};
   std::optional<unsigned> daemons;  // unset: number of cores (see resolved_daemons)
   bool encap = false;                // force UDP encapsulation (NAT-T) on every peer
+  std::vector<Impairment> impair;    // native engine only
+  std::vector<Flood> flood;          // native engine only
 };
 
 struct SutConfig {
@@ -143,6 +180,35 @@ struct Phase {
   Origin origin;                   // where the phase was written
 };
 
+// Data-plane traffic (top-level `traffic:`), sent through the established peers' CHILD_SAs
+// during every hold phase by the native engine (fleet/native/data_plane.hpp):
+//   traffic: { peers: 10 | 50%, rate: 20/s, size: 200, duration: 10s,
+//              faults: { bad_spi: 5, replay: 5, after_expiry: 0 } }
+// | key                    | default        | bounds / values                                |
+// | traffic.peers          | 100%           | a count (1 .. 1,000,000) or a share of the     |
+// |                        |                | peers established when the hold starts         |
+// | traffic.rate           | 10/s           | per tunnel, 0 < r <= 1000/s                    |
+// | traffic.size           | 200            | inner UDP payload bytes, 18 .. 1400            |
+// | traffic.duration       | the whole hold | wall clock (not scaled); capped by each hold,  |
+// |                        |                | less a drain for the last echoes               |
+// | traffic.faults.KIND    | 0              | packets per hold phase, 0 .. 100,000; KIND one |
+// |                        |                | of bad_spi, replay, after_expiry               |
+struct TrafficFaults {
+  std::uint64_t bad_spi = 0;
+  std::uint64_t replay = 0;
+  std::uint64_t after_expiry = 0;
+};
+
+struct Traffic {
+  std::optional<std::uint64_t> peer_count;  // set: this many peers; unset: peer_share of them
+  double peer_share = 1.0;
+  double rate_per_s = 10;
+  std::uint64_t size = 200;
+  std::optional<milliseconds> duration;
+  TrafficFaults faults;
+  Origin origin;  // where `traffic:` was written
+};
+
 struct Scenario {
   std::string name = "default";
   std::string description;
@@ -156,6 +222,7 @@ struct Scenario {
   std::vector<Expectation> expect;  // the implied one when the file has no expect block;
                                     // empty when the file says `expect: {}`
   bool expect_implied = false;      // true when `expect` came from the implied default
+  std::optional<Traffic> traffic;   // data-plane traffic in hold phases (native engine only)
 };
 
 const char* to_string(Backend b);
