@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 #include <sstream>
@@ -84,29 +82,6 @@ Result<native::TrafficSelector> selector_of(const std::string& text) {
   ts.start_address = std::move(first);
   ts.end_address = std::move(last);
   return ts;
-}
-
-// One sockaddr for sendto/bind.
-struct SockAddr {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-};
-SockAddr sockaddr_of(const Bytes& addr, uint16_t port) {
-  SockAddr s;
-  if (addr.size() == 4) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&s.ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(port);
-    std::memcpy(&in->sin_addr, addr.data(), 4);
-    s.len = sizeof(sockaddr_in);
-  } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&s.ss);
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    std::memcpy(&in6->sin6_addr, addr.data(), 16);
-    s.len = sizeof(sockaddr_in6);
-  }
-  return s;
 }
 
 // The classifier reads these texts (run/classify_run.cpp observation_of_failure_text).
@@ -206,50 +181,36 @@ Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeF
   auto schedule = f->opts_.retransmit.schedule();
   f->attempt_timeout_ = std::accumulate(schedule.begin(), schedule.end(), std::chrono::milliseconds(0)) +
                         std::chrono::seconds(5);
-  IST_TRY(f->open_sockets());
+  IST_TRY(f->open_io());
   return f;
 }
 
-Status NativeFleet::open_sockets() {
-  // Two sockets per peer: raise the soft descriptor limit as far as the hard one allows.
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    rlim_t want = static_cast<rlim_t>(opts_.peers) * 2 + 1024;
-    if (rl.rlim_cur < want) {
-      rl.rlim_cur = std::min(want, rl.rlim_max);
-      (void)::setrlimit(RLIMIT_NOFILE, &rl);
-    }
-  }
+Status NativeFleet::open_io() {
   peers_.resize(opts_.peers);
-  std::vector<Bytes> addrs;
+  peer_addrs_.reserve(opts_.peers);
+  by_address_.reserve(opts_.peers);
   for (uint32_t i = 0; i < opts_.peers; ++i) {
     IST_TRY_ASSIGN(auto a, address_bytes(opts_.ike_address(i)));
     if (a.size() != sut_addr_.size()) return Error("native fleet: peer and SUT addresses are of different families");
-    addrs.push_back(std::move(a));
+    peer_addrs_.push_back(native::IpPort::of(a, 0));
+    by_address_.emplace_back(peer_addrs_.back().addr, i);
   }
-  auto make = [&]() -> Status {
-    for (uint32_t i = 0; i < opts_.peers; ++i) {
-      for (bool natt : {false, true}) {
-        int domain = addrs[i].size() == 4 ? AF_INET : AF_INET6;
-        unique_fd fd(::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        if (!fd) return Error::sys("native fleet: socket() for peer " + std::to_string(i));
-        int size = 1 << 18;  // a burst of answers must not overflow the receive buffer
-        (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        uint16_t port = natt ? native::natt_port : native::ike_port;
-        SockAddr sa = sockaddr_of(addrs[i], port);
-        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa.ss), sa.len) != 0)
-          return Error::sys("native fleet: bind " + opts_.ike_address(i) + ":" + std::to_string(port));
-        (natt ? peers_[i].sock_natt : peers_[i].sock_ike) = std::move(fd);
-      }
-    }
-    return ok();
-  };
-  IST_TRY(opts_.run_in ? opts_.run_in(make) : make());
-  for (uint32_t i = 0; i < opts_.peers; ++i) {
-    IST_TRY(loop_.add_fd(peers_[i].sock_ike.get(), EPOLLIN, [this, i](uint32_t) { on_readable(i, false); }));
-    IST_TRY(loop_.add_fd(peers_[i].sock_natt.get(), EPOLLIN, [this, i](uint32_t) { on_readable(i, true); }));
+  std::sort(by_address_.begin(), by_address_.end());
+  if (opts_.make_io) {
+    IST_TRY_ASSIGN(io_, opts_.make_io(loop_, peer_addrs_));
+  } else {
+    IST_TRY_ASSIGN(io_, native::UdpSocketsIo::open(loop_, peer_addrs_, {native::ike_port, native::natt_port}, opts_.run_in));
   }
+  if (opts_.wrap_io) io_ = opts_.wrap_io(std::move(io_));
+  io_->set_receiver([this](std::span<const native::PacketDatagram> batch) { on_datagrams(batch); });
   return ok();
+}
+
+std::optional<uint32_t> NativeFleet::peer_of(const native::IpPort& local) const {
+  auto it = std::lower_bound(by_address_.begin(), by_address_.end(), local.addr,
+                             [](const auto& entry, const std::array<uint8_t, 16>& a) { return entry.first < a; });
+  if (it == by_address_.end() || it->first != local.addr || peer_addrs_[it->second].len != local.len) return std::nullopt;
+  return it->second;
 }
 
 std::string NativeFleet::peer_name(uint32_t peer) const { return peer_conn_name(peer); }
@@ -318,9 +279,7 @@ void NativeFleet::terminate(uint32_t peer) {
     case native::InitiatorState::init_sent:
     case native::InitiatorState::auth_sent:
       // Nothing established to delete: abandon the exchange (the SUT's half-open SA times out).
-      cancel_timers(p);
-      p.ini.reset();
-      emit(K::attempt_failed, peer, "native: attempt abandoned by terminate before it completed");
+      end_attempt(peer, "native: attempt abandoned by terminate before it completed");
       return;
     case native::InitiatorState::established:
       try_delete(peer, 100);
@@ -359,6 +318,18 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
   });
 }
 
+// An attempt that never got its CHILD_SA is over: forget the initiator, then tell the sink
+// (which may re-initiate at once).
+void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
+  Peer& p = peers_[peer];
+  cancel_timers(p);
+  p.ini.reset();
+  bool ike = p.ike_up;
+  p.ike_up = p.child_up = false;
+  if (ike) emit(K::ike_down, peer, why);
+  emit(K::attempt_failed, peer, why);
+}
+
 void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   bool child = p.child_up, ike = p.ike_up;
@@ -369,19 +340,21 @@ void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   if (ike) emit(K::ike_down, peer, why);
 }
 
-void NativeFleet::on_readable(uint32_t peer, bool natt) {
-  Peer& p = peers_[peer];
-  int fd = natt ? p.sock_natt.get() : p.sock_ike.get();
-  uint8_t buf[65536];
-  for (int i = 0; i < 64; ++i) {  // bounded: other peers get their turn
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0) break;
+void NativeFleet::on_datagrams(std::span<const native::PacketDatagram> batch) {
+  for (const auto& d : batch) {
+    auto peer = peer_of(d.dst);
+    if (!peer || stopped_) continue;
     ++received_;
-    if (p.ini)
-      p.ini->on_datagram(now_ms(), natt ? native::natt_port : native::ike_port,
-                         native::ByteView(buf, static_cast<size_t>(n)));
+    if (d.dst.port == native::natt_port && d.payload.size() >= 4 &&
+        (d.payload[0] | d.payload[1] | d.payload[2] | d.payload[3]) != 0) {
+      if (esp_receiver_) esp_receiver_(*peer, d);
+      continue;
+    }
+    Peer& p = peers_[*peer];
+    if (!p.ini) continue;
+    p.ini->on_datagram(now_ms(), d.dst.port, d.payload);
+    pump(*peer);
   }
-  if (p.ini) pump(peer);
 }
 
 void NativeFleet::pump(uint32_t peer) {
@@ -389,13 +362,9 @@ void NativeFleet::pump(uint32_t peer) {
   if (!p.ini) return;
   native::Initiator& ini = *p.ini;
   for (const auto& d : ini.take_outgoing()) {
-    int fd = d.local_port == native::natt_port ? p.sock_natt.get() : p.sock_ike.get();
-    SockAddr to = sockaddr_of(sut_addr_, d.remote_port);
-    ssize_t n = ::sendto(fd, d.payload.data(), d.payload.size(), 0, reinterpret_cast<sockaddr*>(&to.ss), to.len);
-    if (n == static_cast<ssize_t>(d.payload.size()))
-      ++sent_;
-    else
-      ++send_errors_;  // counted as loss: the retransmit schedule covers it
+    native::IpPort src = peer_addrs_[peer];
+    src.port = d.local_port;
+    io_->send({src, native::IpPort::of(sut_addr_, d.remote_port), d.payload});  // a refused send is a loss
   }
   const uint64_t generation = p.generation;
   for (const auto& e : ini.take_events()) {
@@ -423,20 +392,20 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
     case E::ike_up:
       if (!p.ike_up) emit(K::ike_up, peer);
       p.ike_up = true;
-      schedule_ike_rekey(peer);
+      schedule_rekey(peer, false);
       return;
     case E::child_up:
       if (!p.child_up) emit(K::child_up, peer);
       p.child_up = true;
-      schedule_child_rekey(peer);
+      schedule_rekey(peer, true);
       return;
     case E::ike_rekeyed:
       emit(K::ike_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
-      schedule_ike_rekey(peer);
+      schedule_rekey(peer, false);
       return;
     case E::child_rekeyed:
       emit(K::child_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
-      schedule_child_rekey(peer);
+      schedule_rekey(peer, true);
       return;
     case E::child_deleted:
       if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
@@ -446,9 +415,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       return;
     case E::ike_deleted: {
       if (!p.ike_up) {
-        cancel_timers(p);
-        p.ini.reset();
-        emit(K::attempt_failed, peer, "native: IKE_SA " + e.detail + " before it was up");
+        end_attempt(peer, "native: IKE_SA " + e.detail + " before it was up");
         return;
       }
       // Detached before the sink hears of it: the sink may re-initiate this peer at once.
@@ -460,12 +427,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       unsigned retransmits = static_cast<unsigned>(opts_.retransmit.tries);
       if (!p.child_up) {
         // The attempt is over (IKE_SA_INIT, IKE_AUTH or the CHILD_SA in IKE_AUTH failed).
-        std::string text = failure_text(e, retransmits);
-        cancel_timers(p);
-        p.ini.reset();
-        if (p.ike_up) emit(K::ike_down, peer, text);
-        p.ike_up = false;
-        emit(K::attempt_failed, peer, text);
+        end_attempt(peer, failure_text(e, retransmits));
         return;
       }
       if (e.child) {
@@ -492,25 +454,16 @@ std::chrono::milliseconds NativeFleet::with_jitter(std::chrono::seconds rekey, s
   return ms - std::chrono::milliseconds(static_cast<int64_t>((jitter_state_ >> 33) % (span + 1)));
 }
 
-void NativeFleet::schedule_child_rekey(uint32_t peer) {
+void NativeFleet::schedule_rekey(uint32_t peer, bool child) {
   Peer& p = peers_[peer];
-  if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
-  p.child_rekey_timer = 0;
-  if (opts_.child.rekey_time.count() <= 0 || p.terminating) return;
-  p.child_rekey_timer = loop_.after(with_jitter(opts_.child.rekey_time, opts_.child.rand_time), [this, peer] {
-    peers_[peer].child_rekey_timer = 0;
-    try_rekey(peer, true);
-  });
-}
-
-void NativeFleet::schedule_ike_rekey(uint32_t peer) {
-  Peer& p = peers_[peer];
-  if (p.ike_rekey_timer) loop_.cancel(p.ike_rekey_timer);
-  p.ike_rekey_timer = 0;
-  if (opts_.ike.rekey_time.count() <= 0 || p.terminating) return;
-  p.ike_rekey_timer = loop_.after(with_jitter(opts_.ike.rekey_time, opts_.ike.rand_time), [this, peer] {
-    peers_[peer].ike_rekey_timer = 0;
-    try_rekey(peer, false);
+  auto& timer = child ? p.child_rekey_timer : p.ike_rekey_timer;
+  if (timer) loop_.cancel(timer);
+  timer = 0;
+  const auto& when = child ? opts_.child.rekey_time : opts_.ike.rekey_time;
+  if (when.count() <= 0 || p.terminating) return;
+  timer = loop_.after(with_jitter(when, child ? opts_.child.rand_time : opts_.ike.rand_time), [this, peer, child] {
+    (child ? peers_[peer].child_rekey_timer : peers_[peer].ike_rekey_timer) = 0;
+    try_rekey(peer, child);
   });
 }
 
@@ -538,11 +491,11 @@ Status NativeFleet::stop() {
   stopped_ = true;
   for (auto& p : peers_) {
     cancel_timers(p);
-    if (p.sock_ike) loop_.remove_fd(p.sock_ike.get());
-    if (p.sock_natt) loop_.remove_fd(p.sock_natt.get());
-    p.sock_ike.reset();
-    p.sock_natt.reset();
     p.ini.reset();
+  }
+  if (io_) {
+    io_->flush();
+    io_->close();
   }
   return ok();
 }

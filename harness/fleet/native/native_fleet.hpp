@@ -1,22 +1,27 @@
 #pragma once
 // The native peer engine: N ist::native::Initiator state machines in this process, all on
-// the caller's EventLoop. Peer i owns two UDP sockets bound to its IKE address on ports 500
-// and 4500 (made inside the peers namespace through `run_in`; sockets stay in the namespace
-// they were made in). The engine feeds datagrams to the initiators, sends what they produce
-// to the SUT, keeps one retransmit timer per peer, and starts CHILD and IKE rekeys on the
-// configured schedule. PSK authentication only.
+// the caller's EventLoop. All datagrams go through one native::PacketIo (packet_io.hpp):
+// by default UdpSocketsIo, two UDP sockets per peer bound to its IKE address on ports 500
+// and 4500 inside the peers namespace (`run_in`); options.make_io picks another layer
+// (RawPrefixIo: one socket layer for the whole routed peer prefix). Received datagrams go
+// to the initiator owning their destination address. The engine sends what the initiators
+// produce to the SUT, keeps one retransmit timer per peer, and starts CHILD and IKE rekeys
+// on the configured schedule. PSK authentication only.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "charon/conn_spec.hpp"
 #include "common/event_loop.hpp"
-#include "common/unique_fd.hpp"
 #include "fleet/native/initiator.hpp"
+#include "fleet/native/packet_io.hpp"
+#include "fleet/native/udp_sockets_io.hpp"
 #include "fleet/peer_engine.hpp"
 #include "fleet/peer_plan.hpp"
 
@@ -26,7 +31,13 @@ struct NativeFleetOptions : PeerPlan {
   // Runs fn on a thread inside the peers namespace (netns::Namespace::run_in); empty: this
   // process's namespace (unit tests on loopback). ike/child: rekey_time (0 = never) and
   // rand_time are used.
-  std::function<Status(const std::function<Status()>&)> run_in;
+  native::NamespaceRunner run_in;
+  // The packet layer for the peers' IKE addresses (all of one family); empty: UdpSocketsIo
+  // on every address, ports 500 and 4500, made through run_in.
+  std::function<Result<std::unique_ptr<native::PacketIo>>(EventLoop&, const std::vector<native::IpPort>& peer_addresses)>
+      make_io;
+  // Wraps the layer made above (impairments, taps); empty: used as made.
+  std::function<std::unique_ptr<native::PacketIo>(std::unique_ptr<native::PacketIo>)> wrap_io;
   // The harness's initiator defaults (run_point.hpp): 3 retransmits from 2 s, base 1.8.
   native::RetransmitPolicy retransmit{native::Millis(2000), 1.8, 3};
 };
@@ -48,6 +59,10 @@ class NativeFleet final : public PeerEngine {
   std::string peer_name(uint32_t peer) const override;
   std::string peer_address(uint32_t peer) const override { return opts_.ike_address(peer); }
   void set_sink(Sink sink) override { sink_ = std::move(sink); }
+  // ESP datagrams for a peer (port 4500, a non-zero SPI first, RFC 3948) go here instead of to
+  // its initiator, which only takes IKE: the data plane (data_plane.hpp). Empty: dropped.
+  using EspReceiver = std::function<void(uint32_t peer, const native::PacketDatagram&)>;
+  void set_esp_receiver(EspReceiver r) { esp_receiver_ = std::move(r); }
   void initiate(uint32_t peer) override;
   void terminate(uint32_t peer) override;
   std::chrono::milliseconds attempt_timeout() const override { return attempt_timeout_; }
@@ -59,27 +74,29 @@ class NativeFleet final : public PeerEngine {
 
   // The initiator of a peer (nullptr before its first initiate), for tests and statistics.
   const native::Initiator* initiator(uint32_t peer) const;
-  uint64_t datagrams_sent() const { return sent_; }
+  uint64_t datagrams_sent() const { return io_ ? io_->stats().sent : 0; }
   uint64_t datagrams_received() const { return received_; }
-  uint64_t send_errors() const { return send_errors_; }
+  uint64_t send_errors() const { return io_ ? io_->stats().send_errors : 0; }
+  // The packet layer in use (its name() goes into the run's notes).
+  native::PacketIo& io() { return *io_; }
 
  private:
   struct Peer {
     std::unique_ptr<native::Initiator> ini;
-    unique_fd sock_ike, sock_natt;
     EventLoop::TimerId retransmit_timer = 0, child_rekey_timer = 0, ike_rekey_timer = 0, terminate_timer = 0;
     bool ike_up = false, child_up = false, terminating = false;
     uint64_t generation = 0;  // bumped by initiate: a sink may re-initiate while we handle events
   };
   NativeFleet(EventLoop& loop, NativeFleetOptions options);
-  Status open_sockets();
+  Status open_io();
   native::InitiatorConfig config_for(uint32_t peer) const;
   native::Millis now_ms() const;
-  void on_readable(uint32_t peer, bool natt);
+  std::optional<uint32_t> peer_of(const native::IpPort& local) const;
+  void on_datagrams(std::span<const native::PacketDatagram> batch);
   void pump(uint32_t peer);
   void handle(uint32_t peer, const native::InitiatorEvent& e);
-  void schedule_child_rekey(uint32_t peer);
-  void schedule_ike_rekey(uint32_t peer);
+  void schedule_rekey(uint32_t peer, bool child);
+  void end_attempt(uint32_t peer, const std::string& why);
   void try_rekey(uint32_t peer, bool child);
   void try_delete(uint32_t peer, int attempts_left);
   void cancel_timers(Peer& p);
@@ -95,9 +112,13 @@ class NativeFleet final : public PeerEngine {
   std::vector<native::TrafficSelector> remote_ts_;
   MonoTime origin_;
   std::vector<Peer> peers_;
+  std::vector<native::IpPort> peer_addrs_;                      // peer i's IKE address (port 0)
+  std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> by_address_;  // sorted: address -> peer
+  std::unique_ptr<native::PacketIo> io_;
   Sink sink_;
+  EspReceiver esp_receiver_;
   std::chrono::milliseconds attempt_timeout_{0};
-  uint64_t sent_ = 0, received_ = 0, send_errors_ = 0;
+  uint64_t received_ = 0;
   uint64_t jitter_state_ = 0x9e3779b97f4a7c15ull;
   bool stopped_ = false;
 };
