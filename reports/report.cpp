@@ -57,6 +57,11 @@ void from_json(const json& j, TimeseriesPoint& p) {
   p.xfrm = j.value("xfrm", d.xfrm);
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Expectation, expr, ok, observed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataTunnel, peer, sent, received_by_sut, echoed, received, dropped,
+                                                not_sent)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataFault, injected, not_injectable, delivered_by_sut, evidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataSummary, tunnels, sent, received_by_sut, echoed, received, dropped,
+                                                not_sent, lost, misrouted, unrecognized, agree, faults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 
@@ -74,6 +79,10 @@ void to_json(json& j, const RunReport& r) {
            {"folder", r.folder},
            {"outcome", r.outcome},
            {"notes", r.notes}};
+  if (r.data) {
+    j["summary"]["data"] = *r.data;
+    j["data_tunnels"] = r.data_tunnels;
+  }
 }
 
 void from_json(const json& j, RunReport& r) {
@@ -90,6 +99,10 @@ void from_json(const json& j, RunReport& r) {
   r.folder = j.value("folder", std::string{});
   r.outcome = j.value("outcome", std::string{"complete"});
   r.notes = j.value("notes", std::vector<std::string>{});
+  if (j.contains("summary") && j["summary"].contains("data")) {
+    r.data = j["summary"]["data"].get<DataSummary>();
+    r.data_tunnels = j.value("data_tunnels", std::vector<DataTunnel>{});
+  }
 }
 
 json to_json(const Report& r) {

@@ -114,6 +114,30 @@ struct Expectation {
   nlohmann::json observed;
 };
 
+// Data-plane counts (scenario `traffic:`, native engine; extension present only with
+// traffic). One tunnel's path: sent by the peer -> received_by_sut (the sink in the SUT
+// namespace) -> echoed -> received back by the peer. lost = sent - received; agree = no
+// loss anywhere and nothing dropped.
+struct DataTunnel {
+  std::string peer;
+  uint64_t sent = 0, received_by_sut = 0, echoed = 0, received = 0, dropped = 0, not_sent = 0;
+};
+
+// One induced fault kind: how many were injected, how many could not be made (and why), how
+// many the SUT let through to the sink (should be 0), and what else shows what the SUT did.
+struct DataFault {
+  uint64_t injected = 0, not_injectable = 0, delivered_by_sut = 0;
+  std::vector<std::string> evidence;
+};
+
+struct DataSummary {
+  uint64_t tunnels = 0;
+  uint64_t sent = 0, received_by_sut = 0, echoed = 0, received = 0, dropped = 0, not_sent = 0, lost = 0;
+  uint64_t misrouted = 0, unrecognized = 0;  // at the sink: from the wrong address / not a probe
+  bool agree = false;
+  std::map<std::string, DataFault> faults;   // bad_spi | replay | after_expiry
+};
+
 struct RunReport {
   nlohmann::json parameters = nlohmann::json::object();
   nlohmann::json effective = nlohmann::json::object();
@@ -128,6 +152,8 @@ struct RunReport {
   std::string folder;            // run folder relative to the report's folder
   std::string outcome = "complete";  // complete | interrupted | harness-fault
   std::vector<std::string> notes;    // what the harness changed or noticed, for people
+  std::optional<DataSummary> data;    // summary.data in JSON (with traffic only)
+  std::vector<DataTunnel> data_tunnels;  // per tunnel (with traffic only)
 };
 
 struct Host {

@@ -192,7 +192,9 @@ void Orchestrator::run_hold(const Phase& p) {
   auto start = loop_.clock().now();
   tracker_.set_rekey_window(true);
   uint64_t ike0 = tracker_.window_ike_rekeys(), child0 = tracker_.window_child_rekeys();
+  if (plan_.on_hold_start) plan_.on_hold_start(p.duration);
   wait([] { return false; }, p.duration);
+  if (plan_.on_hold_end) plan_.on_hold_end();
   tracker_.set_rekey_window(false);
   result_.hold_wall_s += ms_between(start, loop_.clock().now()) / 1000.0;
   result_.hold_ike_rekeys += tracker_.window_ike_rekeys() - ike0;

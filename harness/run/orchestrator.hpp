@@ -41,6 +41,10 @@ struct OrchestratorPlan {
   // Called at every tick with the point about to be recorded, to add samples of other
   // observers (the kernel's XFRM state: harness/xfrm RunObserver). Synchronous.
   std::function<void(reports::TimeseriesPoint&)> on_tick;
+  // Called as each hold phase starts (with its wall duration) and ends: the data plane's
+  // traffic (fleet/native/data_plane_session.hpp) runs in holds.
+  std::function<void(std::chrono::milliseconds)> on_hold_start;
+  std::function<void()> on_hold_end;
 };
 
 struct PhaseSpan {

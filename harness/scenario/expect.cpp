@@ -111,7 +111,10 @@ const std::vector<std::string>& summary_paths() {
       "setup_latency_ms.p50", "setup_latency_ms.p90", "setup_latency_ms.p99",
       "setup_latency_ms.max", "rekeys.ike", "rekeys.child", "renegotiations_per_min",
       "renegotiations_per_min_wall", "cpu_s.sut", "cpu_s.peers", "cpu_s.harness",
-      "rss_mb.sut", "rss_mb.peers", "rss_mb.harness", "unclassified", "leaks"};
+      "rss_mb.sut", "rss_mb.peers", "rss_mb.harness", "unclassified", "leaks",
+      // data plane (scenario traffic:), see reports::DataSummary
+      "data.sent", "data.received_by_sut", "data.echoed", "data.received", "data.dropped", "data.not_sent",
+      "data.lost", "data.agree"};
   return paths;
 }
 

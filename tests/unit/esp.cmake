@@ -4,3 +4,8 @@ ist_gtest(esp_unit_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/esp_test.cpp
   LIBS ist_native_esp
   LABELS unit)
+# The data plane against an in-process stand-in for the SUT's ESP, and the echo sink on loopback.
+ist_gtest(esp_data_plane_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/esp_data_plane_test.cpp
+  LIBS ist_native_dataplane
+  LABELS unit)

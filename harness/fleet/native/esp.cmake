@@ -3,3 +3,4 @@
 add_library(ist_native_esp STATIC ${CMAKE_CURRENT_LIST_DIR}/esp.cpp ${CMAKE_CURRENT_LIST_DIR}/esp_inner.cpp)
 target_include_directories(ist_native_esp PUBLIC ${CMAKE_SOURCE_DIR}/harness)
 target_link_libraries(ist_native_esp PUBLIC ist_native PRIVATE ist_warnings)
+include(${CMAKE_CURRENT_LIST_DIR}/data_plane.cmake)
