@@ -44,7 +44,10 @@ std::vector<Sysctl> namespace_sysctls(const TopologySpec& spec, bool sut) {
       {"net.ipv4.neigh.default.gc_thresh2", "32768", true},
       {"net.ipv4.neigh.default.gc_thresh3", "65536", true},
   };
-  if (sut) list.push_back({"net.ipv4.ip_forward", "1"});  // a gateway forwards to its subnet
+  // A gateway forwards to its subnet; the peers side never forwards (new namespaces may
+  // inherit the host's setting), so packets to peer addresses it does not hold are dropped
+  // without an ICMP error.
+  list.push_back({"net.ipv4.ip_forward", sut ? "1" : "0"});
   if (spec.ipv6) {
     list.push_back({"net.ipv6.conf.all.disable_ipv6", "0"});
     list.push_back({"net.ipv6.conf.all.accept_dad", "0"});
@@ -83,7 +86,9 @@ Result<Topology> Topology::build(RunState& state, const TopologySpec& spec) {
   t.timings_.namespaces_s = since(step);
   // Bulk addresses first, on holder links that are still down (see build_peer_addresses).
   step = Clock::now();
-  if (auto st = t.build_peer_addresses(); !st) return std::move(st).error().wrap("building the topology");
+  if (spec.peer_addresses) {
+    if (auto st = t.build_peer_addresses(); !st) return std::move(st).error().wrap("building the topology");
+  }
   t.timings_.addresses_s = since(step);
   step = Clock::now();
   if (auto st = t.build_link(); !st) return std::move(st).error().wrap("building the topology");

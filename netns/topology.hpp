@@ -31,6 +31,11 @@ struct TopologySpec {
   LinkImpairment link;                 // rate and loss between peers and SUT
   std::size_t socket_buffer_bytes = 8u << 20;  // net.core.{r,w}mem_max per namespace
   std::size_t socket_buffer_default = 4u << 20;  // net.core.{r,w}mem_default (charon's sockets)
+  // false: the peers namespace gets no address per peer (no holder bridges): the SUT still
+  // routes 198.19.0.0/16 to it, where a packet layer that reads and writes the routed prefix
+  // itself (the native engine's RawPrefixIo) is the only taker; the kernel there drops those
+  // packets silently (ip_forward=0: no forwarding, no ICMP).
+  bool peer_addresses = true;
   std::string sut_role = "sut";
   std::string peers_role = "peers";
 };

@@ -17,7 +17,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Summary, peers, established, est
                                                 setup_rate_per_s, setup_latency_ms, rekeys,
                                                 renegotiations_per_min, renegotiations_per_min_wall,
                                                 cpu_s, rss_mb, unclassified, leaks,
-                                                sut_ike_sas_at_connect_end, wall_s)
+                                                sut_ike_sas_at_connect_end, xfrm_states, wall_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeCount, peers, attempts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeRef, name, value, hex)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa, exchange, t_ms, code,

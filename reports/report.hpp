@@ -43,6 +43,7 @@ struct Summary {
   uint64_t leaks = 0;
   // Extensions (not in the contract's minimum; documented in the README).
   uint64_t sut_ike_sas_at_connect_end = 0;  // the SUT's own list-sas count
+  uint64_t xfrm_states = 0;  // ESP states in the SUT's kernel at that moment (backend vm; 0 elsewhere)
   double wall_s = 0;
 };
 

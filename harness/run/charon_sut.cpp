@@ -16,52 +16,43 @@ Status expect_success(Result<vici::Message> r, const std::string& what) {
 }
 }  // namespace
 
-Result<std::unique_ptr<CharonSut>> CharonSut::start(EventLoop& loop, const charon::InstanceOptions& io,
-                                                    const std::vector<charon::ViciRequest>& setup) {
-  auto inst = charon::Instance::start(io);
-  if (!inst) return std::move(inst).error().wrap("starting the SUT charon");
-  std::unique_ptr<CharonSut> sut(new CharonSut(std::move(*inst)));
-  auto session = vici::Session::connect(loop, sut->instance_.vici_socket());
-  if (!session) return std::move(session).error().wrap("connecting to the SUT's vici");
-  sut->session_ = std::move(*session);
+Status send_setup(vici::Session& session, const std::vector<charon::ViciRequest>& setup) {
   for (const auto& req : setup)
-    IST_TRY(expect_success(sut->session_->call(req.command, req.body, 30s), "SUT " + req.command));
-  return sut;
+    IST_TRY(expect_success(session.call(req.command, req.body, 30s), "SUT " + req.command));
+  return ok();
 }
 
-CharonSut::~CharonSut() { (void)stop(); }
-
-void CharonSut::count_established(std::function<void(Result<uint64_t>)> done) {
-  if (!session_) {
+void count_established_sas(vici::Session* session, std::function<void(Result<uint64_t>)> done) {
+  if (!session) {
     done(Error("SUT session closed"));
     return;
   }
   auto count = std::make_shared<uint64_t>(0);
   vici::Message args;
   args.set("noblock", "yes");
-  session_->stream("list-sas", "list-sa", args,
-                   [count](vici::Message&& item) {
-                     for (const auto& e : item.elements()) {
-                       if (e.kind != vici::Element::Kind::section) continue;
-                       if (e.section->get_or("state", "") == "ESTABLISHED") ++*count;
-                     }
-                   },
-                   [count, done](Result<vici::Message> r) {
-                     if (!r) {
-                       done(std::move(r).error());
-                       return;
-                     }
-                     done(*count);
-                   },
-                   120s);
+  session->stream("list-sas", "list-sa", args,
+                  [count](vici::Message&& item) {
+                    for (const auto& e : item.elements()) {
+                      if (e.kind != vici::Element::Kind::section) continue;
+                      if (e.section->get_or("state", "") == "ESTABLISHED") ++*count;
+                    }
+                  },
+                  [count, done](Result<vici::Message> r) {
+                    if (!r) {
+                      done(std::move(r).error());
+                      return;
+                    }
+                    done(*count);
+                  },
+                  120s);
 }
 
-void CharonSut::sample_stats(std::function<void(Result<reports::SutSample>)> done) {
-  if (!session_) {
+void sample_charon_stats(vici::Session* session, std::function<void(Result<reports::SutSample>)> done) {
+  if (!session) {
     done(Error("SUT session closed"));
     return;
   }
-  vici::stats(*session_, [done](Result<vici::Stats> r) {
+  vici::stats(*session, [done](Result<vici::Stats> r) {
     if (!r) {
       done(std::move(r).error());
       return;
@@ -70,6 +61,28 @@ void CharonSut::sample_stats(std::function<void(Result<reports::SutSample>)> don
     done(reports::SutSample{r->ikesas_total, r->ikesas_half_open, q.critical + q.high + q.medium + q.low,
                             r->workers_idle});
   }, 900ms);
+}
+
+Result<std::unique_ptr<CharonSut>> CharonSut::start(EventLoop& loop, const charon::InstanceOptions& io,
+                                                    const std::vector<charon::ViciRequest>& setup) {
+  auto inst = charon::Instance::start(io);
+  if (!inst) return std::move(inst).error().wrap("starting the SUT charon");
+  std::unique_ptr<CharonSut> sut(new CharonSut(std::move(*inst)));
+  auto session = vici::Session::connect(loop, sut->instance_.vici_socket());
+  if (!session) return std::move(session).error().wrap("connecting to the SUT's vici");
+  sut->session_ = std::move(*session);
+  IST_TRY(send_setup(*sut->session_, setup));
+  return sut;
+}
+
+CharonSut::~CharonSut() { (void)stop(); }
+
+void CharonSut::count_established(std::function<void(Result<uint64_t>)> done) {
+  count_established_sas(session_.get(), std::move(done));
+}
+
+void CharonSut::sample_stats(std::function<void(Result<reports::SutSample>)> done) {
+  sample_charon_stats(session_.get(), std::move(done));
 }
 
 bool CharonSut::healthy(std::string* why) {

@@ -13,6 +13,13 @@
 
 namespace ist::run {
 
+// What every charon SUT does over its vici session (a host charon or one in a guest): sends
+// the setup requests in order (each must succeed), counts ESTABLISHED IKE_SAs (list-sas),
+// samples `stats`. A null session answers with an error.
+Status send_setup(vici::Session& session, const std::vector<charon::ViciRequest>& setup);
+void count_established_sas(vici::Session* session, std::function<void(Result<uint64_t>)> done);
+void sample_charon_stats(vici::Session* session, std::function<void(Result<reports::SutSample>)> done);
+
 class CharonSut final : public Sut {
  public:
   // Starts charon, connects vici and sends `setup` in order (credentials, secrets,

@@ -15,6 +15,7 @@
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
 #include "fleet/native/native_fleet.hpp"
+#include "fleet/native/packet_io_choice.hpp"
 #include "netns/topology.hpp"
 #include "run/charon_sut.hpp"
 #include "run/classify_run.hpp"
@@ -162,6 +163,12 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   // 1. The network.
   netns::TopologySpec spec;
   spec.peer_count = peers;
+  // Native peers share one packet layer for the routed peer prefix by default (no kernel
+  // address per peer); IKESTORM_NATIVE_IO=udp-sockets keeps per-peer sockets and addresses.
+  auto native_io = native::choose_packet_io(false);
+  if (native_engine && !native_io) return fail("peers.engine native: " + native_io.error().describe());
+  const bool raw_prefix_io = native_engine && *native_io == native::PacketIoKind::raw_prefix;
+  spec.peer_addresses = !raw_prefix_io;
   if (s.link.rate_bits_per_s) spec.link.rate_bits_per_s = *s.link.rate_bits_per_s;
   spec.link.loss_percent = s.link.loss * 100.0;
   auto topo = netns::Topology::build(*ctx.state, spec);
@@ -323,6 +330,15 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     no.run_in = [pns](const std::function<Status()>& fn) { return pns->run_in(fn); };
     no.retransmit = native::RetransmitPolicy{std::chrono::seconds(std::stoi(kInitiatorRetransmitTimeout)), 1.8,
                                              static_cast<unsigned>(std::stoi(kInitiatorRetransmitTries))};
+    if (raw_prefix_io) {
+      native::RawPrefixIoOptions rio;
+      rio.interface = topo->peers_link();
+      const auto range = netns::AddressPlan::peer_ike_range(netns::Family::v4);
+      std::copy_n(range.address.bytes.begin(), 4, rio.prefix.begin());
+      rio.prefix_length = static_cast<unsigned>(range.length);
+      rio.run_in = no.run_in;
+      no.make_io = native::raw_prefix_maker(rio);
+    }
     auto nf = fleet::NativeFleet::start(loop, no);
     if (!nf) {
       (void)(*sut)->stop();
@@ -330,7 +346,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
       return fail("native peers: " + nf.error().describe());
     }
     rep.notes.push_back("peers.engine native: " + std::to_string(peers) +
-                        " IKEv2 initiators inside the harness process (their CPU and memory are the harness's)");
+                        " IKEv2 initiators inside the harness process (their CPU and memory are the harness's), packet layer " +
+                        (*nf)->io().name());
     if (auto sut_conf = charon::render_swanctl_conf({responder}, {secret}))
       write_file(dir + "/sut/swanctl.conf", *sut_conf);
     engine = std::move(*nf);

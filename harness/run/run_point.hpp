@@ -15,7 +15,7 @@ struct PointContext {
   RunState* state = nullptr;
   std::string out_dir;     // the report's folder (absolute)
   std::string point_dir;   // this point's folder name below out_dir, e.g. "run-1"
-  std::string backend;     // resolved SUT backend: "libipsec" | "xfrm"
+  std::string backend;     // resolved SUT backend: "libipsec" | "xfrm" | "vm"
   bool host_esp = false;   // the host kernel holds ESP states: initiators may use xfrm
   Progress* progress = nullptr;
   std::string psk;         // random per run
@@ -28,6 +28,8 @@ struct PointOutcome {
   std::string sut_log;     // the SUT's filelog (for the classifier)
   std::vector<std::string> peer_logs;
   std::string sut_version;
+  std::string sut_kernel;  // the SUT's kernel when it is not the host's (vm: the guest's uname -r)
+  bool real_xfrm = false;  // vm: the guest kernel held the SAs as XFRM states
 };
 
 PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ctx);

@@ -1,0 +1,81 @@
+#pragma once
+// PacketIo for a whole routed IPv4 prefix with no kernel address per peer: the SUT routes
+// the prefix to the peers' namespace, where nothing owns those addresses (so that kernel
+// neither answers nor forwards them: ip_forward=0 drops them silently, no ICMP). This layer
+// reads them before the IP stack does and sends with any source address in the prefix:
+//   receive  one AF_PACKET socket on the peers' link with a TPACKET_V3 memory-mapped ring
+//            and a classic-BPF filter (IPv4, UDP, destination in the prefix, destination
+//            port in `ports`, not a fragment), drained block by block into batches
+//   send     one raw IPv4 socket (IPPROTO_RAW: we write the IPv4 and UDP headers, the
+//            kernel routes and resolves the neighbour); datagrams queue until flush() or
+//            the end of the EventLoop iteration and leave with one sendmmsg per 64
+// IPv4 only; IPv6 peers use UdpSocketsIo.
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/unique_fd.hpp"
+#include "fleet/native/packet_io.hpp"
+#include "fleet/native/udp_sockets_io.hpp"
+
+namespace ist::native {
+
+struct RawPrefixIoOptions {
+  std::string interface;                       // the peers' end of the link (in run_in's namespace)
+  std::array<uint8_t, 4> prefix{198, 19, 0, 0};  // the peers' IKE prefix
+  unsigned prefix_length = 17;
+  std::vector<uint16_t> ports{500, 4500};      // destination ports delivered (at most 8)
+  uint32_t ring_block_bytes = 1u << 17;        // TPACKET_V3 block (a multiple of the page size)
+  uint32_t ring_blocks = 16;
+  unsigned block_timeout_ms = 1;               // a partly filled block is handed over after this
+  NamespaceRunner run_in;                      // where `interface` lives; empty: here
+};
+
+class RawPrefixIo final : public PacketIo {
+ public:
+  static Result<std::unique_ptr<RawPrefixIo>> open(EventLoop& loop, const RawPrefixIoOptions& options);
+  ~RawPrefixIo() override;
+
+  void send(const PacketDatagram& d) override;
+  void flush() override;
+  void set_receiver(Receiver r) override { receiver_ = std::move(r); }
+  bool can_send_from(const IpPort& src) const override { return src.len == 4 && in_prefix(src.addr.data()); }
+  PacketIoStats stats() const override { return stats_; }
+  std::string name() const override { return "raw-prefix"; }
+  void close() override;
+
+  uint64_t ring_drops() const;  // packets the kernel could not put in the ring (tp_drops)
+
+  static constexpr size_t kBatch = 64;
+
+ private:
+  explicit RawPrefixIo(EventLoop& loop) : loop_(loop) {}
+  bool in_prefix(const uint8_t* addr) const;
+  void on_readable();
+
+  EventLoop& loop_;
+  RawPrefixIoOptions opts_;
+  uint32_t prefix_ = 0, mask_ = 0;  // host order
+  unique_fd rx_, tx_;
+  uint8_t* ring_ = nullptr;
+  size_t ring_bytes_ = 0;
+  uint32_t next_block_ = 0;
+  // Send queue: built packets (IPv4 + UDP + payload) waiting for one sendmmsg.
+  std::vector<std::vector<uint8_t>> queued_;
+  size_t queued_count_ = 0;
+  EventLoop::TimerId flush_timer_ = 0;
+  Receiver receiver_;
+  PacketIoStats stats_;
+  bool closed_ = false;
+};
+
+// The IPv4 header checksum / UDP checksum (RFC 768 pseudo-header) of a datagram; exposed
+// for tests.
+uint16_t ipv4_header_checksum(const uint8_t* header, size_t length);
+uint16_t udp4_checksum(const uint8_t* src, const uint8_t* dst, const uint8_t* udp, size_t udp_length);
+
+}  // namespace ist::native

@@ -1,0 +1,314 @@
+#include "run/vm_sut.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/log.hpp"
+#include "netns/address_plan.hpp"
+#include "netns/rtnl.hpp"
+#include "run/charon_sut.hpp"
+#include "vm/guest.hpp"
+
+namespace ist::run {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kLoopbackIndex = 1;
+
+Result<std::string> render_conf_tree(const charon::ConfTree& tree, charon::Backend backend) {
+  std::string out = "# strongswan.conf for an ikestorm SUT charon in a guest (kernel-netlink, backend " +
+                    std::string(charon::to_string(backend)) + "). Generated; edits are overwritten.\n";
+  out += "charon {\n";
+  std::istringstream body(tree.render());
+  for (std::string line; std::getline(body, line);) out += "  " + line + "\n";
+  out += "}\n";
+  return out;
+}
+
+// The topology's SUT end is routed (veth with 198.18.0.1, lo with 198.18.255.1): hand both
+// addresses to the guest and make the veth a port of a bridge the guest's tap joins.
+Status bridge_sut_link(const netns::Topology& topo, const std::string& bridge) {
+  using netns::AddressPlan;
+  using netns::Family;
+  IST_TRY_ASSIGN(netns::NlSocket sock, topo.sut_ns().open_netlink());
+  IST_TRY_ASSIGN(int veth, netns::link_index(sock, topo.sut_link()));
+  // Removing the link address also drops the routes through it (198.19.0.0/16 via .2).
+  IST_TRY(netns::remove_addresses(sock, veth, {AddressPlan::sut_link(Family::v4)}));
+  netns::IpPrefix subnet_addr{AddressPlan::sut_subnet_address(Family::v4), AddressPlan::sut_subnet(Family::v4).length};
+  IST_TRY(netns::remove_addresses(sock, kLoopbackIndex, {subnet_addr}));
+  IST_TRY(netns::create_simple_link(sock, bridge, "bridge"));
+  IST_TRY_ASSIGN(int br, netns::link_index(sock, bridge));
+  IST_TRY(netns::set_link_master(sock, veth, br));
+  IST_TRY(netns::set_link_up(sock, br));
+  IST_TRY_ASSIGN(auto mgmt, netns::IpPrefix::parse(std::string(kBridgeManagementAddress) + "/" +
+                                                   std::to_string(kManagementPrefix)));
+  IST_TRY(netns::add_addresses(sock, br, {mgmt}));
+  return ok();
+}
+
+// The guest's side of the SUT end: the IKE address on eth0 next to the management address,
+// the protected subnet's address on lo, the route to the peers, socket buffers sized for
+// bursts of IKE_SA_INIT (as the topology sizes the namespaces').
+vm::GuestNetwork guest_network(const netns::Topology& topo, const std::string& tap, const std::string& bridge) {
+  using netns::AddressPlan;
+  using netns::Family;
+  vm::GuestNetwork n;
+  n.netns = &topo.sut_ns();
+  n.tap = tap;
+  n.bridge = bridge;
+  n.addresses = {AddressPlan::sut_link(Family::v4).str(),
+                 std::string(kGuestViciAddress) + "/" + std::to_string(kManagementPrefix)};
+  // A host address: the traffic selector is the whole subnet anyway (kernel-netlink, unlike
+  // libipsec, needs no local address in it) and lo then claims nothing else of 198.18.255/24.
+  n.lo_addresses = {AddressPlan::sut_subnet_address(Family::v4).str() + "/32"};
+  n.routes = {AddressPlan::peers_side_route(Family::v4).str() + " via " +
+              AddressPlan::peers_link(Family::v4).address.str()};
+  const auto& spec = topo.spec();
+  n.sysctls = {"net.core.rmem_max=" + std::to_string(spec.socket_buffer_bytes),
+               "net.core.wmem_max=" + std::to_string(spec.socket_buffer_bytes),
+               "net.core.rmem_default=" + std::to_string(spec.socket_buffer_default),
+               "net.core.wmem_default=" + std::to_string(spec.socket_buffer_default)};
+  return n;
+}
+
+uint64_t count_esp_lines(const std::string& dump) {
+  // `ip xfrm state` prints one "src A dst B" line per state, then "\tproto esp spi ...".
+  uint64_t n = 0;
+  std::istringstream in(dump);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("proto esp ") != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::string esp_warmup_script(const std::vector<std::string>& esp_proposals) {
+  bool gcm = false, chacha = false, cbc = false, sha1 = false, sha2 = false;
+  for (const auto& p : esp_proposals) {
+    if (p.find("gcm") != std::string::npos) gcm = true;
+    if (p.find("chacha20poly1305") != std::string::npos) chacha = true;
+    if (p.find("aes") != std::string::npos && p.find("gcm") == std::string::npos) cbc = true;
+    if (p.find("sha1") != std::string::npos) sha1 = true;
+    if (p.find("sha256") != std::string::npos || p.find("sha384") != std::string::npos ||
+        p.find("sha512") != std::string::npos)
+      sha2 = true;
+  }
+  if (!gcm && !chacha && !cbc) gcm = cbc = sha2 = true;
+  if (cbc && !sha1 && !sha2) sha2 = true;
+  const std::string key16 = "0x000102030405060708090a0b0c0d0e0f";
+  const std::string key32 = key16 + "101112131415161718191a1b1c1d1e1f";
+  std::vector<std::string> algs;
+  if (gcm) algs.push_back("aead 'rfc4106(gcm(aes))' " + key16 + "01020304 128");
+  if (chacha) algs.push_back("aead 'rfc7539esp(chacha20,poly1305)' " + key32 + "01020304 128");
+  if (cbc && sha2) algs.push_back("enc 'cbc(aes)' " + key16 + " auth-trunc 'hmac(sha256)' " + key32 + " 128");
+  if (cbc && sha1) algs.push_back("enc 'cbc(aes)' " + key16 + " auth-trunc 'hmac(sha1)' " + key16 + "01020304 96");
+  std::ostringstream s;
+  const std::string where = std::string("src ") + kGuestViciAddress + " dst " + kBridgeManagementAddress +
+                            " proto esp spi ";
+  for (std::size_t i = 0; i < algs.size(); ++i) {
+    std::string spi = std::to_string(0x100 + i);
+    s << "ip xfrm state add " << where << spi << " mode tunnel " << algs[i] << " && ip xfrm state delete " << where
+      << spi << "\n";
+  }
+  return s.str();
+}
+
+Result<std::string> render_guest_strongswan_conf(charon::CharonSettings settings, const std::string& guest_log,
+                                                 const std::string& vici_address, uint16_t vici_port) {
+  settings.role = charon::Role::sut;
+  settings.backend = charon::Backend::xfrm;  // kernel-netlink only: the guest kernel has ESP
+  settings.filelog.path = guest_log;
+  // charon_settings_tree insists on a unix socket path; the guest listens on TCP instead.
+  settings.vici_socket = "/run/charon.vici";
+  IST_TRY_ASSIGN(charon::ConfTree tree, charon::charon_settings_tree(settings));
+  IST_TRY(tree.set("plugins.vici.socket", "tcp://" + vici_address + ":" + std::to_string(vici_port)));
+  return render_conf_tree(tree, settings.backend);
+}
+
+Result<std::unique_ptr<VmSut>> VmSut::start(EventLoop& loop, const VmSutOptions& o,
+                                            const std::vector<charon::ViciRequest>& setup) {
+  if (!o.topology || !o.run_state) return Error("vm SUT: no topology or run state");
+  std::unique_ptr<VmSut> sut(new VmSut());
+  sut->topology_ = o.topology;
+  sut->work_dir_ = o.work_dir;
+  sut->log_path_ = o.work_dir + "/charon.log";
+  std::error_code ec;
+  std::filesystem::create_directories(o.work_dir, ec);
+
+  IST_TRY_ASSIGN(std::string conf, render_guest_strongswan_conf(o.settings, kGuestCharonLog, kGuestViciAddress,
+                                                                kGuestViciPort));
+  {
+    // The copy people read; the guest gets its own through the control channel.
+    std::ofstream f(o.work_dir + "/strongswan.conf");
+    f << conf;
+  }
+
+  const std::string& run_id = o.run_state->run_id();
+  const std::string bridge = link_name(run_id, "vbr");
+  if (auto st = bridge_sut_link(*o.topology, bridge); !st)
+    return std::move(st).error().wrap("vm SUT: bridging the SUT namespace's link");
+
+  vm::GuestOptions go;
+  go.kernel = o.kernel;
+  go.run_dir = o.work_dir;
+  go.network = guest_network(*o.topology, link_name(run_id, "vm"), bridge);
+  // Crypto self-tests run at each algorithm's first use and take seconds under TCG; they
+  // test the kernel's crypto code, not IPsec (charon's SAs behave the same).
+  go.extra_kernel_args = {"cryptomgr.notests=1"};
+  auto guest = vm::Guest::boot(go, *o.run_state);
+  if (!guest) return std::move(guest).error().wrap("vm SUT: booting the guest");
+  sut->guest_ = std::move(*guest);
+  sut->boot_s_ = sut->guest_->timings().total_s;
+  sut->guest_kernel_ = sut->guest_->kernel_release();
+  {
+    auto w0 = Clock::now();
+    auto warm = sut->guest_->run({"/bin/sh", "-ec", esp_warmup_script(o.esp_proposals)}, 120s);
+    if (!warm) return std::move(warm).error().wrap("vm SUT: the guest kernel refused an ESP state");
+    sut->warmup_s_ = std::chrono::duration<double>(Clock::now() - w0).count();
+  }
+
+  IST_TRY(sut->start_charon(conf));
+  IST_TRY(sut->connect_vici(loop));
+  if (auto st = send_setup(*sut->session_, setup); !st) {
+    (void)sut->copy_log_back();
+    return std::move(st).error();
+  }
+  log::info("vm SUT ready: guest kernel ", sut->guest_kernel_, " (", vm::accel_name(sut->guest_->accel()),
+            "), booted in ", sut->boot_s_, " s, ESP algorithms loaded in ", sut->warmup_s_, " s");
+  return sut;
+}
+
+Status VmSut::start_charon(const std::string& conf) {
+  IST_TRY(guest_->write_file(kGuestConf, conf));
+  vm::SpawnRequest req;
+  req.argv = {"/usr/lib/ipsec/charon"};
+  req.env = {std::string("STRONGSWAN_CONF=") + kGuestConf};
+  req.log_path = kGuestCharonOutput;
+  auto id = guest_->spawn(req);
+  if (!id) return std::move(id).error().wrap("vm SUT: starting charon in the guest");
+  charon_id_ = *id;
+  charon_started_ = true;
+  return ok();
+}
+
+Status VmSut::connect_vici(EventLoop& loop) {
+  // charon opens its vici socket a moment after it starts: retry until it listens or dies.
+  const auto deadline = Clock::now() + 30s;
+  Result<unique_fd> fd = Error("not tried");
+  while (Clock::now() < deadline) {
+    fd = guest_->connect_tcp(kGuestViciAddress, kGuestViciPort, 2s);
+    if (fd) break;
+    auto st = guest_->poll(charon_id_);
+    if (st && !st->running) {
+      (void)copy_log_back();
+      return Error("vm SUT: charon in the guest " + st->status.describe() + " before vici answered (see " +
+                   work_dir_ + "/charon.out and charon.log)");
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  if (!fd) {
+    (void)copy_log_back();
+    return std::move(fd).error().wrap("vm SUT: charon in the guest did not open vici (see " + log_path_ + ")");
+  }
+  IST_TRY_ASSIGN(session_, vici::Session::adopt(loop, std::move(*fd)));
+  auto v = session_->call("version", {}, 10s);
+  if (!v) return std::move(v).error().wrap("vm SUT: vici version");
+  version_ = v->get_or("daemon", "charon") + " " + v->get_or("version", "?") + " (" + v->get_or("sysname", "?") +
+             " " + v->get_or("release", "?") + " " + v->get_or("machine", "?") + ")";
+  return ok();
+}
+
+VmSut::~VmSut() { (void)stop(); }
+
+std::string VmSut::accel() const { return guest_ ? std::string(vm::accel_name(guest_->accel())) : ""; }
+
+void VmSut::count_established(std::function<void(Result<uint64_t>)> done) {
+  count_established_sas(session_.get(), [this, done](Result<uint64_t> n) {
+    if (auto k = count_kernel_esp_states())
+      esp_states_at_count_ = *k;
+    else
+      log::warn("vm SUT: counting the guest kernel's ESP states: ", k.error().describe());
+    done(std::move(n));
+  });
+}
+
+void VmSut::sample_stats(std::function<void(Result<reports::SutSample>)> done) {
+  sample_charon_stats(session_.get(), std::move(done));
+}
+
+Result<uint64_t> VmSut::count_kernel_esp_states() {
+  if (!guest_) return Error("vm SUT: no guest");
+  IST_TRY_ASSIGN(std::string dump, guest_->run({"/bin/ip", "xfrm", "state", "list", "proto", "esp"}, 60s));
+  return count_esp_lines(dump);
+}
+
+bool VmSut::healthy(std::string* why) {
+  if (stopped_) return true;
+  std::string reason;
+  if (guest_ && !guest_->alive(&reason)) {
+    if (why) *why = "the guest stopped: " + reason;
+    return false;
+  }
+  if (!session_ || !session_->is_open()) {
+    if (why) *why = "charon in the guest closed its vici connection";
+    return false;
+  }
+  return true;
+}
+
+ProcessUsage VmSut::usage() {
+  if (guest_) last_usage_ = guest_->usage();
+  return last_usage_;
+}
+
+Status VmSut::copy_log_back() {
+  if (!guest_) return Error("vm SUT: no guest to copy the log from");
+  Status first = ok();
+  for (auto [guest_path, host_path] : {std::pair<std::string, std::string>{kGuestCharonLog, log_path_},
+                                       {kGuestCharonOutput, work_dir_ + "/charon.out"}}) {
+    auto text = guest_->read_file(guest_path, 512u << 20);
+    if (!text) {
+      if (first) first = std::move(text).error().wrap("copying " + guest_path + " out of the guest");
+      continue;
+    }
+    std::ofstream f(host_path, std::ios::binary);
+    f << *text;
+  }
+  return first;
+}
+
+Status VmSut::stop() {
+  if (stopped_) return ok();
+  usage();
+  stopped_ = true;
+  session_.reset();
+  Status first = ok();
+  if (guest_ && guest_->alive()) {
+    if (charon_started_) {
+      // charon deletes its SAs on SIGTERM; wait for it so the log is complete.
+      (void)guest_->signal(charon_id_, SIGTERM);
+      const auto deadline = Clock::now() + 10s;
+      while (Clock::now() < deadline) {
+        auto st = guest_->poll(charon_id_);
+        if (!st || !st->running) break;
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    if (auto st = copy_log_back(); !st) first = std::move(st);
+  }
+  if (guest_) {
+    usage();
+    if (auto st = guest_->shutdown(); !st && first) first = std::move(st);
+  }
+  guest_.reset();
+  return first;
+}
+
+}  // namespace ist::run
