@@ -20,6 +20,7 @@
 #include "run/charon_sut.hpp"
 #include "run/classify_run.hpp"
 #include "run/orchestrator.hpp"
+#include "run/vm_sut.hpp"
 #include "scenario/effective.hpp"
 #include "xfrm/run_observer.hpp"
 
@@ -187,8 +188,13 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     return plan;
   };
 
-  auto backend = charon::parse_backend(ctx.backend);
+  // vm: the SUT charon runs with kernel-netlink in a guest (VmSut), like xfrm on the host.
+  const bool vm_backend = ctx.backend == "vm";
+  auto backend = charon::parse_backend(vm_backend ? "xfrm" : ctx.backend);
   if (!backend) return fail(backend.error().describe());
+  if (vm_backend && s.link.loss > 0)
+    rep.notes.push_back("backend vm: link.loss is not applied (the SUT's end of the link is a bridge port, which "
+                        "the loss rules' inet hooks do not see); link.rate is");
   if (*backend == charon::Backend::libipsec)
     rep.notes.push_back(
         "backend libipsec: ESP is UDP-encapsulated on port 4500 (kernel-libipsec can only receive "
@@ -297,13 +303,38 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     setup.push_back({"load-conn", std::move(*conn)});
   }
 
-  auto sut = CharonSut::start(loop, sio, setup);
-  if (!sut) {
-    (void)topo->teardown();
-    return fail(sut.error().describe());
+  std::unique_ptr<Sut> sut;
+  VmSut* vm_sut = nullptr;
+  if (vm_backend) {
+    VmSutOptions vo;
+    vo.topology = &*topo;
+    vo.run_state = ctx.state;
+    vo.work_dir = dir + "/sut";
+    vo.settings = sio.settings;
+    vo.esp_proposals = ro.esp_proposals;
+    auto v = VmSut::start(loop, vo, setup);  // a failed start has stopped its guest
+    if (!v) {
+      (void)topo->teardown();
+      return fail(v.error().describe());
+    }
+    vm_sut = v->get();
+    out.sut_log = vm_sut->log_path();
+    out.sut_version = vm_sut->daemon_version();
+    out.sut_kernel = vm_sut->guest_kernel();
+    rep.notes.push_back("backend vm: SUT charon (kernel-netlink) in a guest running " + vm_sut->guest_kernel() +
+                        " (" + vm_sut->accel() + "), booted in " + std::to_string(vm_sut->boot_seconds()) +
+                        " s, ESP algorithms loaded in " + std::to_string(vm_sut->warmup_seconds()) + " s");
+    sut = std::move(*v);
+  } else {
+    auto c = CharonSut::start(loop, sio, setup);
+    if (!c) {
+      (void)topo->teardown();
+      return fail(c.error().describe());
+    }
+    out.sut_log = (*c)->instance().log_path();
+    out.sut_version = (*c)->instance().daemon_version();
+    sut = std::move(*c);
   }
-  out.sut_log = (*sut)->instance().log_path();
-  out.sut_version = (*sut)->instance().daemon_version();
 
   // 3. The peers.
   const netns::Topology* tp = &*topo;
@@ -341,7 +372,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     }
     auto nf = fleet::NativeFleet::start(loop, no);
     if (!nf) {
-      (void)(*sut)->stop();
+      (void)sut->stop();
       (void)topo->teardown();
       return fail("native peers: " + nf.error().describe());
     }
@@ -384,7 +415,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   }
   auto fleet = fleet::CharonFleet::start(loop, fo);
   if (!fleet) {
-    (void)(*sut)->stop();
+    (void)sut->stop();
     (void)topo->teardown();
     return fail(fleet.error().describe());
   }
@@ -412,13 +443,18 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   }
 
   // 4. The phases.
-  Orchestrator orch(loop, *engine, **sut, kernel_sampled(orchestrator_plan(s, eff)), ctx.progress);
+  Orchestrator orch(loop, *engine, *sut, kernel_sampled(orchestrator_plan(s, eff)), ctx.progress);
   OrchestratorResult r = orch.execute();
   const auto& tr = orch.tracker();
 
   // 5. Teardown, in order: peers, SUT, network.
   if (auto st = engine->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
-  if (auto st = (*sut)->stop(); !st) rep.notes.push_back(st.error().describe());
+  if (vm_sut) {
+    // The guest kernel's ESP states when the SUT counted its IKE_SAs (end of connect).
+    rep.summary.xfrm_states = vm_sut->esp_states_at_count().value_or(0);
+    out.real_xfrm = vm_sut->esp_states_at_count().value_or(0) > 0;
+  }
+  if (auto st = sut->stop(); !st) rep.notes.push_back(st.error().describe());
   kernel.stop();
   if (auto st = topo->teardown(); !st) rep.notes.push_back("topology teardown: " + st.error().describe());
 
