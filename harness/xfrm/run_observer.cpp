@@ -1,0 +1,90 @@
+#include "xfrm/run_observer.hpp"
+
+#include "xfrm/json_lines.hpp"
+
+namespace ist::xfrm {
+
+namespace {
+
+// What the timelines and the classifier need; policy churn stays in the counts.
+bool kept(const Body& b) {
+  if (std::holds_alternative<Acquire>(b) || std::holds_alternative<Expire>(b)) return true;
+  if (auto* s = std::get_if<SaChange>(&b)) return s->kind == SaChange::Kind::deleted;
+  return false;
+}
+
+}  // namespace
+
+Status RunObserver::add(EventLoop& loop, std::string role, const NetnsRunner& in) {
+  auto w = std::make_unique<Watched>();
+  w->role = std::move(role);
+  IST_TRY_ASSIGN(w->sampler, Sampler::open(in));
+  Watched* self = w.get();
+  Monitor::Callbacks cb;
+  cb.on_event = [this, self](const Event& e) {
+    if (std::holds_alternative<Acquire>(e.msg.body)) ++self->acquires;
+    if (std::holds_alternative<Expire>(e.msg.body)) ++self->expires;
+    if (!kept(e.msg.body)) return;
+    if (events_.size() >= kMaxEvents) {
+      ++dropped_;
+      return;
+    }
+    events_.push_back({e.t, self->role, e.msg.body});
+  };
+  IST_TRY_ASSIGN(w->monitor, Monitor::start(loop, in, std::move(cb)));
+  watched_.push_back(std::move(w));
+  return ok();
+}
+
+void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
+  for (auto& w : watched_) {
+    if (!w->monitor) continue;
+    w->monitor->drain();  // notifications up to now belong to this second
+    auto s = w->sampler.sample(now);
+    if (!s) {
+      ++sample_errors_;
+      continue;
+    }
+    reports::XfrmSample x;
+    x.sas = s->counts.sas;
+    x.policies_in = s->counts.policies.in;
+    x.policies_out = s->counts.policies.out;
+    x.policies_fwd = s->counts.policies.fwd;
+    x.acquires = w->acquires;
+    x.expires = w->expires;
+    x.xfrm_stat = s->xfrm_stat_delta;
+    w->acquires = w->expires = 0;
+    if (w->role == "sut") pt.xfrm_stat = x.xfrm_stat;
+    pt.xfrm[w->role] = std::move(x);
+  }
+}
+
+void RunObserver::stop() {
+  for (auto& w : watched_) {
+    w->monitor.reset();
+    w->sampler = Sampler();
+  }
+}
+
+uint64_t RunObserver::losses() const {
+  uint64_t n = 0;
+  for (const auto& w : watched_)
+    if (w->monitor) n += w->monitor->stats().losses;
+  return n;
+}
+
+std::vector<PeerKernelEvent> join_with_peers(const std::vector<RecordedEvent>& events,
+                                             const std::unordered_map<std::string, uint32_t>& peer_of_address) {
+  std::vector<PeerKernelEvent> out;
+  for (const auto& e : events) {
+    for (const auto& a : event_addresses(e.body)) {
+      auto it = peer_of_address.find(a);
+      if (it == peer_of_address.end()) continue;
+      out.push_back({it->second, a, e.t, e.role, std::string(event_kind(e.body)), describe(e.body)});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace ist::xfrm

@@ -1,0 +1,73 @@
+#pragma once
+// The kernel's side of a run: for each observed namespace (the SUT's, the peers'), a Sampler
+// read once per orchestrator tick and a Monitor on the run's EventLoop. Each tick yields
+// counts, xfrm_stat deltas and the notifications of that second for the report's
+// timeseries; ACQUIRE, EXPIRE and SA deletes are kept (bounded) to be joined with peers by
+// address for the per-peer timelines and the classifier.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "reports/report.hpp"
+#include "xfrm/monitor.hpp"
+#include "xfrm/sampler.hpp"
+
+namespace ist::xfrm {
+
+struct RecordedEvent {
+  MonoTime t{};
+  std::string role;  // namespace role: "sut", "peers"
+  Body body;
+};
+
+// A kernel event that names a peer's address.
+struct PeerKernelEvent {
+  uint32_t peer = 0;
+  std::string address;  // the peer address the event carries
+  MonoTime t{};
+  std::string role;
+  std::string kind;    // event_kind(): "acquire", "expire", "delete_sa", ...
+  std::string detail;  // describe()
+};
+
+class RunObserver {
+ public:
+  // Keeps at most this many events (ACQUIRE storms): the rest are counted, not kept.
+  static constexpr std::size_t kMaxEvents = 200000;
+
+  // Starts observing one namespace. On error nothing of it is kept (the run goes on without).
+  Status add(EventLoop& loop, std::string role, const NetnsRunner& in);
+  // One sample per namespace into `pt.xfrm[role]`, the SUT's deltas also into pt.xfrm_stat
+  // (the report contract's field). Namespaces that fail to answer are left out of `pt`.
+  void fill(MonoTime now, reports::TimeseriesPoint& pt);
+  // Closes sockets (before the namespaces go away).
+  void stop();
+
+  const std::vector<RecordedEvent>& events() const { return events_; }
+  uint64_t dropped_events() const { return dropped_; }
+  uint64_t losses() const;       // ENOBUFS overruns, all namespaces
+  uint64_t sample_errors() const { return sample_errors_; }
+  bool empty() const { return watched_.empty(); }
+
+ private:
+  struct Watched {
+    std::string role;
+    Sampler sampler;
+    std::unique_ptr<Monitor> monitor;
+    uint64_t acquires = 0, expires = 0;  // since the last fill
+  };
+  std::vector<std::unique_ptr<Watched>> watched_;
+  std::vector<RecordedEvent> events_;
+  uint64_t dropped_ = 0;
+  uint64_t sample_errors_ = 0;
+};
+
+// Joins events with peers: the first address of an event (event_addresses order: tunnel
+// endpoints, then selector) that is a peer's gives the peer. Events naming no peer are left out.
+std::vector<PeerKernelEvent> join_with_peers(const std::vector<RecordedEvent>& events,
+                                             const std::unordered_map<std::string, uint32_t>& peer_of_address);
+
+}  // namespace ist::xfrm
