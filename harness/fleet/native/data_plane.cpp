@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto kTick = 10ms;
 constexpr size_t kInboundKept = 3;       // current SA plus two replaced ones for late echoes
+constexpr size_t kRetiredKept = 4;       // outbound SAs kept for after_expiry faults
 constexpr size_t kMaxProbeSize = 1400;   // inner UDP payload; keeps the ESP-in-UDP packet under 1500
 }  // namespace
 
@@ -43,14 +44,18 @@ DataPlane::Tunnel& DataPlane::tunnel(uint32_t peer) {
 
 void DataPlane::refresh(uint32_t peer, Tunnel& t) {
   const native::ChildSa* c = opts_.child_of ? opts_.child_of(peer) : nullptr;
-  if (!c) {
-    // The SA is gone (deleted, expired, the IKE_SA ended): what we used last is "expired".
-    if (t.out) t.retired = std::move(t.out);
+  auto retire = [&t] {
+    if (!t.out) return;
+    t.retired.push_back(std::move(*t.out));
     t.out.reset();
+    if (t.retired.size() > kRetiredKept) t.retired.erase(t.retired.begin());
+  };
+  if (!c) {
+    retire();  // the SA is gone (deleted, expired, the IKE_SA ended)
     return;
   }
   if (!t.out || t.out->spi != c->spi_out) {
-    if (t.out) t.retired = std::move(t.out);
+    retire();  // rekeyed away
     t.out = OutSa{c->spi_out, native::EspKeys{c->esp, c->encr_out, c->integ_out}, 1};
   }
   if (t.in.empty() || t.in.back().spi != c->spi_in) {
@@ -152,7 +157,8 @@ Status DataPlane::inject(Fault kind, uint32_t peer) {
       for (int tries = 0; tries < 16; ++tries) {
         IST_TRY_ASSIGN(auto r, native::random_bytes(4));
         spi = native::get_u32(r.data()) | 0x80000000u;
-        bool used = spi == t.out->spi || (t.retired && spi == t.retired->spi);
+        bool used = spi == t.out->spi;
+        for (const auto& old : t.retired) used = used || spi == old.spi;
         for (const auto& in : t.in) used = used || spi == in.spi;
         if (!used) break;
       }
@@ -168,10 +174,11 @@ Status DataPlane::inject(Fault kind, uint32_t peer) {
       break;
     }
     case Fault::after_expiry: {
-      if (!t.retired)
+      if (t.retired.empty())
         return Error("inject after_expiry: peer " + std::to_string(peer) + " has no SA that expired or was replaced yet");
-      IST_TRY(send_probe(peer, t, *t.retired, t.retired->spi, t.retired->next_seq, p));
-      ++t.retired->next_seq;
+      OutSa& old = t.retired.front();
+      IST_TRY(send_probe(peer, t, old, old.spi, old.next_seq, p));
+      ++old.next_seq;
       break;
     }
   }

@@ -73,8 +73,10 @@ class DataPlane {
   //   bad_spi       a probe sealed with the peer's keys under an SPI no SA of it has;
   //   replay        a probe under the current SA with the sequence number of the last packet
   //                 already sent on it (a fresh random IV, so only the number repeats);
-  //   after_expiry  a probe on the peer's last SA that is gone (rekeyed away or deleted),
-  //                 with its next sequence number.
+  //   after_expiry  a probe on the oldest SA of the peer's that is gone (rekeyed away or
+  //                 deleted; the oldest, because a SUT keeps a rekeyed inbound SA a while:
+  //                 strongSwan's charon.delete_rekeyed_delay, 5 s by default), with its next
+  //                 sequence number.
   // An Error says why it cannot be made (no SA, nothing sent yet, no SA has gone yet).
   Status inject(Fault kind, uint32_t peer);
 
@@ -101,7 +103,8 @@ class DataPlane {
     bool flowing = false;
     double phase = 0;       // spreads the tunnels' packets over each period
     uint64_t due_done = 0;  // probes due so far (sent or not)
-    std::optional<OutSa> out, retired;
+    std::optional<OutSa> out;
+    std::vector<OutSa> retired;  // SAs we stopped using, oldest first (a few kept)
     std::vector<InSa> in;  // newest last, a few kept for late echoes on replaced SAs
     std::array<uint8_t, 4> inner{};  // our inner address (TSi start)
     std::array<uint64_t, kProbeKinds> numbers{};  // next probe number per kind
