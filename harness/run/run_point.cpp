@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
+#include "fleet/native/data_plane_session.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/native/packet_io_choice.hpp"
 #include "netns/topology.hpp"
@@ -106,6 +107,108 @@ void write_file(const std::string& path, const std::string& text) {
 // Keeps report.json readable for big runs: full timelines for up to this many peers, and
 // for every peer that did not end established.
 constexpr std::size_t kTimelinePeers = 2000;
+
+// The scenario's traffic block as the native engine's data plane: flows from the peers'
+// inner addresses through their CHILD_SAs to a sink at the SUT's protected-subnet address.
+Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, const scenario::Traffic& t,
+                                                              fleet::NativeFleet& nf, const netns::Topology& topo,
+                                                              uint32_t peers) {
+  fleet::DataPlaneSessionOptions o;
+  if (t.peer_count) o.spec.peer_count = static_cast<uint32_t>(*t.peer_count);
+  o.spec.peer_share = t.peer_share;
+  o.spec.rate_per_s = t.rate_per_s;
+  o.spec.size = t.size;
+  o.spec.duration = t.duration;
+  o.spec.faults[static_cast<size_t>(fleet::ProbeKind::bad_spi)] = t.faults.bad_spi;
+  o.spec.faults[static_cast<size_t>(fleet::ProbeKind::replay)] = t.faults.replay;
+  o.spec.faults[static_cast<size_t>(fleet::ProbeKind::after_expiry)] = t.faults.after_expiry;
+  o.peers = peers;
+  auto endpoint = [](const netns::IpAddress& a) {
+    return native::IpPort::of(native::ByteView(a.bytes.data(), a.size()), native::natt_port);
+  };
+  o.plane.sut_endpoint = endpoint(topo.sut_ike_address());
+  o.plane.peer_endpoint = [&topo, endpoint](uint32_t i) { return endpoint(topo.peer_ike_address(i)); };
+  o.plane.child_of = [&nf](uint32_t i) -> const native::ChildSa* {
+    const native::Initiator* ini = nf.initiator(i);
+    return ini ? ini->child() : nullptr;
+  };
+  std::copy_n(topo.sut_subnet_address().bytes.begin(), 4, o.plane.sink_address.begin());
+  const netns::Namespace* sut_ns = &topo.sut_ns();
+  o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
+  IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));
+  fleet::DataPlaneSession* sp = session.get();
+  nf.set_esp_receiver([sp](uint32_t peer, const native::PacketDatagram& d) { sp->plane().on_esp(peer, d); });
+  return session;
+}
+
+// How many lines of the SUT's log contain `needle` (libipsec's ESP drops are logged there).
+uint64_t count_log_lines(const std::string& path, const std::string& needle) {
+  std::ifstream f(path);
+  uint64_t n = 0;
+  for (std::string line; std::getline(f, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+// summary.data and data_tunnels: each tunnel's path end to end, and what each induced fault
+// kind left as evidence. Nothing here is turned into a failure record: with libipsec the
+// SUT's only traces are the sink's silence and (for replays) a log line, see below.
+void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_log,
+                      const std::vector<reports::TimeseriesPoint>& series, reports::RunReport& rep) {
+  reports::DataSummary d;
+  for (uint32_t peer : t.plane().tunnels()) {
+    const auto c = t.plane().counts(peer);
+    const auto k = t.sink().peer(peer);
+    rep.data_tunnels.push_back({fleet::peer_conn_name(peer), c.sent, k.received, k.echoed, c.received, c.dropped,
+                                c.not_sent});
+    ++d.tunnels;
+    d.sent += c.sent;
+    d.received_by_sut += k.received;
+    d.echoed += k.echoed;
+    d.received += c.received;
+    d.dropped += c.dropped;
+    d.not_sent += c.not_sent;
+  }
+  d.lost = d.sent - std::min(d.sent, d.received);
+  d.misrouted = t.sink().misrouted();
+  d.unrecognized = t.sink().unrecognized();
+  d.agree = d.sent > 0 && d.sent == d.received_by_sut && d.received_by_sut == d.echoed && d.echoed == d.received &&
+            d.dropped == 0;
+  auto xfrm_sum = [&](const char* counter) {
+    int64_t n = 0;
+    for (const auto& pt : series)
+      if (auto it = pt.xfrm_stat.find(counter); it != pt.xfrm_stat.end()) n += it->second;
+    return n;
+  };
+  const uint64_t seq_lines = count_log_lines(sut_log, "ESP sequence number verification failed");
+  const uint64_t no_sa_lines = count_log_lines(sut_log, "inbound ESP packet does not belong to an installed SA");
+  for (auto kind : {fleet::ProbeKind::bad_spi, fleet::ProbeKind::replay, fleet::ProbeKind::after_expiry}) {
+    const auto& tally = t.faults(kind);
+    reports::DataFault f;
+    f.injected = tally.injected;
+    f.not_injectable = tally.not_injectable;
+    f.delivered_by_sut = t.sink().total().faults[static_cast<size_t>(kind)];
+    if (f.injected == 0 && f.not_injectable == 0) continue;
+    f.evidence = tally.reasons;
+    f.evidence.push_back("sink: " + std::to_string(f.delivered_by_sut) + " of " + std::to_string(f.injected) +
+                         " reached the SUT's protected subnet");
+    if (kind == fleet::ProbeKind::replay) {
+      f.evidence.push_back("SUT log: " + std::to_string(seq_lines) +
+                           " x 'ESP sequence number verification failed' (libipsec, ESP level 1)");
+      f.evidence.push_back("xfrm_stat XfrmInStateSeqError +" + std::to_string(xfrm_sum("XfrmInStateSeqError")) +
+                           " (kernel XFRM only)");
+    } else {
+      f.evidence.push_back("SUT log: " + std::to_string(no_sa_lines) +
+                           " x 'inbound ESP packet does not belong to an installed SA' (libipsec logs it at ESP "
+                           "level 2 only)");
+      f.evidence.push_back("xfrm_stat XfrmInNoStates +" + std::to_string(xfrm_sum("XfrmInNoStates")) +
+                           ", XfrmInStateExpired +" + std::to_string(xfrm_sum("XfrmInStateExpired")) +
+                           " (kernel XFRM only)");
+    }
+    d.faults[fleet::to_string(kind)] = std::move(f);
+  }
+  rep.data = std::move(d);
+  for (const auto& n : t.notes()) rep.notes.push_back(n);
+}
 
 }  // namespace
 
@@ -354,6 +457,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   plan.psk = peer_psk;
 
   std::unique_ptr<fleet::PeerEngine> engine;
+  std::unique_ptr<fleet::DataPlaneSession> traffic;  // scenario traffic: (native engine)
   if (native_engine) {
     fleet::NativeFleetOptions no;
     static_cast<fleet::PeerPlan&>(no) = plan;
@@ -381,6 +485,21 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
                         (*nf)->io().name());
     if (auto sut_conf = charon::render_swanctl_conf({responder}, {secret}))
       write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    if (s.traffic) {
+      if (vm_backend) {
+        (void)sut->stop();
+        (void)topo->teardown();
+        return fail("traffic: backend vm needs the echo sink inside the guest, which is not built yet; use "
+                    "backend libipsec");
+      }
+      auto t = open_traffic(loop, *s.traffic, **nf, *topo, peers);
+      if (!t) {
+        (void)sut->stop();
+        (void)topo->teardown();
+        return fail("traffic: " + t.error().describe());
+      }
+      traffic = std::move(*t);
+    }
     engine = std::move(*nf);
   } else {
   fleet::CharonFleetOptions fo;
@@ -443,8 +562,17 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   }
 
   // 4. The phases.
-  Orchestrator orch(loop, *engine, *sut, kernel_sampled(orchestrator_plan(s, eff)), ctx.progress);
+  OrchestratorPlan oplan = kernel_sampled(orchestrator_plan(s, eff));
+  if (traffic) {
+    oplan.on_hold_start = [&traffic](std::chrono::milliseconds hold) { traffic->hold_started(hold); };
+    oplan.on_hold_end = [&traffic] { traffic->hold_ended(); };
+  }
+  Orchestrator orch(loop, *engine, *sut, std::move(oplan), ctx.progress);
   OrchestratorResult r = orch.execute();
+  if (traffic) {
+    fill_data_report(*traffic, out.sut_log, r.timeseries, rep);
+    traffic->close();
+  }
   const auto& tr = orch.tracker();
 
   // 5. Teardown, in order: peers, SUT, network.
