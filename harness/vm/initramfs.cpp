@@ -154,7 +154,12 @@ const std::vector<std::string>& guest_modules() {
       "virtio_pci", "virtio_net", "virtio_console", "9pnet_virtio", "9p", "overlay",
       // IPsec: XFRM netlink, ESP, the AEAD and template algorithms charon's proposals use
       "xfrm_user", "esp4", "esp6", "authenc", "authencesn", "gcm", "ghash_generic", "seqiv",
-      "echainiv", "ctr", "ccm", "cmac", "xcbc", "sha512_generic", "chacha20poly1305"};
+      "echainiv", "ctr", "ccm", "cmac", "xcbc", "sha512_generic", "chacha20poly1305", "chacha_generic",
+      "poly1305_generic",
+      // faster implementations where the (virtual) CPU has the instructions; an insmod that
+      // fails for want of them is harmless
+      "aesni_intel", "ghash_clmulni_intel", "sha256_ssse3", "sha512_ssse3", "chacha_x86_64",
+      "poly1305_x86_64"};
   return names;
 }
 
@@ -219,6 +224,10 @@ mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "mounting /run"
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "mounting /tmp"
 mkdir -p /newroot/run/ist
 cp /ist-vm-agent /newroot/run/ist/agent || fail "copying the agent"
+# The kernel's module autoloader (crypto lookups ask for every algorithm name once) runs
+# the static busybox modprobe: the host's kmod would load its libraries over 9p each time.
+cp /bin/busybox /newroot/run/ist/busybox && ln -s busybox /newroot/run/ist/modprobe &&
+  echo /run/ist/modprobe > /proc/sys/kernel/modprobe
 hostname ist-guest
 ip link set lo up
 echo "ist-init: switching root"

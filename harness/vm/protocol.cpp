@@ -6,6 +6,8 @@
 namespace ist::vm::proto {
 namespace {
 
+constexpr std::size_t kHeader = 12;  // magic, length, checksum
+
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -14,6 +16,13 @@ std::uint32_t get_u32(const char* p) {
   std::uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
+}
+
+// FNV-1a over the payload: a torn frame followed by a whole one must not decode as one.
+std::uint32_t checksum(std::string_view p) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : p) h = (h ^ c) * 16777619u;
+  return h;
 }
 
 // Decodes one payload; nullopt when its fields do not add up.
@@ -46,6 +55,7 @@ std::string encode(const Message& m) {
   }
   std::string out(kMagic);
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
+  put_u32(out, checksum(payload));
   out += payload;
   return out;
 }
@@ -66,21 +76,22 @@ std::optional<Message> Decoder::next() {
       skipped_ += at;
       buf_.erase(0, at);
     }
-    if (buf_.size() < 8) return std::nullopt;
+    if (buf_.size() < kHeader) return std::nullopt;
     std::uint32_t len = get_u32(buf_.data() + 4);
     if (len > kMaxPayload || len < 5) {
       skipped_ += 1;
       buf_.erase(0, 1);  // not a real frame start: look for the next magic
       continue;
     }
-    if (buf_.size() < 8 + static_cast<std::size_t>(len)) return std::nullopt;
-    auto m = decode_payload(std::string_view(buf_).substr(8, len));
+    if (buf_.size() < kHeader + static_cast<std::size_t>(len)) return std::nullopt;
+    auto payload = std::string_view(buf_).substr(kHeader, len);
+    auto m = checksum(payload) == get_u32(buf_.data() + 8) ? decode_payload(payload) : std::nullopt;
     if (!m) {
       skipped_ += 1;
       buf_.erase(0, 1);
       continue;
     }
-    buf_.erase(0, 8 + static_cast<std::size_t>(len));
+    buf_.erase(0, kHeader + static_cast<std::size_t>(len));
     return m;
   }
 }

@@ -3,11 +3,12 @@
 // virtio-serial port. Self-contained (no harness library) because the agent links it
 // statically.
 //
-// A frame is: "ISTV" (4 bytes), payload length (u32 little endian, <= kMaxPayload), payload.
+// A frame is: "ISTV" (4 bytes), payload length (u32 little endian, <= kMaxPayload), payload
+// checksum (u32 LE, FNV-1a), payload.
 // A payload is: type (u8), request id (u32 LE), then fields, each a u32 LE length and bytes.
 // Numbers travel as decimal text fields. Each request gets exactly one reply with the same
 // id: type kOk with the request's result fields, or kFailed with one field, the reason. A
-// reader that meets bytes that are not a frame start skips to the next "ISTV", so a stale or
+// reader that meets bytes that are not a whole frame with a matching checksum skips to the next "ISTV", so a stale or
 // torn frame (a host that reconnected) never wedges the channel.
 #include <cstddef>
 #include <cstdint>
