@@ -106,6 +106,10 @@ bool PeerTracker::observe(const PeerObservation& o) {
       return false;
     case K::child_rekeyed:
       ++child_rekeys_;
+      if (o.took > p.slowest_child_rekey) {
+        p.slowest_child_rekey = o.took;
+        p.slowest_child_rekey_at = o.t;
+      }
       if (window_open_) {
         ++window_child_rekeys_;
         if (p.child_since) {

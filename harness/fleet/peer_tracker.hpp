@@ -4,6 +4,7 @@
 // and its first CHILD_SA are both up; it failed when its attempt ended without that or the
 // harness stopped waiting for it. (Setup deadlines that only mark a delay are the
 // classifier's business, not a failure here.) Pure logic, driven by timestamps, so it is tested with a fake clock.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct PeerObservation {
   uint32_t peer;
   MonoTime t;
   std::string detail;  // log line or reason, kept as evidence
+  // child_rekeyed started by this side: from its CREATE_CHILD_SA request to the answer that
+  // made the new CHILD_SA, when the engine measured it (the native engine does); -1 unknown.
+  std::chrono::milliseconds took{-1};
 };
 
 const char* to_string(PeerObservation::Kind k);
@@ -52,6 +56,10 @@ struct PeerRecord {
   std::optional<MonoTime> ike_since, child_since;
   double ike_interval_sum_s = 0, child_interval_sum_s = 0;
   uint32_t ike_intervals = 0, child_intervals = 0;
+  // The slowest CHILD rekey this peer started (request to answer) and when it completed:
+  // a quick mode of its own, held against peers.deadlines.child by the classifier.
+  std::chrono::milliseconds slowest_child_rekey{-1};
+  std::optional<MonoTime> slowest_child_rekey_at;
 };
 
 class PeerTracker {

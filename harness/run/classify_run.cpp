@@ -100,6 +100,12 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
       observe(Observation::child_deadline_missed, SaKind::child, "IKE_AUTH", *p.child_up_at,
               "CHILD_SA up " + std::to_string(ms_of(*p.child_up_at, *p.ike_up_at)) + " ms after its IKE_SA; deadline " +
                   std::to_string(in.deadline_child.count()) + " ms");
+    // A CHILD rekey is a quick mode of its own (CREATE_CHILD_SA): slower than the deadline
+    // is QM_DELAY_DROP too (engines that measure it: native).
+    if (p.slowest_child_rekey_at && p.slowest_child_rekey > in.deadline_child)
+      observe(Observation::child_deadline_missed, SaKind::child, "CREATE_CHILD_SA", *p.slowest_child_rekey_at,
+              "CHILD_SA rekey (CREATE_CHILD_SA) answered " + std::to_string(p.slowest_child_rekey.count()) +
+                  " ms after its request; deadline " + std::to_string(in.deadline_child.count()) + " ms");
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
+#include "fleet/native/impair_layers.hpp"
 #include "fleet/native/data_plane_session.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/native/packet_io_choice.hpp"
@@ -97,6 +98,50 @@ OrchestratorPlan orchestrator_plan(const scenario::Scenario& s, const scenario::
     plan.phases.push_back(p);
   }
   return plan;
+}
+
+// The scenario's peers.impair and peers.flood as the native engine's decorators.
+Result<std::shared_ptr<native::ImpairLayers>> native_impair_layers(EventLoop& loop, const scenario::Scenario& s,
+                                                                   const fleet::PeerPlan& plan,
+                                                                   const fleet::NativeFleetOptions& no) {
+  native::ImpairLayerOptions o;
+  o.seed = s.seed;
+  for (std::size_t i = 0; i < s.peers.impair.size(); ++i) {
+    const auto& m = s.peers.impair[i];
+    auto r = native::impair_rule_from_words(m.action, m.exchange, m.direction, m.message, m.malform);
+    if (!r) return Error("peers.impair[" + std::to_string(i) + "]: " + r.error().describe());
+    r->esp = m.esp;
+    r->peers = m.peers;
+    r->packets = m.packets;
+    r->delay = m.delay;
+    r->copies = m.copies;
+    o.rules.push_back(*r);
+  }
+  for (std::size_t i = 0; i < s.peers.flood.size(); ++i) {
+    const auto& f = s.peers.flood[i];
+    native::FloodSpec spec;
+    spec.kind = f.kind == "malformed" ? native::FloodSpec::Kind::malformed : native::FloodSpec::Kind::half_open;
+    spec.rate_per_s = f.rate_per_s;
+    spec.duration = f.duration;
+    spec.start = f.start;
+    if (auto k = native::malform_kind_from(f.malform)) spec.malform = *k;
+    if (auto st = native::parse_flood_sources(f.sources, spec); !st)
+      return Error("peers.flood[" + std::to_string(i) + "]: " + st.error().describe());
+    o.floods.push_back(spec);
+  }
+  for (uint32_t i = 0; i < plan.peers; ++i) {
+    auto a = netns::IpAddress::parse(plan.ike_address(i));
+    if (!a) return Error("peers.impair: " + a.error().describe());
+    o.peer_addresses.push_back(native::IpPort::of(native::ByteView(a->bytes.data(), a->size()), 0));
+  }
+  auto sut = netns::IpAddress::parse(plan.sut_address);
+  if (!sut) return Error("peers.impair: " + sut.error().describe());
+  o.sut = native::IpPort::of(native::ByteView(sut->bytes.data(), sut->size()), native::ike_port);
+  auto ike = fleet::native_ike_proposal(plan.ike_proposals);
+  if (!ike) return Error("peers.flood: " + ike.error().describe());
+  o.ike = *ike;
+  o.run_in = no.run_in;
+  return native::ImpairLayers::make(loop, std::move(o));
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -206,6 +251,9 @@ void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_l
     }
     d.faults[fleet::to_string(kind)] = std::move(f);
   }
+  if (d.not_sent > 0)
+    rep.notes.push_back("traffic: " + std::to_string(d.not_sent) + " probes due were not sent; the last because " +
+                        t.plane().last_send_error());
   rep.data = std::move(d);
   for (const auto& n : t.notes()) rep.notes.push_back(n);
 }
@@ -458,6 +506,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   std::unique_ptr<fleet::PeerEngine> engine;
   std::unique_ptr<fleet::DataPlaneSession> traffic;  // scenario traffic: (native engine)
+  std::shared_ptr<native::ImpairLayers> impair_layers;
   if (native_engine) {
     fleet::NativeFleetOptions no;
     static_cast<fleet::PeerPlan&>(no) = plan;
@@ -473,6 +522,17 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
       rio.prefix_length = static_cast<unsigned>(range.length);
       rio.run_in = no.run_in;
       no.make_io = native::raw_prefix_maker(rio);
+    }
+    // peers.impair / peers.flood: decorators around the engine's packet layer.
+    if (!s.peers.impair.empty() || !s.peers.flood.empty()) {
+      auto layers = native_impair_layers(loop, s, plan, no);
+      if (!layers) {
+        (void)sut->stop();
+        (void)topo->teardown();
+        return fail(layers.error().describe());
+      }
+      impair_layers = *layers;
+      no.wrap_io = [l = impair_layers](std::unique_ptr<native::PacketIo> io) { return l->wrap(std::move(io)); };
     }
     auto nf = fleet::NativeFleet::start(loop, no);
     if (!nf) {
@@ -573,6 +633,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     fill_data_report(*traffic, out.sut_log, r.timeseries, rep);
     traffic->close();
   }
+  if (impair_layers)
+    for (auto& line : impair_layers->summary()) rep.notes.push_back(std::move(line));
   const auto& tr = orch.tracker();
 
   // 5. Teardown, in order: peers, SUT, network.

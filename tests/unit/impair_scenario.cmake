@@ -4,3 +4,9 @@ ist_gtest(impair_scenario_unit_tests
   LIBS ist_scenario
   LABELS unit)
 target_compile_definitions(impair_scenario_unit_tests PRIVATE IST_SOURCE_DIR="${IST_SOURCE_DIR}")
+
+# Late CHILD rekeys (delayed CREATE_CHILD_SA answers) -> QM_DELAY_DROP observations.
+ist_gtest(impair_deadline_unit_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/impair_deadline_test.cpp
+  LIBS ist_run
+  LABELS unit)

@@ -403,10 +403,16 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       emit(K::ike_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
       schedule_rekey(peer, false);
       return;
-    case E::child_rekeyed:
-      emit(K::child_rekeyed, peer, e.by_peer ? "by the SUT" : "by the peer");
+    case E::child_rekeyed: {
+      // Our own rekey carries how long its CREATE_CHILD_SA took (peers.deadlines.child).
+      PeerObservation o{K::child_rekeyed, peer, loop_.clock().now(), e.by_peer ? "by the SUT" : "by the peer"};
+      if (!e.by_peer && p.child_rekey_sent)
+        o.took = std::chrono::duration_cast<std::chrono::milliseconds>(o.t - *p.child_rekey_sent);
+      p.child_rekey_sent.reset();
+      if (sink_) sink_(o);
       schedule_rekey(peer, true);
       return;
+    }
     case E::child_deleted:
       if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
       p.child_rekey_timer = 0;
@@ -483,6 +489,7 @@ void NativeFleet::try_rekey(uint32_t peer, bool child) {
     log::debug("native peer ", peer, ": rekey not started: ", st.error().describe());
     return;
   }
+  if (child) p.child_rekey_sent = loop_.clock().now();
   pump(peer);
 }
 

@@ -86,6 +86,7 @@ class NativeFleet final : public PeerEngine {
     EventLoop::TimerId retransmit_timer = 0, child_rekey_timer = 0, ike_rekey_timer = 0, terminate_timer = 0;
     bool ike_up = false, child_up = false, terminating = false;
     uint64_t generation = 0;  // bumped by initiate: a sink may re-initiate while we handle events
+    std::optional<MonoTime> child_rekey_sent;  // our CHILD rekey in flight: when it was requested
   };
   NativeFleet(EventLoop& loop, NativeFleetOptions options);
   Status open_io();
