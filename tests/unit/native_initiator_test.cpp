@@ -980,10 +980,15 @@ TEST(NativeInitiator, SimultaneousIkeRekeysKeepTheSaOfTheHigherNonces) {
       ASSERT_NE(find_body<DeletePayload>(del.inner, PayloadType::del), nullptr);
       e.ini.on_datagram(Millis(80), 500, e.sa.respond(ExchangeType::informational, del.mid, {}));
       EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
-      // The peer closes the SA it made.
-      auto closed = e.ask(peer_made, ExchangeType::informational, 0,
-                          {make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})});
+      // The peer closes the SA it made; a retransmit of that delete gets the same answer
+      // until peer_delete_wait (30 s) has passed, then nothing.
+      const std::vector<Payload> del_ike{make_payload(PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}})};
+      auto closed = e.ask(peer_made, ExchangeType::informational, 0, del_ike);
       EXPECT_TRUE(closed.empty());
+      EXPECT_TRUE(e.ask(peer_made, ExchangeType::informational, 0, del_ike).empty());
+      e.ini.on_timer(Millis(50) + Millis(30000));
+      e.ini.on_datagram(Millis(30100), 500, peer_made.request(ExchangeType::informational, 0, del_ike));
+      EXPECT_TRUE(e.ini.take_outgoing().empty());
     } else {
       auto ev = e.ini.take_events();
       ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_rekeyed}));

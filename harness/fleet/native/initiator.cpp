@@ -245,14 +245,20 @@ void Initiator::fail(Millis now, FailureCause cause, uint16_t notify_type_, std:
 }
 
 std::optional<Millis> Initiator::next_timer() const {
+  std::optional<Millis> t;
+  auto earliest = [&](std::optional<Millis> c) {
+    if (c && (!t || *c < *t)) t = c;
+  };
   // A retry waits for the request in flight; its time is reported once we are idle again.
-  if (pending_) return pending_->next;
-  if (retry_child_at_ && retry_ike_at_) return std::min(*retry_child_at_, *retry_ike_at_);
-  if (retry_child_at_) return retry_child_at_;
-  return retry_ike_at_;
+  if (pending_) earliest(pending_->next);
+  else earliest(retry_child_at_), earliest(retry_ike_at_);
+  for (const auto& sa : extra_ike_) earliest(sa.forget_at);
+  return t;
 }
 
 void Initiator::on_timer(Millis now) {
+  std::erase_if(extra_ike_, [&](const IkeSaState& sa) { return sa.forget_at && *sa.forget_at <= now; });
+  if (extra_ike_.empty()) extra_ike_.shrink_to_fit();
   if (!pending_) {
     // The IKE rekey first: a CHILD rekey on an IKE_SA about to be replaced is wasted.
     Status started = ok();
@@ -351,7 +357,7 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
                                    use_natt_ ? natt_port : cfg_.remote.port, sa->last_response});
       return;
     }
-    if (m.header.message_id != sa->peer_request_id) {
+    if (sa->closed || m.header.message_id != sa->peer_request_id) {
       ++stats_.dropped;
       return;
     }
@@ -544,6 +550,10 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
   emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::ike_auth});
 }
 
+size_t Initiator::retiring_ike_sas() const {
+  return static_cast<size_t>(std::count_if(extra_ike_.begin(), extra_ike_.end(), [](const IkeSaState& sa) { return !sa.closed; }));
+}
+
 Initiator::IkeSaState* Initiator::find_sa(uint64_t spi_i, uint64_t spi_r) {
   if (ike_.spi_r != 0 && ike_.spi_i == spi_i && ike_.spi_r == spi_r) return &ike_;
   for (auto& sa : extra_ike_)
@@ -612,7 +622,7 @@ void Initiator::peer_deleted_ike_sa(Millis now, uint64_t spi_i, uint64_t spi_r) 
       // answered, completed on its side without noticing ours. Forget ours, take its SA.
       pending_.reset();
       adopt_peer_ike_sa(now);
-      (void)take_extra(spi_i, spi_r);
+      if (IkeSaState* old = find_sa(spi_i, spi_r)) old->closed = true;  // answers retransmits until forgotten
       return;
     }
     state_ = InitiatorState::closed;
@@ -626,10 +636,15 @@ void Initiator::peer_deleted_ike_sa(Millis now, uint64_t spi_i, uint64_t spi_r) 
                         .by_peer = true, .detail = "deleted by the responder"});
     return;
   }
-  // A rekeyed or redundant IKE_SA: its CHILD_SA already lives on the current one.
+  // A rekeyed or redundant IKE_SA: its CHILD_SA already lives on the current one. It stays
+  // a while, closed, to answer retransmits of the delete: our answer may be lost (charon
+  // drops answers that reach a just-created SA before its own thread has registered it).
   if (ike_collision_ && ike_collision_->spi_i == spi_i && ike_collision_->spi_r == spi_r)
     ike_collision_.reset();  // the peer dropped the SA it made: our rekey goes on alone
-  (void)take_extra(spi_i, spi_r);
+  if (IkeSaState* sa = find_sa(spi_i, spi_r)) {
+    sa->closed = true;
+    sa->forget_at = now + cfg_.peer_delete_wait;
+  }
   if (!pending_on_it) return;
   PendingRequest req = std::move(*pending_);
   pending_.reset();

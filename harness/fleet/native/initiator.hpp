@@ -84,6 +84,10 @@ struct InitiatorConfig {
   // max_rekey_retries times; then it fails (child-only failure, the SAs stay).
   Millis rekey_retry{500};
   unsigned max_rekey_retries = 8;
+  // How long an IKE_SA the peer should delete (the old one after it won a collision, its
+  // redundant one after it lost) is kept waiting for that delete, and how long an IKE_SA the
+  // peer deleted is kept to answer retransmits of the delete. charon's half-open timeout.
+  Millis peer_delete_wait{30000};
 };
 
 enum class InitiatorState { idle, init_sent, auth_sent, established, deleting, closed, failed };
@@ -185,7 +189,7 @@ class Initiator {
   const InitiatorStats& stats() const { return stats_; }
   const IkeKeys& ike_keys() const { return ike_.keys; }
   // IKE_SAs held besides the current one (rekeyed or redundant ones awaiting their delete).
-  size_t retiring_ike_sas() const { return extra_ike_.size(); }
+  size_t retiring_ike_sas() const;
   // A rekey waits for its retry after TEMPORARY_FAILURE.
   bool rekey_retry_pending() const { return retry_child_at_ || retry_ike_at_; }
 
@@ -200,6 +204,8 @@ class Initiator {
     uint32_t next_request_id = 0;  // our requests
     uint32_t peer_request_id = 0;  // the peer's requests we expect next
     Bytes last_response;           // our answer to the peer's last request (for its retransmits)
+    bool closed = false;           // deleted by the peer; kept only to answer retransmits
+    std::optional<Millis> forget_at;  // dropped then (see peer_delete_wait)
     ByteView encr_out() const { return original_initiator ? keys.sk_ei : keys.sk_er; }
     ByteView integ_out() const { return original_initiator ? keys.sk_ai : keys.sk_ar; }
     ByteView encr_in() const { return original_initiator ? keys.sk_er : keys.sk_ei; }

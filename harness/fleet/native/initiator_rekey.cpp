@@ -113,6 +113,8 @@ void Initiator::schedule_rekey_retry(Millis now, Purpose purpose, uint16_t notif
 void Initiator::adopt_peer_ike_sa(Millis now) {
   IkeSaState peer_made = take_extra(ike_collision_->spi_i, ike_collision_->spi_r);
   ike_collision_.reset();
+  peer_made.forget_at.reset();
+  ike_.forget_at = now + cfg_.peer_delete_wait;
   extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(peer_made);
   retry_ike_at_.reset();
@@ -249,7 +251,11 @@ void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const
     return;
   }
   // No collision, or we won it: the peer's new SA (if any) stays in extra_ike_ until the
-  // peer deletes it.
+  // peer deletes it (or peer_delete_wait passes: charon drops it unannounced when our
+  // delete of the old SA overtakes our answer to its rekey).
+  if (ike_collision_)
+    if (IkeSaState* redundant = find_sa(ike_collision_->spi_i, ike_collision_->spi_r))
+      redundant->forget_at = now + cfg_.peer_delete_wait;
   ike_collision_.reset();
   extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(fresh);
