@@ -1,7 +1,7 @@
 #pragma once
-// Shared by the auth and gateway privileged tests: a SUT and a peers namespace built by the
-// netns library, charon instances started in them and stopped at the end, and helpers to
-// load vici requests and wait for a tunnel.
+// Shared by the auth and gateway privileged tests: the two-namespace fixture (see
+// two_namespace_fixture.hpp) with peer connections, and helpers to load vici requests and
+// wait for a tunnel.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@
 #include "common/named_netns.hpp"
 #include "common/run_state.hpp"
 #include "netns/topology.hpp"
+#include "two_namespace_fixture.hpp"
 #include "vici/session.hpp"
 
 namespace ist::charon::test {
@@ -33,68 +34,14 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-class TwoNamespaces : public ::testing::Test {
+class TwoNamespaces : public ist::test::TwoNamespaceFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
-    char tmpl[] = "/tmp/ist-auth-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_EQ(::setenv("IKESTORM_STATE_DIR", (dir_ + "/state").c_str(), 1), 0);
-    auto state = RunState::create(new_run_id());
-    ASSERT_TRUE(state.ok()) << state.error().describe();
-    state_.emplace(std::move(state).value());
-    netns::TopologySpec spec;
-    spec.peer_count = peer_count();
-    auto topo = netns::Topology::build(*state_, spec);
-    ASSERT_TRUE(topo.ok()) << topo.error().describe();
-    topo_.emplace(std::move(topo).value());
-  }
-
-  void TearDown() override {
-    if (!state_) return;
-    std::vector<std::string> namespaces;
-    if (topo_) {
-      namespaces = {topo_->sut_ns().name(), topo_->peers_ns().name()};
-      std::vector<pid_t> pids;
-      for (auto& i : instances_) {
-        pids.push_back(i.pid());
-        i.stop();
-      }
-      instances_.clear();
-      for (pid_t pid : pids) EXPECT_TRUE(::kill(pid, 0) == -1 && errno == ESRCH) << "pid " << pid;
-      EXPECT_TRUE(topo_->teardown().ok());
-    }
-    for (const auto& ns : namespaces) EXPECT_FALSE(named_netns_exists(ns)) << ns;
-    auto live = state_->live_resources();
-    ASSERT_TRUE(live.ok());
-    EXPECT_TRUE(live->empty()) << "journal still lists " << live->size() << " resources";
-    EXPECT_TRUE(state_->remove().ok());
-    ::unsetenv("IKESTORM_STATE_DIR");
-    std::error_code ec;
-    if (!::testing::Test::HasFailure() && !::getenv("IST_KEEP_TEST_DIR"))
-      std::filesystem::remove_all(dir_, ec);
-  }
-
-  virtual std::size_t peer_count() const { return 1; }
+  TwoNamespaces() : TwoNamespaceFixture("auth-test") {}
 
   InstanceOptions options(const std::string& name, Role role) {
-    InstanceOptions o;
-    o.name = name;
-    o.netns = role == Role::sut ? topo_->sut_ns().name() : topo_->peers_ns().name();
-    o.work_dir = dir_ + "/" + name;
-    o.settings = default_settings(role, Backend::libipsec);
+    InstanceOptions o = instance_options(name, role, Backend::libipsec);
     o.settings.filelog.default_level = 1;
-    o.run_state = &*state_;
     return o;
-  }
-
-  Instance& start(const InstanceOptions& o) {
-    auto inst = Instance::start(o);
-    EXPECT_TRUE(inst.ok()) << inst.error().describe();
-    if (!inst.ok()) throw std::runtime_error("start failed");
-    instances_.push_back(std::move(inst).value());
-    return instances_.back();
   }
 
   // The initiator ConnSpec for peer i of the topology, before authentication is applied.
@@ -111,11 +58,6 @@ class TwoNamespaces : public ::testing::Test {
     c.remote_ts = {topo_->sut_subnet().str()};
     return c;
   }
-
-  std::string dir_;
-  std::optional<RunState> state_;
-  std::optional<netns::Topology> topo_;
-  std::deque<Instance> instances_;
 };
 
 // A vici request that must succeed ("success = yes" where the command reports it).

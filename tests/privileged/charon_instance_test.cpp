@@ -20,6 +20,7 @@
 #include "common/named_netns.hpp"
 #include "common/run_state.hpp"
 #include "netns/topology.hpp"
+#include "two_namespace_fixture.hpp"
 #include "vici/session.hpp"
 
 namespace ist::charon {
@@ -37,83 +38,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-class CharonPrivileged : public ::testing::Test {
+class CharonPrivileged : public ist::test::TwoNamespaceFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
-    char tmpl[] = "/tmp/ist-charon-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    // Keep this test's journal apart from real runs.
-    ASSERT_EQ(::setenv("IKESTORM_STATE_DIR", (dir_ + "/state").c_str(), 1), 0);
-    auto state = RunState::create(new_run_id());
-    ASSERT_TRUE(state.ok()) << state.error().describe();
-    state_.emplace(std::move(state).value());
-    netns::TopologySpec spec;
-    spec.peer_count = peer_count();
-    auto topo = netns::Topology::build(*state_, spec);
-    ASSERT_TRUE(topo.ok()) << topo.error().describe();
-    topo_.emplace(std::move(topo).value());
-  }
-
-  void TearDown() override {
-    if (!state_) return;
-    std::vector<std::string> namespaces;
-    if (topo_) {
-      namespaces = {topo_->sut_ns().name(), topo_->peers_ns().name()};
-      std::vector<pid_t> pids;
-      for (auto& i : instances_) {
-        pids.push_back(i.pid());
-        i.stop();
-      }
-      instances_.clear();
-      for (pid_t pid : pids) EXPECT_TRUE(::kill(pid, 0) == -1 && errno == ESRCH) << "pid " << pid;
-      EXPECT_TRUE(topo_->teardown().ok());
-    }
-    for (const auto& ns : namespaces) EXPECT_FALSE(named_netns_exists(ns)) << ns;
-    auto live = state_->live_resources();
-    ASSERT_TRUE(live.ok());
-    EXPECT_TRUE(live->empty()) << "journal still lists " << live->size() << " resources";
-    EXPECT_TRUE(state_->remove().ok());
-    ::unsetenv("IKESTORM_STATE_DIR");
-    std::error_code ec;
-    // Logs are kept after a failure, or when IST_KEEP_TEST_DIR is set.
-    if (!::testing::Test::HasFailure() && !::getenv("IST_KEEP_TEST_DIR")) fs::remove_all(dir_, ec);
-  }
-
-  virtual std::size_t peer_count() const { return 2; }
+  CharonPrivileged() : TwoNamespaceFixture("charon-test") {}
+  std::size_t peer_count() const override { return 2; }
 
   InstanceOptions options(const std::string& name, Role role, Backend backend) {
-    InstanceOptions o;
-    o.name = name;
-    o.netns = role == Role::sut ? topo_->sut_ns().name() : topo_->peers_ns().name();
-    o.work_dir = dir_ + "/" + name;
-    o.settings = default_settings(role, backend);
+    InstanceOptions o = instance_options(name, role, backend);
     if (role == Role::initiator) o.settings.filelog.default_level = 1;  // the test reads it
-    o.run_state = &*state_;
     return o;
   }
-
-  Instance& start(const InstanceOptions& o) {
-    auto inst = Instance::start(o);
-    EXPECT_TRUE(inst.ok()) << inst.error().describe();
-    if (!inst.ok()) throw std::runtime_error("start failed");
-    instances_.push_back(std::move(inst).value());
-    return instances_.back();
-  }
-
-  bool journal_has_pid(pid_t pid) {
-    auto live = state_->live_resources();
-    if (!live.ok()) return false;
-    for (const auto& r : *live)
-      if (r.kind == resource_kind::process && r.name == std::to_string(pid)) return true;
-    return false;
-  }
-
-  std::string dir_;
-  std::optional<RunState> state_;
-  std::optional<netns::Topology> topo_;
-  std::deque<Instance> instances_;  // references stay valid as instances are added
 };
 
 // A vici request that must succeed ("success = yes" where the command reports it).
