@@ -471,7 +471,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     vm_sut = v->get();
     out.sut_log = vm_sut->log_path();
     out.sut_version = vm_sut->daemon_version();
-    out.sut_kernel = vm_sut->guest_kernel();
+    out.sut_kernel = "Linux " + vm_sut->guest_kernel();  // as host.kernel: sysname release
     rep.notes.push_back("backend vm: SUT charon (kernel-netlink) in a guest running " + vm_sut->guest_kernel() +
                         " (" + vm_sut->accel() + "), booted in " + std::to_string(vm_sut->boot_seconds()) +
                         " s, ESP algorithms loaded in " + std::to_string(vm_sut->warmup_seconds()) + " s");

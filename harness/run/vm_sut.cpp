@@ -159,9 +159,6 @@ Result<std::unique_ptr<VmSut>> VmSut::start(EventLoop& loop, const VmSutOptions&
   go.kernel = o.kernel;
   go.run_dir = o.work_dir;
   go.network = guest_network(*o.topology, link_name(run_id, "vm"), bridge);
-  // Crypto self-tests run at each algorithm's first use and take seconds under TCG; they
-  // test the kernel's crypto code, not IPsec (charon's SAs behave the same).
-  go.extra_kernel_args = {"cryptomgr.notests=1"};
   auto guest = vm::Guest::boot(go, *o.run_state);
   if (!guest) return std::move(guest).error().wrap("vm SUT: booting the guest");
   sut->guest_ = std::move(*guest);

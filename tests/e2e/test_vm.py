@@ -63,7 +63,8 @@ def check_real_xfrm_run(r, out, peers):
     assert report["backend"] == "vm"
     assert report["real_xfrm"] is True
     # The guest's kernel, not the host's: a Debian kernel whose modules are installed here.
-    sut_kernel = report["host"]["sut_kernel"]
+    assert report["host"]["sut_kernel"].startswith("Linux ")
+    sut_kernel = report["host"]["sut_kernel"].removeprefix("Linux ")
     assert sut_kernel != os.uname().release
     assert os.path.isdir(f"/lib/modules/{sut_kernel}"), sut_kernel
     assert s["peers"] == peers and s["established"] == peers and s["failed"] == 0
