@@ -254,6 +254,9 @@ void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_l
   if (d.not_sent > 0)
     rep.notes.push_back("traffic: " + std::to_string(d.not_sent) + " probes due were not sent; the last because " +
                         t.plane().last_send_error());
+  if (d.not_sent > 0)
+    rep.notes.push_back("traffic: " + std::to_string(d.not_sent) + " probes due were not sent; the last because " +
+                        t.plane().last_send_error());
   rep.data = std::move(d);
   for (const auto& n : t.notes()) rep.notes.push_back(n);
 }

@@ -184,15 +184,26 @@ TEST(EspDataPlane, RefusesBadRatesAndSizes) {
 }
 
 TEST(EspDataPlane, CountsWhatCannotBeSent) {
-  Rig rig(2);
-  rig.children.erase(1);               // peer 1 has no CHILD_SA
-  rig.children[0].udp_encap = false;   // peer 0 would need raw ESP
-  ASSERT_TRUE(rig.dp->start({0, 1}, 100, 64, 100ms));
-  rig.run_for(200ms);
-  auto total = rig.dp->total();
-  EXPECT_EQ(total.sent, 0u);
-  EXPECT_GE(total.not_sent, 20u);
-  EXPECT_EQ(rig.sut.delivered, 0u);
+  struct Case {
+    const char* name;
+    std::function<void(Rig&)> setup;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"no CHILD_SA", [](Rig& r) { r.children.erase(0); }, "had no CHILD_SA"},
+      {"raw ESP", [](Rig& r) { r.children[0].udp_encap = false; }, "not UDP-encapsulated"},
+  };
+  for (const auto& c : cases) {
+    Rig rig(1);
+    c.setup(rig);
+    ASSERT_TRUE(rig.dp->start({0}, 100, 64, 100ms));
+    rig.run_for(200ms);
+    auto total = rig.dp->total();
+    EXPECT_EQ(total.sent, 0u) << c.name;
+    EXPECT_GE(total.not_sent, 10u) << c.name;
+    EXPECT_EQ(rig.sut.delivered, 0u) << c.name;
+    EXPECT_NE(rig.dp->last_send_error().find(c.reason), std::string::npos) << c.name << ": " << rig.dp->last_send_error();
+  }
 }
 
 TEST(EspDataPlane, InducedFaultsReachTheSutAsTheirKind) {

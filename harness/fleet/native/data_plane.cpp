@@ -110,15 +110,17 @@ void DataPlane::tick() {
       refresh(peer, t);
       if (!t.out) {
         ++t.counts.not_sent;
+        last_send_error_ = "peer " + std::to_string(peer) + " had no CHILD_SA";
         continue;
       }
       Probe p{ProbeKind::normal, false, peer, t.numbers[0]};
-      if (send_probe(peer, t, *t.out, t.out->spi, t.out->next_seq, p)) {
+      if (auto st = send_probe(peer, t, *t.out, t.out->spi, t.out->next_seq, p)) {
         ++t.numbers[0];
         ++t.out->next_seq;
         ++t.counts.sent;
       } else {
         ++t.counts.not_sent;
+        last_send_error_ = st.error().describe();
       }
     }
   }

@@ -87,6 +87,8 @@ class DataPlane {
   TunnelCounts total() const;
   // Peers that ever had a flow, in index order.
   std::vector<uint32_t> tunnels() const;
+  // Why the last probe that was due could not be sent (empty: none failed).
+  const std::string& last_send_error() const { return last_send_error_; }
 
  private:
   struct OutSa {
@@ -127,6 +129,7 @@ class DataPlane {
   MonoTime start_{}, end_{};
   EventLoop::TimerId tick_timer_ = 0;
   uint16_t ip_id_ = 0;
+  std::string last_send_error_;
 };
 
 }  // namespace ist::fleet
