@@ -48,6 +48,11 @@ nlohmann::json to_json(const probe::HostCapabilities& caps, const std::string& b
   j["vm_kernel"] = check_json(caps.vm_kernel);
   j["vm_kernel"]["path"] = caps.vm_kernel_path;
   j["kvm"] = check_json(caps.kvm);
+  {
+    std::string accel;
+    j["vm"] = check_json(probe::vm_backend_usable(caps, &accel));
+    j["vm"]["accel"] = accel;
+  }
   j["charon"] = check_json(caps.charon);
   j["charon"]["path"] = caps.charon_path;
   j["charon"]["version"] = caps.charon_version;
@@ -76,6 +81,10 @@ void print_human(const probe::HostCapabilities& caps, const std::string& backend
   row("qemu", caps.qemu.available, caps.qemu.detail);
   row("vm-kernel", caps.vm_kernel.available, caps.vm_kernel.detail);
   row("kvm", caps.kvm.available, caps.kvm.detail);
+  {
+    auto vm_check = probe::vm_backend_usable(caps);
+    row("vm", vm_check.available, vm_check.detail);
+  }
   row("charon", caps.charon.available, caps.charon.detail);
   for (const auto& p : caps.plugins)
     row("plugin " + p.name, p.present, p.present ? "" : "missing in " + caps.plugin_dir);

@@ -621,10 +621,12 @@ Check check_kvm_for_vm(const std::string& qemu, const std::string& kernel, std::
 Check vm_backend_usable(const HostCapabilities& caps, std::string* accel) {
   if (!caps.qemu.available) return {false, caps.qemu.detail};
   if (!caps.vm_kernel.available) return {false, caps.vm_kernel.detail};
+  if (!is_executable_file("/bin/busybox"))
+    return {false, "no /bin/busybox for the guest's initramfs (install busybox-static)"};
   // TCG needs nothing from the host; KVM only where a kernel really booted under it.
   if (accel) *accel = caps.kvm.available ? "kvm" : "tcg";
   return {true, std::string(caps.kvm.available ? "KVM" : "TCG (no usable KVM)") + ", kernel " +
-                    caps.vm_kernel_path};
+                    caps.vm_kernel_path + ", busybox; --backend vm runs the SUT in a guest"};
 }
 
 std::string auto_backend(const HostCapabilities& caps, std::string* reason) {

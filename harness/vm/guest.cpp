@@ -83,19 +83,14 @@ Result<ExitStatus> parse_status(const std::string& how, const std::string& code_
   return st;
 }
 
-// Where the kvm verdict for this host boot is cached (probing it can take 5 s where it hangs).
-std::string kvm_verdict_path(const std::string& cache_dir) {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string boot_id;
-  std::getline(in, boot_id);
-  return cache_dir + "/kvm-" + (boot_id.empty() ? "unknown" : boot_id);
-}
+// The kvm verdict of this host boot (/run is a tmpfs): probing it takes up to 5 s where KVM
+// hangs, as it does under some nested hypervisors.
+constexpr const char* kKvmVerdictFile = "/run/ikestorm-vm-kvm";
 
-Accel choose_accel(const GuestOptions& o, const std::string& qemu, const std::string& kernel,
-                   const std::string& cache_dir) {
+Accel choose_accel(const GuestOptions& o, const std::string& qemu, const std::string& kernel) {
   if (o.accel != Accel::automatic) return o.accel;
   if (::access("/dev/kvm", R_OK | W_OK) != 0) return Accel::tcg;
-  const std::string verdict_file = kvm_verdict_path(cache_dir);
+  const std::string verdict_file = kKvmVerdictFile;
   std::ifstream in(verdict_file);
   std::string verdict;
   if (std::getline(in, verdict) && (verdict == "kvm" || verdict == "tcg"))
@@ -271,7 +266,7 @@ Result<std::unique_ptr<Guest>> Guest::boot(const GuestOptions& options, RunState
   if (!initramfs) return std::move(initramfs).error().wrap("vm: building the initramfs");
   g->timings_.initramfs_s = seconds_since(t0);
   g->timings_.initramfs_cached = initramfs->cached;
-  g->accel_ = choose_accel(o, o.qemu_path, o.kernel, o.cache_dir);
+  g->accel_ = choose_accel(o, o.qemu_path, o.kernel);
 
   auto fail = [&](Error e) -> Error {
     e.message += "; console:" + tail_of(g->console_log_, 15);
