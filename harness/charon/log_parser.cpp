@@ -267,8 +267,44 @@ void classify_message(sv rest, LogEvent& e, bool generated) {
   set(e, generated ? K::message_generated : K::message_parsed, role);
 }
 
+// Malformed messages the responder refused (ENC and NET lines of the receiving side).
+bool classify_payload_error(sv m, LogEvent& e) {
+  constexpr sv verify = " payload verification failed";
+  if (m.size() > verify.size() && m.substr(m.size() - verify.size()) == verify) {
+    set(e, K::payload_error, LogRole::responder, LogSa::ike);
+    e.detail = m.substr(0, m.size() - verify.size());
+    return true;
+  }
+  if (starts(m, "payload type ")) {
+    sv rest = m.substr(13);
+    if (std::size_t p = rest.find(" could not be parsed"); p != sv::npos) {
+      set(e, K::payload_error, LogRole::responder, LogSa::ike);
+      e.detail = rest.substr(0, p);
+      return true;
+    }
+    if (std::size_t p = rest.find(" is not supported, but payload is critical!"); p != sv::npos) {
+      set(e, K::critical_payload, LogRole::responder, LogSa::ike);
+      e.detail = rest.substr(0, p);
+      return true;
+    }
+  }
+  if (starts(m, "invalid DH public value size ")) {
+    set(e, K::payload_error, LogRole::responder, LogSa::ike);
+    e.detail = "KEY_EXCHANGE";
+    return true;
+  }
+  if (starts(m, "received unsupported IKE version ")) {
+    set(e, K::unsupported_version, LogRole::responder, LogSa::ike);
+    e.address = take_addr(after(m, " from "));
+    e.detail = m.substr(33, m.find(' ', 33) - 33);  // "3.0"
+    return true;
+  }
+  return false;
+}
+
 void classify_message_text(sv m, LogEvent& e) {
   if (m.empty()) return;
+  if (classify_payload_error(m, e)) return;
   switch (m[0]) {
     case 'r':
       if (starts(m, "received packet: from ")) {
@@ -534,7 +570,8 @@ constexpr std::array<sv, kLogEventKindCount> kKindNames = {
     "other", "ike_sa_limit_hit", "half_open_limit", "per_ip_half_open_limit", "job_load_limit",
     "cookie_sent", "cookie_notify_to", "cookie_received", "half_open_timeout",
     "no_proposal_chosen", "no_ike_config", "no_peer_config", "authentication_failed",
-    "ts_unacceptable", "notify_error", "invalid_ke", "spi_alloc_failed", "sa_install_failed",
+    "ts_unacceptable", "notify_error", "invalid_ke", "payload_error", "critical_payload",
+    "unsupported_version", "spi_alloc_failed", "sa_install_failed",
     "policy_install_failed", "kernel_error", "retransmit", "giving_up", "establish_timeout",
     "rekey_timeout", "rekey_collision", "rekey_collision_outcome", "rekey_retry", "ike_rekeyed",
     "child_rekeyed", "ike_initiating", "ike_init_received", "ike_established",

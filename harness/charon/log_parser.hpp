@@ -50,6 +50,11 @@ enum class LogEventKind : uint8_t {
                            // selectors found", "received TS_UNACCEPTABLE notify, no CHILD_SA built"
   notify_error,            // "received %N notify error" / ", no CHILD_SA built" for other notifies
   invalid_ke,              // "DH group %N unacceptable, requesting %N" / "peer didn't accept DH group"
+  payload_error,           // ENC1 "%N payload verification failed", "payload type %N could not be
+                           // parsed", "invalid DH public value size ..." (detail: the payload,
+                           // e.g. "NONCE", "SECURITY_ASSOCIATION", "KEY_EXCHANGE")
+  critical_payload,        // ENC1 "payload type (%d) is not supported, but payload is critical!"
+  unsupported_version,     // NET1 "received unsupported IKE version %d.%d from %H, sending ..."
   // kernel interface
   spi_alloc_failed,        // IKE1 "unable to allocate SPIs from kernel" / "allocating SPI failed"
   sa_install_failed,       // IKE1 "unable to install ... IPsec SA (SAD) in kernel"

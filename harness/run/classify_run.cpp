@@ -61,6 +61,9 @@ Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
     return Observation::authentication_failed;
   if (has("NO_PROPOSAL_CHOSEN")) return Observation::no_proposal_chosen;
   if (has("TS_UNACCEPTABLE") || has("INVALID_SELECTORS")) return Observation::ts_unacceptable;
+  if (has("UNSUPPORTED_CRITICAL_PAYLOAD")) return Observation::unsupported_critical_payload;
+  if (has("INVALID_MAJOR_VERSION")) return Observation::invalid_major_version;
+  if (has("INVALID_SYNTAX")) return Observation::invalid_syntax;
   if (has("notify error") || has("no CHILD_SA built")) return Observation::notify_error;
   if (has("initiate:") && !ike_was_up) return Observation::child_dropped_no_ike;
   // giving up after N retransmits / retries, peer not responding, the harness's own timeout

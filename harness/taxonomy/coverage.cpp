@@ -8,6 +8,8 @@ namespace {
 
 // Paths of the shipped scenarios (tests/unit/taxonomy_coverage_test.cpp checks they exist).
 constexpr std::string_view kMmLimit = "scenarios/taxonomy/mm-limit.yaml scenarios/limits.yaml";
+// The native engine's malform impairment and malformed flood (peers.impair / peers.flood).
+constexpr std::string_view kMalformed = "scenarios/impair/malformed.yaml";
 constexpr std::string_view kNoResponse =
     "scenarios/taxonomy/drop-no-response.yaml scenarios/taxonomy/mm-limit.yaml";
 
@@ -21,9 +23,9 @@ constexpr std::string_view kWindowsInternal =
     "Windows-internal service state (RPC, SSPI, security packages, NAP, key modules, "
     "firewall coexistence): strongSwan has no counterpart.";
 constexpr std::string_view kIkev1 =
-    "IKEv1 (ISAKMP main/quick mode) processing error; the harness runs IKEv2 only, where "
-    "charon answers malformed or unacceptable payloads with notify errors (INVALID_SYNTAX, "
-    "...), classified as GENERAL_PROCESSING_ERROR or ATTRIB_FAIL.";
+    "IKEv1 (ISAKMP main/quick mode) payload with no IKEv2 counterpart, or one charon never "
+    "reports on its own line; the harness runs IKEv2 only. The IKEv2 payloads charon names when "
+    "it refuses them (SA, KE, Nonce) have rules (sa-payload, ke-payload, nonce-payload).";
 constexpr std::string_view kCertNotYet =
     "Certificate-validation failure: strongSwan logs its own reasons (e.g. 'no trusted RSA "
     "public key found', CRL fetch errors) which end as AUTHENTICATION_FAILED; no rule tells "
@@ -109,12 +111,7 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
      "without an IKE_SA)."},
     {"ERROR_IPSEC_IKE_DROP_NO_RESPONSE", kNoResponse, ""},
     {"ERROR_IPSEC_IKE_MM_DELAY_DROP", "scenarios/taxonomy/mm-delay-drop.yaml", ""},
-    {"ERROR_IPSEC_IKE_QM_DELAY_DROP", "",
-     "Rule child-deadline (CHILD_SA up later than peers.deadlines.child after its IKE_SA). The "
-     "charon peers negotiate their CHILD_SA inside IKE_AUTH, so it comes up with its IKE_SA: "
-     "measured gap between the two vici events < 1 ms for 30 peers in one burst, below the "
-     "smallest deadline (1 ms). Needs CHILD_SAs in their own CREATE_CHILD_SA exchange "
-     "(childless IKE_SAs, or the native engine's timing)."},
+    {"ERROR_IPSEC_IKE_QM_DELAY_DROP", "scenarios/taxonomy/qm-delay-drop.yaml", ""},
     {"ERROR_IPSEC_IKE_ERROR", "", "Windows' catch-all; GENERAL_PROCESSING_ERROR is used for unspecific notify errors."},
     {"ERROR_IPSEC_IKE_CRL_FAILED", "", kCertNotYet},
     {"ERROR_IPSEC_IKE_INVALID_KEY_USAGE", "", kCertNotYet},
@@ -122,27 +119,27 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
     {"ERROR_IPSEC_IKE_NO_PRIVATE_KEY", "", "A missing private key fails charon's config load (harness fault), not a negotiation."},
     {"ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", "scenarios/taxonomy/simultaneous-rekey.yaml scenarios/rekey-collision.yaml", ""},
     {"ERROR_IPSEC_IKE_DH_FAIL", "", "IKEv2 answers a DH group mismatch with INVALID_KE_PAYLOAD and retries; charon recovers, no failure."},
-    {"ERROR_IPSEC_IKE_CRITICAL_PAYLOAD_NOT_RECOGNIZED", "", "strongSwan peers never send unknown critical payloads; needs a fuzzing peer (native engine)."},
+    {"ERROR_IPSEC_IKE_CRITICAL_PAYLOAD_NOT_RECOGNIZED", kMalformed, ""},
     {"ERROR_IPSEC_IKE_INVALID_HEADER", "", "Malformed IKE headers are dropped silently by charon's parser; needs a fuzzing peer."},
     {"ERROR_IPSEC_IKE_NO_POLICY", "", kNotRecorded},
     {"ERROR_IPSEC_IKE_INVALID_SIGNATURE", "", kCertNotYet},
     {"ERROR_IPSEC_IKE_KERBEROS_ERROR", "", kWindowsInternal},
     {"ERROR_IPSEC_IKE_NO_PUBLIC_KEY", "", kCertNotYet},
     {"ERROR_IPSEC_IKE_PROCESS_ERR", "", kIkev1},
-    {"ERROR_IPSEC_IKE_PROCESS_ERR_SA", "", kIkev1},
+    {"ERROR_IPSEC_IKE_PROCESS_ERR_SA", kMalformed, ""},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_PROP", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_TRANS", "", kIkev1},
-    {"ERROR_IPSEC_IKE_PROCESS_ERR_KE", "", kIkev1},
+    {"ERROR_IPSEC_IKE_PROCESS_ERR_KE", kMalformed, ""},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_ID", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_CERT", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_CERT_REQ", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_HASH", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_SIG", "", kIkev1},
-    {"ERROR_IPSEC_IKE_PROCESS_ERR_NONCE", "", kIkev1},
+    {"ERROR_IPSEC_IKE_PROCESS_ERR_NONCE", kMalformed, ""},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_NOTIFY", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_DELETE", "", kIkev1},
     {"ERROR_IPSEC_IKE_PROCESS_ERR_VENDOR", "", kIkev1},
-    {"ERROR_IPSEC_IKE_INVALID_PAYLOAD", "", kIkev1},
+    {"ERROR_IPSEC_IKE_INVALID_PAYLOAD", kMalformed, ""},
     {"ERROR_IPSEC_IKE_LOAD_SOFT_SA", "", "Windows soft SAs (fallback to clear text) do not exist in strongSwan."},
     {"ERROR_IPSEC_IKE_SOFT_SA_TORN_DOWN", "", "Windows soft SAs (fallback to clear text) do not exist in strongSwan."},
     {"ERROR_IPSEC_IKE_INVALID_COOKIE", "", "IKEv1 cookie (SPI) error; IKEv2 COOKIE mismatches make charon resend a COOKIE (informational)."},
@@ -183,7 +180,7 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
     {"ERROR_IPSEC_IKE_RPC_DELETE", "", kWindowsInternal},
     {"ERROR_IPSEC_IKE_BENIGN_REINIT", "", "Windows-internal re-initiation notice; charon's reauthentication is not a failure."},
     {"ERROR_IPSEC_IKE_INVALID_RESPONDER_LIFETIME_NOTIFY", "", kIkev1},
-    {"ERROR_IPSEC_IKE_INVALID_MAJOR_VERSION", "", "strongSwan peers always send IKEv2; needs a peer sending another version."},
+    {"ERROR_IPSEC_IKE_INVALID_MAJOR_VERSION", kMalformed, ""},
     {"ERROR_IPSEC_IKE_INVALID_CERT_KEYLEN", "", kCertNotYet},
     {"ERROR_IPSEC_IKE_MM_LIMIT", kMmLimit, ""},
     {"ERROR_IPSEC_IKE_NEGOTIATION_DISABLED", "", "Windows' IKE negotiation switch; charon has no such state."},

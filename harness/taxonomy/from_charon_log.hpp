@@ -33,15 +33,26 @@ inline std::optional<Observation> observation_of(charon::LogEventKind k) {
     case K::sa_install_failed: return Observation::sa_install_failed;
     case K::policy_install_failed: return Observation::policy_install_failed;
     case K::notify_error: return Observation::notify_error;
+    case K::critical_payload: return Observation::unsupported_critical_payload;
+    case K::unsupported_version: return Observation::invalid_major_version;
     case K::child_expired: return Observation::child_hard_expired;
     case K::delete_received: return Observation::delete_received;
     default: return std::nullopt;
   }
 }
 
+// A refused payload by name (charon's payload_type_names), for the payload-specific codes.
+inline Observation observation_of_payload(std::string_view payload) {
+  if (payload == "SECURITY_ASSOCIATION" || payload == "SA") return Observation::sa_payload_invalid;
+  if (payload == "KEY_EXCHANGE" || payload == "KE") return Observation::ke_payload_invalid;
+  if (payload == "NONCE") return Observation::nonce_payload_invalid;
+  return Observation::payload_invalid;
+}
+
 inline std::optional<ObservedEvent> observe_charon_log_event(const charon::JoinedLogEvent& j,
                                                              Side log_side) {
-  auto what = observation_of(j.kind);
+  auto what = j.kind == charon::LogEventKind::payload_error ? std::optional(observation_of_payload(j.detail))
+                                                            : observation_of(j.kind);
   if (!what) return std::nullopt;
   // A CHILD_SA delete is routine (rekeys delete the old CHILD_SA); only IKE_SA deletes are
   // worth an (informational) record.

@@ -9,7 +9,9 @@ constexpr std::array<std::string_view, kObservationCount> kNames = {
     "cookie_sent", "no_response", "ike_deadline_missed", "child_deadline_missed",
     "child_dropped_no_ike", "rekey_collision", "no_proposal_chosen", "ts_unacceptable",
     "authentication_failed", "no_ike_config", "no_peer_config", "spi_alloc_failed",
-    "sa_install_failed", "policy_install_failed", "notify_error", "ike_hard_expired",
+    "sa_install_failed", "policy_install_failed", "notify_error", "unsupported_critical_payload",
+    "invalid_major_version", "invalid_syntax", "sa_payload_invalid", "ke_payload_invalid",
+    "nonce_payload_invalid", "payload_invalid", "ike_hard_expired",
     "child_hard_expired", "delete_received", "xfrm_in_no_states", "xfrm_in_state_expired",
     "xfrm_in_seq_error", "xfrm_in_proto_error", "xfrm_out_no_states"};
 }  // namespace

@@ -36,6 +36,14 @@ enum class Observation : uint8_t {
   sa_install_failed,       // SAD install refused
   policy_install_failed,   // SPD install refused
   notify_error,            // any other error notify received
+  // malformed messages (the native engine's malform impairment and floods send them)
+  unsupported_critical_payload,  // UNSUPPORTED_CRITICAL_PAYLOAD received / "payload is critical!"
+  invalid_major_version,   // INVALID_MAJOR_VERSION received / "received unsupported IKE version"
+  invalid_syntax,          // INVALID_SYNTAX received (the peer's view; the SUT's log names the payload)
+  sa_payload_invalid,      // responder: SA payload could not be parsed or verified
+  ke_payload_invalid,      // responder: KE payload unusable ("invalid DH public value size")
+  nonce_payload_invalid,   // responder: Nonce payload verification failed
+  payload_invalid,         // responder: another payload could not be parsed or verified
   ike_hard_expired,        // IKE_SA reached its hard lifetime without replacement (harness)
   child_hard_expired,      // "closing expired CHILD_SA" (hard lifetime reached)
   delete_received,         // peer sent a DELETE (informational)

@@ -137,6 +137,46 @@ constexpr std::array kRules = std::to_array<Rule>({
      "Another error notify received (INVALID_SYNTAX, INTERNAL_ADDRESS_FAILURE, ...): no closer "
      "Windows code than a general processing error.",
      "The SA prefix names the SA; the notify name is in the evidence."},
+    {"critical-payload", O::unsupported_critical_payload, kAny, kIke,
+     "ERROR_IPSEC_IKE_CRITICAL_PAYLOAD_NOT_RECOGNIZED", kExact, false,
+     "A payload of an unknown type with the critical bit set (RFC 7296 2.5). Verified "
+     "(scenarios/impair/malformed.yaml, native peers' malform unknown_critical): the SUT logs "
+     "'payload type (200) is not supported, but payload is critical!' and 'critical unknown "
+     "payloads found' and answers UNSUPPORTED_CRITICAL_PAYLOAD, which the peer receives.",
+     "Responder: the SA prefix <uid> only (no address: the message was refused before an IKE_SA "
+     "was set up); initiator: the peer's own notify."},
+    {"major-version", O::invalid_major_version, kAny, kIke, "ERROR_IPSEC_IKE_INVALID_MAJOR_VERSION",
+     kExact, false,
+     "An IKE header with a major version other than 1 or 2. Verified (malform bad_version): the "
+     "SUT logs 'received unsupported IKE version 3.0 from <addr>, sending INVALID_MAJOR_VERSION' "
+     "and the peer receives INVALID_MAJOR_VERSION.",
+     "Responder: NET line naming the peer's address; initiator: the notify."},
+    {"invalid-syntax", O::invalid_syntax, kAny, kIke, "ERROR_IPSEC_IKE_INVALID_PAYLOAD", kApprox,
+     false,
+     "INVALID_SYNTAX received: the responder could not parse or verify a payload. Verified "
+     "(malform short_nonce and bad_length): the SUT answers INVALID_SYNTAX. Windows' 'invalid "
+     "payload received' is the nearest; which payload is only in the SUT's log (the "
+     "*-payload rules).",
+     "The peer's own notify."},
+    {"sa-payload", O::sa_payload_invalid, kR, kIke, "ERROR_IPSEC_IKE_PROCESS_ERR_SA", kExact, false,
+     "'payload type SECURITY_ASSOCIATION could not be parsed' (then 'message parsing failed'). "
+     "Verified (malform bad_length, whose first payload is the SA).",
+     "The SA prefix <uid> only; the address is known when a 'is initiating' line of the same "
+     "uid came first (not for parse failures)."},
+    {"ke-payload", O::ke_payload_invalid, kR, kIke, "ERROR_IPSEC_IKE_PROCESS_ERR_KE", kExact, false,
+     "'invalid DH public value size (N bytes) for <group>' then 'applying DH public value "
+     "failed'. Verified (malform bad_ke): charon answers NO_PROPOSAL_CHOSEN, so the peer itself "
+     "sees ATTRIB_FAIL; the SUT's log names the KE payload.",
+     "The SA prefix <uid>; the address from the same uid's 'is initiating' line."},
+    {"nonce-payload", O::nonce_payload_invalid, kR, kIke, "ERROR_IPSEC_IKE_PROCESS_ERR_NONCE", kExact,
+     false,
+     "'NONCE payload has invalid length (N bytes)' / 'NONCE payload verification failed'. "
+     "Verified (malform short_nonce): charon answers INVALID_SYNTAX.",
+     "The SA prefix <uid> only."},
+    {"payload-other", O::payload_invalid, kR, kIke, "ERROR_IPSEC_IKE_INVALID_PAYLOAD", kApprox, false,
+     "'<payload> payload verification failed' or '... could not be parsed' for a payload without "
+     "a code of its own here.",
+     "The SA prefix <uid> only."},
     {"ike-expired", O::ike_hard_expired, kAny, kIke, "ERROR_IPSEC_IKE_MM_EXPIRED", kExact, false,
      "IKE_SA hard lifetime reached without replacement. charon logs no expiry-specific line "
      "(only 'deleting IKE_SA'), so this comes from the harness's lifetime accounting.",

@@ -10,3 +10,9 @@ ist_gtest(impair_deadline_unit_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/impair_deadline_test.cpp
   LIBS ist_run
   LABELS unit)
+
+# Malformed messages: the SUT's log lines and the peers' notifies -> payload codes.
+ist_gtest(impair_taxonomy_unit_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/impair_taxonomy_test.cpp
+  LIBS ist_run
+  LABELS unit)
