@@ -1,0 +1,127 @@
+"""peers.impair and peers.flood with the native engine against a real charon SUT: each
+scenario of scenarios/impair/ (and scenarios/taxonomy/qm-delay-drop.yaml) runs once and its
+report is checked: the Windows codes the impairment should produce, every failure
+classified, the SUT alive and answering afterwards."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IMPAIR = REPO / "scenarios" / "impair"
+TAX = REPO / "scenarios" / "taxonomy"
+
+_RUNS = {}
+
+
+def run_scenario(run_ikestorm, tmp_path, path, timeout=120):
+    key = str(path)
+    if key not in _RUNS:
+        out = tmp_path / "out"
+        r = run_ikestorm("run", path, "--out", out, timeout=timeout)
+        report = json.loads((out / "report.json").read_text())
+        assert len(report["runs"]) == 1
+        _RUNS[key] = (r, report["runs"][0], out)
+    return _RUNS[key]
+
+
+def records(run, code):
+    return [f for f in run["failures"] if f["code"]["name"] == code]
+
+
+def check_common(r, run):
+    assert r.returncode == 0, f"expectations failed or harness fault:\n{r.stdout}\n{r.stderr}"
+    assert run["outcome"] == "complete"
+    assert run["summary"]["unclassified"] == 0
+    assert run["summary"]["leaks"] == 0
+
+
+def test_dropping_every_ike_auth_answer_is_drop_no_response(run_ikestorm, needs_root, tmp_path):
+    r, run, out = run_scenario(run_ikestorm, tmp_path, IMPAIR / "drop-ike-auth.yaml")
+    check_common(r, run)
+    s = run["summary"]
+    assert s["established"] == 0 and s["failed"] == 5
+    recs = records(run, "ERROR_IPSEC_IKE_DROP_NO_RESPONSE")
+    assert {f["side"] for f in recs} == {"initiator"}
+    assert len({f["peer"] for f in recs}) == 5
+    assert all(f["exact"] for f in recs)
+    # The answers were lost on the way in: the SUT did establish every IKE_SA and answered
+    # each peer's IKE_AUTH and its three retransmits.
+    sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
+    assert len(re.findall(r"IKE_SA \S+ established between", sut_log)) == 5
+    assert len(re.findall(r"received retransmit of request with ID 1", sut_log)) == 15
+    notes = "\n".join(run["notes"])
+    assert "impairment 1: drop IKE_AUTH responses in, 100% of peers: chosen for 5 peers, applied to 20 datagrams" in notes
+
+
+def test_half_open_flood_hits_init_limit_half_open(run_ikestorm, needs_root, tmp_path):
+    r, run, out = run_scenario(run_ikestorm, tmp_path, IMPAIR / "half-open-flood.yaml")
+    check_common(r, run)
+    recs = records(run, "ERROR_IPSEC_IKE_QUEUE_DROP_MM")
+    assert recs and {f["side"] for f in recs} == {"responder"}
+    assert all(f["exact"] is False for f in recs)
+    # Drops name spoofed sources of the flood and real peers that arrived after it.
+    spoofed = [f for f in recs if f["address"].startswith("198.19.11") or f["address"].startswith("198.19.12")]
+    assert spoofed, [f["address"] for f in recs]
+    # The first peer got in ahead of the flood; the five after it were dropped and gave up.
+    assert run["summary"]["established"] == 1 and run["summary"]["failed"] == 5
+    starved = {f["peer"] for f in recs if f["peer"]}
+    gave_up = {f["peer"] for f in records(run, "ERROR_IPSEC_IKE_DROP_NO_RESPONSE")}
+    assert starved == gave_up and len(starved) == 5, (starved, gave_up)
+    sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
+    assert "half-open IKE_SA limit of 50 reached" in sut_log
+    notes = "\n".join(run["notes"])
+    m = re.search(r"flood 1: half_open 300/s for 3000 ms from 198.19.112.0/20: sent (\d+)", notes)
+    assert m and 850 <= int(m.group(1)) <= 920, notes
+
+
+def test_malformed_messages_sut_survives_and_codes_name_the_errors(run_ikestorm, needs_root, tmp_path):
+    r, run, out = run_scenario(run_ikestorm, tmp_path, IMPAIR / "malformed.yaml")
+    check_common(r, run)
+    s = run["summary"]
+    # The two untouched peers establish: the SUT kept answering through the malformed ones.
+    assert s["established"] == 2 and s["failed"] == 10
+    codes = run["codes"]
+    by_side = {}
+    for f in run["failures"]:
+        by_side.setdefault(f["code"]["name"], set()).add(f["side"])
+    # Both sides name the unknown critical payload and the IKE version.
+    for code in ("ERROR_IPSEC_IKE_CRITICAL_PAYLOAD_NOT_RECOGNIZED", "ERROR_IPSEC_IKE_INVALID_MAJOR_VERSION"):
+        assert codes[code]["peers"] == 2
+        assert by_side[code] == {"initiator", "responder"}, (code, by_side[code])
+    # The SUT's log names the payload it refused; the peers saw INVALID_SYNTAX.
+    assert codes["ERROR_IPSEC_IKE_PROCESS_ERR_KE"]["peers"] == 2
+    assert codes["ERROR_IPSEC_IKE_PROCESS_ERR_NONCE"]["attempts"] == 2
+    assert codes["ERROR_IPSEC_IKE_PROCESS_ERR_SA"]["attempts"] >= 2 + 90  # 2 peers + the flood
+    assert codes["ERROR_IPSEC_IKE_INVALID_PAYLOAD"]["peers"] == 4
+    assert by_side["ERROR_IPSEC_IKE_PROCESS_ERR_KE"] == {"responder"}
+    assert codes["ERROR_IPSEC_IKE_ATTRIB_FAIL"]["peers"] == 2  # bad_ke is answered NO_PROPOSAL_CHOSEN
+    notes = "\n".join(run["notes"])
+    m = re.search(r"flood 1: malformed bad_length 50/s for 2000 ms from 198.19.112.0/20: sent (\d+)", notes)
+    assert m and 95 <= int(m.group(1)) <= 105, notes
+    # The SUT survived: it was still running at teardown and shut down normally.
+    assert run["outcome"] == "complete"
+    sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
+    assert "received, shutting down" in sut_log
+    assert "killing ourself" not in sut_log
+
+
+def test_qm_delay_drop_from_late_create_child_sa_answers(run_ikestorm, needs_root, tmp_path):
+    r, run, out = run_scenario(run_ikestorm, tmp_path, TAX / "qm-delay-drop.yaml")
+    check_common(r, run)
+    recs = records(run, "ERROR_IPSEC_IKE_QM_DELAY_DROP")
+    assert len({f["peer"] for f in recs}) == 3
+    assert all(f["exact"] is False and f["side"] == "initiator" and f["exchange"] == "CREATE_CHILD_SA" for f in recs)
+    for f in recs:
+        took = int(re.search(r"answered (\d+) ms after", f["evidence"][0]).group(1))
+        assert 6000 <= took < 7500, f["evidence"]
+    assert run["summary"]["rekeys"]["child"] >= 6
+
+
+def test_impair_needs_the_native_engine(run_ikestorm, tmp_path):
+    f = tmp_path / "charon-impair.yaml"
+    f.write_text("peers:\n  count: 2\n  impair: [{ action: drop }]\n")
+    r = run_ikestorm("validate", f)
+    assert r.returncode == 2
+    assert f"{f}:3:11: peers.impair: needs peers.engine: native" in r.stdout + r.stderr
