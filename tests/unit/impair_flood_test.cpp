@@ -1,0 +1,104 @@
+// FloodIo around a fake PacketIo that can send from any address: the first send starts the
+// floods, they keep their rate, skip the peers' own addresses, stay in their prefix, and
+// send real IKE_SA_INITs (half_open) or ones broken as asked (malformed).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "fleet/native/flood.hpp"
+#include "impair_test_util.hpp"
+
+namespace ist::native {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AnySourceIo final : public PacketIo {
+ public:
+  void send(const PacketDatagram& d) override { sent.push_back({d.src, Bytes(d.payload.begin(), d.payload.end())}); }
+  void flush() override {}
+  void set_receiver(Receiver) override {}
+  bool can_send_from(const IpPort&) const override { return true; }
+  PacketIoStats stats() const override { return {}; }
+  std::string name() const override { return "any"; }
+  void close() override {}
+  std::vector<std::pair<IpPort, Bytes>> sent;
+};
+
+FloodOptions options(FloodSpec spec) {
+  FloodOptions o;
+  o.floods = {spec};
+  o.sut = IpPort::of(test::kSutAddr, ike_port);
+  o.peer_addresses = {IpPort::of(Bytes{198, 19, 112, 2}, 0)};  // a peer inside the prefix
+  return o;
+}
+
+TEST(FloodIo, HalfOpenKeepsItsRateAndItsPrefix) {
+  EventLoop loop;
+  FloodSpec spec;
+  spec.rate_per_s = 200;
+  spec.duration = 300ms;
+  ASSERT_TRUE(parse_flood_sources("198.19.112.0/29", spec).ok());  // 6 usable, one a peer's
+  auto inner = std::make_unique<AnySourceIo>();
+  AnySourceIo* fake = inner.get();
+  auto io = FloodIo::make(loop, std::move(inner), options(spec));
+  ASSERT_TRUE(io.ok()) << io.error().describe();
+  (void)loop.run_until([] { return false; }, loop.clock().now() + 100ms);
+  EXPECT_TRUE(fake->sent.empty());  // nothing before the engine's first send
+  const Bytes own = test::ike_header(ExchangeType::ike_sa_init, false, 0);
+  (*io)->send(test::datagram(own, true));
+  (void)loop.run_until([] { return false; }, loop.clock().now() + 600ms);
+  ASSERT_GE(fake->sent.size(), 2u);
+  EXPECT_EQ(fake->sent[0].second, own);
+  const size_t flood = fake->sent.size() - 1;
+  EXPECT_GE(flood, 58u);  // 200/s for 300 ms, plus the first one at t = 0
+  EXPECT_LE(flood, 62u);
+  std::set<uint8_t> last_octets;
+  for (size_t i = 1; i < fake->sent.size(); ++i) {
+    const auto& [src, msg] = fake->sent[i];
+    ASSERT_EQ(src.len, 4);
+    EXPECT_EQ(src.addr[0], 198);
+    EXPECT_EQ(src.addr[2], 112);
+    last_octets.insert(src.addr[3]);
+    auto m = parse_message(msg);
+    ASSERT_TRUE(m.ok()) << m.error().describe();
+    EXPECT_EQ(m->header.exchange, ExchangeType::ike_sa_init);
+    EXPECT_NE(m->find<KePayload>(PayloadType::ke), nullptr);
+  }
+  EXPECT_EQ(last_octets, (std::set<uint8_t>{1, 3, 4, 5, 6}));  // no network, broadcast or peer
+  EXPECT_EQ((*io)->flood_stats()[0].sent, flood);
+  EXPECT_NE((*io)->summary()[0].find("half_open 200/s for 300 ms from 198.19.112.0/29: sent"), std::string::npos);
+}
+
+TEST(FloodIo, MalformedSendsBrokenMessages) {
+  EventLoop loop;
+  FloodSpec spec;
+  spec.kind = FloodSpec::Kind::malformed;
+  spec.malform = MalformKind::bad_version;
+  spec.rate_per_s = 50;
+  spec.duration = 50ms;
+  auto inner = std::make_unique<AnySourceIo>();
+  AnySourceIo* fake = inner.get();
+  auto io = FloodIo::make(loop, std::move(inner), options(spec));
+  ASSERT_TRUE(io.ok());
+  (*io)->start();
+  (void)loop.run_until([] { return false; }, loop.clock().now() + 200ms);
+  ASSERT_FALSE(fake->sent.empty());
+  for (const auto& [src, msg] : fake->sent) EXPECT_EQ(msg.at(17), 0x30);
+}
+
+TEST(FloodIo, RefusesSourcesOutsideTheHarnessRange) {
+  FloodSpec spec;
+  EXPECT_FALSE(parse_flood_sources("10.0.0.0/8", spec).ok());
+  EXPECT_FALSE(parse_flood_sources("198.20.0.0/16", spec).ok());
+  EXPECT_FALSE(parse_flood_sources("198.18.0.0/14", spec).ok());
+  EXPECT_FALSE(parse_flood_sources("198.19.1.0", spec).ok());
+  EXPECT_TRUE(parse_flood_sources("198.19.96.0/20", spec).ok());
+  EXPECT_EQ(spec.prefix_len, 20u);
+  EventLoop loop;
+  spec.prefix = {10, 0, 0, 0};
+  EXPECT_FALSE(FloodIo::make(loop, std::make_unique<AnySourceIo>(), options(spec)).ok());
+}
+
+}  // namespace
+}  // namespace ist::native
