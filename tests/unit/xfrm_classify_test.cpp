@@ -1,0 +1,61 @@
+// Kernel events in the classifier input (run::kernel_observations): an ACQUIRE with no
+// IKE_SA up within deadlines.ike becomes child_dropped_no_ike -> QUEUE_DROP_NO_MM (13812,
+// approximate), on the side whose namespace acquired; an IKE_SA in time means no record.
+#include <gtest/gtest.h>
+
+#include "run/classify_run.hpp"
+#include "taxonomy/classifier.hpp"
+
+namespace ist::run {
+namespace {
+
+using namespace std::chrono_literals;
+using K = fleet::PeerObservation::Kind;
+
+struct Case {
+  const char* name;
+  std::optional<int64_t> ike_up_ms;  // since run start; nullopt: never
+  const char* ns;
+  const char* kind;
+  bool expect_record;
+};
+
+TEST(XfrmClassify, AcquireWithoutIkeSaByTheDeadlineIsQueueDropNoMm) {
+  const MonoTime t0{};
+  for (const Case& c : {Case{"never up", std::nullopt, "peers", "acquire", true},
+                        Case{"up after deadline", 12500, "peers", "acquire", true},
+                        Case{"up in time", 3000, "peers", "acquire", false},
+                        Case{"sut acquires", std::nullopt, "sut", "acquire", true},
+                        Case{"expire is not an acquire", std::nullopt, "peers", "expire", false}}) {
+    fleet::PeerTracker tracker(2);
+    tracker.observe({K::initiate_sent, 0, t0 + 1000ms, ""});
+    if (c.ike_up_ms) tracker.observe({K::ike_up, 0, t0 + std::chrono::milliseconds(*c.ike_up_ms), ""});
+    ClassifyInput in;
+    in.tracker = &tracker;
+    in.peer_names = {"p0", "p1"};
+    in.peer_addresses = {"198.19.0.1", "198.19.0.2"};
+    in.run_start = t0;
+    in.deadline_ike = 10000ms;
+    in.kernel_events.push_back({0, 1000, c.ns, c.kind, "acquire esp 198.19.0.1 -> 198.18.0.1 for ..."});
+    in.kernel_events.push_back({0, 1500, c.ns, c.kind, "a second one"});
+    auto obs = kernel_observations(in);
+    ASSERT_EQ(obs.size(), c.expect_record ? 1u : 0u) << c.name;
+    if (!c.expect_record) continue;
+    const auto& e = obs[0];
+    EXPECT_EQ(e.what, taxonomy::Observation::child_dropped_no_ike) << c.name;
+    EXPECT_EQ(e.side, std::string(c.ns) == "sut" ? taxonomy::Side::responder : taxonomy::Side::initiator);
+    EXPECT_EQ(e.peer, "p0");
+    EXPECT_EQ(e.t_ms, 11000);  // the ACQUIRE's deadline
+    ASSERT_EQ(e.evidence.size(), 2u);
+    EXPECT_NE(e.evidence[0].find("kernel (" + std::string(c.ns) + "): acquire"), std::string::npos);
+
+    taxonomy::Classifier classifier;
+    auto r = classifier.classify(obs);
+    ASSERT_EQ(r.failures.size(), 1u) << c.name;
+    EXPECT_EQ(r.failures[0].code.value, 13812u);
+    EXPECT_FALSE(r.failures[0].exact);
+  }
+}
+
+}  // namespace
+}  // namespace ist::run
