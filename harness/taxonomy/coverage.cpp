@@ -153,11 +153,9 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
     {"ERROR_IPSEC_IKE_FAILQUERYSSP", "", kWindowsInternal},
     {"ERROR_IPSEC_IKE_SRVACQFAIL", "", kWindowsInternal},
     {"ERROR_IPSEC_IKE_SRVQUERYCRED", "", kWindowsInternal},
-    {"ERROR_IPSEC_IKE_GETSPIFAIL", "",
-     "Rule spi-alloc. Measured (scenarios/taxonomy/getspifail.yaml, spi_min..spi_max = 4 SPIs, "
-     "8 peers, kernel-libipsec): see the scenario's description for what really happens; "
-     "libipsec allocates SPIs in userspace, so the exhausted range does not yield 'unable to "
-     "allocate SPIs from kernel'. Needs the vm backend (kernel XFRM SPI allocation)."},
+    // Backend vm: the guest kernel refuses XFRM_MSG_ALLOCSPI once spi_min..spi_max is used
+    // up. On kernel-libipsec (scenarios/taxonomy/getspifail.yaml) SPIs come from userspace.
+    {"ERROR_IPSEC_IKE_GETSPIFAIL", "scenarios/taxonomy/getspifail-vm.yaml", ""},
     {"ERROR_IPSEC_IKE_INVALID_FILTER", "", kPolicyStore},
     {"ERROR_IPSEC_IKE_OUT_OF_MEMORY", "", "charon aborts on allocation failure rather than reporting it to the peer."},
     {"ERROR_IPSEC_IKE_ADD_UPDATE_KEY_FAILED", "", kNotRecorded},
