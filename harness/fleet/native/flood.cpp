@@ -14,9 +14,10 @@ namespace ist::native {
 
 namespace {
 
-// Pacing: at most this many messages per flood per timer tick, ticks every 10 ms.
+// Pacing: ticks every 10 ms, at most this many messages per flood per tick, so the peers'
+// own timers keep running (each message costs a DH key pair, ~0.1 ms).
 constexpr std::chrono::milliseconds kTick{10};
-constexpr uint64_t kMaxPerTick = 2000;
+constexpr uint64_t kMaxPerTick = 200;
 
 uint32_t v4_host(const uint8_t* a) { return get_u32(a); }
 
@@ -216,6 +217,10 @@ std::vector<std::string> FloodIo::summary() const {
     std::string s = "flood " + std::to_string(i + 1) + ": " + opts_.floods[i].describe() + ": sent " +
                     std::to_string(stats_[i].sent);
     if (stats_[i].send_errors) s += ", " + std::to_string(stats_[i].send_errors) + " not sent";
+    const auto& f = opts_.floods[i];
+    const auto planned = static_cast<uint64_t>(f.rate_per_s * std::chrono::duration<double>(f.duration).count()) + 1;
+    if (started_ && due_[i] + 1 < planned)
+      s += " (fell behind: " + std::to_string(due_[i]) + " of " + std::to_string(planned) + " planned)";
     out.push_back(std::move(s));
   }
   return out;
