@@ -125,6 +125,7 @@ def test_coverage_names_every_taxonomy_scenario(run_ikestorm):
     by_name = {row["name"]: row for row in rows}
     tested = {(scenario, code) for scenario, code, *_ in CASES}
     tested.add(("dos-cookie-sent.yaml", "ERROR_IPSEC_IKE_DOS_COOKIE_SENT"))
+    tested.add(("getspifail-vm.yaml", "ERROR_IPSEC_IKE_GETSPIFAIL"))  # backend vm: test_vm.py (long)
     for scenario, code in tested:
         row = by_name[code]
         assert row["status"] == "reproduced"

@@ -136,3 +136,26 @@ def test_clean_after_sigkilled_vm_run(ikestorm_bin, run_ikestorm, needs_root, tm
     while qemu_pids_of(run_id) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert_nothing_left(run_id)
+
+
+@pytest.mark.long
+def test_vm_getspifail_from_the_guest_kernel(run_ikestorm, needs_root, tmp_path):
+    """A 4-SPI range on the vm SUT: the guest kernel refuses XFRM_MSG_ALLOCSPI and the SUT's
+    'allocating SPI failed' is classified GETSPIFAIL (exact, responder), once per refused peer,
+    next to the peer's own view of the NO_PROPOSAL_CHOSEN it got (ATTRIB_FAIL)."""
+    out = tmp_path / "out"
+    r = run_ikestorm("run", REPO / "scenarios" / "taxonomy" / "getspifail-vm.yaml", "--out", out, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report, run = only_run(out)
+    assert report["real_xfrm"] is True
+    s = run["summary"]
+    assert s["established"] <= 4 and s["established"] + s["failed"] == 6
+    assert s["xfrm_states"] == 2 * s["established"]
+    spi = [f for f in run["failures"] if f["code"]["name"] == "ERROR_IPSEC_IKE_GETSPIFAIL"]
+    assert len(spi) == s["failed"] >= 2
+    assert all(f["side"] == "responder" and f["exact"] and f["sa"] == "child" for f in spi)
+    assert all(any("allocating SPI failed" in e for e in f["evidence"]) for f in spi)
+    assert {f["peer"] for f in spi} == {f["peer"] for f in run["failures"]
+                                        if f["code"]["name"] == "ERROR_IPSEC_IKE_ATTRIB_FAIL"}
+    assert s["unclassified"] == 0
+    assert_nothing_left(run_id_of(r.stdout))
