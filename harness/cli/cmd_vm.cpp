@@ -40,7 +40,7 @@ Status address_tap(const netns::Namespace& ns, const std::string& tap) {
 
 int vm_main(const std::vector<std::string>& args) {
   Usage usage{
-      "ikestorm vm boot [--kernel PATH] [--memory MB] [--cpus N] [--accel auto|kvm|tcg] [--exec CMD]... [--hold]",
+      "ikestorm vm boot [--kernel PATH] [--memory MB] [--cpus N] [--accel auto|kvm|tcg] [--exec CMD]... [--kernel-arg ARG]... [--hold]",
       "Boots the vm backend's guest (the stock kernel under qemu, the host root read-only over 9p,\n"
       "a tmpfs overlay, the control agent as PID 1) in a private namespace ist-<runid>-vm, runs\n"
       "each --exec command in it (split at spaces) and prints its output, then shuts it down.\n"
@@ -52,12 +52,13 @@ int vm_main(const std::vector<std::string>& args) {
   po::options_description opts("Options");
   std::string kernel, accel = "auto";
   unsigned memory = 1024, cpus = 2;
-  std::vector<std::string> execs;
+  std::vector<std::string> execs, kernel_args;
   opts.add_options()("kernel", po::value(&kernel), "bzImage (default: newest /boot/vmlinuz-* with modules)")(
       "memory", po::value(&memory)->default_value(1024), "guest memory in MiB")(
       "cpus", po::value(&cpus)->default_value(2), "guest vCPUs")(
       "accel", po::value(&accel)->default_value("auto"), "auto, kvm or tcg")(
       "exec", po::value(&execs)->composing(), "command to run in the guest (repeatable)")(
+      "kernel-arg", po::value(&kernel_args)->composing(), "appended to the guest kernel's command line")(
       "hold", "keep the guest until SIGINT/SIGTERM")("action", po::value<std::string>(), "boot");
   po::positional_options_description pos;
   pos.add("action", 1);
@@ -84,6 +85,7 @@ int vm_main(const std::vector<std::string>& args) {
     o.kernel = kernel;
     o.memory_mb = memory;
     o.cpus = cpus;
+    o.extra_kernel_args = kernel_args;
     o.run_dir = run_dir;
     o.network.netns = &*ns;
     o.network.tap = link_name(state->run_id(), "vm");

@@ -110,7 +110,7 @@ struct BackgroundState {
 };
 
 struct BootTimings {
-  double initramfs_s = 0;  // building (or finding cached) the initramfs
+  double initramfs_s = 0;  // building (or finding cached) the initramfs and unpacked kernel
   double boot_s = 0;       // qemu start to the agent's first answer
   double network_s = 0;    // addresses, routes, sysctls
   double total_s = 0;      // boot() call to return
@@ -185,6 +185,7 @@ class Guest {
   std::string kernel_release_;
   Accel accel_ = Accel::tcg;
   std::string console_log_;
+  std::string boot_image_;  // what qemu -kernel gets: the unpacked vmlinux, else the bzImage
   BootTimings timings_;
   ProcessUsage last_usage_;
   std::string dead_reason_;  // set once the channel failed

@@ -205,9 +205,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 fail() { echo "ist-init: $*"; sync; poweroff -f; sleep 10; }
+stage() { read -r up idle < /proc/uptime; echo "ist-init: $up s: $*"; }
+stage "loading modules"
 while read -r m; do
   insmod "/modules/$m" || echo "ist-init: insmod $m failed (continuing)"
 done < /modules.list
+stage "mounting the host root"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /lower ||
   fail "mounting the host root over 9p"
 mount -t tmpfs -o mode=0755 tmpfs /upper || fail "mounting the overlay's tmpfs"
@@ -230,7 +233,7 @@ cp /bin/busybox /newroot/run/ist/busybox && ln -s busybox /newroot/run/ist/modpr
   echo /run/ist/modprobe > /proc/sys/kernel/modprobe
 hostname ist-guest
 ip link set lo up
-echo "ist-init: switching root"
+stage "switching root"
 exec switch_root /newroot /run/ist/agent
 )SH";
   return script;

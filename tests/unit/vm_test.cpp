@@ -1,12 +1,16 @@
 // The vm library's pure parts: the control protocol's framing, module dependency order from
 // modules.dep, the newc cpio writer, and the kernel release in a bzImage header.
+#include <elf.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include <cstdio>
 #include <fstream>
 
 #include "vm/guest.hpp"
 #include "vm/initramfs.hpp"
+#include "vm/kernel_image.hpp"
 #include "vm/protocol.hpp"
 
 namespace ist::vm {
@@ -195,6 +199,78 @@ TEST(VmKernel, ReleaseIsReadFromTheSetupHeader) {
   EXPECT_FALSE(kernel_release_of(path).ok());
   EXPECT_FALSE(kernel_release_of(path + ".missing").ok());
   std::remove(path.c_str());
+}
+
+// A bzImage whose payload (after setup_sects + 1 sectors, at payload_offset) is `payload`.
+std::string fake_bzimage(const std::string& payload) {
+  std::string image(0x1000, '\0');
+  image.replace(0x202, 4, "HdrS");
+  image[0x1f1] = 3;  // setup sectors: the protected-mode part starts at 4 * 512
+  const std::uint32_t offset = 0x100, length = static_cast<std::uint32_t>(payload.size());
+  std::memcpy(&image[0x248], &offset, 4);
+  std::memcpy(&image[0x24c], &length, 4);
+  image.replace(4 * 512 + offset, payload.size(), payload);
+  return image;
+}
+
+TEST(VmKernel, PayloadAndItsCompressionComeFromTheSetupHeader) {
+  struct Case {
+    std::string payload;
+    std::string decompressor;  // "" = refused
+  };
+  const std::vector<Case> cases = {
+      {std::string("\xfd" "7zXZ\0" "xz-data....", 17), "xz"},
+      {std::string("\x1f\x8b" "gzip-data", 11), "gzip"},
+      {std::string("\x28\xb5\x2f\xfd" "zstd....", 12), "zstd"},
+      {std::string("LZ4?data.....", 13), ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.decompressor);
+    auto p = kernel_payload(fake_bzimage(c.payload));
+    if (c.decompressor.empty()) {
+      EXPECT_FALSE(p.ok());
+      continue;
+    }
+    ASSERT_TRUE(p.ok()) << p.error().describe();
+    EXPECT_EQ(p->decompressor, c.decompressor);
+    EXPECT_EQ(p->data, c.payload);
+  }
+  EXPECT_FALSE(kernel_payload(std::string(0x1000, 'x')).ok());
+  auto past_end = fake_bzimage("\x1f\x8b....");
+  const std::uint32_t huge = 0x100000;
+  std::memcpy(&past_end[0x24c], &huge, 4);
+  EXPECT_FALSE(kernel_payload(past_end).ok());
+}
+
+// An ELF64 with one PT_NOTE holding the notes given as (name, type).
+std::string fake_elf(const std::vector<std::pair<std::string, std::uint32_t>>& notes) {
+  std::string notes_blob;
+  for (const auto& [name, type] : notes) {
+    Elf64_Nhdr nh{static_cast<Elf64_Word>(name.size() + 1), 4, type};
+    notes_blob.append(reinterpret_cast<const char*>(&nh), sizeof nh);
+    std::string n = name + '\0';
+    n.resize((n.size() + 3) & ~std::size_t{3}, '\0');
+    notes_blob += n + std::string(4, '\x11');
+  }
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_phoff = sizeof eh;
+  eh.e_phnum = 1;
+  Elf64_Phdr ph{};
+  ph.p_type = PT_NOTE;
+  ph.p_offset = sizeof eh + sizeof ph;
+  ph.p_filesz = notes_blob.size();
+  std::string out(reinterpret_cast<const char*>(&eh), sizeof eh);
+  out.append(reinterpret_cast<const char*>(&ph), sizeof ph);
+  return out + notes_blob;
+}
+
+TEST(VmKernel, PvhEntryNoteIsFound) {
+  EXPECT_TRUE(has_pvh_entry(fake_elf({{"Xen", 6}, {"Xen", 18}})));
+  EXPECT_FALSE(has_pvh_entry(fake_elf({{"Xen", 6}, {"GNU", 18}})));
+  EXPECT_FALSE(has_pvh_entry(fake_elf({})));
+  EXPECT_FALSE(has_pvh_entry("not an elf"));
 }
 
 }  // namespace
