@@ -1097,5 +1097,37 @@ TEST(NativeInitiator, PeersDeleteOfTheRekeyedIkeSaCrossingOursCompletesTheRekey)
   EXPECT_EQ(e.ini.stats().ike_rekeys, 1u);
 }
 
+TEST(NativeInitiator, ARequestOnTheNewIkeSaThatOvertakesTheRekeyAnswerIsAnsweredAfterIt) {
+  // charon may send on the IKE_SA it just created from another thread, before its answer.
+  Established e;
+  ASSERT_TRUE(e.ini.rekey_ike(Millis(60)).ok());
+  auto ours = take_request(e.ini, e.sa);
+  const auto* our_sa = find_body<SaPayload>(ours.inner, PayloadType::sa);
+  const auto* our_ni = find_body<NoncePayload>(ours.inner, PayloadType::nonce);
+  const auto* our_ke = find_body<KePayload>(ours.inner, PayloadType::ke);
+  ASSERT_TRUE(our_sa && our_ni && our_ke);
+  const uint64_t spi_i = get_u64(our_sa->proposals.at(0).spi.data()), spi_r = 0x2424242424242424ULL;
+  auto peer_dh = DhKeyPair::generate(transform_id::dh_x25519);
+  ASSERT_TRUE(peer_dh.ok());
+  const Bytes peer_nr(32, 0x24);
+  SaView fresh{spi_i, spi_r, e.sa.suite,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(our_ke->data), our_ni->nonce, peer_nr,
+                                       spi_i, spi_r, kGcm128),
+               false};
+  e.ini.on_datagram(Millis(65), 500, fresh.request(ExchangeType::informational, 0, {}));  // liveness, early
+  EXPECT_TRUE(e.ini.take_outgoing().empty());
+  e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, ours.mid, {
+      make_payload(PayloadType::sa, SaPayload{{ike_gcm128_x25519(spi_r)}}),
+      make_payload(PayloadType::nonce, NoncePayload{peer_nr}),
+      make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh->public_value()})}));
+  auto out = e.ini.take_outgoing();
+  ASSERT_EQ(out.size(), 2u);  // the delete of the old SA, then the answer on the new one
+  EXPECT_TRUE(e.sa.open(out[0].payload).ok());
+  auto answer = fresh.open(out[1].payload);
+  ASSERT_TRUE(answer.ok()) << answer.error().describe();
+  EXPECT_TRUE(answer->empty());
+  EXPECT_EQ(e.ini.stats().dropped, 0u);
+}
+
 }  // namespace
 }  // namespace ist::native

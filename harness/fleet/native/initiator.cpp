@@ -282,6 +282,7 @@ void Initiator::on_timer(Millis now) {
     ExchangeType ex = pending_->exchange;
     const uint64_t on_i = pending_->spi_i, on_r = pending_->spi_r;
     pending_.reset();
+    early_.reset();
     std::string why = "no response after " + std::to_string(schedule.size() - 1) + " retransmits";
     switch (purpose) {
       case Purpose::delete_ike:
@@ -344,6 +345,12 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
   }
   // Which of our IKE_SAs (the current one, or one in extra_ike_)?
   IkeSaState* sa = state_ == InitiatorState::init_sent ? nullptr : find_sa(m.header.spi_i, m.header.spi_r);
+  if (!sa && pending_ && pending_->purpose == Purpose::rekey_ike && m.header.spi_i == pending_->new_ike_spi &&
+      !m.header.is_response() && !early_) {
+    early_ = EarlyDatagram{local_port, Bytes(payload.begin(), payload.end())};
+    if (local_port == natt_port) early_->payload.insert(early_->payload.begin(), non_esp_marker, non_esp_marker + 4);
+    return;
+  }
   auto* sk = m.find<SkPayload>(PayloadType::sk);
   bool from_peer = ((m.header.flags & flags::initiator) != 0) != (sa && sa->original_initiator);
   if (!sa || !sk || !from_peer || state_ == InitiatorState::closed || state_ == InitiatorState::failed) {
@@ -395,7 +402,14 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
                           .detail = "deleted by us"});
       break;
     case Purpose::rekey_child: handle_rekey_child_response(now, req, *inner); break;
-    case Purpose::rekey_ike: handle_rekey_ike_response(now, req, *inner); break;
+    case Purpose::rekey_ike:
+      handle_rekey_ike_response(now, req, *inner);
+      if (early_) {
+        EarlyDatagram d = std::move(*early_);
+        early_.reset();
+        on_datagram(now, d.local_port, d.payload);
+      }
+      break;
     case Purpose::delete_redundant_child:  // the peer deletes the old SA itself
     case Purpose::delete_old_child:
       if (req.purpose == Purpose::delete_old_child) old_child_.reset();

@@ -284,6 +284,14 @@ class Initiator {
     uint64_t spi_i = 0, spi_r = 0;
   };
   std::optional<IkeCollision> ike_collision_;
+  // A request on the IKE_SA our rekey is creating that arrived before the answer creating it
+  // (charon sends on the new SA from another thread, which can overtake its answer): replayed
+  // once the answer is in.
+  struct EarlyDatagram {
+    uint16_t local_port = 0;
+    Bytes payload;
+  };
+  std::optional<EarlyDatagram> early_;
   // Retries of rekeys answered TEMPORARY_FAILURE, and how many refusals in a row.
   std::optional<Millis> retry_child_at_, retry_ike_at_;
   unsigned child_refusals_ = 0, ike_refusals_ = 0;
