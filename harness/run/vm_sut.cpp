@@ -301,6 +301,12 @@ Status VmSut::stop() {
       }
     }
     if (auto st = copy_log_back(); !st) first = std::move(st);
+    // The guest kernel's XFRM error counters over the whole run, next to charon's log (the
+    // run's XFRM observer watches the host namespaces, which hold no SAs with this backend).
+    if (auto stat = guest_->run({"/bin/cat", "/proc/net/xfrm_stat"}, 10s)) {
+      std::ofstream f(work_dir_ + "/xfrm_stat", std::ios::binary);
+      f << *stat;
+    }
   }
   if (guest_) {
     usage();

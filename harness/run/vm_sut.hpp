@@ -79,8 +79,8 @@ class VmSut final : public Sut {
   void sample_stats(std::function<void(Result<reports::SutSample>)> done) override;
   bool healthy(std::string* why) override;
   ProcessUsage usage() override;  // qemu's: the whole guest
-  // Stops charon in the guest (it deletes its SAs), copies its log and output into work_dir
-  // and powers the guest off. The bridge goes with the SUT namespace (topology teardown).
+  // Stops charon in the guest (it deletes its SAs), copies its log and output and the guest
+  // kernel's /proc/net/xfrm_stat into work_dir and powers the guest off. The bridge goes with the SUT namespace (topology teardown).
   Status stop() override;
 
   // ESP states in the guest kernel now (`ip xfrm state`), and at the last count_established.

@@ -111,6 +111,7 @@ TEST(VmSut, KernelNetlinkCharonInAGuestAnswersViciFromTheSutNamespace) {
   EXPECT_NE(log.find("loaded plugins: charon"), std::string::npos) << log;
   EXPECT_NE(log.find("kernel-netlink"), std::string::npos) << log;
   EXPECT_EQ(log.find("kernel-libipsec"), std::string::npos) << log;
+  EXPECT_NE(read_all(work + "/xfrm_stat").find("XfrmInNoStates"), std::string::npos);
 
   ASSERT_TRUE(topo->teardown().ok());
   auto live = state->live_resources();
