@@ -61,7 +61,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataTunnel, peer, sent, received
                                                 not_sent)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataFault, injected, not_injectable, delivered_by_sut, evidence)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataSummary, tunnels, sent, received_by_sut, echoed, received, dropped,
-                                                not_sent, lost, misrouted, unrecognized, agree, faults)
+                                                not_sent, lost, misrouted, unrecognized, sut_udp_rcvbuf_errors,
+                                                agree, faults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 

@@ -135,6 +135,7 @@ struct DataSummary {
   uint64_t tunnels = 0;
   uint64_t sent = 0, received_by_sut = 0, echoed = 0, received = 0, dropped = 0, not_sent = 0, lost = 0;
   uint64_t misrouted = 0, unrecognized = 0;  // at the sink: from the wrong address / not a probe
+  int64_t sut_udp_rcvbuf_errors = -1;         // SUT namespace UDP RcvbufErrors during the holds (-1: not read)
   bool agree = false;
   std::map<std::string, DataFault> faults;   // bad_spi | replay | after_expiry
 };

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <fstream>
 
 #include "charon/auth_material.hpp"
@@ -180,6 +181,24 @@ Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, c
   std::copy_n(topo.sut_subnet_address().bytes.begin(), 4, o.plane.sink_address.begin());
   const netns::Namespace* sut_ns = &topo.sut_ns();
   o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
+  o.sut_rcvbuf_errors = [sut_ns]() -> Result<uint64_t> {
+    uint64_t n = 0;
+    bool found = false;
+    IST_TRY(sut_ns->run_in([&]() -> Status {
+      // thread-self: this thread is the one inside the namespace (/proc/self is the process's).
+      std::ifstream f("/proc/thread-self/net/snmp");
+      std::string header, values;
+      while (std::getline(f, header) && std::getline(f, values)) {
+        if (header.rfind("Udp:", 0) != 0) continue;
+        std::istringstream hn(header), vn(values);
+        for (std::string name, value; hn >> name && vn >> value;)
+          if (name == "RcvbufErrors") n = std::stoull(value), found = true;
+      }
+      return ok();
+    }));
+    if (!found) return Error("no Udp RcvbufErrors in /proc/net/snmp");
+    return n;
+  };
   IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));
   fleet::DataPlaneSession* sp = session.get();
   nf.set_esp_receiver([sp](uint32_t peer, const native::PacketDatagram& d) { sp->plane().on_esp(peer, d); });
@@ -215,6 +234,7 @@ void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_l
   }
   d.lost = d.sent - std::min(d.sent, d.received);
   d.misrouted = t.sink().misrouted();
+  if (auto n = t.sut_rcvbuf_errors()) d.sut_udp_rcvbuf_errors = static_cast<int64_t>(*n);
   d.unrecognized = t.sink().unrecognized();
   d.agree = d.sent > 0 && d.sent == d.received_by_sut && d.received_by_sut == d.echoed && d.echoed == d.received &&
             d.dropped == 0;

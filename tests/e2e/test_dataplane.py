@@ -32,6 +32,7 @@ def test_probes_through_10_tunnels_agree_end_to_end(run_ikestorm, needs_root, tm
     assert d["sent"] == d["received_by_sut"] == d["echoed"] == d["received"]
     assert d["dropped"] == d["lost"] == d["not_sent"] == 0
     assert d["misrouted"] == d["unrecognized"] == 0
+    assert d["sut_udp_rcvbuf_errors"] == 0  # read in the SUT namespace: no socket overflowed
     assert d["agree"] is True
     tunnels = run["data_tunnels"]
     assert sorted(t["peer"] for t in tunnels) == [f"p{i}" for i in range(10)]

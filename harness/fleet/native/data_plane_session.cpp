@@ -43,6 +43,9 @@ void DataPlaneSession::close() {
 
 void DataPlaneSession::hold_started(std::chrono::milliseconds hold) {
   ++holds_;
+  rcvbuf_at_start_.reset();
+  if (opts_.sut_rcvbuf_errors)
+    if (auto n = opts_.sut_rcvbuf_errors()) rcvbuf_at_start_ = *n;
   const std::string which = "traffic, hold " + std::to_string(holds_) + ": ";
   std::vector<uint32_t> up;
   for (uint32_t p = 0; p < opts_.peers; ++p)
@@ -98,6 +101,11 @@ void DataPlaneSession::hold_ended() {
   for (auto id : fault_timers_) loop_.cancel(id);
   fault_timers_.clear();
   if (plane_) plane_->stop();
+  if (rcvbuf_at_start_ && opts_.sut_rcvbuf_errors) {
+    if (auto n = opts_.sut_rcvbuf_errors(); n && *n >= *rcvbuf_at_start_)
+      rcvbuf_errors_ = rcvbuf_errors_.value_or(0) + (*n - *rcvbuf_at_start_);
+  }
+  rcvbuf_at_start_.reset();
 }
 
 }  // namespace ist::fleet

@@ -38,6 +38,9 @@ struct DataPlaneSessionOptions {
   DataPlaneOptions plane;  // endpoints, child_of, sink address and port
   // Opens a UDP socket where the SUT's protected-subnet address lives (the SUT namespace).
   std::function<Result<unique_fd>()> open_sink_socket;
+  // The SUT side's UDP RcvbufErrors (/proc/net/snmp), read at each hold's start and end:
+  // where probes are lost when the SUT's sockets overflow. Empty: not read.
+  std::function<Result<uint64_t>()> sut_rcvbuf_errors;
 };
 
 struct FaultTally {
@@ -62,6 +65,8 @@ class DataPlaneSession {
   const std::vector<std::string>& notes() const { return notes_; }
   // Closes the sink socket (before the SUT namespace goes away).
   void close();
+  // UDP receive-buffer overflows on the SUT side during the holds (nullopt: not read).
+  std::optional<uint64_t> sut_rcvbuf_errors() const { return rcvbuf_errors_; }
 
  private:
   DataPlaneSession(EventLoop& loop, DataPlaneSessionOptions o) : loop_(loop), opts_(std::move(o)) {}
@@ -76,6 +81,7 @@ class DataPlaneSession {
   std::array<FaultTally, kProbeKinds> tally_{};
   std::vector<std::string> notes_;
   unsigned holds_ = 0;
+  std::optional<uint64_t> rcvbuf_at_start_, rcvbuf_errors_;
 };
 
 }  // namespace ist::fleet
