@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,19 @@ Status write_file_atomically(const std::string& path, const std::string& data) {
 }
 
 }  // namespace
+
+void prune_cache(const std::string& dir, const std::string& prefix, std::size_t keep) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> files;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.find(".tmp.") == std::string::npos && e.is_regular_file(ec))
+      files.emplace_back(e.last_write_time(ec), e.path());
+  }
+  if (files.size() <= keep) return;
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t i = keep; i < files.size(); ++i) fs::remove(files[i].second, ec);
+}
 
 // ------------------------------------------------------------------ modules
 
@@ -276,6 +290,8 @@ Result<Initramfs> build_initramfs(const InitramfsSpec& spec) {
   result.path = spec.cache_dir + "/initramfs-" + spec.kernel_release + "-" + key.hex() + ".cpio";
   if (fs::is_regular_file(result.path, ec)) {
     result.cached = true;
+    fs::last_write_time(result.path, fs::file_time_type::clock::now(), ec);  // in use: newest
+    prune_cache(spec.cache_dir, "initramfs-" + spec.kernel_release + "-", 4);
     return result;
   }
 
@@ -289,6 +305,7 @@ Result<Initramfs> build_initramfs(const InitramfsSpec& spec) {
   cpio.add_file("modules.list", list);
   for (const auto& [name, data] : module_files) cpio.add_file("modules/" + name, data);
   IST_TRY(write_file_atomically(result.path, cpio.finish()));
+  prune_cache(spec.cache_dir, "initramfs-" + spec.kernel_release + "-", 4);
   return result;
 }
 

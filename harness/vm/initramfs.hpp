@@ -77,6 +77,10 @@ struct Initramfs {
   std::vector<std::string> modules;    // insmod order (relative paths)
 };
 
+// Builds (and caches) the initramfs; keeps the 4 newest of this release in the cache.
 Result<Initramfs> build_initramfs(const InitramfsSpec& spec);
+
+// Removes all but the `keep` newest files in `dir` whose names start with `prefix`.
+void prune_cache(const std::string& dir, const std::string& prefix, std::size_t keep);
 
 }  // namespace ist::vm

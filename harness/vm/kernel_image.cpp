@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/child_process.hpp"
+#include "vm/initramfs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -133,6 +134,7 @@ Result<std::string> pvh_kernel(const std::string& bzimage_path, const std::strin
     ::unlink(tmp.c_str());
     return Error::sys("renaming " + tmp, e);
   }
+  prune_cache(cache_dir, "vmlinux-" + release + "-", 2);
   return path;
 }
 
