@@ -187,6 +187,7 @@ Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeF
 
 Status NativeFleet::open_io() {
   peers_.resize(opts_.peers);
+  timers_ = std::make_unique<native::TimerWheel>(loop_, opts_.peers * kTimerKinds, [this](uint32_t id) { on_timer(id); });
   peer_addrs_.reserve(opts_.peers);
   by_address_.reserve(opts_.peers);
   for (uint32_t i = 0; i < opts_.peers; ++i) {
@@ -243,10 +244,32 @@ void NativeFleet::emit(K kind, uint32_t peer, std::string detail) {
   if (sink_) sink_(PeerObservation{kind, peer, loop_.clock().now(), std::move(detail)});
 }
 
-void NativeFleet::cancel_timers(Peer& p) {
-  for (auto* t : {&p.retransmit_timer, &p.child_rekey_timer, &p.ike_rekey_timer, &p.terminate_timer}) {
-    if (*t) loop_.cancel(*t);
-    *t = 0;
+void NativeFleet::cancel_timers(uint32_t peer) {
+  for (uint32_t k = 0; k < kTimerKinds; ++k) timers_->cancel(timer_id(peer, static_cast<TimerKind>(k)));
+}
+
+void NativeFleet::on_timer(uint32_t id) {
+  const uint32_t peer = id / kTimerKinds;
+  Peer& p = peers_[peer];
+  switch (static_cast<TimerKind>(id % kTimerKinds)) {
+    case retransmit_timer:
+      if (!p.ini) return;
+      p.ini->on_timer(now_ms());
+      pump(peer);
+      return;
+    case child_rekey_timer:
+    case ike_rekey_timer:
+      try_rekey(peer, id % kTimerKinds == child_rekey_timer);
+      return;
+    case terminate_timer:
+      if (!p.delete_sent) {
+        try_delete(peer, p.delete_retries - 1);
+      } else if (p.ike_up) {
+        report_down(peer, "native: delete not finished in time");
+      }
+      return;
+    case kTimerKinds:
+      return;
   }
 }
 
@@ -254,8 +277,8 @@ void NativeFleet::initiate(uint32_t peer) {
   if (stopped_ || peer >= peers_.size()) return;
   Peer& p = peers_[peer];
   // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
-  cancel_timers(p);
-  p.ike_up = p.child_up = p.terminating = false;
+  cancel_timers(peer);
+  p.ike_up = p.child_up = p.terminating = p.delete_sent = false;
   ++p.generation;
   p.ini = std::make_unique<native::Initiator>(config_for(peer));
   if (auto st = p.ini->start(now_ms()); !st) {
@@ -271,10 +294,8 @@ void NativeFleet::terminate(uint32_t peer) {
   Peer& p = peers_[peer];
   if (!p.ini) return;
   p.terminating = true;
-  for (auto* t : {&p.child_rekey_timer, &p.ike_rekey_timer}) {
-    if (*t) loop_.cancel(*t);
-    *t = 0;
-  }
+  timers_->cancel(timer_id(peer, child_rekey_timer));
+  timers_->cancel(timer_id(peer, ike_rekey_timer));
   switch (p.ini->state()) {
     case native::InitiatorState::init_sent:
     case native::InitiatorState::auth_sent:
@@ -300,11 +321,8 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
       report_down(peer, "native: delete failed: " + st.error().describe());
       return;
     }
-    p.terminate_timer = loop_.after(attempt_timeout_, [this, peer] {
-      Peer& q = peers_[peer];
-      q.terminate_timer = 0;
-      if (q.ike_up) report_down(peer, "native: delete not finished in time");
-    });
+    p.delete_sent = true;
+    timers_->arm_after(timer_id(peer, terminate_timer), attempt_timeout_);
     pump(peer);
     return;
   }
@@ -312,17 +330,15 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
     report_down(peer, "native: a request stayed in flight; IKE_SA dropped without a delete");
     return;
   }
-  p.terminate_timer = loop_.after(std::chrono::milliseconds(100), [this, peer, attempts_left] {
-    peers_[peer].terminate_timer = 0;
-    try_delete(peer, attempts_left - 1);
-  });
+  p.delete_retries = static_cast<uint8_t>(attempts_left);
+  timers_->arm_after(timer_id(peer, terminate_timer), std::chrono::milliseconds(100));
 }
 
 // An attempt that never got its CHILD_SA is over: forget the initiator, then tell the sink
 // (which may re-initiate at once).
 void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
-  cancel_timers(p);
+  cancel_timers(peer);
   p.ini.reset();
   bool ike = p.ike_up;
   p.ike_up = p.child_up = false;
@@ -334,7 +350,7 @@ void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   bool child = p.child_up, ike = p.ike_up;
   p.child_up = p.ike_up = p.terminating = false;
-  cancel_timers(p);
+  cancel_timers(peer);
   if (p.ini && p.ini->state() != native::InitiatorState::established) p.ini.reset();
   if (child) emit(K::child_down, peer, why);
   if (ike) emit(K::ike_down, peer, why);
@@ -372,17 +388,10 @@ void NativeFleet::pump(uint32_t peer) {
     // The event ended the attempt, or the sink started a new one (already pumped).
     if (!p.ini || p.generation != generation) return;
   }
-  if (p.retransmit_timer) loop_.cancel(p.retransmit_timer);
-  p.retransmit_timer = 0;
-  if (auto next = p.ini->next_timer()) {
-    p.retransmit_timer = loop_.at(origin_ + *next, [this, peer] {
-      Peer& q = peers_[peer];
-      q.retransmit_timer = 0;
-      if (!q.ini) return;
-      q.ini->on_timer(now_ms());
-      pump(peer);
-    });
-  }
+  if (auto next = p.ini->next_timer())
+    timers_->arm(timer_id(peer, retransmit_timer), origin_ + *next);
+  else
+    timers_->cancel(timer_id(peer, retransmit_timer));
 }
 
 void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
@@ -414,8 +423,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       return;
     }
     case E::child_deleted:
-      if (p.child_rekey_timer) loop_.cancel(p.child_rekey_timer);
-      p.child_rekey_timer = 0;
+      timers_->cancel(timer_id(peer, child_rekey_timer));
       if (p.child_up) emit(K::child_down, peer, "native: CHILD_SA " + e.detail);
       p.child_up = false;
       return;
@@ -462,26 +470,18 @@ std::chrono::milliseconds NativeFleet::with_jitter(std::chrono::seconds rekey, s
 
 void NativeFleet::schedule_rekey(uint32_t peer, bool child) {
   Peer& p = peers_[peer];
-  auto& timer = child ? p.child_rekey_timer : p.ike_rekey_timer;
-  if (timer) loop_.cancel(timer);
-  timer = 0;
+  const uint32_t timer = timer_id(peer, child ? child_rekey_timer : ike_rekey_timer);
+  timers_->cancel(timer);
   const auto& when = child ? opts_.child.rekey_time : opts_.ike.rekey_time;
   if (when.count() <= 0 || p.terminating) return;
-  timer = loop_.after(with_jitter(when, child ? opts_.child.rand_time : opts_.ike.rand_time), [this, peer, child] {
-    (child ? peers_[peer].child_rekey_timer : peers_[peer].ike_rekey_timer) = 0;
-    try_rekey(peer, child);
-  });
+  timers_->arm_after(timer, with_jitter(when, child ? opts_.child.rand_time : opts_.ike.rand_time));
 }
 
 void NativeFleet::try_rekey(uint32_t peer, bool child) {
   Peer& p = peers_[peer];
   if (!p.ini || p.terminating || p.ini->state() != native::InitiatorState::established) return;
   if (p.ini->busy()) {  // window size 1: retry when the request in flight is done
-    auto& timer = child ? p.child_rekey_timer : p.ike_rekey_timer;
-    timer = loop_.after(std::chrono::milliseconds(200), [this, peer, child] {
-      (child ? peers_[peer].child_rekey_timer : peers_[peer].ike_rekey_timer) = 0;
-      try_rekey(peer, child);
-    });
+    timers_->arm_after(timer_id(peer, child ? child_rekey_timer : ike_rekey_timer), std::chrono::milliseconds(200));
     return;
   }
   auto st = child ? p.ini->rekey_child(now_ms()) : p.ini->rekey_ike(now_ms());
@@ -496,10 +496,8 @@ void NativeFleet::try_rekey(uint32_t peer, bool child) {
 Status NativeFleet::stop() {
   if (stopped_) return ok();
   stopped_ = true;
-  for (auto& p : peers_) {
-    cancel_timers(p);
-    p.ini.reset();
-  }
+  if (timers_) timers_->clear();
+  for (auto& p : peers_) p.ini.reset();
   if (io_) {
     io_->flush();
     io_->close();

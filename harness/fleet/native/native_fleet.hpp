@@ -5,8 +5,9 @@
 // and 4500 inside the peers namespace (`run_in`); options.make_io picks another layer
 // (RawPrefixIo: one socket layer for the whole routed peer prefix). Received datagrams go
 // to the initiator owning their destination address. The engine sends what the initiators
-// produce to the SUT, keeps one retransmit timer per peer, and starts CHILD and IKE rekeys
-// on the configured schedule. PSK authentication only.
+// produce to the SUT, keeps each peer's retransmit, rekey and delete timers in one
+// TimerWheel (no allocation per timer), and starts CHILD and IKE rekeys on the configured
+// schedule. PSK authentication only.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "common/event_loop.hpp"
 #include "fleet/native/initiator.hpp"
 #include "fleet/native/packet_io.hpp"
+#include "fleet/native/timer_wheel.hpp"
 #include "fleet/native/udp_sockets_io.hpp"
 #include "fleet/peer_engine.hpp"
 #include "fleet/peer_plan.hpp"
@@ -83,8 +85,9 @@ class NativeFleet final : public PeerEngine {
  private:
   struct Peer {
     std::unique_ptr<native::Initiator> ini;
-    EventLoop::TimerId retransmit_timer = 0, child_rekey_timer = 0, ike_rekey_timer = 0, terminate_timer = 0;
     bool ike_up = false, child_up = false, terminating = false;
+    bool delete_sent = false;    // the terminate timer bounds a delete in flight
+    uint8_t delete_retries = 0;  // otherwise it retries try_delete while a request is in flight
     uint64_t generation = 0;  // bumped by initiate: a sink may re-initiate while we handle events
     std::optional<MonoTime> child_rekey_sent;  // our CHILD rekey in flight: when it was requested
   };
@@ -100,7 +103,11 @@ class NativeFleet final : public PeerEngine {
   void end_attempt(uint32_t peer, const std::string& why);
   void try_rekey(uint32_t peer, bool child);
   void try_delete(uint32_t peer, int attempts_left);
-  void cancel_timers(Peer& p);
+  // Each peer's timers live in timers_ as peer * kTimerKinds + kind.
+  enum TimerKind : uint32_t { retransmit_timer, child_rekey_timer, ike_rekey_timer, terminate_timer, kTimerKinds };
+  static uint32_t timer_id(uint32_t peer, TimerKind k) { return peer * kTimerKinds + k; }
+  void on_timer(uint32_t id);
+  void cancel_timers(uint32_t peer);
   void report_down(uint32_t peer, const std::string& why);
   std::chrono::milliseconds with_jitter(std::chrono::seconds rekey, std::chrono::seconds rand);
   void emit(PeerObservation::Kind kind, uint32_t peer, std::string detail = {});
@@ -113,6 +120,7 @@ class NativeFleet final : public PeerEngine {
   std::vector<native::TrafficSelector> remote_ts_;
   MonoTime origin_;
   std::vector<Peer> peers_;
+  std::unique_ptr<native::TimerWheel> timers_;
   std::vector<native::IpPort> peer_addrs_;                      // peer i's IKE address (port 0)
   std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> by_address_;  // sorted: address -> peer
   std::unique_ptr<native::PacketIo> io_;
