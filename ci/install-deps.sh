@@ -25,7 +25,7 @@ packages=(
   # tests
   python3 python3-pytest python3-yaml python3-jsonschema jq
   # vm backend (issue 10) and HTML report checks
-  qemu-system-x86 busybox-static linux-image-amd64 chromium
+  qemu-system-x86 busybox-static linux-image-amd64 xz-utils chromium
 )
 
 # Only touch apt when something is missing: keeps repeated runs fast.
