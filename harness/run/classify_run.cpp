@@ -141,10 +141,40 @@ std::vector<ObservedEvent> kernel_observations(const ClassifyInput& in) {
   return out;
 }
 
+std::vector<ObservedEvent> xfrm_counter_observations(const std::vector<reports::TimeseriesPoint>& ts) {
+  static const std::pair<const char*, Observation> kCounters[] = {
+      {"XfrmInNoStates", Observation::xfrm_in_no_states},
+      {"XfrmInStateExpired", Observation::xfrm_in_state_expired},
+      {"XfrmInStateSeqError", Observation::xfrm_in_seq_error},
+      {"XfrmInStateProtoError", Observation::xfrm_in_proto_error},
+      {"XfrmOutNoStates", Observation::xfrm_out_no_states},
+  };
+  std::vector<ObservedEvent> out;
+  for (const auto& pt : ts) {
+    for (const auto& [ns, sample] : pt.xfrm) {
+      for (const auto& [name, what] : kCounters) {
+        auto it = sample.xfrm_stat.find(name);
+        if (it == sample.xfrm_stat.end() || it->second <= 0) continue;
+        ObservedEvent e;
+        e.side = ns == "sut" ? Side::responder : Side::initiator;
+        e.what = what;
+        e.sa = SaKind::child;
+        e.t_ms = static_cast<int64_t>(pt.t_s * 1000);
+        e.count = static_cast<uint64_t>(it->second);
+        e.evidence = {"xfrm_stat " + std::string(name) + " +" + std::to_string(it->second) + " in the " + ns +
+                      " namespace in the second before t=" + std::to_string(e.t_ms) + " ms"};
+        out.push_back(std::move(e));
+      }
+    }
+  }
+  return out;
+}
+
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
   ClassifyOutput out;
   out.events = initiator_observations(in);
   for (auto& e : kernel_observations(in)) out.events.push_back(std::move(e));
+  for (auto& e : xfrm_counter_observations(rep.timeseries)) out.events.push_back(std::move(e));
 
   // The SUT's side, from its filelog.
   std::vector<ObservedEvent> limit_hits;

@@ -52,6 +52,10 @@ std::vector<taxonomy::ObservedEvent> initiator_observations(const ClassifyInput&
 // up within deadline_ike of it had its CHILD_SA request dropped without an IKE_SA
 // (child_dropped_no_ike, QUEUE_DROP_NO_MM); side = the namespace that acquired.
 std::vector<taxonomy::ObservedEvent> kernel_observations(const ClassifyInput& in);
+// From the timeseries' kernel counters (xfrm_stat deltas of each observed namespace): one
+// event per second and counter that a rule maps (XfrmInNoStates -> BAD_SPI, XfrmOutNoStates
+// -> QUEUE_OVERFLOW, ...), its count the delta; no peer (the counters name none).
+std::vector<taxonomy::ObservedEvent> xfrm_counter_observations(const std::vector<reports::TimeseriesPoint>& ts);
 // Classifies the point and fills rep.codes, rep.informational and rep.failures.
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep);
 

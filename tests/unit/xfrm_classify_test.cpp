@@ -59,3 +59,33 @@ TEST(XfrmClassify, AcquireWithoutIkeSaByTheDeadlineIsQueueDropNoMm) {
 
 }  // namespace
 }  // namespace ist::run
+
+namespace ist::run {
+namespace {
+
+TEST(XfrmClassify, CounterDeltasInTheTimeseriesBecomeCounterRecords) {
+  std::vector<reports::TimeseriesPoint> ts(3);
+  ts[0].t_s = 1;
+  ts[0].xfrm["sut"].xfrm_stat = {{"XfrmInNoStates", 4}, {"XfrmInError", 9}};  // InError: no rule
+  ts[1].t_s = 2;
+  ts[1].xfrm["peers"].xfrm_stat = {{"XfrmOutNoStates", 2}};
+  ts[2].t_s = 3;  // not observed: nothing
+  auto obs = xfrm_counter_observations(ts);
+  ASSERT_EQ(obs.size(), 2u);
+  EXPECT_EQ(obs[0].what, taxonomy::Observation::xfrm_in_no_states);
+  EXPECT_EQ(obs[0].side, taxonomy::Side::responder);
+  EXPECT_EQ(obs[0].count, 4u);
+  EXPECT_EQ(obs[0].t_ms, 1000);
+  EXPECT_EQ(obs[1].what, taxonomy::Observation::xfrm_out_no_states);
+  EXPECT_EQ(obs[1].side, taxonomy::Side::initiator);
+
+  taxonomy::Classifier classifier;
+  auto r = classifier.classify(obs);
+  ASSERT_EQ(r.codes.count("ERROR_IPSEC_BAD_SPI"), 1u);
+  EXPECT_EQ(r.codes.at("ERROR_IPSEC_BAD_SPI").attempts, 4u);
+  ASSERT_EQ(r.codes.count("STATUS_IPSEC_QUEUE_OVERFLOW"), 1u);
+  EXPECT_EQ(r.codes.at("STATUS_IPSEC_QUEUE_OVERFLOW").attempts, 2u);
+}
+
+}  // namespace
+}  // namespace ist::run
