@@ -117,12 +117,18 @@ def test_native_engine_churn_storm_and_sut_rekeys(run_ikestorm, needs_root, tmp_
 
 def short_lifetime_hold(run_ikestorm, tmp_path, peers, child_s, ike_s, hold_s, timeout):
     """Both sides rekey on one short schedule (each SA's CHILD every child_s, IKE every
-    ike_s), so their rekeys cross (RFC 7296 2.8.1, 2.8.2, 2.25) during a hold of hold_s."""
+    ike_s), so their rekeys cross (RFC 7296 2.8.1, 2.8.2, 2.25) during a hold of hold_s.
+    The SUT's hard lifetimes are 4 s past the rekey (not the default 1 s): at teardown a
+    peer that is closing its IKE_SA refuses the SUT's rekeys with TEMPORARY_FAILURE (2.25),
+    and with 1,000 peers deleting at once the SUT takes a second or two to hear every
+    delete (dropped datagrams, then retransmits); a 1 s margin let ~5% of the CHILD_SAs
+    hard-expire in that window."""
     before = charon_pids()
     out = tmp_path / "out"
     r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", peers,
                      "--set", f"peers.child.rekey_time={child_s}s", "--set", f"peers.ike.rekey_time={ike_s}s",
                      "--set", f"sut.child.rekey_time={child_s}s", "--set", f"sut.ike.rekey_time={ike_s}s",
+                     "--set", f"sut.child.life_time={child_s + 4}s", "--set", "sut.ike.over_time=4s",
                      "--set", f"phases=[{{connect: {{}}}}, {{hold: {{duration: {hold_s}s}}}}, {{teardown: {{}}}}]",
                      "--out", out, timeout=timeout)
     assert r.returncode == 0, r.stdout + r.stderr
