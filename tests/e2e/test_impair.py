@@ -125,3 +125,25 @@ def test_impair_needs_the_native_engine(run_ikestorm, tmp_path):
     r = run_ikestorm("validate", f)
     assert r.returncode == 2
     assert f"{f}:3:11: peers.impair: needs peers.engine: native" in r.stdout + r.stderr
+
+
+def test_esp_rules_touch_esp_only(run_ikestorm, needs_root, tmp_path):
+    # ESP probes through every CHILD_SA (traffic); one peer of three loses the echoes coming
+    # back to it, while IKE (setup, rekeys, delete) is left alone.
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--set", "peers.engine=native", "--peers", "3",
+                     "--set", "traffic={peers: 3, rate: 20/s, size: 200}",
+                     "--set", "peers.impair=[{action: drop, esp: true, direction: in, peers: 33.4%}]",
+                     "--set", "phases=[{connect: {}}, {hold: {duration: 3s}}, {teardown: {}}]",
+                     "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = json.loads((out / "report.json").read_text())["runs"][0]
+    assert run["summary"]["established"] == 3 and run["summary"]["failed"] == 0
+    tunnels = run["data_tunnels"]
+    assert len(tunnels) == 3
+    assert all(t["sent"] > 0 and t["received_by_sut"] == t["sent"] for t in tunnels)
+    starved = [t for t in tunnels if t["received"] == 0]
+    assert len(starved) == 1
+    assert all(t["received"] == t["echoed"] for t in tunnels if t not in starved)
+    notes = "\n".join(run["notes"])
+    assert f"drop ESP in, 33.4% of peers: chosen for 1 peers, applied to {starved[0]['echoed']} datagrams" in notes
