@@ -7,6 +7,7 @@ ist_gtest(impair_unit_tests
     ${CMAKE_CURRENT_LIST_DIR}/impair_malformed_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/impair_io_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/impair_flood_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/impair_layers_test.cpp
   LIBS ist_native_impair
   LABELS unit)
 
