@@ -1129,5 +1129,46 @@ TEST(NativeInitiator, ARequestOnTheNewIkeSaThatOvertakesTheRekeyAnswerIsAnswered
   EXPECT_EQ(e.ini.stats().dropped, 0u);
 }
 
+TEST(NativeInitiator, PeerWinningACrossingChildRekeyAndClosingTheOldSaFirstLeavesItsSa) {
+  // The peer settles the collision (its SA survives) and deletes the old SA before its
+  // answer to our rekey reaches us: its SA becomes current, and we close the one we made.
+  Established e;
+  const ChildSa old = *e.ini.child();
+  ASSERT_TRUE(e.ini.rekey_child(Millis(60)).ok());
+  auto ours = take_request(e.ini, e.sa);
+  Bytes old_out;
+  put_u32(old_out, old.spi_out);
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
+      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee41)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0xff)}),
+      make_payload(PayloadType::tsi, TsPayload{old.ts_remote}),
+      make_payload(PayloadType::tsr, TsPayload{old.ts_local})});
+  ASSERT_EQ(error_in(answer), 0);
+  auto closed = e.ask(e.sa, ExchangeType::informational, 1,
+                      {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {old_out}})});
+  auto* d = find_body<DeletePayload>(closed, PayloadType::del);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(get_u32(d->spis.at(0).data()), old.spi_in);
+  ASSERT_NE(e.ini.child(), nullptr);
+  EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee41u);
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::rekey_collision}));  // no child_deleted
+  e.ini.on_datagram(Millis(70), 500, e.sa.respond(ExchangeType::create_child_sa, ours.mid, {
+      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee42)}}),
+      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0x00)}),
+      make_payload(PayloadType::tsi, TsPayload{old.ts_local}),
+      make_payload(PayloadType::tsr, TsPayload{old.ts_remote})}));
+  auto del = take_request(e.ini, e.sa);
+  auto* dd = find_body<DeletePayload>(del.inner, PayloadType::del);
+  ASSERT_NE(dd, nullptr);
+  const auto* our_sa = find_body<SaPayload>(ours.inner, PayloadType::sa);
+  ASSERT_NE(our_sa, nullptr);
+  EXPECT_EQ(get_u32(dd->spis.at(0).data()), get_u32(our_sa->proposals.at(0).spi.data()));  // the one we made
+  EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee41u);
+  e.ini.on_datagram(Millis(80), 500, e.sa.respond(ExchangeType::informational, del.mid, {}));
+  EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::child_rekeyed}));
+  EXPECT_EQ(e.ini.stats().child_rekeys, 1u);
+}
+
 }  // namespace
 }  // namespace ist::native

@@ -607,6 +607,13 @@ void Initiator::handle_peer_request(Millis now, uint64_t spi_i, uint64_t spi_r, 
           } else if (old_child_ && v == old_child_->spi_out) {
             reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(old_child_->spi_in)}}));
             old_child_.reset();  // the peer's rekey finished with this delete
+          } else if (child_ && v == child_->spi_out && collision_) {
+            // 2.8.1: the peer settled our crossing rekeys before our answer came (its SA won)
+            // and closed the old one; its new SA is current, ours will be redundant.
+            reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(child_->spi_in)}}));
+            child_ = std::move(collision_->peer_made);
+            collision_.reset();
+            child_rekey_lost_ = true;  // counted once our answer is in (see handle_rekey_child_response)
           } else if (child_ && v == child_->spi_out) {
             reply.push_back(make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(child_->spi_in)}}));
             child_.reset();

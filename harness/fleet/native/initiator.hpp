@@ -314,6 +314,9 @@ class Initiator {
   };
   std::optional<ChildCollision> collision_;
   std::optional<ChildSa> redundant_child_;  // the peer's redundant SA, until it deletes it
+  // The peer won a CHILD rekey collision and deleted the old SA before our own rekey was
+  // answered: the SA our exchange makes is redundant, and we delete it when the answer comes.
+  bool child_rekey_lost_ = false;
   std::vector<Datagram> outgoing_;
   std::vector<InitiatorEvent> events_;
   InitiatorStats stats_;

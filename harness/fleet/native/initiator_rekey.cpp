@@ -129,6 +129,13 @@ bool Initiator::handle_rekey_refusal(Millis now, const PendingRequest& req, cons
   const uint16_t error = first_error_notify(inner);
   if (!error) return false;
   const bool child = req.purpose == Purpose::rekey_child;
+  if (child && child_rekey_lost_) {  // the peer's SA replaced the old one already
+    child_rekey_lost_ = false;
+    ++stats_.child_rekeys;
+    emit(InitiatorEvent{.kind = EventKind::child_rekeyed, .at = now, .exchange = ExchangeType::create_child_sa,
+                        .by_peer = true});
+    return true;
+  }
   // A crossing rekey of the peer's that we answered made its SA; ours made none, so the
   // peer's survives alone and the peer deletes the old SA (2.8.1, 2.8.2).
   if (child && collision_) {
@@ -181,6 +188,16 @@ void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, con
     return;
   }
   child_refusals_ = 0;
+  if (child_rekey_lost_) {
+    // The peer won the collision and already closed the old SA: close the one we made.
+    child_rekey_lost_ = false;
+    PendingRequest extra;
+    extra.new_child_spi = fresh->spi_in;
+    (void)send_request(now, ike_, Purpose::delete_redundant_child, ExchangeType::informational,
+                       {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {u32_bytes(fresh->spi_in)}})},
+                       std::move(extra));
+    return;
+  }
   if (!child_) {
     // The peer deleted the CHILD_SA while our rekey was in flight, yet made the new one.
     child_ = std::move(*fresh);
