@@ -305,6 +305,7 @@ Status Guest::start_qemu(const std::string& initramfs) {
   std::string append =
       "console=ttyS0 panic=-1 loglevel=4 rdinit=/init tsc=reliable no_timer_check mitigations=off "
       "cryptomgr.notests=1 audit=0 apparmor=0 nowatchdog";
+  if (o.module_autoload) append += " ist.autoload=1";
   for (const auto& a : o.extra_kernel_args) append += " " + a;
   const bool kvm = accel_ == Accel::kvm;
 

@@ -81,6 +81,11 @@ struct GuestOptions {
   Accel accel = Accel::automatic;
   std::chrono::milliseconds boot_timeout{60000};  // qemu start to agent ready + network set up
   std::vector<std::string> extra_modules;      // preloaded besides the built-in list (names)
+  // Let the guest kernel autoload modules that were not preloaded (busybox modprobe, ~1 s a
+  // lookup under TCG; the crypto API looks up every algorithm name). Off: an algorithm whose
+  // module is not preloaded is refused (charon logs the failed SA install); add it to
+  // extra_modules instead.
+  bool module_autoload = false;
   std::vector<std::string> extra_kernel_args;  // appended to the kernel command line
 };
 

@@ -173,7 +173,11 @@ const std::vector<std::string>& guest_modules() {
       // faster implementations where the (virtual) CPU has the instructions; an insmod that
       // fails for want of them is harmless
       "aesni_intel", "ghash_clmulni_intel", "sha256_ssse3", "sha512_ssse3", "chacha_x86_64",
-      "poly1305_x86_64"};
+      "poly1305_x86_64",
+      // older proposals charon still accepts (3DES, SHA-1 is built in)
+      "des_generic", "des3_ede_x86_64",
+      // the default RNG seqiv/echainiv draw their IVs from
+      "drbg", "jitterentropy_rng", "ansi_cprng"};
   return names;
 }
 
@@ -241,10 +245,16 @@ mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "mounting /run"
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "mounting /tmp"
 mkdir -p /newroot/run/ist
 cp /ist-vm-agent /newroot/run/ist/agent || fail "copying the agent"
-# The kernel's module autoloader (crypto lookups ask for every algorithm name once) runs
-# the static busybox modprobe: the host's kmod would load its libraries over 9p each time.
+# The kernel's module autoloader: every algorithm name the crypto API meets is asked for
+# twice, and under TCG even the static busybox modprobe (parsing modules.alias over 9p) costs
+# ~1 s a call. The IPsec modules are preloaded above, so by default the autoloader is a
+# static `false`; ist.autoload=1 on the command line lets busybox modprobe load the rest.
 cp /bin/busybox /newroot/run/ist/busybox && ln -s busybox /newroot/run/ist/modprobe &&
-  echo /run/ist/modprobe > /proc/sys/kernel/modprobe
+  ln -s busybox /newroot/run/ist/false || fail "copying busybox"
+case " $(cat /proc/cmdline) " in
+  *" ist.autoload=1 "*) echo /run/ist/modprobe > /proc/sys/kernel/modprobe ;;
+  *) echo /run/ist/false > /proc/sys/kernel/modprobe ;;
+esac
 hostname ist-guest
 ip link set lo up
 stage "switching root"
