@@ -24,6 +24,7 @@
 #include "common/result.hpp"
 #include "fleet/native/bytes.hpp"
 #include "fleet/native/crypto.hpp"
+#include "fleet/native/heap_optional.hpp"
 #include "fleet/native/ike_message.hpp"
 #include "fleet/native/sk_payload.hpp"
 
@@ -283,7 +284,7 @@ class Initiator {
     Bytes peer_ni, our_nr;
     uint64_t spi_i = 0, spi_r = 0;
   };
-  std::optional<IkeCollision> ike_collision_;
+  HeapOptional<IkeCollision> ike_collision_;
   // A request on the IKE_SA our rekey is creating that arrived before the answer creating it
   // (charon sends on the new SA from another thread, which can overtake its answer): replayed
   // once the answer is in.
@@ -291,7 +292,7 @@ class Initiator {
     uint16_t local_port = 0;
     Bytes payload;
   };
-  std::optional<EarlyDatagram> early_;
+  HeapOptional<EarlyDatagram> early_;
   // Retries of rekeys answered TEMPORARY_FAILURE, and how many refusals in a row.
   std::optional<Millis> retry_child_at_, retry_ike_at_;
   unsigned child_refusals_ = 0, ike_refusals_ = 0;
@@ -302,18 +303,18 @@ class Initiator {
   Bytes init_request_;   // RealMessage1 for AUTH
   Bytes init_response_;  // RealMessage2 for the responder's AUTH
   bool use_natt_ = false;
-  std::optional<PendingRequest> pending_;
+  HeapOptional<PendingRequest> pending_;
   ExchangeType pending_exchange_ = ExchangeType::ike_sa_init;
   std::optional<ChildSa> child_;
-  std::optional<ChildSa> old_child_;  // replaced by a rekey, until its delete completes
+  HeapOptional<ChildSa> old_child_;  // replaced by a rekey, until its delete completes
   // A CHILD rekey of the peer's answered while ours was in flight (2.8.1): its nonces and
   // the SA it made, kept until our own answer says which of the two SAs is redundant.
   struct ChildCollision {
     Bytes peer_ni, our_nr;
     ChildSa peer_made;
   };
-  std::optional<ChildCollision> collision_;
-  std::optional<ChildSa> redundant_child_;  // the peer's redundant SA, until it deletes it
+  HeapOptional<ChildCollision> collision_;
+  HeapOptional<ChildSa> redundant_child_;  // the peer's redundant SA, until it deletes it
   // The peer won a CHILD rekey collision and deleted the old SA before our own rekey was
   // answered: the SA our exchange makes is redundant, and we delete it when the answer comes.
   bool child_rekey_lost_ = false;

@@ -501,6 +501,9 @@ Status NativeFleet::stop() {
   if (io_) {
     io_->flush();
     io_->close();
+    const auto st = io_->stats();
+    log::info("native peers: packet layer ", io_->name(), ": sent ", st.sent, ", send errors ", st.send_errors,
+              ", received ", st.received, ", dropped on receipt ", st.rx_dropped);
   }
   return ok();
 }

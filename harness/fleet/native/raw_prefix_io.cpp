@@ -7,7 +7,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -93,20 +95,26 @@ Result<std::unique_ptr<RawPrefixIo>> RawPrefixIo::open(EventLoop& loop, const Ra
       return Error::sys("raw-prefix io: attaching the BPF filter");
     int one = 1;
     (void)::setsockopt(rx.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
-    int version = TPACKET_V3;
+    int version = TPACKET_V2;
     if (::setsockopt(rx.get(), SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
-      return Error::sys("raw-prefix io: TPACKET_V3");
-    tpacket_req3 req{};
-    req.tp_block_size = o.ring_block_bytes;
-    req.tp_block_nr = o.ring_blocks;
-    req.tp_frame_size = 2048;
-    req.tp_frame_nr = o.ring_block_bytes / 2048 * o.ring_blocks;
-    req.tp_retire_blk_tov = o.block_timeout_ms;
+      return Error::sys("raw-prefix io: TPACKET_V2");
+    // Frames never straddle a block: blocks of whole pages holding whole frames.
+    const uint32_t page = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
+    const uint32_t block = std::max(page, o.frame_bytes) * 4;
+    tpacket_req req{};
+    req.tp_block_size = block;
+    req.tp_frame_size = o.frame_bytes;
+    req.tp_block_nr = (o.ring_frames * o.frame_bytes + block - 1) / block;
+    req.tp_frame_nr = req.tp_block_nr * (block / o.frame_bytes);
+    if (o.frame_bytes < 256 || o.frame_bytes % 16 || block % o.frame_bytes)
+      return Error("raw-prefix io: frame size must be a multiple of 16 that divides the block");
     if (::setsockopt(rx.get(), SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0)
       return Error::sys("raw-prefix io: PACKET_RX_RING");
-    io->ring_bytes_ = static_cast<size_t>(o.ring_block_bytes) * o.ring_blocks;
-    void* ring = ::mmap(nullptr, io->ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, rx.get(), 0);
-    if (ring == MAP_FAILED) ring = ::mmap(nullptr, io->ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, rx.get(), 0);
+    io->opts_.ring_frames = req.tp_frame_nr;
+    io->ring_bytes_ = static_cast<size_t>(req.tp_block_size) * req.tp_block_nr;
+    // Populated now: the ring is a constant part of the process's RSS from the start (a
+    // per-peer memory figure taken as an RSS difference must not see it fill up).
+    void* ring = ::mmap(nullptr, io->ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, rx.get(), 0);
     if (ring == MAP_FAILED) return Error::sys("raw-prefix io: mmap of the ring");
     io->ring_ = static_cast<uint8_t*>(ring);
     sockaddr_ll ll{};
@@ -221,64 +229,66 @@ void RawPrefixIo::flush() {
 }
 
 void RawPrefixIo::on_readable() {
-  const uint32_t block_bytes = opts_.ring_block_bytes;
   PacketDatagram batch[kBatch];
-  // Blocks are handed over in ring order; each is returned to the kernel once delivered.
-  for (uint32_t round = 0; round < opts_.ring_blocks && !closed_; ++round) {
-    auto* block = reinterpret_cast<tpacket_block_desc*>(ring_ + static_cast<size_t>(next_block_) * block_bytes);
-    if (!(block->hdr.bh1.block_status & TP_STATUS_USER)) break;
-    __sync_synchronize();
-    const uint32_t count = block->hdr.bh1.num_pkts;
-    auto* pkt = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(block) + block->hdr.bh1.offset_to_first_pkt);
-    size_t n = 0;
-    for (uint32_t i = 0; i < count; ++i) {
-      const uint8_t* ip = reinterpret_cast<const uint8_t*>(pkt) + pkt->tp_net;
-      const size_t caplen = pkt->tp_snaplen;
+  uint32_t held[kBatch];  // frames behind the batch: returned to the kernel after delivery
+  // At most one ring's worth per call: the other handlers get their turn.
+  for (uint32_t seen = 0; seen < opts_.ring_frames && !closed_;) {
+    size_t n = 0, frames = 0;
+    while (frames < kBatch && seen < opts_.ring_frames) {
+      auto* hdr = reinterpret_cast<tpacket2_hdr*>(ring_ + static_cast<size_t>(next_frame_) * opts_.frame_bytes);
+      if (!(hdr->tp_status & TP_STATUS_USER)) break;
+      __sync_synchronize();
+      held[frames++] = next_frame_;
+      next_frame_ = (next_frame_ + 1) % opts_.ring_frames;
+      ++seen;
+      const uint8_t* ip = reinterpret_cast<const uint8_t*>(hdr) + hdr->tp_net;
+      const size_t caplen = hdr->tp_snaplen;
       const size_t ihl = caplen >= kIpHeader ? static_cast<size_t>(ip[0] & 0x0f) * 4 : 0;
       const size_t total = caplen >= kIpHeader ? static_cast<size_t>(ip[2] << 8 | ip[3]) : 0;
-      if (ihl < kIpHeader || total > caplen || total < ihl + kUdpHeader) {
+      if (hdr->tp_len != hdr->tp_snaplen || ihl < kIpHeader || total > caplen || total < ihl + kUdpHeader) {
+        ++stats_.rx_dropped;  // truncated by the frame size, or not a whole IPv4/UDP packet
+        continue;
+      }
+      const uint8_t* udp = ip + ihl;
+      const size_t udp_len = static_cast<size_t>(udp[4] << 8 | udp[5]);
+      if (udp_len < kUdpHeader || ihl + udp_len > total) {
         ++stats_.rx_dropped;
-      } else {
-        const uint8_t* udp = ip + ihl;
-        const size_t udp_len = static_cast<size_t>(udp[4] << 8 | udp[5]);
-        if (udp_len < kUdpHeader || ihl + udp_len > total) {
-          ++stats_.rx_dropped;
-        } else {
-          PacketDatagram& d = batch[n++];
-          d.src = IpPort::of(ByteView(ip + 12, 4), static_cast<uint16_t>(udp[0] << 8 | udp[1]));
-          d.dst = IpPort::of(ByteView(ip + 16, 4), static_cast<uint16_t>(udp[2] << 8 | udp[3]));
-          d.payload = ByteView(udp + kUdpHeader, udp_len - kUdpHeader);
-        }
+        continue;
       }
-      if (n == kBatch || i + 1 == count) {
-        if (n && receiver_) {
-          stats_.received += n;
-          receiver_(std::span<const PacketDatagram>(batch, n));
-        } else {
-          stats_.rx_dropped += n;
-        }
-        n = 0;
-        if (closed_) break;
-      }
-      pkt = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(pkt) + pkt->tp_next_offset);
+      PacketDatagram& d = batch[n++];
+      d.src = IpPort::of(ByteView(ip + 12, 4), static_cast<uint16_t>(udp[0] << 8 | udp[1]));
+      d.dst = IpPort::of(ByteView(ip + 16, 4), static_cast<uint16_t>(udp[2] << 8 | udp[3]));
+      d.payload = ByteView(udp + kUdpHeader, udp_len - kUdpHeader);
     }
+    if (frames == 0) break;
+    if (n && receiver_) {
+      stats_.received += n;
+      receiver_(std::span<const PacketDatagram>(batch, n));
+    } else {
+      stats_.rx_dropped += n;
+    }
+    if (closed_) break;  // close() from the receiver: the ring stays mapped until destruction
     __sync_synchronize();
-    block->hdr.bh1.block_status = TP_STATUS_KERNEL;
-    next_block_ = (next_block_ + 1) % opts_.ring_blocks;
+    for (size_t i = 0; i < frames; ++i)
+      reinterpret_cast<tpacket2_hdr*>(ring_ + static_cast<size_t>(held[i]) * opts_.frame_bytes)->tp_status = TP_STATUS_KERNEL;
   }
 }
 
-uint64_t RawPrefixIo::ring_drops() const {
-  if (!rx_) return 0;
-  tpacket_stats_v3 st{};
-  socklen_t len = sizeof st;
-  if (::getsockopt(rx_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) return 0;
-  return st.tp_drops;  // since the last call (the kernel resets the counters on read)
+PacketIoStats RawPrefixIo::stats() const {
+  if (rx_) {
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(rx_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) ring_drops_ += st.tp_drops;
+  }
+  PacketIoStats s = stats_;
+  s.rx_dropped += ring_drops_;
+  return s;
 }
 
 void RawPrefixIo::close() {
   if (closed_) return;
   flush();
+  (void)stats();  // keep the ring's drop count
   closed_ = true;
   if (rx_) loop_.remove_fd(rx_.get());
   rx_.reset();
