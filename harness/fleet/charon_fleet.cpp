@@ -1,7 +1,13 @@
 #include "fleet/charon_fleet.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 
 #include "common/log.hpp"
@@ -61,6 +67,7 @@ charon::ConnSpec CharonFleet::conn_for(uint32_t peer) const {
     // Errors here were ruled out when the material was made for these peers.
     (void)charon::apply_peer_auth(c, *opts_.auth, peer);
   }
+  if (opts_.trap) c.start_action = charon::StartAction::trap;
   return c;
 }
 
@@ -90,9 +97,14 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   if (options.peers == 0 || options.daemons == 0) return Error("charon fleet: need at least one peer and one daemon");
   if (!options.ike_address || !options.inner_address) return Error("charon fleet: no address plan");
   options.daemons = std::min(options.daemons, options.peers);
+  if (options.trap && options.settings.backend != charon::Backend::xfrm)
+    return Error("charon fleet: trap start needs the kernel-netlink backend (kernel-libipsec keeps trap policies "
+                 "in userspace, so the kernel never raises an ACQUIRE)");
+  if (options.trap && !options.run_in) return Error("charon fleet: trap start needs a way into the peers namespace");
   std::unique_ptr<CharonFleet> f(new CharonFleet(loop, std::move(options)));
   const auto& o = f->opts_;
   f->attempt_timeout_ = retransmit_budget(o.settings) + 5s;
+  if (o.trap) IST_TRY(f->open_trap_socket());
 
   for (uint32_t d = 0; d < o.daemons; ++d) {
     charon::InstanceOptions io;
@@ -205,7 +217,52 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   return f;
 }
 
+Status CharonFleet::open_trap_socket() {
+  return opts_.run_in([this]() -> Status {
+    unique_fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return Error(std::string("trap trigger socket: ") + std::strerror(errno));
+    trap_socket_ = std::move(fd);
+    return ok();
+  });
+}
+
+// One datagram whose source is the peer's inner address (IP_PKTINFO picks it per message):
+// it matches the peer's trap policy, the kernel finds no SA and sends an ACQUIRE.
+void CharonFleet::send_trap_datagram(uint32_t peer) {
+  auto fail = [&](const std::string& why) {
+    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why});
+  };
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(opts_.trap_port);
+  in_pktinfo info{};
+  const std::string src = opts_.inner_address(peer);
+  if (::inet_pton(AF_INET, opts_.trap_target.c_str(), &dst.sin_addr) != 1 ||
+      ::inet_pton(AF_INET, src.c_str(), &info.ipi_spec_dst) != 1)
+    return fail("not IPv4 addresses: " + src + " -> " + opts_.trap_target);
+  static constexpr char kPayload[] = "ikestorm trap trigger";
+  iovec iov{const_cast<char*>(kPayload), sizeof kPayload - 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+  msghdr msg{};
+  msg.msg_name = &dst;
+  msg.msg_namelen = sizeof dst;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  // No SA yet: the kernel drops the datagram (larval drop) or fails the send with EAGAIN
+  // after raising the ACQUIRE; either way the ACQUIRE is what counts.
+  if (::sendmsg(trap_socket_.get(), &msg, 0) < 0 && errno != EAGAIN)
+    fail(src + " -> " + opts_.trap_target + ": " + std::strerror(errno));
+}
+
 void CharonFleet::initiate(uint32_t peer) {
+  if (opts_.trap) return send_trap_datagram(peer);
   vici::Message m;
   m.set("child", child_name_).set("ike", peer_conn_name(peer)).set("timeout", "-1");
   // The reply comes at once (timeout = -1); the outcome arrives as events.
@@ -256,6 +313,7 @@ Status CharonFleet::stop() {
       first = Error(d.instance.name() + " " + st.describe());
   }
   daemons_.clear();
+  trap_socket_.reset();
   return first;
 }
 

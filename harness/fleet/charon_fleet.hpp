@@ -16,6 +16,7 @@
 #include "charon/instance.hpp"
 #include "charon/settings.hpp"
 #include "common/event_loop.hpp"
+#include "common/unique_fd.hpp"
 #include "common/run_state.hpp"
 #include "fleet/peer_engine.hpp"
 #include "fleet/peer_plan.hpp"
@@ -35,6 +36,16 @@ struct CharonFleetOptions : PeerPlan {
   const charon::AuthMaterial* auth = nullptr;
   // Peer i's connection when not the built-in one (a user's gateway config derives them).
   std::function<charon::ConnSpec(uint32_t)> make_conn;
+  // Trap start (scenario peers.start_action: trap): every CHILD config loads with
+  // start_action = trap, so charon installs trap policies (settings.backend must be xfrm,
+  // i.e. kernel-netlink, for them to be the kernel's), and initiate(peer) sends one UDP
+  // datagram from the peer's inner address to trap_target:trap_port instead of a vici
+  // initiate; the kernel's ACQUIRE for it makes charon start the IKE_SA. run_in enters the
+  // peers namespace, where the sending socket is opened.
+  bool trap = false;
+  std::string trap_target = "198.18.255.1";
+  uint16_t trap_port = 9;  // discard; the datagram never leaves without an SA
+  std::function<Status(const std::function<Status()>&)> run_in;
 };
 
 // Peer i's IKE identity.
@@ -74,6 +85,8 @@ class CharonFleet final : public PeerEngine {
   Daemon& daemon_of(uint32_t peer) { return daemons_[peer % daemons_.size()]; }
   charon::ConnSpec builtin_conn(uint32_t peer) const;
   void emit(PeerObservation o);
+  Status open_trap_socket();
+  void send_trap_datagram(uint32_t peer);
 
   EventLoop& loop_;
   CharonFleetOptions opts_;
@@ -84,6 +97,7 @@ class CharonFleet final : public PeerEngine {
   std::string child_name_ = "net";  // the CHILD_SA config every peer initiates
   double load_seconds_ = 0;
   std::vector<PeerObservation> scratch_;
+  unique_fd trap_socket_;  // UDP in the peers namespace; the source is set per datagram
 };
 
 // Charon's total time before an initiator gives up on an unanswered request: the sum of

@@ -594,6 +594,18 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   fo.state = ctx.state;
   fo.settings.role = charon::Role::initiator;
   fo.settings.backend = ctx.host_esp ? charon::Backend::xfrm : charon::Backend::libipsec;
+  if (s.peers.start_action == scenario::StartAction::trap) {
+    // Trap policies must be the kernel's for it to raise ACQUIREs: kernel-netlink even on a
+    // host without ESP (installing the SA would fail there; see README, peers.start_action).
+    fo.trap = true;
+    fo.settings.backend = charon::Backend::xfrm;
+    fo.trap_target = topo->sut_subnet_address().str();
+    const netns::Namespace* pns = &topo->peers_ns();
+    fo.run_in = [pns](const std::function<Status()>& fn) { return pns->run_in(fn); };
+    rep.notes.push_back("peers.start_action trap: the initiators (kernel-netlink) hold kernel trap policies; each "
+                        "peer is started by one UDP datagram from its inner address to " + fo.trap_target +
+                        ", whose ACQUIRE starts the IKE_SA");
+  }
   fo.settings.filelog = charon::default_filelog(charon::Role::initiator, "");
   fo.settings.user_keys = user_keys(s.peers.charon);
   fo.settings.user_keys.try_emplace("retransmit_tries", kInitiatorRetransmitTries);

@@ -31,6 +31,9 @@
 // | peers.deadlines.child        | 5s                       | 1ms .. 30 days                       |
 // | peers.daemons                | number of cores          | 1 .. 256 initiator charons           |
 // | peers.encap                  | false                    | force UDP encapsulation              |
+// | peers.start_action           | none                     | none (vici initiate), trap (charon   |
+// |                              |                          | engine: kernel trap policies, started|
+// |                              |                          | by a datagram from the inner address)|
 // | peers.impair[]               | none                     | native engine only; see Impairment   |
 // | peers.flood[]                | none                     | native engine only; see Flood        |
 // | sut.charon.*                 | {}                       | strongswan.conf charon.*; load,      |
@@ -75,6 +78,10 @@ using std::chrono::milliseconds;
 enum class Backend { auto_select, xfrm, libipsec, vm };
 enum class Engine { charon, native };
 enum class Auth { psk, ecdsa, rsa, eap_mschapv2 };
+// How a peer's connection is started (swanctl start_action): `none` = the harness calls vici
+// initiate; `trap` = the initiators install kernel trap policies (kernel-netlink) and the
+// harness sends a datagram from the peer's inner address, so the kernel's ACQUIRE starts it.
+enum class StartAction { none, trap };
 
 struct Arrival {
   enum class Kind { rate, burst, ramp };
@@ -148,6 +155,7 @@ struct Peers {
   milliseconds deadline_child{5'000};
   std::optional<unsigned> daemons;  // unset: number of cores (see resolved_daemons)
   bool encap = false;                // force UDP encapsulation (NAT-T) on every peer
+  StartAction start_action = StartAction::none;  // charon engine only
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only
 };
@@ -228,6 +236,7 @@ struct Scenario {
 const char* to_string(Backend b);
 const char* to_string(Engine e);
 const char* to_string(Auth a);
+const char* to_string(StartAction a);
 const char* to_string(Phase::Kind k);
 
 // peers.daemons, or the number of cores when unset (at least 1).

@@ -459,8 +459,21 @@ class Validator {
       if (daemons > 0) p.daemons = static_cast<unsigned>(daemons);
     }
     read_bool(r.get("encap"), "peers.encap", p.encap);
+    read_start_action(r.get("start_action"), p);
     read_impairments(r.get("impair"), p);
     read_floods(r.get("flood"), p);
+  }
+
+  // peers.start_action: trap policies live in the initiator charons' kernel-netlink; the native
+  // engine has no kernel policies to trap on.
+  void read_start_action(const Node* n, Peers& p) {
+    if (n == nullptr) return;
+    read_enum(n, "peers.start_action",
+              std::array{std::pair{"none", StartAction::none}, std::pair{"trap", StartAction::trap}},
+              p.start_action);
+    if (p.start_action == StartAction::trap && p.engine != Engine::charon)
+      diag_.add(n->origin, "peers.start_action: trap needs peers.engine: charon (the native engine installs no "
+                           "kernel policies that could trap traffic)");
   }
 
   // ---- peers.impair / peers.flood (native engine) ----------------------------------------

@@ -11,7 +11,8 @@ constexpr std::string_view kMmLimit = "scenarios/taxonomy/mm-limit.yaml scenario
 // The native engine's malform impairment and malformed flood (peers.impair / peers.flood).
 constexpr std::string_view kMalformed = "scenarios/impair/malformed.yaml";
 constexpr std::string_view kNoResponse =
-    "scenarios/taxonomy/drop-no-response.yaml scenarios/taxonomy/mm-limit.yaml";
+    "scenarios/taxonomy/drop-no-response.yaml scenarios/taxonomy/mm-limit.yaml "
+    "scenarios/taxonomy/queue-drop-no-mm.yaml";
 
 // Reasons shared by groups of codes.
 constexpr std::string_view kPolicyStore =
@@ -100,15 +101,12 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
     {"ERROR_IPSEC_IKE_SA_DELETED", "", "An orderly delete is informational (rule ike-delete-received -> MM_EXPIRED informational)."},
     {"ERROR_IPSEC_IKE_SA_REAPED", "", "Windows' idle-SA reaping; charon has no idle reaper (only DPD and lifetimes)."},
     {"ERROR_IPSEC_IKE_MM_ACQUIRE_DROP", "",
-     "Kernel ACQUIRE dropped before main mode: needs trap policies in a real XFRM kernel and "
-     "ACQUIRE accounting (harness/xfrm not built yet); peers here initiate explicitly."},
+     "Kernel ACQUIRE dropped before main mode: charon never refuses an ACQUIRE on a line of its own "
+     "(an ACQUIRE with no IKE_SA up in time is QUEUE_DROP_NO_MM, see queue-drop-no-mm.yaml); no rule "
+     "tells a dropped ACQUIRE apart."},
     {"ERROR_IPSEC_IKE_QM_ACQUIRE_DROP", "", "As MM_ACQUIRE_DROP, for quick mode: needs trap policies and real XFRM."},
     {"ERROR_IPSEC_IKE_QUEUE_DROP_MM", "scenarios/taxonomy/queue-drop-mm.yaml", ""},
-    {"ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM", "",
-     "Rule child-no-ike (initiate refused with no IKE_SA up). The charon peers create the CHILD_SA "
-     "inside IKE_AUTH, so a CHILD request without an IKE_SA never happens; producing it needs "
-     "trap-policy ACQUIREs in a real XFRM kernel (or the native engine sending a CREATE_CHILD_SA "
-     "without an IKE_SA)."},
+    {"ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM", "scenarios/taxonomy/queue-drop-no-mm.yaml", ""},
     {"ERROR_IPSEC_IKE_DROP_NO_RESPONSE", kNoResponse, ""},
     {"ERROR_IPSEC_IKE_MM_DELAY_DROP", "scenarios/taxonomy/mm-delay-drop.yaml", ""},
     {"ERROR_IPSEC_IKE_QM_DELAY_DROP", "scenarios/taxonomy/qm-delay-drop.yaml", ""},

@@ -49,6 +49,8 @@ CASES = [
     ("auth-fail.yaml", "ERROR_IPSEC_IKE_AUTH_FAIL", True, None, 2),
     ("simultaneous-rekey.yaml", "ERROR_IPSEC_IKE_SIMULTANEOUS_REKEY", True, None, None),
     ("qm-delay-drop.yaml", "ERROR_IPSEC_IKE_QM_DELAY_DROP", False, "initiator", 3),
+    ("queue-drop-no-mm.yaml", "ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM", False, "initiator", 5),
+    ("queue-drop-no-mm.yaml", "ERROR_IPSEC_IKE_DROP_NO_RESPONSE", True, "initiator", 5),
 ]
 
 # Codes reproduced by scenarios/impair/malformed.yaml (checked in test_impair.py).
@@ -105,6 +107,28 @@ def test_cookie_is_informational(run_ikestorm, needs_root, tmp_path):
     assert info and info["attempts"] >= 1, run["informational"]
     assert run["summary"]["established"] == 10
     assert run["failures"] == [] and run["codes"] == {}
+
+
+def test_queue_drop_no_mm_rests_on_kernel_acquires(run_ikestorm, needs_root, tmp_path):
+    # peers.start_action trap: each peer's record carries the peers namespace kernel's ACQUIRE
+    # for its own inner address (198.19.128.1 + i), and nothing else is classified.
+    r, run = run_scenario(run_ikestorm, tmp_path, "queue-drop-no-mm.yaml")
+    check_common(r, run)
+    assert set(run["codes"]) == {"ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM", "ERROR_IPSEC_IKE_DROP_NO_RESPONSE",
+                                 "STATUS_IPSEC_QUEUE_OVERFLOW"}
+    # The trigger datagrams themselves: XfrmOutNoStates in the peers namespace, one per peer.
+    assert run["codes"]["STATUS_IPSEC_QUEUE_OVERFLOW"] == {"attempts": 5, "peers": 0}
+    recs = records(run, "ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM")
+    assert len(recs) == 5
+    inner = {f"198.19.128.{i + 1}" for i in range(5)}
+    seen = set()
+    for f in recs:
+        acquire = [e for e in f["evidence"] if e.startswith("kernel (peers)") and "acquire" in e.lower()]
+        assert acquire, f["evidence"]
+        seen |= {a for a in inner if a in acquire[0]}
+    assert seen == inner
+    assert run["summary"]["established"] == 0
+    assert any("start_action trap" in n for n in run["notes"]), run["notes"]
 
 
 @pytest.mark.long
