@@ -278,20 +278,53 @@ void NativeFleet::initiate(uint32_t peer) {
   Peer& p = peers_[peer];
   // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
   cancel_timers(peer);
+  setup_done(p);
   p.ike_up = p.child_up = p.terminating = p.delete_sent = false;
   ++p.generation;
+  p.ini.reset();
+  if (opts_.max_setups_in_flight && setups_in_flight_ >= opts_.max_setups_in_flight) {
+    if (!p.waiting) waiting_.push_back(peer);
+    p.waiting = true;
+    return;
+  }
+  start_attempt(peer);
+}
+
+void NativeFleet::start_attempt(uint32_t peer) {
+  Peer& p = peers_[peer];
+  p.waiting = false;
   p.ini = std::make_unique<native::Initiator>(config_for(peer));
   if (auto st = p.ini->start(now_ms()); !st) {
     emit(K::attempt_failed, peer, "initiate: " + st.error().describe());
     p.ini.reset();
     return;
   }
+  p.in_flight = true;
+  ++setups_in_flight_;
   pump(peer);
+}
+
+// The peer's setup is over (up, failed or abandoned): its slot goes to the next waiting peer.
+void NativeFleet::setup_done(Peer& p) {
+  if (!p.in_flight) return;
+  p.in_flight = false;
+  --setups_in_flight_;
+  while (!stopped_ && !waiting_.empty() &&
+         (!opts_.max_setups_in_flight || setups_in_flight_ < opts_.max_setups_in_flight)) {
+    const uint32_t next = waiting_.front();
+    waiting_.pop_front();
+    if (peers_[next].waiting) start_attempt(next);
+  }
 }
 
 void NativeFleet::terminate(uint32_t peer) {
   if (stopped_ || peer >= peers_.size()) return;
   Peer& p = peers_[peer];
+  if (p.waiting) {  // never started: nothing sent, nothing to delete
+    p.waiting = false;
+    emit(K::attempt_failed, peer, "native: attempt abandoned by terminate before it completed");
+    return;
+  }
   if (!p.ini) return;
   p.terminating = true;
   timers_->cancel(timer_id(peer, child_rekey_timer));
@@ -339,6 +372,7 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
 void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   cancel_timers(peer);
+  setup_done(p);
   p.ini.reset();
   bool ike = p.ike_up;
   p.ike_up = p.child_up = false;
@@ -349,6 +383,7 @@ void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
 void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   bool child = p.child_up, ike = p.ike_up;
+  setup_done(p);
   p.child_up = p.ike_up = p.terminating = false;
   cancel_timers(peer);
   if (p.ini && p.ini->state() != native::InitiatorState::established) p.ini.reset();
@@ -404,6 +439,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       schedule_rekey(peer, false);
       return;
     case E::child_up:
+      setup_done(p);
       if (!p.child_up) emit(K::child_up, peer);
       p.child_up = true;
       schedule_rekey(peer, true);
