@@ -101,9 +101,9 @@ constexpr auto kCoverage = std::to_array<CodeCoverage>({
     {"ERROR_IPSEC_IKE_SA_DELETED", "", "An orderly delete is informational (rule ike-delete-received -> MM_EXPIRED informational)."},
     {"ERROR_IPSEC_IKE_SA_REAPED", "", "Windows' idle-SA reaping; charon has no idle reaper (only DPD and lifetimes)."},
     {"ERROR_IPSEC_IKE_MM_ACQUIRE_DROP", "",
-     "Kernel ACQUIRE dropped before main mode: charon never refuses an ACQUIRE on a line of its own "
-     "(an ACQUIRE with no IKE_SA up in time is QUEUE_DROP_NO_MM, see queue-drop-no-mm.yaml); no rule "
-     "tells a dropped ACQUIRE apart."},
+     "Kernel ACQUIRE dropped before main mode: no rule reads charon's handling of an ACQUIRE it does not "
+     "act on (the initiators log at level 0). Rule child-no-ike reports an ACQUIRE with no IKE_SA up "
+     "within deadlines.ike as QUEUE_DROP_NO_MM (queue-drop-no-mm.yaml)."},
     {"ERROR_IPSEC_IKE_QM_ACQUIRE_DROP", "", "As MM_ACQUIRE_DROP, for quick mode: needs trap policies and real XFRM."},
     {"ERROR_IPSEC_IKE_QUEUE_DROP_MM", "scenarios/taxonomy/queue-drop-mm.yaml", ""},
     {"ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM", "scenarios/taxonomy/queue-drop-no-mm.yaml", ""},
