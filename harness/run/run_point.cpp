@@ -498,6 +498,11 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     rep.notes.push_back("backend vm: SUT charon (kernel-netlink) in a guest running " + vm_sut->guest_kernel() +
                         " (" + vm_sut->accel() + "), booted in " + std::to_string(vm_sut->boot_seconds()) +
                         " s, ESP algorithms loaded in " + std::to_string(vm_sut->warmup_seconds()) + " s");
+    // The guest kernel holds the SUT's SAs: observe it (timeseries xfrm.sut, kernel events)
+    // instead of the host's SUT namespace.
+    auto lines = vm_sut->watch_guest_xfrm();
+    Status watched = lines ? kernel.add_lines(loop, "sut", std::move(*lines)) : Status(std::move(lines).error());
+    if (!watched) rep.notes.push_back("backend vm: observing the guest kernel's XFRM: " + watched.error().describe());
     sut = std::move(*v);
   } else {
     auto c = CharonSut::start(loop, sio, setup);

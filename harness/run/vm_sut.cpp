@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <poll.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -197,6 +198,39 @@ Status VmSut::start_charon(const std::string& conf) {
   return ok();
 }
 
+Result<unique_fd> VmSut::watch_guest_xfrm() {
+  if (!guest_) return Error("vm SUT: no guest");
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Error("vm SUT: where is this binary: " + ec.message());
+  // busybox nc serves the watcher's stdout on one connection (-e runs it once connected),
+  // so its snapshot line is the first we read and nothing piles up in the guest meanwhile.
+  vm::SpawnRequest req;
+  req.argv = {"/bin/busybox", "nc", "-l", "-p", std::to_string(kGuestXfrmWatchPort), "-e", self, "xfrm", "--json",
+              "--watch", "--interval", "500ms"};  // at least one sample per orchestrator tick
+  req.log_path = "/run/ikestorm/xfrm-watch.err";
+  IST_TRY_ASSIGN(uint32_t id, guest_->spawn(req));
+  xfrm_watch_id_ = id;
+  const auto deadline = Clock::now() + 10s;
+  Result<unique_fd> fd = Error("not tried");
+  while (Clock::now() < deadline) {
+    fd = guest_->connect_tcp(kGuestViciAddress, kGuestXfrmWatchPort, 2s);
+    if (fd) {
+      // The watcher loads this binary over 9p (seconds under TCG): wait for its snapshot
+      // line so the run's first second already has the guest's counts.
+      pollfd p{fd->get(), POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline + 20s - Clock::now());
+      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) != 1)
+        return Error("vm SUT: the guest's xfrm watcher said nothing in 30 s");
+      return fd;
+    }
+    auto st = guest_->poll(id);
+    if (st && !st->running) return Error("vm SUT: the guest's xfrm watcher " + st->status.describe());
+    std::this_thread::sleep_for(100ms);
+  }
+  return std::move(fd).error().wrap("vm SUT: connecting to the guest's xfrm watcher");
+}
+
 Status VmSut::connect_vici(EventLoop& loop) {
   // charon opens its vici socket a moment after it starts: retry until it listens or dies.
   const auto deadline = Clock::now() + 30s;
@@ -300,6 +334,7 @@ Status VmSut::stop() {
         std::this_thread::sleep_for(100ms);
       }
     }
+    if (xfrm_watch_id_) (void)guest_->signal(*xfrm_watch_id_, SIGTERM);
     if (auto st = copy_log_back(); !st) first = std::move(st);
     // The guest kernel's XFRM error counters over the whole run, next to charon's log (the
     // run's XFRM observer watches the host namespaces, which hold no SAs with this backend).

@@ -22,6 +22,7 @@
 #include "charon/settings.hpp"
 #include "common/event_loop.hpp"
 #include "common/run_state.hpp"
+#include "common/unique_fd.hpp"
 #include "netns/topology.hpp"
 #include "run/sut.hpp"
 #include "vici/session.hpp"
@@ -50,6 +51,8 @@ inline constexpr const char* kGuestViciAddress = "198.18.1.2";
 inline constexpr const char* kBridgeManagementAddress = "198.18.1.1";
 inline constexpr int kManagementPrefix = 30;
 inline constexpr uint16_t kGuestViciPort = 4502;
+// `ikestorm xfrm --json --watch` on the guest kernel, served once on this TCP port.
+inline constexpr uint16_t kGuestXfrmWatchPort = 4503;
 // In the guest's tmpfs (/run is a fresh tmpfs there), never over 9p.
 inline constexpr const char* kGuestConf = "/run/ikestorm/strongswan.conf";
 inline constexpr const char* kGuestCharonLog = "/run/ikestorm/charon.log";
@@ -93,6 +96,10 @@ class VmSut final : public Sut {
   double warmup_seconds() const { return warmup_s_; }  // ESP algorithms instantiated
   std::string accel() const;                           // "kvm" or "tcg"
   vici::Session* session() { return session_.get(); }
+  // Starts `ikestorm xfrm --json --watch` (this very binary, seen in the guest over 9p) on
+  // the guest kernel and returns the connection its lines arrive on (for
+  // xfrm::RunObserver::add_lines). It stops when the connection closes or the guest stops.
+  Result<unique_fd> watch_guest_xfrm();
 
  private:
   VmSut() = default;
@@ -105,6 +112,7 @@ class VmSut final : public Sut {
   std::unique_ptr<vici::Session> session_;
   std::optional<uint64_t> esp_states_at_count_;
   uint32_t charon_id_ = 0;  // the guest agent's handle of the charon process
+  std::optional<uint32_t> xfrm_watch_id_;  // the guest agent's handle of the xfrm watcher
   bool charon_started_ = false;
   std::string guest_kernel_, version_, log_path_, work_dir_;
   double boot_s_ = 0;

@@ -24,20 +24,51 @@ Status RunObserver::add(EventLoop& loop, std::string role, const NetnsRunner& in
   cb.on_event = [this, self](const Event& e) {
     if (std::holds_alternative<Acquire>(e.msg.body)) ++self->acquires;
     if (std::holds_alternative<Expire>(e.msg.body)) ++self->expires;
-    if (!kept(e.msg.body)) return;
-    if (events_.size() >= kMaxEvents) {
-      ++dropped_;
-      return;
-    }
-    events_.push_back({e.t, self->role, e.msg.body});
+    record(*self, e.t, e.msg.body);
   };
   IST_TRY_ASSIGN(w->monitor, Monitor::start(loop, in, std::move(cb)));
   watched_.push_back(std::move(w));
   return ok();
 }
 
+void RunObserver::record(Watched& w, MonoTime t, const Body& body) {
+  if (!kept(body)) return;
+  if (events_.size() >= kMaxEvents) {
+    ++dropped_;
+    return;
+  }
+  events_.push_back({t, w.role, body});
+}
+
+Status RunObserver::add_lines(EventLoop& loop, std::string role, unique_fd lines) {
+  auto w = std::make_unique<Watched>();
+  w->role = std::move(role);
+  Watched* self = w.get();
+  IST_TRY_ASSIGN(w->feed, LineFeed::start(loop, std::move(lines),
+                                          [this, self](MonoTime t, Body b) { record(*self, t, b); }));
+  std::erase_if(watched_, [&](const auto& o) { return o->role == self->role; });
+  watched_.push_back(std::move(w));
+  return ok();
+}
+
 void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
   for (auto& w : watched_) {
+    if (w->feed) {
+      w->feed->drain();  // lines up to now belong to this second
+      auto t = w->feed->take();
+      if (!t) continue;  // nothing from the other kernel yet
+      reports::XfrmSample x;
+      x.sas = t->counts.sas;
+      x.policies_in = t->counts.policies.in;
+      x.policies_out = t->counts.policies.out;
+      x.policies_fwd = t->counts.policies.fwd;
+      x.acquires = t->acquires;
+      x.expires = t->expires;
+      x.xfrm_stat = std::move(t->xfrm_stat_delta);
+      if (w->role == "sut") pt.xfrm_stat = x.xfrm_stat;
+      pt.xfrm[w->role] = std::move(x);
+      continue;
+    }
     if (!w->monitor) continue;
     w->monitor->drain();  // notifications up to now belong to this second
     auto s = w->sampler.sample(now);
@@ -61,6 +92,7 @@ void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
 
 void RunObserver::stop() {
   for (auto& w : watched_) {
+    w->feed.reset();
     w->monitor.reset();
     w->sampler = Sampler();
   }

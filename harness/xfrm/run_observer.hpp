@@ -12,6 +12,8 @@
 
 #include "common/event_loop.hpp"
 #include "reports/report.hpp"
+#include "common/unique_fd.hpp"
+#include "xfrm/line_feed.hpp"
 #include "xfrm/monitor.hpp"
 #include "xfrm/sampler.hpp"
 
@@ -40,6 +42,10 @@ class RunObserver {
 
   // Starts observing one namespace. On error nothing of it is kept (the run goes on without).
   Status add(EventLoop& loop, std::string role, const NetnsRunner& in);
+  // Observes a kernel elsewhere (the vm backend's guest) through the lines of
+  // `ikestorm xfrm --json --watch` read from `lines`; replaces a namespace of the same role
+  // (the host's SUT namespace holds no SAs when the SUT runs in a guest).
+  Status add_lines(EventLoop& loop, std::string role, unique_fd lines);
   // One sample per namespace into `pt.xfrm[role]`, the SUT's deltas also into pt.xfrm_stat
   // (the report contract's field). Namespaces that fail to answer are left out of `pt`.
   void fill(MonoTime now, reports::TimeseriesPoint& pt);
@@ -57,8 +63,10 @@ class RunObserver {
     std::string role;
     Sampler sampler;
     std::unique_ptr<Monitor> monitor;
+    std::unique_ptr<LineFeed> feed;  // instead of sampler + monitor (add_lines)
     uint64_t acquires = 0, expires = 0;  // since the last fill
   };
+  void record(Watched& w, MonoTime t, const Body& body);
   std::vector<std::unique_ptr<Watched>> watched_;
   std::vector<RecordedEvent> events_;
   uint64_t dropped_ = 0;
