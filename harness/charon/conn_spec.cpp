@@ -149,6 +149,7 @@ Result<vici::Message> to_load_conn(const ConnSpec& c) {
   child.set("rand_time", secs(c.child.rand_time));
   child.set("start_action", to_string(c.start_action));
   child.set("dpd_action", to_string(c.dpd_action));
+  if (c.reqid != 0) child.set("reqid", c.reqid);
   return body;
 }
 

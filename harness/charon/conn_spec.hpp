@@ -82,6 +82,10 @@ struct ConnSpec {
   ChildLifetimes child;
   StartAction start_action = StartAction::none;
   DpdAction dpd_action = DpdAction::clear;
+  // Fixed CHILD reqid; 0 = charon numbers them from 1 per daemon. Daemons sharing a namespace
+  // with trap policies need disjoint ones: every daemon gets every ACQUIRE and finds its trap
+  // by reqid.
+  uint32_t reqid = 0;
 };
 
 // Checks what charon would refuse or silently change: names, empty selectors, lifetimes

@@ -67,7 +67,12 @@ charon::ConnSpec CharonFleet::conn_for(uint32_t peer) const {
     // Errors here were ruled out when the material was made for these peers.
     (void)charon::apply_peer_auth(c, *opts_.auth, peer);
   }
-  if (opts_.trap) c.start_action = charon::StartAction::trap;
+  if (opts_.trap) {
+    c.start_action = charon::StartAction::trap;
+    // Every daemon in the namespace receives every ACQUIRE; a reqid per peer keeps one
+    // daemon's trap from answering another's (measured: p0's datagram also started p1).
+    c.reqid = peer + 1;
+  }
   return c;
 }
 

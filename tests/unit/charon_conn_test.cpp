@@ -66,6 +66,7 @@ TEST(CharonConn, OptionalFieldsAppearOnlyWhenSet) {
   c.local_port = 4500;
   c.encap = true;
   c.start_action = StartAction::trap;
+  c.reqid = 7;
   c.unique = UniquePolicy::never;
   auto m = to_load_conn(c);
   ASSERT_TRUE(m.ok());
@@ -78,6 +79,7 @@ TEST(CharonConn, OptionalFieldsAppearOnlyWhenSet) {
   EXPECT_EQ(conn->get("unique"), "never");
   EXPECT_EQ(conn->find_section("local")->find("id"), nullptr);
   EXPECT_EQ(m->get_path("peer00001.children.net.start_action"), "trap");
+  EXPECT_EQ(m->get_path("peer00001.children.net.reqid"), "7");
   EXPECT_EQ(m->get_path("peer00001.children.net.esp_proposals"), std::nullopt);
 }
 
