@@ -351,4 +351,33 @@ Status VmSut::stop() {
   return first;
 }
 
+Status VmSut::start_data_sink(const std::string& address, uint16_t port) {
+  if (!guest_) return Error("vm SUT: no guest");
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Error("vm SUT: where is this binary: " + ec.message());
+  vm::SpawnRequest req;
+  req.argv = {self, "udp-echo", "--bind", address + ":" + std::to_string(port), "--counts", kGuestSinkCounts};
+  req.log_path = "/run/ikestorm/udp-echo.err";
+  IST_TRY_ASSIGN(uint32_t id, guest_->spawn(req));
+  data_sink_id_ = id;
+  // It writes its (empty) counts once its socket is bound.
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    if (guest_->read_file(kGuestSinkCounts)) return ok();
+    auto st = guest_->poll(id);
+    if (st && !st->running) {
+      auto err = guest_->read_file(req.log_path, 4096);
+      return Error("vm SUT: the guest's data sink " + st->status.describe() + (err ? ": " + *err : std::string()));
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return Error("vm SUT: the guest's data sink did not start within 10 s");
+}
+
+Result<std::string> VmSut::read_data_sink_counts() {
+  if (!guest_ || !data_sink_id_) return Error("vm SUT: no data sink in the guest");
+  return guest_->read_file(kGuestSinkCounts);
+}
+
 }  // namespace ist::run

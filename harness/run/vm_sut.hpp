@@ -57,6 +57,8 @@ inline constexpr uint16_t kGuestXfrmWatchPort = 4503;
 inline constexpr const char* kGuestConf = "/run/ikestorm/strongswan.conf";
 inline constexpr const char* kGuestCharonLog = "/run/ikestorm/charon.log";
 inline constexpr const char* kGuestCharonOutput = "/run/ikestorm/charon.out";
+// The data plane's echo sink in the guest (`ikestorm udp-echo`) writes its counts here.
+inline constexpr const char* kGuestSinkCounts = "/run/ikestorm/data-sink.json";
 
 // The guest charon's strongswan.conf: the settings a libipsec SUT would get, but with
 // kernel-netlink (no kernel-libipsec), the filelog at `guest_log` and vici on tcp://addr:port.
@@ -96,6 +98,12 @@ class VmSut final : public Sut {
   double warmup_seconds() const { return warmup_s_; }  // ESP algorithms instantiated
   std::string accel() const;                           // "kvm" or "tcg"
   vici::Session* session() { return session_.get(); }
+  // The data plane's echo sink (`ikestorm udp-echo`, this very binary seen over 9p) at
+  // address:port in the guest, where the protected subnet lives on lo; returns once it is
+  // bound. It goes with the guest at stop.
+  Status start_data_sink(const std::string& address, uint16_t port);
+  // What it counted so far (fleet::sink_tally_json).
+  Result<std::string> read_data_sink_counts();
   // Starts `ikestorm xfrm --json --watch` (this very binary, seen in the guest over 9p) on
   // the guest kernel and returns the connection its lines arrive on (for
   // xfrm::RunObserver::add_lines). It stops when the connection closes or the guest stops.
@@ -114,6 +122,7 @@ class VmSut final : public Sut {
   uint32_t charon_id_ = 0;  // the guest agent's handle of the charon process
   std::optional<uint32_t> xfrm_watch_id_;  // the guest agent's handle of the xfrm watcher
   bool charon_started_ = false;
+  std::optional<uint32_t> data_sink_id_;  // the guest agent's handle of `ikestorm udp-echo`
   std::string guest_kernel_, version_, log_path_, work_dir_;
   double boot_s_ = 0;
   double warmup_s_ = 0;

@@ -329,6 +329,40 @@ TEST(EspDataSink, CountsPerTunnelEchoesNormalProbesOnly) {
   EXPECT_EQ(echoes, 5);
 }
 
+// The vm backend's guest sink (`ikestorm udp-echo`) hands its tally back as JSON.
+TEST(EspDataSink, TallyRoundTripsThroughJson) {
+  SinkTally t;
+  t.peers.resize(8);
+  t.peers[2].received = 160;
+  t.peers[2].echoed = 159;
+  t.peers[7].faults[static_cast<size_t>(ProbeKind::bad_spi)] = 2;
+  t.total.received = 160;
+  t.total.echoed = 159;
+  t.total.faults[static_cast<size_t>(ProbeKind::bad_spi)] = 2;
+  t.misrouted = 1;
+  t.unrecognized = 3;
+  t.echo_errors = 1;
+  auto back = parse_sink_tally(sink_tally_json(t));
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_EQ(back->peers.size(), 8u);  // up to the highest tunnel that saw something
+  EXPECT_EQ(back->peer(2).received, 160u);
+  EXPECT_EQ(back->peer(2).echoed, 159u);
+  EXPECT_EQ(back->peer(0).received, 0u);
+  EXPECT_EQ(back->peer(7).faults[static_cast<size_t>(ProbeKind::bad_spi)], 2u);
+  EXPECT_EQ(back->total.faults[static_cast<size_t>(ProbeKind::bad_spi)], 2u);
+  EXPECT_EQ(back->total.faults[static_cast<size_t>(ProbeKind::replay)], 0u);
+  EXPECT_EQ(back->total.echoed, 159u);
+  EXPECT_EQ(back->misrouted, 1u);
+  EXPECT_EQ(back->unrecognized, 3u);
+  EXPECT_EQ(back->echo_errors, 1u);
+}
+
+TEST(EspDataSink, TallyJsonRefusesWhatIsNotOne) {
+  for (const char* bad : {"", "[]", "{\"peers\":{\"x\":{}}}", "{\"peers\":{\"99999999999\":{}}}",
+                          "{\"total\":{\"received\":\"many\"}}"})
+    EXPECT_FALSE(parse_sink_tally(bad)) << bad;
+}
+
 TEST(EspDataProbe, RoundTripsAndRefusesOtherBytes) {
   Probe p{ProbeKind::after_expiry, true, 123456, 0x0102030405060708ull};
   Bytes b = encode_probe(p, 64);

@@ -13,9 +13,13 @@ constexpr size_t kReasonsKept = 3;
 
 Result<std::unique_ptr<DataPlaneSession>> DataPlaneSession::open(EventLoop& loop, native::PacketIo& io,
                                                                  DataPlaneSessionOptions o) {
-  if (!o.open_sink_socket) return Error("data plane: no way to open the sink socket");
+  if (!o.open_sink_socket && !o.read_remote_sink) return Error("data plane: no sink (local socket or remote)");
   if (!o.plane.child_of || !o.plane.peer_endpoint) return Error("data plane: child_of and peer_endpoint are required");
   std::unique_ptr<DataPlaneSession> s(new DataPlaneSession(loop, std::move(o)));
+  if (!s->opts_.open_sink_socket) {
+    s->plane_ = std::make_unique<DataPlane>(loop, io, s->opts_.plane);
+    return s;
+  }
   IST_TRY_ASSIGN(unique_fd fd, s->opts_.open_sink_socket());
   IST_TRY(bind_udp4(fd.get(), s->opts_.plane.sink_address, s->opts_.plane.sink_port));
   // The sink checks each probe's source against the tunnel's inner address (its TSi).
@@ -43,6 +47,7 @@ void DataPlaneSession::close() {
 
 void DataPlaneSession::hold_started(std::chrono::milliseconds hold) {
   ++holds_;
+  in_hold_ = true;
   rcvbuf_at_start_.reset();
   if (opts_.sut_rcvbuf_errors)
     if (auto n = opts_.sut_rcvbuf_errors()) rcvbuf_at_start_ = *n;
@@ -106,6 +111,14 @@ void DataPlaneSession::hold_ended() {
       rcvbuf_errors_ = rcvbuf_errors_.value_or(0) + (*n - *rcvbuf_at_start_);
   }
   rcvbuf_at_start_.reset();
+  if (in_hold_ && opts_.read_remote_sink) {
+    if (auto t = opts_.read_remote_sink())
+      remote_tally_ = std::move(*t);
+    else
+      notes_.push_back("traffic, hold " + std::to_string(holds_) + ": reading the remote sink's counts: " +
+                       t.error().describe());
+  }
+  in_hold_ = false;
 }
 
 }  // namespace ist::fleet

@@ -38,6 +38,9 @@ struct DataPlaneSessionOptions {
   DataPlaneOptions plane;  // endpoints, child_of, sink address and port
   // Opens a UDP socket where the SUT's protected-subnet address lives (the SUT namespace).
   std::function<Result<unique_fd>()> open_sink_socket;
+  // Instead of open_sink_socket: the sink runs elsewhere (the vm backend's guest) and this
+  // reads what it counted so far (cumulative); read at each hold's end.
+  std::function<Result<SinkTally>()> read_remote_sink;
   // The SUT side's UDP RcvbufErrors (/proc/net/snmp), read at each hold's start and end:
   // where probes are lost when the SUT's sockets overflow. Empty: not read.
   std::function<Result<uint64_t>()> sut_rcvbuf_errors;
@@ -59,7 +62,8 @@ class DataPlaneSession {
 
   const DataPlane& plane() const { return *plane_; }
   DataPlane& plane() { return *plane_; }
-  const DataSink& sink() const { return *sink_; }
+  // What the sink counted (the remote sink's: as of the last hold end).
+  const SinkTally& sink() const { return sink_ ? sink_->tally() : remote_tally_; }
   const FaultTally& faults(ProbeKind k) const { return tally_[static_cast<size_t>(k)]; }
   // What happened, for the run's notes (peers picked, windows, refusals).
   const std::vector<std::string>& notes() const { return notes_; }
@@ -76,6 +80,8 @@ class DataPlaneSession {
   DataPlaneSessionOptions opts_;
   std::unique_ptr<DataPlane> plane_;
   std::unique_ptr<DataSink> sink_;
+  SinkTally remote_tally_;
+  bool in_hold_ = false;
   std::vector<uint32_t> senders_;
   std::vector<EventLoop::TimerId> fault_timers_;
   std::array<FaultTally, kProbeKinds> tally_{};

@@ -4,11 +4,14 @@
 // tag; the source address must be that tunnel's inner address) and echoes normal probes back
 // to their source, so the SUT's IPsec stack carries them back through the same tunnel.
 // Induced faults that arrive are counted, never echoed: each one is a fault the SUT let
-// through.
+// through. The same sink runs inside the vm backend's guest (`ikestorm udp-echo`), which
+// hands its SinkTally back as JSON.
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/event_loop.hpp"
@@ -24,10 +27,25 @@ struct SinkCounts {
   std::array<uint64_t, kProbeKinds> faults{};  // induced faults that got through, by ProbeKind
 };
 
+// Everything a sink counted: per tunnel (by the probe's peer index) and in total.
+struct SinkTally {
+  std::vector<SinkCounts> peers;
+  SinkCounts total;
+  uint64_t misrouted = 0;     // a probe from another address than its tunnel's
+  uint64_t unrecognized = 0;  // not a probe at all
+  uint64_t echo_errors = 0;
+  SinkCounts peer(uint32_t p) const { return p < peers.size() ? peers[p] : SinkCounts{}; }
+};
+
+// {"total":{...},"peers":{"<index>":{"received":..,"echoed":..,"faults":{"bad_spi":..}}},..}
+// (tunnels that saw nothing are left out).
+std::string sink_tally_json(const SinkTally& t);
+Result<SinkTally> parse_sink_tally(std::string_view json);
+
 class DataSink {
  public:
   // `inner_source(peer)` is the IPv4 address (network order) tunnel `peer` sends from; a
-  // probe from elsewhere counts as misrouted. `bound` is a UDP socket already bound (made in
+  // probe from elsewhere counts as misrouted (empty: not checked). `bound` is a UDP socket already bound (made in
   // the SUT namespace by the caller).
   static Result<std::unique_ptr<DataSink>> open(EventLoop& loop, unique_fd bound,
                                                 std::function<std::array<uint8_t, 4>(uint32_t)> inner_source);
@@ -35,11 +53,12 @@ class DataSink {
   DataSink(const DataSink&) = delete;
   DataSink& operator=(const DataSink&) = delete;
 
-  SinkCounts peer(uint32_t p) const { return p < peers_.size() ? peers_[p] : SinkCounts{}; }
-  SinkCounts total() const { return total_; }
-  uint64_t misrouted() const { return misrouted_; }    // a probe from another address than its tunnel's
-  uint64_t unrecognized() const { return unrecognized_; }  // not a probe at all
-  uint64_t echo_errors() const { return echo_errors_; }
+  const SinkTally& tally() const { return tally_; }
+  SinkCounts peer(uint32_t p) const { return tally_.peer(p); }
+  SinkCounts total() const { return tally_.total; }
+  uint64_t misrouted() const { return tally_.misrouted; }
+  uint64_t unrecognized() const { return tally_.unrecognized; }
+  uint64_t echo_errors() const { return tally_.echo_errors; }
   void close();
 
  private:
@@ -50,9 +69,7 @@ class DataSink {
   EventLoop& loop_;
   unique_fd fd_;
   std::function<std::array<uint8_t, 4>(uint32_t)> inner_source_;
-  std::vector<SinkCounts> peers_;
-  SinkCounts total_;
-  uint64_t misrouted_ = 0, unrecognized_ = 0, echo_errors_ = 0;
+  SinkTally tally_;
 };
 
 // Binds a UDP socket to an IPv4 address and port (with a receive buffer for bursts).
