@@ -182,3 +182,40 @@ def test_vm_timeseries_observes_the_guest_kernel(run_ikestorm, needs_root, tmp_p
     # The host's SUT namespace holds none of these: the numbers are the guest's.
     assert not any("observing the guest kernel" in n for n in run["notes"]), run["notes"]
 
+
+@pytest.mark.long
+def test_vm_data_plane_through_the_guest_kernel(run_ikestorm, needs_root, tmp_path):
+    """Issue 10: probes through 10 tunnels whose SUT end is the guest kernel's XFRM, echoed by
+    `ikestorm udp-echo` inside the guest; every count agrees end to end. The induced bad-SPI
+    and replayed packets are dropped by the guest kernel and classified from its xfrm_stat."""
+    out = tmp_path / "out"
+    r = run_ikestorm("run", REPO / "scenarios" / "vm" / "vm-dataplane.yaml", "--out", out, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report, run = only_run(out)
+    assert report["real_xfrm"] is True
+    d = run["summary"]["data"]
+    assert d["tunnels"] == 10
+    assert d["sent"] >= 1000
+    assert d["sent"] == d["received_by_sut"] == d["echoed"] == d["received"], d
+    assert d["dropped"] == 0 and d["lost"] == 0 and d["agree"], d
+    tunnels = run["data_tunnels"]
+    assert len(tunnels) == 10
+    assert all(t["sent"] > 0 and t["sent"] == t["received_by_sut"] == t["echoed"] == t["received"]
+               for t in tunnels), tunnels
+    for kind, counter in (("bad_spi", "XfrmInNoStates"), ("replay", "XfrmInStateSeqError")):
+        f = d["faults"][kind]
+        assert f["injected"] == 5 and f["delivered_by_sut"] == 0, f
+        assert any(f"xfrm_stat {counter} +5" in e for e in f["evidence"]), f
+    # The guest's per-second xfrm_stat deltas: one second holds each fault kind's 5 drops.
+    seen = {name: sum(p.get("xfrm", {}).get("sut", {}).get("xfrm_stat", {}).get(name, 0)
+                      for p in run["timeseries"])
+            for name in ("XfrmInNoStates", "XfrmInStateSeqError")}
+    assert seen == {"XfrmInNoStates": 5, "XfrmInStateSeqError": 5}, seen
+    for code, counter in (("ERROR_IPSEC_BAD_SPI", "XfrmInNoStates"),
+                          ("ERROR_IPSEC_REPLAY_CHECK_FAILED", "XfrmInStateSeqError")):
+        recs = [f for f in run["failures"] if f["code"]["name"] == code]
+        assert recs, [f["code"]["name"] for f in run["failures"]]
+        assert all(any(f"xfrm_stat {counter}" in e for e in f["evidence"]) for f in recs), recs
+    assert_nothing_left(run_id_of(r.stdout))
+    print(f"vm data plane: sent {d['sent']}, received by SUT {d['received_by_sut']}, echoed {d['echoed']}, "
+          f"received {d['received']}, xfrm_stat {seen}")
