@@ -154,6 +154,18 @@ void write_file(const std::string& path, const std::string& text) {
 // for every peer that did not end established.
 constexpr std::size_t kTimelinePeers = 2000;
 
+// Udp RcvbufErrors from /proc/net/snmp's text (a header line and a value line per protocol).
+Result<uint64_t> udp_rcvbuf_errors(std::istream& snmp) {
+  std::string header, values;
+  while (std::getline(snmp, header) && std::getline(snmp, values)) {
+    if (header.rfind("Udp:", 0) != 0) continue;
+    std::istringstream hn(header), vn(values);
+    for (std::string name, value; hn >> name && vn >> value;)
+      if (name == "RcvbufErrors") return std::stoull(value);
+  }
+  return Error("no Udp RcvbufErrors in /proc/net/snmp");
+}
+
 // The scenario's traffic block as the native engine's data plane: flows from the peers'
 // inner addresses through their CHILD_SAs to a sink at the SUT's protected-subnet address.
 Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, const scenario::Traffic& t,
@@ -187,6 +199,11 @@ Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, c
       IST_TRY_ASSIGN(std::string json, vm_sut->read_data_sink_counts());
       return fleet::parse_sink_tally(json);
     };
+    o.sut_rcvbuf_errors = [vm_sut]() -> Result<uint64_t> {
+      IST_TRY_ASSIGN(std::string text, vm_sut->read_guest_file("/proc/net/snmp"));
+      std::istringstream in(text);
+      return udp_rcvbuf_errors(in);
+    };
     IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));
     fleet::DataPlaneSession* sp = session.get();
     nf.set_esp_receiver([sp](uint32_t peer, const native::PacketDatagram& d) { sp->plane().on_esp(peer, d); });
@@ -195,21 +212,13 @@ Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, c
   const netns::Namespace* sut_ns = &topo.sut_ns();
   o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
   o.sut_rcvbuf_errors = [sut_ns]() -> Result<uint64_t> {
-    uint64_t n = 0;
-    bool found = false;
+    Result<uint64_t> n = Error("not read");
     IST_TRY(sut_ns->run_in([&]() -> Status {
       // thread-self: this thread is the one inside the namespace (/proc/self is the process's).
       std::ifstream f("/proc/thread-self/net/snmp");
-      std::string header, values;
-      while (std::getline(f, header) && std::getline(f, values)) {
-        if (header.rfind("Udp:", 0) != 0) continue;
-        std::istringstream hn(header), vn(values);
-        for (std::string name, value; hn >> name && vn >> value;)
-          if (name == "RcvbufErrors") n = std::stoull(value), found = true;
-      }
+      n = udp_rcvbuf_errors(f);
       return ok();
     }));
-    if (!found) return Error("no Udp RcvbufErrors in /proc/net/snmp");
     return n;
   };
   IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));

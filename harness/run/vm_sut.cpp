@@ -375,6 +375,11 @@ Status VmSut::start_data_sink(const std::string& address, uint16_t port) {
   return Error("vm SUT: the guest's data sink did not start within 10 s");
 }
 
+Result<std::string> VmSut::read_guest_file(const std::string& path) {
+  if (!guest_) return Error("vm SUT: no guest");
+  return guest_->read_file(path);
+}
+
 Result<std::string> VmSut::read_data_sink_counts() {
   if (!guest_ || !data_sink_id_) return Error("vm SUT: no data sink in the guest");
   return guest_->read_file(kGuestSinkCounts);

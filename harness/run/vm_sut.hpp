@@ -104,6 +104,8 @@ class VmSut final : public Sut {
   Status start_data_sink(const std::string& address, uint16_t port);
   // What it counted so far (fleet::sink_tally_json).
   Result<std::string> read_data_sink_counts();
+  // A file in the guest (e.g. /proc/net/snmp), through the guest agent.
+  Result<std::string> read_guest_file(const std::string& path);
   // Starts `ikestorm xfrm --json --watch` (this very binary, seen in the guest over 9p) on
   // the guest kernel and returns the connection its lines arrive on (for
   // xfrm::RunObserver::add_lines). It stops when the connection closes or the guest stops.

@@ -198,6 +198,7 @@ def test_vm_data_plane_through_the_guest_kernel(run_ikestorm, needs_root, tmp_pa
     assert d["sent"] >= 1000
     assert d["sent"] == d["received_by_sut"] == d["echoed"] == d["received"], d
     assert d["dropped"] == 0 and d["lost"] == 0 and d["agree"], d
+    assert d["sut_udp_rcvbuf_errors"] == 0, d  # read from the guest's /proc/net/snmp
     tunnels = run["data_tunnels"]
     assert len(tunnels) == 10
     assert all(t["sent"] > 0 and t["sent"] == t["received_by_sut"] == t["echoed"] == t["received"]
