@@ -76,7 +76,7 @@ TEST(TaxonomyCoverage, EveryRuleNamedInAReasonExists) {
       EXPECT_TRUE(ids.count((*it)[1].str())) << c.code << " names unknown rule " << (*it)[1].str();
     }
   }
-  EXPECT_GE(mentions, 5u);
+  EXPECT_GE(mentions, 4u);
 }
 
 TEST(TaxonomyCoverage, RulesForCodeFollowsTheRuleTable) {
@@ -116,7 +116,10 @@ TEST(TaxonomyCoverage, ValidationRejectsBrokenTables) {
       {"duplicate code", [](std::vector<CodeCoverage>& t) { t.push_back(t.front()); }},
       {"unknown code", [](std::vector<CodeCoverage>& t) { t.push_back({"ERROR_NO_SUCH", "", "x"}); }},
       {"neither scenario nor reason",
-       [](std::vector<CodeCoverage>& t) { t.front().why_not = ""; }},
+       [](std::vector<CodeCoverage>& t) {
+         for (auto& c : t)
+           if (c.code == "ERROR_IPSEC_IKE_QM_LIMIT") c.why_not = "";
+       }},
       {"both scenario and reason",
        [](std::vector<CodeCoverage>& t) {
          for (auto& c : t)
