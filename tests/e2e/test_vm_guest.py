@@ -11,21 +11,11 @@ import time
 
 import pytest
 
+from test_clean import netns_of, state_dir  # noqa: F401 (state_dir is a fixture)
+
 pytestmark = pytest.mark.long
 
 READY = re.compile(r"vm: run ([0-9a-f]{6}): guest (\S+) \((?:kvm|tcg), qemu pid (\d+)\) ready in")
-
-
-@pytest.fixture
-def state_dir(tmp_path):
-    d = tmp_path / "state"
-    d.mkdir()
-    return d
-
-
-def netns_of(run_id):
-    names = os.listdir("/run/netns") if os.path.isdir("/run/netns") else []
-    return sorted(n for n in names if n.startswith(f"ist-{run_id}-"))
 
 
 def pid_alive(pid):

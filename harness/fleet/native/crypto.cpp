@@ -59,6 +59,21 @@ Bytes prf(ByteView key, ByteView data) {
   return out;
 }
 
+Bytes hmac_sha256_128(ByteView key, ByteView data) {
+  Bytes full = prf(key, data);
+  full.resize(16);
+  return full;
+}
+
+const evp_cipher_st* aes_cipher(bool gcm, size_t key_bytes) {
+  switch (key_bytes) {
+    case 16: return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
+    case 24: return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
+    case 32: return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
+    default: return nullptr;
+  }
+}
+
 Bytes prf_plus(ByteView key, ByteView seed, size_t length) {
   if (length > 255 * prf_size) return {};
   Bytes out;

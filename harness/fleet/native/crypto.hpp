@@ -9,6 +9,7 @@
 #include "fleet/native/ike_message.hpp"
 
 struct evp_pkey_st;
+struct evp_cipher_st;
 
 namespace ist::native {
 
@@ -16,6 +17,10 @@ inline constexpr size_t prf_size = 32;
 
 // prf = HMAC-SHA2-256 (RFC 4868).
 Bytes prf(ByteView key, ByteView data);
+// HMAC-SHA2-256-128 (RFC 4868 2.3): the ICV of AES-CBC SK payloads and ESP packets.
+Bytes hmac_sha256_128(ByteView key, ByteView data);
+// AES-GCM or AES-CBC for a 16/24/32-byte key (OpenSSL's static cipher); nullptr otherwise.
+const evp_cipher_st* aes_cipher(bool gcm, size_t key_bytes);
 // prf+ (RFC 7296 2.13): T1 | T2 | ... with Tn = prf(K, Tn-1 | S | n), truncated to `length`.
 // The RFC caps n at 255; asking for more than 255 * 32 bytes returns an empty buffer.
 Bytes prf_plus(ByteView key, ByteView seed, size_t length);

@@ -16,20 +16,7 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)
 constexpr size_t kSaltSize = 4;  // RFC 4106 8.1
 constexpr size_t kIcvSize = 16;  // GCM-16 tag and HMAC-SHA2-256-128
 
-const EVP_CIPHER* aes(bool gcm, size_t key_bytes) {
-  switch (key_bytes) {
-    case 16: return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
-    case 24: return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
-    case 32: return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
-    default: return nullptr;
-  }
-}
 
-Bytes hmac_sha256_128(ByteView key, ByteView data) {
-  Bytes full = prf(key, data);  // prf is HMAC-SHA2-256
-  full.resize(kIcvSize);        // RFC 4868 2.3: truncated to 128 bits
-  return full;
-}
 
 bool equal_const_time(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
@@ -42,7 +29,7 @@ size_t block_of(const SkSuite& s) { return s.aead() ? 4 : 16; }
 
 // AES-CBC over whole blocks, no OpenSSL padding (ESP pads itself).
 Result<Bytes> aes_cbc(bool encrypt, ByteView key, ByteView iv, ByteView in) {
-  const EVP_CIPHER* cipher = aes(false, key.size());
+  const EVP_CIPHER* cipher = aes_cipher(false, key.size());
   if (!cipher || iv.size() != 16 || in.size() % 16) return Error("AES-CBC: bad key, IV or length");
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   Bytes out(in.size() + 16);
@@ -58,7 +45,7 @@ Result<Bytes> aes_cbc(bool encrypt, ByteView key, ByteView iv, ByteView in) {
 
 // AES-GCM decryption of ciphertext | tag; an Error when the tag does not verify.
 Result<Bytes> aes_gcm_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView sealed) {
-  const EVP_CIPHER* cipher = aes(true, key.size());
+  const EVP_CIPHER* cipher = aes_cipher(true, key.size());
   if (!cipher || nonce.size() != 12 || sealed.size() < kIcvSize) return Error("AES-GCM: bad key, nonce or length");
   size_t clen = sealed.size() - kIcvSize;
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);

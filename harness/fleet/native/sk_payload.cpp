@@ -14,20 +14,7 @@ namespace {
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-const EVP_CIPHER* aes(bool gcm, size_t key_bytes) {
-  switch (key_bytes) {
-    case 16: return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
-    case 24: return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
-    case 32: return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
-    default: return nullptr;
-  }
-}
 
-Bytes hmac_sha256_128(ByteView key, ByteView data) {
-  Bytes full = prf(key, data);
-  full.resize(16);  // RFC 4868: truncated to 128 bits
-  return full;
-}
 
 bool equal_const_time(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
@@ -39,7 +26,7 @@ bool equal_const_time(ByteView a, ByteView b) {
 }  // namespace
 
 Result<Bytes> aes_gcm_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plain) {
-  const EVP_CIPHER* cipher = aes(true, key.size());
+  const EVP_CIPHER* cipher = aes_cipher(true, key.size());
   if (!cipher) return Error("AES-GCM key of " + std::to_string(key.size()) + " bytes");
   if (nonce.size() != 12) return Error("AES-GCM nonce must be 12 bytes");
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
@@ -127,7 +114,7 @@ Result<Bytes> seal_message(const SkSuite& suite, ByteView encr_key, ByteView int
     out.resize(ct_at);
     put_bytes(out, sealed);
   } else {
-    if (!ctx || !EVP_EncryptInit_ex(ctx.get(), aes(false, encr_key.size()), nullptr, encr_key.data(), iv_bytes.data()) ||
+    if (!ctx || !EVP_EncryptInit_ex(ctx.get(), aes_cipher(false, encr_key.size()), nullptr, encr_key.data(), iv_bytes.data()) ||
         !EVP_CIPHER_CTX_set_padding(ctx.get(), 0) ||
         !EVP_EncryptUpdate(ctx.get(), out.data() + ct_at, &n, plain.data(), static_cast<int>(plain.size())) ||
         !EVP_EncryptFinal_ex(ctx.get(), out.data() + ct_at + n, &n))
@@ -158,7 +145,7 @@ Result<Bytes> open_message(const SkSuite& suite, ByteView encr_key, ByteView int
     Bytes nonce(encr_key.begin() + static_cast<std::ptrdiff_t>(key_bytes), encr_key.end());
     put_bytes(nonce, iv);
     Bytes tag(icv.begin(), icv.end());
-    if (!ctx || !EVP_DecryptInit_ex(ctx.get(), aes(true, key_bytes), nullptr, encr_key.data(), nonce.data()) ||
+    if (!ctx || !EVP_DecryptInit_ex(ctx.get(), aes_cipher(true, key_bytes), nullptr, encr_key.data(), nonce.data()) ||
         !EVP_DecryptUpdate(ctx.get(), nullptr, &n, datagram.data(), static_cast<int>(body_at)) ||
         !EVP_DecryptUpdate(ctx.get(), plain.data(), &n, datagram.data() + ct_at, static_cast<int>(ct_len)) ||
         !EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()))
@@ -169,7 +156,7 @@ Result<Bytes> open_message(const SkSuite& suite, ByteView encr_key, ByteView int
     Bytes expected = hmac_sha256_128(integ_key, datagram.first(datagram.size() - suite.icv_size()));
     if (!equal_const_time(expected, icv)) return Error("SK payload integrity check failed (HMAC-SHA2-256-128)");
     if (ct_len % 16 != 0) return Error("SK ciphertext is not a whole number of AES blocks");
-    if (!ctx || !EVP_DecryptInit_ex(ctx.get(), aes(false, encr_key.size()), nullptr, encr_key.data(), iv.data()) ||
+    if (!ctx || !EVP_DecryptInit_ex(ctx.get(), aes_cipher(false, encr_key.size()), nullptr, encr_key.data(), iv.data()) ||
         !EVP_CIPHER_CTX_set_padding(ctx.get(), 0) ||
         !EVP_DecryptUpdate(ctx.get(), plain.data(), &n, datagram.data() + ct_at, static_cast<int>(ct_len)) ||
         !EVP_DecryptFinal_ex(ctx.get(), plain.data() + n, &m))
