@@ -290,7 +290,7 @@ bool classify_payload_error(sv m, LogEvent& e) {
   }
   if (starts(m, "invalid DH public value size ")) {
     set(e, K::payload_error, LogRole::responder, LogSa::ike);
-    e.detail = "KEY_EXCHANGE";
+    e.detail = m.substr(8, 15);  // "DH public value": views always point into the line
     return true;
   }
   if (starts(m, "received unsupported IKE version ")) {

@@ -52,7 +52,7 @@ enum class LogEventKind : uint8_t {
   invalid_ke,              // "DH group %N unacceptable, requesting %N" / "peer didn't accept DH group"
   payload_error,           // ENC1 "%N payload verification failed", "payload type %N could not be
                            // parsed", "invalid DH public value size ..." (detail: the payload,
-                           // e.g. "NONCE", "SECURITY_ASSOCIATION", "KEY_EXCHANGE")
+                           // e.g. "NONCE", "SECURITY_ASSOCIATION", "DH public value")
   critical_payload,        // ENC1 "payload type (%d) is not supported, but payload is critical!"
   unsupported_version,     // NET1 "received unsupported IKE version %d.%d from %H, sending ..."
   // kernel interface

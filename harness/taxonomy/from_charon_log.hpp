@@ -44,7 +44,8 @@ inline std::optional<Observation> observation_of(charon::LogEventKind k) {
 // A refused payload by name (charon's payload_type_names), for the payload-specific codes.
 inline Observation observation_of_payload(std::string_view payload) {
   if (payload == "SECURITY_ASSOCIATION" || payload == "SA") return Observation::sa_payload_invalid;
-  if (payload == "KEY_EXCHANGE" || payload == "KE") return Observation::ke_payload_invalid;
+  if (payload == "KEY_EXCHANGE" || payload == "KE" || payload == "DH public value")
+    return Observation::ke_payload_invalid;
   if (payload == "NONCE") return Observation::nonce_payload_invalid;
   return Observation::payload_invalid;
 }

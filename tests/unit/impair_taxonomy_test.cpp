@@ -28,7 +28,7 @@ TEST(MalformedInTheSutLog, LinesBecomePayloadCodes) {
       {"2026-11-23T22:34:07.605 02[NET] received unsupported IKE version 3.0 from 198.19.0.8, sending INVALID_MAJOR_VERSION",
        K::unsupported_version, "3.0", "198.19.0.8", "ERROR_IPSEC_IKE_INVALID_MAJOR_VERSION", true},
       {"2026-11-23T22:34:07.608 30[ENC] <4> invalid DH public value size (31 bytes) for CURVE_25519",
-       K::payload_error, "KEY_EXCHANGE", "", "ERROR_IPSEC_IKE_PROCESS_ERR_KE", true},
+       K::payload_error, "DH public value", "", "ERROR_IPSEC_IKE_PROCESS_ERR_KE", true},
       {"2026-11-23T22:34:35.733 32[ENC] <2> NONCE payload verification failed", K::payload_error, "NONCE", "",
        "ERROR_IPSEC_IKE_PROCESS_ERR_NONCE", true},
       {"2026-11-23T22:34:07.608 13[ENC] <3> payload type SECURITY_ASSOCIATION could not be parsed", K::payload_error,

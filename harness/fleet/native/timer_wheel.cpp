@@ -99,7 +99,8 @@ void TimerWheel::schedule() {
 
 void TimerWheel::run_due() {
   running_ = true;
-  const int64_t now = tick_of(loop_.clock().now() + kTick) - 1;  // the last tick that has begun
+  // The last tick whose time has come (a later tick's timers would fire up to 1 ms early).
+  const int64_t now = std::chrono::floor<std::chrono::milliseconds>(loop_.clock().now() - origin_).count();
   // At most one revolution of buckets to walk (the rest is the same buckets again).
   int64_t from = std::max(done_tick_ + 1, now - static_cast<int64_t>(kBuckets) + 1);
   // Timers armed by fire() land after `now`: each pass ends.
