@@ -64,10 +64,17 @@ void add_tests(MetricDelta& m, const RunReport& ra, const RunReport& rb, const s
   const auto& sa = ra.summary;
   const auto& sb = rb.summary;
   const std::string& k = m.metric;
-  if (k.rfind("setup_latency_ms.", 0) == 0) {
+  if (k == "setup_latency_ms.p50") {
     if (mw.valid) {
       m.test = "mann-whitney";
       m.p = mw.p;
+    }
+  } else if (k == "setup_latency_ms.p90" || k == "setup_latency_ms.p99") {
+    const double q = k == "setup_latency_ms.p90" ? 0.90 : 0.99;
+    auto qt = stats::quantile_test(ra.setup_latency_samples, rb.setup_latency_samples, q, true);
+    if (qt.valid) {
+      m.test = "mood-quantile";
+      m.p = qt.p;
     }
   } else if (k == "established" || k == "established_ratio") {
     double sca = k == "established" ? static_cast<double>(sa.peers) : 1, scb = k == "established" ? static_cast<double>(sb.peers) : 1;

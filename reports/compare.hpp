@@ -3,9 +3,13 @@
 // states, per metric, A, B, the change and whether it is significant.
 //
 // Significant means p < 0.01 AND |relative change| > 5%. Tests per metric:
-//   setup_latency_ms.*          Mann-Whitney U on the latency samples (normal approximation,
+//   setup_latency_ms.p50        Mann-Whitney U on the latency samples (normal approximation,
 //                               tie correction, variance inflated for serial correlation in
 //                               arrival order); the effect is the percentile's own change
+//   setup_latency_ms.p90, .p99  Mood's quantile test (values above the pooled quantile,
+//                               Fisher's exact test, counts at effective sizes): a shift of the
+//                               bulk says nothing about the tail, so the tail gets its own test
+//   setup_latency_ms.max        delta only: one value per side
 //   established, established_ratio, failed, unclassified, codes.NAME (peers)
 //                               two-proportion test over peers; Wilson 95% intervals
 //   setup_rate_per_s            Poisson rate test: established over the connect time
@@ -31,7 +35,7 @@ struct MetricDelta {
   double a = 0, b = 0;
   double delta = 0;                 // b - a
   std::optional<double> relative;   // (b - a) / a; nullopt when a == 0 and b != 0 (infinite)
-  std::string test;                 // "mann-whitney" | "two-proportion" | "poisson-rate" | ""
+  std::string test;                 // "mann-whitney" | "mood-quantile" | "two-proportion" | "poisson-rate" | ""
   std::optional<double> p;
   std::optional<stats::Interval> ci_a, ci_b;  // 95% intervals of the metric's value
   bool significant = false;

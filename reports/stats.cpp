@@ -186,4 +186,82 @@ double two_proportion_test(uint64_t ka, uint64_t na, uint64_t kb, uint64_t nb) {
   return std::min(1.0, 2 * normal_sf(std::abs(pa - pb) / se));
 }
 
+double fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  const uint64_t row1 = a + b, row2 = c + d, col1 = a + c, n = a + b + c + d;
+  if (n == 0 || row1 == 0 || row2 == 0 || col1 == 0 || col1 == n) return 1;
+  auto log_choose = [](double m, double k) { return std::lgamma(m + 1) - std::lgamma(k + 1) - std::lgamma(m - k + 1); };
+  // P(top-left = x) is hypergeometric: choose(row1, x) choose(row2, col1 - x) / choose(n, col1).
+  const double denom = log_choose(static_cast<double>(n), static_cast<double>(col1));
+  auto log_pmf = [&](uint64_t x) {
+    return log_choose(static_cast<double>(row1), static_cast<double>(x)) +
+           log_choose(static_cast<double>(row2), static_cast<double>(col1 - x)) - denom;
+  };
+  const uint64_t lo = col1 > row2 ? col1 - row2 : 0, hi = std::min(row1, col1);
+  const double observed = log_pmf(a) + 1e-7;  // relative slack for rounding in lgamma
+  double p = 0;
+  for (uint64_t x = lo; x <= hi; ++x) {
+    const double lp = log_pmf(x);
+    if (lp <= observed) p += std::exp(lp);
+  }
+  return std::min(1.0, p);
+}
+
+namespace {
+// Lag-1 autocorrelation of a 0/1 series; 0 when it is constant or shorter than 3.
+double lag1_indicator_autocorrelation(const std::vector<bool>& x) {
+  const std::size_t n = x.size();
+  if (n < 3) return 0;
+  const double mean = static_cast<double>(std::count(x.begin(), x.end(), true)) / static_cast<double>(n);
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double di = (x[i] ? 1.0 : 0.0) - mean;
+    den += di * di;
+    if (i + 1 < n) num += di * ((x[i + 1] ? 1.0 : 0.0) - mean);
+  }
+  return den > 0 ? num / den : 0;
+}
+}  // namespace
+
+QuantileTest quantile_test(const std::vector<double>& a, const std::vector<double>& b, double q,
+                           bool serial_correction) {
+  QuantileTest r;
+  r.q = q;
+  if (a.empty() || b.empty()) return r;
+  std::vector<double> pooled(a);
+  pooled.insert(pooled.end(), b.begin(), b.end());
+  std::sort(pooled.begin(), pooled.end());
+  // The nearest-rank q-quantile of the pooled sample.
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(pooled.size())));
+  r.pooled_quantile = pooled[std::clamp<std::size_t>(rank, 1, pooled.size()) - 1];
+  // Ties at the split (latencies in whole ms, a stall that delays many peers alike): count
+  // "at or above" instead of "above" when nothing is above, or when that puts the pooled
+  // share nearer to 1 - q.
+  const auto strictly = static_cast<double>(pooled.end() - std::upper_bound(pooled.begin(), pooled.end(), r.pooled_quantile));
+  const auto at_or = static_cast<double>(pooled.end() - std::lower_bound(pooled.begin(), pooled.end(), r.pooled_quantile));
+  const double want = (1 - q) * static_cast<double>(pooled.size());
+  r.inclusive = at_or < static_cast<double>(pooled.size()) &&
+                (strictly == 0 || std::abs(at_or - want) < std::abs(strictly - want));
+  auto above = [&](const std::vector<double>& x, uint64_t& count, double& n_eff) {
+    std::vector<bool> flags(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      flags[i] = r.inclusive ? x[i] >= r.pooled_quantile : x[i] > r.pooled_quantile;
+    count = static_cast<uint64_t>(std::count(flags.begin(), flags.end(), true));
+    const double n = static_cast<double>(x.size());
+    const double rho = serial_correction ? std::clamp(lag1_indicator_autocorrelation(flags), 0.0, 0.95) : 0.0;
+    n_eff = std::max(1.0, n * (1 - rho) / (1 + rho));
+  };
+  above(a, r.above_a, r.n_eff_a);
+  above(b, r.above_b, r.n_eff_b);
+  r.valid = true;
+  // Counts at the effective sizes: a burst of slow set-ups after one stall is one event, not many.
+  auto shrink = [](uint64_t k, double n, double n_eff) {
+    return static_cast<uint64_t>(std::llround(static_cast<double>(k) * n_eff / n));
+  };
+  const uint64_t ka = shrink(r.above_a, static_cast<double>(a.size()), r.n_eff_a);
+  const uint64_t kb = shrink(r.above_b, static_cast<double>(b.size()), r.n_eff_b);
+  const auto na = static_cast<uint64_t>(std::llround(r.n_eff_a)), nb = static_cast<uint64_t>(std::llround(r.n_eff_b));
+  r.p = fisher_exact(ka, std::max(na, ka) - ka, kb, std::max(nb, kb) - kb);
+  return r;
+}
+
 }  // namespace ist::reports::stats

@@ -27,6 +27,29 @@ struct MannWhitney {
 MannWhitney mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b,
                            bool serial_correction = false);
 
+// Mood's test of one quantile: pool both samples, take the pooled q-quantile, count in each
+// sample the values above it and test the 2x2 table with Fisher's exact test. Unlike the
+// rank test it asks about the tail itself (p90, p99), and with few values above the pooled
+// quantile it is honest that nothing can be told: 0 of 50 against 2 of 50 has p ~ 0.5.
+// With `serial_correction` each side's counts are shrunk to its effective size, from the
+// lag-1 autocorrelation of its above/below indicators in arrival order (as for the rank test).
+struct QuantileTest {
+  double q = 0.5;
+  double pooled_quantile = 0;   // the split point
+  bool inclusive = false;       // "above" means >= the split (heavy ties there), else >
+  uint64_t above_a = 0, above_b = 0;  // values above it, as observed
+  double n_eff_a = 0, n_eff_b = 0;
+  double p = 1;
+  bool valid = false;           // false when a sample is empty
+};
+QuantileTest quantile_test(const std::vector<double>& a, const std::vector<double>& b, double q,
+                           bool serial_correction = false);
+
+// Two-sided Fisher exact test of the 2x2 table [[a, b], [c, d]] (rows: samples; columns:
+// above / not above): the probability of every table with the same margins no more likely
+// than the observed one.
+double fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
+
 // Lag-1 autocorrelation of the ranks of `x` (in the given order); 0 for fewer than 3 values.
 double lag1_rank_autocorrelation(const std::vector<double>& x);
 

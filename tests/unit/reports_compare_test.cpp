@@ -78,6 +78,31 @@ TEST(Compare, SignificanceNeedsBothPAndEffect) {
   }
 }
 
+TEST(Compare, TailPercentilesHaveTheirOwnTest) {
+  // 50 peers a side, B's bulk 0.8 ms slower and two slow set-ups: two values cannot show a
+  // p99 change, and the maximum is one value (what a busy CI host does to a small run).
+  auto ra = make_run(50, 10, 20), rb = make_run(50, 10.8, 20);
+  rb.setup_latency_samples[7] = 80;
+  rb.setup_latency_samples[40] = 95;
+  rb.summary.setup_latency_ms = summarize_latency(rb.setup_latency_samples);
+  auto c = compare(make_report({ra}), make_report({rb}));
+  EXPECT_EQ(metric(c, "setup_latency_ms.p99").test, "mood-quantile");
+  EXPECT_FALSE(metric(c, "setup_latency_ms.p99").significant);
+  EXPECT_EQ(metric(c, "setup_latency_ms.max").test, "");
+  EXPECT_FALSE(metric(c, "setup_latency_ms.max").significant);
+  EXPECT_GT(*metric(c, "setup_latency_ms.max").relative, 1.0);  // the change is still shown
+  // 2,000 peers a side with B's slowest 15% three times slower: p90 and p99 are significant,
+  // the median is not.
+  auto la = make_run(2000, 10, 20), lb = make_run(2000, 10, 20);
+  for (std::size_t i = 0; i < lb.setup_latency_samples.size(); ++i)
+    if (i % 13 >= 11) lb.setup_latency_samples[i] *= 3;
+  lb.summary.setup_latency_ms = summarize_latency(lb.setup_latency_samples);
+  auto big = compare(make_report({la}), make_report({lb}));
+  EXPECT_TRUE(metric(big, "setup_latency_ms.p90").significant);
+  EXPECT_TRUE(metric(big, "setup_latency_ms.p99").significant);
+  EXPECT_FALSE(metric(big, "setup_latency_ms.p50").significant);
+}
+
 TEST(Compare, FromZeroRenegotiationsIsSignificant) {
   auto c = compare(make_report({make_run(100, 10, 0)}), make_report({make_run(100, 10, 60)}));
   const auto& m = metric(c, "renegotiations_per_min");

@@ -119,3 +119,57 @@ TEST(MannWhitney, SerialCorrelationWidensTheTest) {
   EXPECT_NEAR(std::log(cx.p), std::log(px.p), std::abs(std::log(px.p)) * 0.5);
   EXPECT_DOUBLE_EQ(lag1_rank_autocorrelation({1, 2}), 0);
 }
+
+TEST(Fisher, TextbookTables) {
+  EXPECT_NEAR(fisher_exact(1, 9, 11, 3), 0.002759, 2e-6);  // the classic tea-drinkers-style example
+  EXPECT_NEAR(fisher_exact(0, 50, 2, 48), 0.49495, 1e-4);  // 0 of 50 vs 2 of 50: nothing to tell
+  EXPECT_NEAR(fisher_exact(2, 48, 0, 50), 0.49495, 1e-4);  // symmetric
+  EXPECT_DOUBLE_EQ(fisher_exact(0, 0, 0, 0), 1);
+  EXPECT_DOUBLE_EQ(fisher_exact(0, 10, 0, 10), 1);        // nobody above: no evidence
+  EXPECT_LT(fisher_exact(0, 100, 40, 60), 1e-12);
+}
+
+TEST(QuantileTest, TailShiftIsSeenAndBulkShiftIsNot) {
+  // Same bulk, B's slowest 20% three times slower: the p90 split sees it.
+  std::vector<double> a, b;
+  for (int i = 0; i < 400; ++i) {
+    const double v = 5 + (i * 37 % 101) * 0.05;
+    a.push_back(v);
+    b.push_back((i * 37 % 101) >= 80 ? v * 3 : v);
+  }
+  auto t = quantile_test(a, b, 0.90);
+  EXPECT_TRUE(t.valid);
+  EXPECT_LT(t.p, 1e-6);
+  EXPECT_GT(t.above_b, t.above_a);
+  // 50 samples a side, two slow ones in B: p99 cannot tell.
+  std::vector<double> c(a.begin(), a.begin() + 50), d(a.begin(), a.begin() + 50);
+  d[10] = 500;
+  d[30] = 700;
+  auto small = quantile_test(c, d, 0.99);
+  EXPECT_GT(small.p, 0.1);
+  // Identical samples: p == 1.
+  EXPECT_DOUBLE_EQ(quantile_test(a, a, 0.99).p, 1);
+  // Ties at the top: the split counts "at or above" rather than find nobody above it.
+  std::vector<double> e(200, 10.0), f(200, 10.0);
+  for (int i = 0; i < 30; ++i) f[static_cast<std::size_t>(i * 6)] = 66;
+  auto tied = quantile_test(e, f, 0.99);
+  EXPECT_TRUE(tied.inclusive);
+  EXPECT_EQ(tied.above_b, 30u);
+  EXPECT_LT(tied.p, 1e-6);
+  EXPECT_FALSE(quantile_test({}, a, 0.5).valid);
+}
+
+TEST(QuantileTest, ABurstOfSlowSetupsCountsAsFewerEvents) {
+  // B: one stall delays 40 consecutive peers. Without the serial correction the 40 look
+  // like 40 independent slow draws; with it they shrink toward a few events.
+  std::vector<double> a, b;
+  for (int i = 0; i < 200; ++i) {
+    a.push_back(5 + (i * 37 % 101) * 0.05);
+    b.push_back(i >= 100 && i < 140 ? 60 : 5 + (i * 37 % 101) * 0.05);
+  }
+  auto plain = quantile_test(a, b, 0.90), corrected = quantile_test(a, b, 0.90, true);
+  EXPECT_LT(plain.p, 0.01);
+  EXPECT_GT(corrected.p, plain.p);
+  EXPECT_LT(corrected.n_eff_b, 40);
+  EXPECT_EQ(corrected.above_b, plain.above_b);  // observed counts are kept as they were
+}
