@@ -117,6 +117,16 @@ std::span<const uint8_t> attrs_after(std::span<const uint8_t> payload, std::size
   return off >= payload.size() ? std::span<const uint8_t>{} : payload.subspan(off);
 }
 
+// A delete notification carries an id, then (optionally) the whole object in one attribute.
+template <class T>
+Result<std::optional<T>> whole_after_id(std::span<const uint8_t> payload, std::size_t id_len, uint16_t attr) {
+  std::optional<T> full;
+  IST_TRY(for_each_attr(attrs_after(payload, id_len), [&](uint16_t t, std::span<const uint8_t> v) {
+    if (t == attr) full = Bytes(v).read<T>();
+  }));
+  return full;
+}
+
 Result<Body> parse_body(uint16_t type, std::span<const uint8_t> payload) {
   Bytes p(payload);
   switch (type) {
@@ -163,10 +173,7 @@ Result<Body> parse_body(uint16_t type, std::span<const uint8_t> payload) {
       out.sa.dst = address(id.daddr, id.family);
       out.sa.spi = ntohl(id.spi);
       out.sa.proto = id.proto;
-      std::optional<xfrm_usersa_info> full;
-      IST_TRY(for_each_attr(attrs_after(payload, sizeof id), [&](uint16_t t, std::span<const uint8_t> v) {
-        if (t == XFRMA_SA) full = Bytes(v).read<xfrm_usersa_info>();
-      }));
+      IST_TRY_ASSIGN(auto full, whole_after_id<xfrm_usersa_info>(payload, sizeof id, XFRMA_SA));
       if (full) out.sa = sa_info(*full);
       return Body{out};
     }
@@ -182,10 +189,7 @@ Result<Body> parse_body(uint16_t type, std::span<const uint8_t> payload) {
       out.policy.sel = selector(id.sel);
       out.policy.dir = direction(id.dir);
       out.policy.index = id.index;
-      std::optional<xfrm_userpolicy_info> full;
-      IST_TRY(for_each_attr(attrs_after(payload, sizeof id), [&](uint16_t t, std::span<const uint8_t> v) {
-        if (t == XFRMA_POLICY) full = Bytes(v).read<xfrm_userpolicy_info>();
-      }));
+      IST_TRY_ASSIGN(auto full, whole_after_id<xfrm_userpolicy_info>(payload, sizeof id, XFRMA_POLICY));
       if (full) out.policy = policy(*full);
       return Body{out};
     }

@@ -1,5 +1,7 @@
 #include "xfrm/run_observer.hpp"
 
+#include <map>
+
 #include "xfrm/json_lines.hpp"
 
 namespace ist::xfrm {
@@ -51,22 +53,32 @@ Status RunObserver::add_lines(EventLoop& loop, std::string role, unique_fd lines
   return ok();
 }
 
+namespace {
+
+// One namespace's second in the report's shape; the SUT's deltas also go to pt.xfrm_stat.
+void put_sample(reports::TimeseriesPoint& pt, const std::string& role, const Counts& counts, uint64_t acquires,
+                uint64_t expires, std::map<std::string, int64_t> xfrm_stat) {
+  reports::XfrmSample x;
+  x.sas = counts.sas;
+  x.policies_in = counts.policies.in;
+  x.policies_out = counts.policies.out;
+  x.policies_fwd = counts.policies.fwd;
+  x.acquires = acquires;
+  x.expires = expires;
+  x.xfrm_stat = std::move(xfrm_stat);
+  if (role == "sut") pt.xfrm_stat = x.xfrm_stat;
+  pt.xfrm[role] = std::move(x);
+}
+
+}  // namespace
+
 void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
   for (auto& w : watched_) {
     if (w->feed) {
       w->feed->drain();  // lines up to now belong to this second
       auto t = w->feed->take();
       if (!t) continue;  // nothing from the other kernel yet
-      reports::XfrmSample x;
-      x.sas = t->counts.sas;
-      x.policies_in = t->counts.policies.in;
-      x.policies_out = t->counts.policies.out;
-      x.policies_fwd = t->counts.policies.fwd;
-      x.acquires = t->acquires;
-      x.expires = t->expires;
-      x.xfrm_stat = std::move(t->xfrm_stat_delta);
-      if (w->role == "sut") pt.xfrm_stat = x.xfrm_stat;
-      pt.xfrm[w->role] = std::move(x);
+      put_sample(pt, w->role, t->counts, t->acquires, t->expires, std::move(t->xfrm_stat_delta));
       continue;
     }
     if (!w->monitor) continue;
@@ -76,17 +88,8 @@ void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
       ++sample_errors_;
       continue;
     }
-    reports::XfrmSample x;
-    x.sas = s->counts.sas;
-    x.policies_in = s->counts.policies.in;
-    x.policies_out = s->counts.policies.out;
-    x.policies_fwd = s->counts.policies.fwd;
-    x.acquires = w->acquires;
-    x.expires = w->expires;
-    x.xfrm_stat = s->xfrm_stat_delta;
+    put_sample(pt, w->role, s->counts, w->acquires, w->expires, std::move(s->xfrm_stat_delta));
     w->acquires = w->expires = 0;
-    if (w->role == "sut") pt.xfrm_stat = x.xfrm_stat;
-    pt.xfrm[w->role] = std::move(x);
   }
 }
 

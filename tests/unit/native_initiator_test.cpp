@@ -682,21 +682,23 @@ TEST(NativeInitiator, RefusesExtraChildSasAndRekeysOfUnknownSas) {
   EXPECT_FALSE(e.ini.rekey_ike(Millis(60)).ok());  // window size 1
 }
 
+// A rekey collision (RFC 7296 2.8.1/2.8.2), for CHILD and IKE SAs alike: our own nonces are
+// random, so 00.. and ff.. in the peer's two exchanges decide who made the lowest nonce.
 struct CollisionCase {
   const char* name;
   uint8_t peer_ni;  // nonce of the peer's own rekey request
   uint8_t peer_nr;  // nonce of the peer's answer to our rekey
   bool ours_survives;
 };
+const CollisionCase kCollisionCases[] = {
+    {"peer's exchange has the lowest nonce", 0x00, 0xff, true},
+    {"our exchange has the lowest nonce", 0xff, 0x00, false},
+};
 
 TEST(NativeInitiator, SimultaneousChildRekeysKeepTheSaOfTheHigherNonces) {
   // RFC 7296 2.8.1: the SA made with the lowest of the four nonces is redundant and is
-  // closed by its maker. Our own nonces are random, so 00.. and ff.. decide the outcome.
-  const CollisionCase cases[] = {
-      {"peer's exchange has the lowest nonce", 0x00, 0xff, true},
-      {"our exchange has the lowest nonce", 0xff, 0x00, false},
-  };
-  for (const auto& c : cases) {
+  // closed by its maker.
+  for (const auto& c : kCollisionCases) {
     SCOPED_TRACE(c.name);
     Established e;
     const ChildSa old = *e.ini.child();
@@ -910,21 +912,10 @@ TEST(NativeInitiator, ChildSaNotFoundDropsTheChildSaQuietly) {
   EXPECT_TRUE(e.ini.take_outgoing().empty());
 }
 
-struct IkeCollisionCase {
-  const char* name;
-  uint8_t peer_ni;  // nonce of the peer's own IKE rekey request
-  uint8_t peer_nr;  // nonce of the peer's answer to ours
-  bool ours_survives;
-};
-
 TEST(NativeInitiator, SimultaneousIkeRekeysKeepTheSaOfTheHigherNonces) {
   // RFC 7296 2.8.2: the new IKE_SA made with the lowest of the four nonces is redundant and
   // closed by its maker; the maker of the survivor closes the old IKE_SA.
-  const IkeCollisionCase cases[] = {
-      {"peer's exchange has the lowest nonce", 0x00, 0xff, true},
-      {"our exchange has the lowest nonce", 0xff, 0x00, false},
-  };
-  for (const auto& c : cases) {
+  for (const auto& c : kCollisionCases) {
     SCOPED_TRACE(c.name);
     Established e;
     const uint64_t old_spi_i = e.ini.spi_i();
