@@ -25,7 +25,7 @@ void BM_NativeKeyExchange(benchmark::State& state) {
     auto mine = DhKeyPair::generate(group);
     auto shared = mine->shared_secret(peer->public_value());
     auto keys = derive_ike_keys(*shared, ni, nr, 1, 2, IkeKeyLengths{.integ = 0, .encr = 20});
-    benchmark::DoNotOptimize(keys.sk_pr.data());
+    benchmark::DoNotOptimize(keys.sk_pr().data());
   }
   state.SetItemsProcessed(state.iterations());
 }

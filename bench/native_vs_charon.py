@@ -9,13 +9,15 @@ peer arriving at once (burst), connect, a short hold, teardown:
   hold phase; the native peers live in the harness process)
 Prints native/charon (goal >= 1.8x) and, with --memory, the harness memory per established
 native peer with one CHILD_SA: (RSS at N - RSS at 1) / (N - 1) (goal <= 2 KB).
+--memory-only runs just what that figure needs: the native engine at 1 peer and at each N
+(no charon fleet, no rate comparison).
 
 --ceiling N runs the native engine alone with N peers at --ceiling-rate arrivals/s and
 reports how many CHILD_SAs were up at once (established, the SUT's count) and what stopped
 the rest (the report's codes). The address plan holds 32,767 peer addresses (one CHILD_SA
 each): that is the engine's ceiling on this plan.
 
-  sudo bench/native_vs_charon.py [--peers 1000,5000] [--memory] [--ceiling 32767]
+  sudo bench/native_vs_charon.py [--peers 1000,5000] [--memory | --memory-only] [--ceiling 32767]
                                  [--bin build/harness/cli/ikestorm] [--json out.json]
 Needs root. Everything ikestorm creates is named ist-<6 hex>-* and removed by the run.
 """
@@ -94,6 +96,8 @@ def main():
     ap.add_argument("--peers", default="1000,5000")
     ap.add_argument("--engines", default="native,charon")
     ap.add_argument("--memory", action="store_true", help="also the native RSS per established peer")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="only the native RSS per established peer: native runs at 1 and N peers, no rate comparison")
     ap.add_argument("--ceiling", type=int, default=0, help="native peers for the concurrent-SA ceiling run")
     ap.add_argument("--ceiling-rate", default="1000/s")
     ap.add_argument("--ceiling-timeout", type=int, default=1200, help="seconds before the ceiling run is stopped")
@@ -105,7 +109,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="ist-bench-native-"))
     results = {"rate": [], "memory": [], "ceiling": None}
     try:
-        for n in (int(x) for x in args.peers.split(",") if x):
+        for n in (int(x) for x in args.peers.split(",") if x and not args.memory_only):
             row = {}
             for engine in args.engines.split(","):
                 r = run(args.bin, engine, n, work / f"{engine}-{n}")
@@ -116,12 +120,14 @@ def main():
                 print(f"       {n:6d} peers: native/charon setups/s = {ratio:.2f} (goal >= 1.8)", flush=True)
                 row["ratio"] = ratio
             results["rate"].append(row)
-        if args.memory:
+        if args.memory or args.memory_only:
             base = run(args.bin, "native", 1, work / "native-mem-1")
             for n in (int(x) for x in args.peers.split(",") if x):
                 r = next((row["native"] for row in results["rate"] if row.get("native", {}).get("peers") == n), None)
                 if r is None:
                     r = run(args.bin, "native", n, work / f"native-mem-{n}")
+                    if args.memory_only:
+                        print(line(r), flush=True)
                 if r["established"] == n and r["rss_at_hold_kb"] and base["rss_at_hold_kb"]:
                     per_peer = (r["rss_at_hold_kb"] - base["rss_at_hold_kb"]) * 1024 / (n - 1)
                     print(f"       native memory: RSS {base['rss_at_hold_kb'] / 1024:.1f} MB at 1 peer, "

@@ -65,43 +65,43 @@ constexpr uint64_t spi_i = 0x0102030405060708ULL, spi_r = 0x1112131415161718ULL;
 TEST(NativeCrypto, IkeKeysForAesGcm128) {
   auto k = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 0, .encr = 20});
   // python, see the header comment
-  EXPECT_EQ(to_hex(k.skeyseed), "1884299bf16f68246f6212724ea76fa9406355cc305c7495bcd26c181d594933");
-  EXPECT_EQ(to_hex(k.sk_d), "8ee6260f93382a12bc92baf1ecbd26f24ccd9e2e280739204d53c3326be71b48");
-  EXPECT_TRUE(k.sk_ai.empty());
-  EXPECT_TRUE(k.sk_ar.empty());
-  EXPECT_EQ(to_hex(k.sk_ei), "5df3de29b49bd6ebd4d004c40bd09964d2a07b0d");
-  EXPECT_EQ(to_hex(k.sk_er), "bf5f0c45c9fe7d6c27c55f33b9fc71aa50a1338d");
-  EXPECT_EQ(to_hex(k.sk_pi), "30de4f1826ebaae8b6b5fcde7a307a99d8ca7b9871ff82c45697bbed7a06508c");
-  EXPECT_EQ(to_hex(k.sk_pr), "b49762f96d3cc96659670f01a938e2024b72f9cc8625a0aa30ff72a07a58788c");
+  EXPECT_EQ(to_hex(k.skeyseed()), "1884299bf16f68246f6212724ea76fa9406355cc305c7495bcd26c181d594933");
+  EXPECT_EQ(to_hex(k.sk_d()), "8ee6260f93382a12bc92baf1ecbd26f24ccd9e2e280739204d53c3326be71b48");
+  EXPECT_TRUE(k.sk_ai().empty());
+  EXPECT_TRUE(k.sk_ar().empty());
+  EXPECT_EQ(to_hex(k.sk_ei()), "5df3de29b49bd6ebd4d004c40bd09964d2a07b0d");
+  EXPECT_EQ(to_hex(k.sk_er()), "bf5f0c45c9fe7d6c27c55f33b9fc71aa50a1338d");
+  EXPECT_EQ(to_hex(k.sk_pi()), "30de4f1826ebaae8b6b5fcde7a307a99d8ca7b9871ff82c45697bbed7a06508c");
+  EXPECT_EQ(to_hex(k.sk_pr()), "b49762f96d3cc96659670f01a938e2024b72f9cc8625a0aa30ff72a07a58788c");
 }
 
 TEST(NativeCrypto, IkeKeysForAesCbc256HmacSha256) {
   auto k = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 32, .encr = 32});
-  EXPECT_EQ(to_hex(k.sk_ai), "5df3de29b49bd6ebd4d004c40bd09964d2a07b0dbf5f0c45c9fe7d6c27c55f33");
-  EXPECT_EQ(to_hex(k.sk_ar), "b9fc71aa50a1338d30de4f1826ebaae8b6b5fcde7a307a99d8ca7b9871ff82c4");
-  EXPECT_EQ(to_hex(k.sk_ei), "5697bbed7a06508cb49762f96d3cc96659670f01a938e2024b72f9cc8625a0aa");
-  EXPECT_EQ(to_hex(k.sk_er), "30ff72a07a58788cc6d549025f40083f5a1260de591e5a4d4b56176180d49c81");
+  EXPECT_EQ(to_hex(k.sk_ai()), "5df3de29b49bd6ebd4d004c40bd09964d2a07b0dbf5f0c45c9fe7d6c27c55f33");
+  EXPECT_EQ(to_hex(k.sk_ar()), "b9fc71aa50a1338d30de4f1826ebaae8b6b5fcde7a307a99d8ca7b9871ff82c4");
+  EXPECT_EQ(to_hex(k.sk_ei()), "5697bbed7a06508cb49762f96d3cc96659670f01a938e2024b72f9cc8625a0aa");
+  EXPECT_EQ(to_hex(k.sk_er()), "30ff72a07a58788cc6d549025f40083f5a1260de591e5a4d4b56176180d49c81");
 }
 
 TEST(NativeCrypto, RekeyedIkeKeysUseTheOldSkD) {
   // python: SKEYSEED = prf(SK_d(old), g^ir | Ni | Nr) with SK_d from IkeKeysForAesGcm128,
   // g^ir = 0x6b*32, Ni = 0x33*32, Nr = 0x44*32, SPIi = 2122..28, SPIr = 3132..38.
   auto old = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 0, .encr = 20});
-  auto k = derive_rekeyed_ike_keys(old.sk_d, Bytes(32, 0x6b), Bytes(32, 0x33), Bytes(32, 0x44), 0x2122232425262728ULL,
+  auto k = derive_rekeyed_ike_keys(old.sk_d(), Bytes(32, 0x6b), Bytes(32, 0x33), Bytes(32, 0x44), 0x2122232425262728ULL,
                                    0x3132333435363738ULL, IkeKeyLengths{.integ = 0, .encr = 20});
-  EXPECT_EQ(to_hex(k.skeyseed), "97c923b9f7026be1e616d3d40136f432382a6d50447cee43cb6b7d36f61c4428");
-  EXPECT_EQ(to_hex(k.sk_d), "4ddb18bd78e6291f6f791e8c4c1719b32a2fa162e7fa2641f82da3eafde95cea");
-  EXPECT_EQ(to_hex(k.sk_ei), "e2eb18c2f305aa0900d60b7aa9e199dbbe2d3815");
-  EXPECT_EQ(to_hex(k.sk_pi), "31396e80beb32b6abe53c41cd7e121cc0dae2f9aa6e4639dbaa333642f95f65d");
+  EXPECT_EQ(to_hex(k.skeyseed()), "97c923b9f7026be1e616d3d40136f432382a6d50447cee43cb6b7d36f61c4428");
+  EXPECT_EQ(to_hex(k.sk_d()), "4ddb18bd78e6291f6f791e8c4c1719b32a2fa162e7fa2641f82da3eafde95cea");
+  EXPECT_EQ(to_hex(k.sk_ei()), "e2eb18c2f305aa0900d60b7aa9e199dbbe2d3815");
+  EXPECT_EQ(to_hex(k.sk_pi()), "31396e80beb32b6abe53c41cd7e121cc0dae2f9aa6e4639dbaa333642f95f65d");
 }
 
 TEST(NativeCrypto, ChildKeymatAndPskAuth) {
   auto k = derive_ike_keys(gir, ni, nr, spi_i, spi_r, IkeKeyLengths{.integ = 0, .encr = 20});
-  auto child = derive_child_keys(k.sk_d, ni, nr, 20, 0);
+  auto child = derive_child_keys(k.sk_d(), ni, nr, 20, 0);
   EXPECT_EQ(to_hex(child.encr_i), "668903aaa5c566055700bd528a3258aa4c9f21a0");
   EXPECT_EQ(to_hex(child.encr_r), "2d8133f7c354e960de1fe125d5005c2bdf96a12b");
   EXPECT_TRUE(child.integ_i.empty());
-  auto auth = psk_auth(to_bytes("ikestorm-psk"), Bytes(80, 0x99), nr, k.sk_pi, IdPayload{id_type::fqdn, to_bytes("peer1")});
+  auto auth = psk_auth(to_bytes("ikestorm-psk"), Bytes(80, 0x99), nr, k.sk_pi(), IdPayload{id_type::fqdn, to_bytes("peer1")});
   EXPECT_EQ(to_hex(auth), "65d5d96ae06209aac827d0ba0458b60e81b47450576ac362c0b965c9d53e4977");
 }
 
@@ -195,7 +195,7 @@ TEST(NativeCrypto, SealedMessagesMatchAndOpen) {
              .message_id = 1};
     Bytes iv(c.suite.iv_size());
     for (size_t i = 0; i < iv.size(); ++i) iv[i] = static_cast<uint8_t>(i);
-    auto sealed = seal_message(c.suite, k.sk_ei, k.sk_ai, h, PayloadType::idi, inner, iv);
+    auto sealed = seal_message(c.suite, k.sk_ei(), k.sk_ai(), h, PayloadType::idi, inner, iv);
     ASSERT_TRUE(sealed.ok()) << c.name << ": " << sealed.error().describe();
     EXPECT_EQ(to_hex(*sealed), c.sealed) << c.name;
 
@@ -203,7 +203,7 @@ TEST(NativeCrypto, SealedMessagesMatchAndOpen) {
     ASSERT_TRUE(parsed.ok()) << c.name << ": " << parsed.error().describe();
     auto* sk = parsed->find<SkPayload>(PayloadType::sk);
     ASSERT_NE(sk, nullptr) << c.name;
-    auto opened = open_message(c.suite, k.sk_ei, k.sk_ai, *sealed, *sk);
+    auto opened = open_message(c.suite, k.sk_ei(), k.sk_ai(), *sealed, *sk);
     ASSERT_TRUE(opened.ok()) << c.name << ": " << opened.error().describe();
     EXPECT_EQ(*opened, inner) << c.name;
 
@@ -215,10 +215,10 @@ TEST(NativeCrypto, SealedMessagesMatchAndOpen) {
       if (!reparsed) continue;  // a flipped header field the parser already refuses
       auto* bad_sk = reparsed->find<SkPayload>(PayloadType::sk);
       ASSERT_NE(bad_sk, nullptr);
-      EXPECT_FALSE(open_message(c.suite, k.sk_ei, k.sk_ai, bad, *bad_sk).ok()) << c.name << " byte " << at;
+      EXPECT_FALSE(open_message(c.suite, k.sk_ei(), k.sk_ai(), bad, *bad_sk).ok()) << c.name << " byte " << at;
     }
     // The responder's keys do not open the initiator's message.
-    EXPECT_FALSE(open_message(c.suite, k.sk_er, k.sk_ar, *sealed, *sk).ok()) << c.name;
+    EXPECT_FALSE(open_message(c.suite, k.sk_er(), k.sk_ar(), *sealed, *sk).ok()) << c.name;
   }
 }
 

@@ -38,7 +38,7 @@ class TestResponder {
     auto* sk = m->find<SkPayload>(PayloadType::sk);
     EXPECT_NE(sk, nullptr);
     if (!sk) return {};
-    auto plain = open_message(suite_, keys_.sk_ei, keys_.sk_ai, raw, *sk);
+    auto plain = open_message(suite_, keys_.sk_ei(), keys_.sk_ai(), raw, *sk);
     EXPECT_TRUE(plain.ok()) << plain.error().describe();
     if (!plain) return {};
     auto inner = parse_payload_chain(sk->first_inner, *plain);
@@ -57,7 +57,7 @@ class TestResponder {
   // A request of ours (liveness check when empty).
   Bytes request(ExchangeType ex, const std::vector<Payload>& inner) {
     Header h{.spi_i = spi_i_, .spi_r = spi_r_, .exchange = ex, .flags = 0, .message_id = my_mid_++};
-    auto r = seal_message(suite_, keys_.sk_er, keys_.sk_ar, h, inner.empty() ? PayloadType::none : inner[0].type,
+    auto r = seal_message(suite_, keys_.sk_er(), keys_.sk_ar(), h, inner.empty() ? PayloadType::none : inner[0].type,
                           serialize_payload_chain(inner));
     return r ? *r : Bytes{};
   }
@@ -132,7 +132,7 @@ class TestResponder {
   Bytes seal_response(const Message& req, const std::vector<Payload>& inner) {
     Header h{.spi_i = spi_i_, .spi_r = spi_r_, .exchange = req.header.exchange, .flags = flags::response,
              .message_id = req.header.message_id};
-    auto r = seal_message(suite_, keys_.sk_er, keys_.sk_ar, h, inner.empty() ? PayloadType::none : inner[0].type,
+    auto r = seal_message(suite_, keys_.sk_er(), keys_.sk_ar(), h, inner.empty() ? PayloadType::none : inner[0].type,
                           serialize_payload_chain(inner));
     return r ? *r : Bytes{};
   }
@@ -154,13 +154,13 @@ class TestResponder {
     };
     if (!idi || !auth || !sa || !tsi || !tsr) return refuse(notify_type::invalid_syntax);
     if (b_.auth_error) return refuse(b_.auth_error);
-    if (auth->data != psk_auth(b_.psk, init_request_, nr_, keys_.sk_pi, *idi))
+    if (auth->data != psk_auth(b_.psk, init_request_, nr_, keys_.sk_pi(), *idi))
       return refuse(notify_type::authentication_failed);
     IdPayload idr{id_type::ipv4_addr, sut_addr};
     std::vector<Payload> out{
         make_payload(PayloadType::idr, idr),
         make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic,
-                                                    psk_auth(b_.psk, init_response_, ni_, keys_.sk_pr, idr)})};
+                                                    psk_auth(b_.psk, init_response_, ni_, keys_.sk_pr(), idr)})};
     if (b_.corrupt_auth) std::get<AuthPayload>(out[1].body).data[0] ^= 0x01;
     if (b_.child_error) {
       out.push_back(make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, b_.child_error, {}}));
@@ -265,11 +265,11 @@ TEST(NativeInitiator, EstablishesAndDeletesWithEverySuite) {
     EXPECT_EQ(ini.state(), InitiatorState::established);
     EXPECT_FALSE(ini.behind_nat());
     for (auto& d : seen) EXPECT_EQ(d.remote_port, 500);
-    EXPECT_EQ(ini.ike_keys().sk_d, resp.keys().sk_d);
+    EXPECT_EQ(to_hex(ini.ike_keys().sk_d()), to_hex(resp.keys().sk_d()));
     const ChildSa* child = ini.child();
     ASSERT_NE(child, nullptr);
     EXPECT_EQ(child->spi_out, TestResponder::child_spi);
-    auto expect = derive_child_keys(resp.keys().sk_d, resp.ni(), resp.nr(), c.child_encr_key, c.child_integ_key);
+    auto expect = derive_child_keys(resp.keys().sk_d(), resp.ni(), resp.nr(), c.child_encr_key, c.child_integ_key);
     EXPECT_EQ(child->encr_out, expect.encr_i);
     EXPECT_EQ(child->integ_in, expect.integ_r);
     EXPECT_EQ(child->encr_out.size(), c.child_encr_key);
@@ -511,8 +511,8 @@ struct SaView {
   Bytes request(ExchangeType ex, uint32_t mid, const std::vector<Payload>& inner) const {
     Header h{.spi_i = spi_i, .spi_r = spi_r, .exchange = ex,
              .flags = static_cast<uint8_t>(we_are_original_initiator ? flags::initiator : 0), .message_id = mid};
-    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei : keys.sk_er,
-                          we_are_original_initiator ? keys.sk_ai : keys.sk_ar, h,
+    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei() : keys.sk_er(),
+                          we_are_original_initiator ? keys.sk_ai() : keys.sk_ar(), h,
                           inner.empty() ? PayloadType::none : inner[0].type, serialize_payload_chain(inner));
     return r ? *r : Bytes{};
   }
@@ -520,8 +520,8 @@ struct SaView {
     Header h{.spi_i = spi_i, .spi_r = spi_r, .exchange = ex,
              .flags = static_cast<uint8_t>((we_are_original_initiator ? flags::initiator : 0) | flags::response),
              .message_id = mid};
-    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei : keys.sk_er,
-                          we_are_original_initiator ? keys.sk_ai : keys.sk_ar, h,
+    auto r = seal_message(suite, we_are_original_initiator ? keys.sk_ei() : keys.sk_er(),
+                          we_are_original_initiator ? keys.sk_ai() : keys.sk_ar(), h,
                           inner.empty() ? PayloadType::none : inner[0].type, serialize_payload_chain(inner));
     return r ? *r : Bytes{};
   }
@@ -530,8 +530,8 @@ struct SaView {
     auto* sk = m.find<SkPayload>(PayloadType::sk);
     if (!sk) return Error("no SK payload");
     if (m.header.spi_i != spi_i || m.header.spi_r != spi_r) return Error("answer on other SPIs");
-    IST_TRY_ASSIGN(auto plain, open_message(suite, we_are_original_initiator ? keys.sk_er : keys.sk_ei,
-                                            we_are_original_initiator ? keys.sk_ar : keys.sk_ai, raw, *sk));
+    IST_TRY_ASSIGN(auto plain, open_message(suite, we_are_original_initiator ? keys.sk_er() : keys.sk_ei(),
+                                            we_are_original_initiator ? keys.sk_ar() : keys.sk_ai(), raw, *sk));
     return parse_payload_chain(sk->first_inner, plain);
   }
 };
@@ -627,7 +627,7 @@ TEST(NativeInitiator, AnswersThePeersChildRekeyAndItsDeleteOfTheOldSa) {
   EXPECT_EQ(now->spi_out, 0xc0ffee02u);
   EXPECT_EQ(get_u32(sa->proposals.at(0).spi.data()), now->spi_in);
   // The peer started this exchange: its half of KEYMAT comes first, and is our inbound key.
-  auto k = derive_child_keys(e.sa.keys.sk_d, peer_nonce, nr->nonce, 20, 0);
+  auto k = derive_child_keys(e.sa.keys.sk_d(), peer_nonce, nr->nonce, 20, 0);
   EXPECT_EQ(now->encr_in, k.encr_i);
   EXPECT_EQ(now->encr_out, k.encr_r);
   EXPECT_EQ(now->ts_remote, before.ts_remote);
@@ -796,10 +796,10 @@ TEST(NativeInitiator, PeerRekeyOfTheIkeSaMakesThePeerTheOriginalInitiator) {
   auto shared = peer_dh->shared_secret(ke->data);
   ASSERT_TRUE(shared.ok());
   SaView fresh{peer_new_spi, our_new_spi, e.sa.suite,
-               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *shared, peer_nonce, nr->nonce, peer_new_spi, our_new_spi,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d(), *shared, peer_nonce, nr->nonce, peer_new_spi, our_new_spi,
                                        IkeKeyLengths{.integ = 0, .encr = 20}),
                true};
-  EXPECT_EQ(e.ini.ike_keys().sk_d, fresh.keys.sk_d);
+  EXPECT_EQ(to_hex(e.ini.ike_keys().sk_d()), to_hex(fresh.keys.sk_d()));
   EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::ike_rekeyed}));
 
   // Liveness on the new SA (the peer now sets the I flag), then the old SA's delete.
@@ -945,7 +945,7 @@ TEST(NativeInitiator, SimultaneousIkeRekeysKeepTheSaOfTheHigherNonces) {
     ASSERT_TRUE(our_nr && our_ke_r && our_sa_r);
     const uint64_t our_new_spi_r = get_u64(our_sa_r->proposals.at(0).spi.data());
     SaView peer_made{peer_new_spi_i, our_new_spi_r, e.sa.suite,
-                     derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(our_ke_r->data), peer_ni,
+                     derive_rekeyed_ike_keys(e.sa.keys.sk_d(), *peer_dh->shared_secret(our_ke_r->data), peer_ni,
                                              our_nr->nonce, peer_new_spi_i, our_new_spi_r, kGcm128),
                      true};
 
@@ -959,7 +959,7 @@ TEST(NativeInitiator, SimultaneousIkeRekeysKeepTheSaOfTheHigherNonces) {
         make_payload(PayloadType::nonce, NoncePayload{peer_nr}),
         make_payload(PayloadType::ke, KePayload{transform_id::dh_x25519, peer_dh2->public_value()})}));
     SaView our_made{our_new_spi_i, peer_new_spi_r, e.sa.suite,
-                    derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh2->shared_secret(our_ke->data), our_ni->nonce,
+                    derive_rekeyed_ike_keys(e.sa.keys.sk_d(), *peer_dh2->shared_secret(our_ke->data), our_ni->nonce,
                                             peer_nr, our_new_spi_i, peer_new_spi_r, kGcm128),
                     false};
     EXPECT_EQ(e.ini.retiring_ike_sas(), 2u);  // the old SA and the loser's new one
@@ -1047,7 +1047,7 @@ TEST(NativeInitiator, PeersIkeRekeyDuringOurChildRekeyIsAnsweredAndOurChildKeysC
   ASSERT_TRUE(nr && ke && answer_sa);
   const uint64_t spi_r = get_u64(answer_sa->proposals.at(0).spi.data());
   SaView fresh{peer_new_spi_i, spi_r, e.sa.suite,
-               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(ke->data), peer_ni, nr->nonce,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d(), *peer_dh->shared_secret(ke->data), peer_ni, nr->nonce,
                                        peer_new_spi_i, spi_r, kGcm128),
                true};
   // Our CHILD rekey is answered on the old SA, where it ran: KEYMAT from the old SK_d.
@@ -1057,7 +1057,7 @@ TEST(NativeInitiator, PeersIkeRekeyDuringOurChildRekeyIsAnsweredAndOurChildKeysC
       make_payload(PayloadType::nonce, NoncePayload{peer_nr}),
       make_payload(PayloadType::tsi, TsPayload{before.ts_local}),
       make_payload(PayloadType::tsr, TsPayload{before.ts_remote})}));
-  auto k = derive_child_keys(e.sa.keys.sk_d, our_nonce, peer_nr, 20, 0);
+  auto k = derive_child_keys(e.sa.keys.sk_d(), our_nonce, peer_nr, 20, 0);
   ASSERT_NE(e.ini.child(), nullptr);
   EXPECT_EQ(e.ini.child()->encr_out, k.encr_i);
   EXPECT_EQ(e.ini.child()->spi_out, 0xc0ffee31u);
@@ -1102,7 +1102,7 @@ TEST(NativeInitiator, ARequestOnTheNewIkeSaThatOvertakesTheRekeyAnswerIsAnswered
   ASSERT_TRUE(peer_dh.ok());
   const Bytes peer_nr(32, 0x24);
   SaView fresh{spi_i, spi_r, e.sa.suite,
-               derive_rekeyed_ike_keys(e.sa.keys.sk_d, *peer_dh->shared_secret(our_ke->data), our_ni->nonce, peer_nr,
+               derive_rekeyed_ike_keys(e.sa.keys.sk_d(), *peer_dh->shared_secret(our_ke->data), our_ni->nonce, peer_nr,
                                        spi_i, spi_r, kGcm128),
                false};
   e.ini.on_datagram(Millis(65), 500, fresh.request(ExchangeType::informational, 0, {}));  // liveness, early

@@ -116,30 +116,29 @@ namespace {
 
 IkeKeys split_ike_keys(Bytes skeyseed, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
                        IkeKeyLengths lengths) {
-  IkeKeys k;
-  k.skeyseed = std::move(skeyseed);
   Bytes seed = concat({ni, nr});
   put_u64(seed, spi_i);
   put_u64(seed, spi_r);
   size_t total = 3 * prf_size + 2 * lengths.integ + 2 * lengths.encr;
-  Bytes km = prf_plus(k.skeyseed, seed, total);
-  size_t pos = 0;
-  auto take = [&](size_t n) {
-    Bytes b(km.begin() + static_cast<std::ptrdiff_t>(pos), km.begin() + static_cast<std::ptrdiff_t>(pos + n));
-    pos += n;
-    return b;
-  };
-  k.sk_d = take(prf_size);
-  k.sk_ai = take(lengths.integ);
-  k.sk_ar = take(lengths.integ);
-  k.sk_ei = take(lengths.encr);
-  k.sk_er = take(lengths.encr);
-  k.sk_pi = take(prf_size);
-  k.sk_pr = take(prf_size);
-  return k;
+  Bytes block = std::move(skeyseed);
+  block.reserve(block.size() + total);
+  put_bytes(block, prf_plus(ByteView(block), seed, total));
+  return IkeKeys(std::move(block), lengths.integ, lengths.encr);
 }
 
 }  // namespace
+
+IkeKeys::IkeKeys(Bytes block, size_t integ, size_t encr)
+    : buf_(std::move(block)), integ_(static_cast<uint8_t>(integ)), encr_(static_cast<uint8_t>(encr)), auth_(true) {}
+
+void IkeKeys::forget_auth_keys() {
+  if (!auth_) return;
+  const size_t keep = prf_size + 2 * size_t{integ_} + 2 * size_t{encr_};
+  Bytes kept;
+  if (buf_.size() >= prf_size + keep) kept.assign(buf_.begin() + prf_size, buf_.begin() + static_cast<std::ptrdiff_t>(prf_size + keep));
+  buf_ = std::move(kept);  // an exact-size block: the old one is freed
+  auth_ = false;
+}
 
 IkeKeys derive_ike_keys(ByteView shared_secret, ByteView ni, ByteView nr, uint64_t spi_i, uint64_t spi_r,
                         IkeKeyLengths lengths) {

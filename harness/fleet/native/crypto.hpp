@@ -37,9 +37,35 @@ struct IkeKeyLengths {
   size_t encr = 0;   // including the 4-byte salt for AES-GCM
 };
 
-struct IkeKeys {
-  Bytes skeyseed;
-  Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+// An IKE_SA's keys in one heap block (the native engine keeps one IKE_SA per peer; seven
+// separate buffers cost ~250 bytes of heap and 190 of object per peer): SKEYSEED | SK_d |
+// SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr as derived. SKEYSEED and SK_pi/SK_pr serve
+// only the AUTH payloads (and a rekeyed IKE_SA has no AUTH): forget_auth_keys() keeps SK_d,
+// SK_a* and SK_e* alone, after which skeyseed(), sk_pi() and sk_pr() are empty.
+class IkeKeys {
+ public:
+  IkeKeys() = default;
+  // `block` = SKEYSEED | prf+ output, with SK_a* of `integ` and SK_e* of `encr` bytes.
+  IkeKeys(Bytes block, size_t integ, size_t encr);
+
+  ByteView skeyseed() const { return auth_ ? at(0, prf_size) : ByteView{}; }
+  ByteView sk_d() const { return at(base(), prf_size); }
+  ByteView sk_ai() const { return at(base() + prf_size, integ_); }
+  ByteView sk_ar() const { return at(base() + prf_size + integ_, integ_); }
+  ByteView sk_ei() const { return at(base() + prf_size + 2 * integ_, encr_); }
+  ByteView sk_er() const { return at(base() + prf_size + 2 * integ_ + encr_, encr_); }
+  ByteView sk_pi() const { return auth_ ? at(base() + prf_size + 2 * integ_ + 2 * encr_, prf_size) : ByteView{}; }
+  ByteView sk_pr() const { return auth_ ? at(base() + 2 * prf_size + 2 * integ_ + 2 * encr_, prf_size) : ByteView{}; }
+  void forget_auth_keys();
+
+ private:
+  size_t base() const { return auth_ ? prf_size : 0; }
+  ByteView at(size_t offset, size_t n) const {
+    return n == 0 || buf_.size() < offset + n ? ByteView{} : ByteView(buf_.data() + offset, n);
+  }
+  Bytes buf_;
+  uint8_t integ_ = 0, encr_ = 0;
+  bool auth_ = false;  // SKEYSEED and SK_p* still held
 };
 
 // SKEYSEED = prf(Ni | Nr, g^ir); {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}

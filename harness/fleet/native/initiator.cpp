@@ -55,25 +55,82 @@ std::string event_name(EventKind k) {
   return "?";
 }
 
+SelectorList::SelectorList(const std::vector<TrafficSelector>& selectors) {
+  size_t n = 0;
+  for (const auto& ts : selectors) n += 8 + ts.start_address.size() + ts.end_address.size();
+  encoded_.reserve(n);
+  for (const auto& ts : selectors) {
+    put_u8(encoded_, ts.type);
+    put_u8(encoded_, ts.ip_protocol);
+    put_u16(encoded_, ts.start_port);
+    put_u16(encoded_, ts.end_port);
+    put_u8(encoded_, static_cast<uint8_t>(ts.start_address.size()));
+    put_u8(encoded_, static_cast<uint8_t>(ts.end_address.size()));
+    put_bytes(encoded_, ts.start_address);
+    put_bytes(encoded_, ts.end_address);
+  }
+}
+
+namespace {
+// The selector encoded at `at` (see SelectorList); `at` moves past it.
+TrafficSelector decode_selector(const Bytes& b, size_t& at) {
+  TrafficSelector ts;
+  const uint8_t* p = b.data() + at;
+  ts.type = p[0];
+  ts.ip_protocol = p[1];
+  ts.start_port = get_u16(p + 2);
+  ts.end_port = get_u16(p + 4);
+  const size_t start_len = p[6], end_len = p[7];
+  ts.start_address.assign(p + 8, p + 8 + start_len);
+  ts.end_address.assign(p + 8 + start_len, p + 8 + start_len + end_len);
+  at += 8 + start_len + end_len;
+  return ts;
+}
+}  // namespace
+
+std::vector<TrafficSelector> SelectorList::selectors() const {
+  std::vector<TrafficSelector> out;
+  for (size_t at = 0; at < encoded_.size();) out.push_back(decode_selector(encoded_, at));
+  return out;
+}
+
+size_t SelectorList::size() const {
+  size_t n = 0;
+  for (size_t at = 0; at < encoded_.size(); ++n) at += 8 + size_t{encoded_[at + 6]} + encoded_[at + 7];
+  return n;
+}
+
+TrafficSelector SelectorList::front() const {
+  size_t at = 0;
+  return decode_selector(encoded_, at);
+}
+
 using namespace detail;
 
-Initiator::Initiator(InitiatorConfig config) : cfg_(std::move(config)) {}
+Initiator::Initiator(InitiatorConfig config)
+    : Initiator(std::make_shared<const InitiatorShared>(std::move(static_cast<InitiatorShared&>(config))),
+                std::move(static_cast<InitiatorPeerConfig&>(config))) {}
+
+Initiator::Initiator(std::shared_ptr<const InitiatorShared> shared, InitiatorPeerConfig peer)
+    : cfg_(std::move(shared)), local_port_(peer.local.port) {
+  setup_.emplace().peer = std::move(peer);
+}
 
 Proposal Initiator::ike_proposal() const {
   Proposal p{.number = 1, .protocol = ProtocolId::ike, .spi = {}, .transforms = {}};
-  p.transforms.push_back({TransformType::encr, cfg_.ike.encr, cfg_.ike.key_bits});
+  p.transforms.push_back({TransformType::encr, cfg_->ike.encr, cfg_->ike.key_bits});
   p.transforms.push_back({TransformType::prf, transform_id::prf_hmac_sha2_256, std::nullopt});
-  if (cfg_.ike.integ != transform_id::integ_none)
-    p.transforms.push_back({TransformType::integ, cfg_.ike.integ, std::nullopt});
-  for (uint16_t g : cfg_.ike.dh_groups) p.transforms.push_back({TransformType::dh, g, std::nullopt});
+  if (cfg_->ike.integ != transform_id::integ_none)
+    p.transforms.push_back({TransformType::integ, cfg_->ike.integ, std::nullopt});
+  for (uint16_t g : cfg_->ike.dh_groups) p.transforms.push_back({TransformType::dh, g, std::nullopt});
   return p;
 }
 
 Proposal Initiator::esp_proposal(uint32_t spi) const {
   Proposal p{.number = 1, .protocol = ProtocolId::esp, .spi = u32_bytes(spi), .transforms = {}};
-  p.transforms.push_back({TransformType::encr, cfg_.esp.encr, cfg_.esp.key_bits});
-  if (cfg_.esp.integ != transform_id::integ_none)
-    p.transforms.push_back({TransformType::integ, cfg_.esp.integ, std::nullopt});
+  p.transforms.push_back({TransformType::encr, cfg_->esp.encr, cfg_->esp.key_bits});
+  if (cfg_->esp.integ != transform_id::integ_none)
+    p.transforms.push_back({TransformType::integ, cfg_->esp.integ, std::nullopt});
   p.transforms.push_back({TransformType::esn, transform_id::esn_none, std::nullopt});
   return p;
 }
@@ -84,7 +141,7 @@ Result<ChildSa> Initiator::make_child(ByteView sk_d, uint32_t spi_in, uint32_t s
   ChildSa c;
   c.spi_in = spi_in;
   c.spi_out = spi_out;
-  c.esp = SkSuite{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
+  c.esp = SkSuite{cfg_->esp.encr, cfg_->esp.key_bits, cfg_->esp.integ};
   // KEYMAT's first half protects what the exchange's initiator sends (2.17).
   ChildKeys k = derive_child_keys(sk_d, ni, nr, c.esp.encr_key_size(), c.esp.integ_key_size(), shared);
   if (we_initiated) {
@@ -100,23 +157,23 @@ Result<ChildSa> Initiator::make_child(ByteView sk_d, uint32_t spi_in, uint32_t s
 
 Status Initiator::start(Millis now) {
   if (state_ != InitiatorState::idle) return Error("initiator already started");
-  if (cfg_.ike.dh_groups.empty()) return Error("no DH group configured");
-  for (uint16_t g : cfg_.ike.dh_groups)
+  if (cfg_->ike.dh_groups.empty()) return Error("no DH group configured");
+  for (uint16_t g : cfg_->ike.dh_groups)
     if (!dh_group_supported(g)) return Error("unsupported DH group " + std::to_string(g));
-  ike_.suite = SkSuite{cfg_.ike.encr, cfg_.ike.key_bits, cfg_.ike.integ};
+  ike_.suite = SkSuite{cfg_->ike.encr, cfg_->ike.key_bits, cfg_->ike.integ};
   if (auto v = ike_.suite.validate(); !v) return Error("IKE proposal: " + v.error().message);
-  SkSuite esp{cfg_.esp.encr, cfg_.esp.key_bits, cfg_.esp.integ};
+  SkSuite esp{cfg_->esp.encr, cfg_->esp.key_bits, cfg_->esp.integ};
   if (auto v = esp.validate(); !v) return Error("ESP proposal: " + v.error().message);
-  if (cfg_.local.address.size() != cfg_.remote.address.size() ||
-      (cfg_.local.address.size() != 4 && cfg_.local.address.size() != 16))
+  if (setup_->peer.local.address.size() != cfg_->remote.address.size() ||
+      (setup_->peer.local.address.size() != 4 && setup_->peer.local.address.size() != 16))
     return Error("local and remote addresses must both be IPv4 or both IPv6");
-  if (cfg_.ts_local.empty() || cfg_.ts_remote.empty()) return Error("traffic selectors missing");
-  ike_.spi_i = cfg_.spi_i ? cfg_.spi_i : random_u64();
-  if (cfg_.child_spi < 256) cfg_.child_spi = random_esp_spi();
-  if (ike_.spi_i == 0 || cfg_.child_spi == 0) return Error("could not draw SPIs");
-  IST_TRY_ASSIGN(ni_, random_bytes(cfg_.nonce_size));
-  IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(cfg_.ike.dh_groups.front()));
-  dh_.emplace(std::move(dh));
+  if (setup_->peer.ts_local.empty() || cfg_->ts_remote.empty()) return Error("traffic selectors missing");
+  ike_.spi_i = setup_->peer.spi_i ? setup_->peer.spi_i : random_u64();
+  if (setup_->peer.child_spi < 256) setup_->peer.child_spi = random_esp_spi();
+  if (ike_.spi_i == 0 || setup_->peer.child_spi == 0) return Error("could not draw SPIs");
+  IST_TRY_ASSIGN(setup_->ni, random_bytes(cfg_->nonce_size));
+  IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(cfg_->ike.dh_groups.front()));
+  setup_->dh.emplace(std::move(dh));
   return send_init(now);
 }
 
@@ -124,30 +181,30 @@ Status Initiator::send_init(Millis now) {
   Message m;
   m.header = Header{.spi_i = ike_.spi_i, .spi_r = 0, .exchange = ExchangeType::ike_sa_init,
                     .flags = flags::initiator, .message_id = 0};
-  if (!cookie_.empty())  // RFC 7296 2.6: the cookie comes first, everything else unchanged
-    m.payloads.push_back(notify(notify_type::cookie, cookie_));
+  if (!setup_->cookie.empty())  // RFC 7296 2.6: the cookie comes first, everything else unchanged
+    m.payloads.push_back(notify(notify_type::cookie, setup_->cookie));
   m.payloads.push_back(make_payload(PayloadType::sa, SaPayload{{ike_proposal()}}));
-  m.payloads.push_back(make_payload(PayloadType::ke, KePayload{dh_->group(), dh_->public_value()}));
-  m.payloads.push_back(make_payload(PayloadType::nonce, NoncePayload{ni_}));
+  m.payloads.push_back(make_payload(PayloadType::ke, KePayload{setup_->dh->group(), setup_->dh->public_value()}));
+  m.payloads.push_back(make_payload(PayloadType::nonce, NoncePayload{setup_->ni}));
   // NAT detection (2.23); with force_encap the source hash is of an address nobody has.
-  Bytes src_hash = nat_detection_hash(ike_.spi_i, 0, cfg_.local.address, cfg_.local.port);
-  if (cfg_.force_encap) src_hash = sha1(concat({src_hash, to_bytes("forced encapsulation")}));
+  Bytes src_hash = nat_detection_hash(ike_.spi_i, 0, setup_->peer.local.address, local_port_);
+  if (cfg_->force_encap) src_hash = sha1(concat({src_hash, to_bytes("forced encapsulation")}));
   m.payloads.push_back(notify(notify_type::nat_detection_source_ip, src_hash));
   m.payloads.push_back(notify(notify_type::nat_detection_destination_ip,
-                              nat_detection_hash(ike_.spi_i, 0, cfg_.remote.address, cfg_.remote.port)));
-  init_request_ = serialize_message(m);
+                              nat_detection_hash(ike_.spi_i, 0, cfg_->remote.address, cfg_->remote.port)));
+  setup_->init_request = serialize_message(m);
   ike_.next_request_id = 1;
   state_ = InitiatorState::init_sent;
   pending_exchange_ = ExchangeType::ike_sa_init;
-  auto schedule = cfg_.retransmit.schedule();
+  auto schedule = cfg_->retransmit.schedule();
   pending_ = PendingRequest{};
-  pending_->payload = init_request_;
+  pending_->payload = setup_->init_request;
   pending_->sends = 1;
   pending_->next = now + schedule.front();
   pending_->purpose = Purpose::init;
   pending_->exchange = ExchangeType::ike_sa_init;
   pending_->spi_i = ike_.spi_i;
-  send_raw(init_request_);
+  send_raw(setup_->init_request);
   // send_raw may have prefixed the marker; retransmits must repeat the datagram as sent.
   pending_->payload = outgoing_.back().payload;
   return ok();
@@ -161,8 +218,8 @@ void Initiator::send_raw(Bytes message) {
     d.payload.assign(non_esp_marker, non_esp_marker + 4);
     put_bytes(d.payload, message);
   } else {
-    d.local_port = cfg_.local.port;
-    d.remote_port = cfg_.remote.port;
+    d.local_port = local_port_;
+    d.remote_port = cfg_->remote.port;
     d.payload = std::move(message);
   }
   outgoing_.push_back(std::move(d));
@@ -180,7 +237,7 @@ Result<Bytes> Initiator::seal(const IkeSaState& sa, ExchangeType exchange, bool 
 Status Initiator::send_request(Millis now, IkeSaState& sa, Purpose purpose, ExchangeType exchange,
                                const std::vector<Payload>& inner, PendingRequest extra) {
   IST_TRY_ASSIGN(Bytes msg, seal(sa, exchange, false, sa.next_request_id, inner));
-  auto schedule = cfg_.retransmit.schedule();
+  auto schedule = cfg_->retransmit.schedule();
   extra.sends = 1;
   extra.next = now + schedule.front();
   extra.purpose = purpose;
@@ -206,13 +263,13 @@ void Initiator::answer(IkeSaState& sa, ExchangeType exchange, uint32_t message_i
 
 Status Initiator::send_auth(Millis now) {
   std::vector<Payload> inner;
-  inner.push_back(make_payload(PayloadType::idi, cfg_.local_id));
-  if (cfg_.remote_id) inner.push_back(make_payload(PayloadType::idr, *cfg_.remote_id));
-  Bytes auth = psk_auth(cfg_.psk, init_request_, nr_, ike_.keys.sk_pi, cfg_.local_id);
+  inner.push_back(make_payload(PayloadType::idi, setup_->peer.local_id));
+  if (cfg_->remote_id) inner.push_back(make_payload(PayloadType::idr, *cfg_->remote_id));
+  Bytes auth = psk_auth(cfg_->psk, setup_->init_request, setup_->nr, ike_.keys.sk_pi(), setup_->peer.local_id);
   inner.push_back(make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic, auth}));
-  inner.push_back(make_payload(PayloadType::sa, SaPayload{{esp_proposal(cfg_.child_spi)}}));
-  inner.push_back(make_payload(PayloadType::tsi, TsPayload{cfg_.ts_local}));
-  inner.push_back(make_payload(PayloadType::tsr, TsPayload{cfg_.ts_remote}));
+  inner.push_back(make_payload(PayloadType::sa, SaPayload{{esp_proposal(setup_->peer.child_spi)}}));
+  inner.push_back(make_payload(PayloadType::tsi, TsPayload{setup_->peer.ts_local}));
+  inner.push_back(make_payload(PayloadType::tsr, TsPayload{cfg_->ts_remote}));
   state_ = InitiatorState::auth_sent;
   return send_request(now, ike_, Purpose::auth, ExchangeType::ike_auth, inner, PendingRequest{});
 }
@@ -276,7 +333,7 @@ void Initiator::on_timer(Millis now) {
     return;
   }
   if (now < pending_->next) return;
-  auto schedule = cfg_.retransmit.schedule();
+  auto schedule = cfg_->retransmit.schedule();
   if (pending_->sends >= schedule.size()) {
     Purpose purpose = pending_->purpose;
     ExchangeType ex = pending_->exchange;
@@ -313,7 +370,7 @@ void Initiator::on_timer(Millis now) {
   pending_->next = now + schedule[pending_->sends];
   ++pending_->sends;
   ++stats_.retransmits;
-  outgoing_.push_back(Datagram{use_natt_ ? natt_port : cfg_.local.port, use_natt_ ? natt_port : cfg_.remote.port,
+  outgoing_.push_back(Datagram{use_natt_ ? natt_port : local_port_, use_natt_ ? natt_port : cfg_->remote.port,
                                pending_->payload});
 }
 
@@ -360,8 +417,8 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
   if (!m.header.is_response()) {
     // A request from the peer: a retransmit of the last one gets the cached answer.
     if (m.header.message_id + 1 == sa->peer_request_id && !sa->last_response.empty()) {
-      outgoing_.push_back(Datagram{use_natt_ ? natt_port : cfg_.local.port,
-                                   use_natt_ ? natt_port : cfg_.remote.port, sa->last_response});
+      outgoing_.push_back(Datagram{use_natt_ ? natt_port : local_port_,
+                                   use_natt_ ? natt_port : cfg_->remote.port, sa->last_response});
       return;
     }
     if (sa->closed || m.header.message_id != sa->peer_request_id) {
@@ -431,24 +488,24 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
 
 void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m) {
   if (auto* cookie = m.find_notify(notify_type::cookie)) {
-    if (stats_.cookie_rounds >= cfg_.max_cookie_retries) {
+    if (stats_.cookie_rounds >= cfg_->max_cookie_retries) {
       fail(now, FailureCause::retry_limit, notify_type::cookie, "responder keeps asking for a cookie");
       return;
     }
     ++stats_.cookie_rounds;
-    cookie_ = cookie->data;
+    setup_->cookie = cookie->data;
     (void)send_init(now);  // cannot fail: it only serializes
     return;
   }
   if (auto* ke = m.find_notify(notify_type::invalid_ke_payload)) {
     uint16_t wanted = ke->data.size() == 2 ? get_u16(ke->data.data()) : 0;
-    bool offered = std::find(cfg_.ike.dh_groups.begin(), cfg_.ike.dh_groups.end(), wanted) != cfg_.ike.dh_groups.end();
-    if (!offered || wanted == dh_->group()) {
+    bool offered = std::find(cfg_->ike.dh_groups.begin(), cfg_->ike.dh_groups.end(), wanted) != cfg_->ike.dh_groups.end();
+    if (!offered || wanted == setup_->dh->group()) {
       fail(now, FailureCause::notify_received, notify_type::invalid_ke_payload,
            "responder wants DH group " + std::to_string(wanted) + ", which was not offered");
       return;
     }
-    if (stats_.ke_rounds >= cfg_.max_ke_retries) {
+    if (stats_.ke_rounds >= cfg_->max_ke_retries) {
       fail(now, FailureCause::retry_limit, notify_type::invalid_ke_payload, "too many INVALID_KE_PAYLOAD rounds");
       return;
     }
@@ -458,7 +515,7 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
       fail(now, FailureCause::protocol_error, 0, dh.error().message);
       return;
     }
-    dh_.emplace(std::move(*dh));
+    setup_->dh.emplace(std::move(*dh));
     (void)send_init(now);
     return;
   }
@@ -486,29 +543,29 @@ void Initiator::handle_init_response(Millis now, ByteView raw, const Message& m)
       return;
     }
   const Transform* dh_t = chosen.find(TransformType::dh);
-  if (!dh_t || dh_t->id != dh_->group() || ke->group != dh_->group()) {
+  if (!dh_t || dh_t->id != setup_->dh->group() || ke->group != setup_->dh->group()) {
     fail(now, FailureCause::protocol_error, 0, "responder's DH group does not match our KE");
     return;
   }
-  auto shared = dh_->shared_secret(ke->data);
+  auto shared = setup_->dh->shared_secret(ke->data);
   if (!shared) {
     fail(now, FailureCause::protocol_error, notify_type::invalid_syntax, "bad KE data: " + shared.error().message);
     return;
   }
   ike_.spi_r = m.header.spi_r;
-  nr_ = nonce->nonce;
-  dh_group_ = dh_->group();
-  dh_.reset();
-  init_response_.assign(raw.begin(), raw.end());
-  ike_.keys = derive_ike_keys(*shared, ni_, nr_, ike_.spi_i, ike_.spi_r,
+  setup_->nr = nonce->nonce;
+  dh_group_ = setup_->dh->group();
+  setup_->dh.reset();
+  setup_->init_response.assign(raw.begin(), raw.end());
+  ike_.keys = derive_ike_keys(*shared, setup_->ni, setup_->nr, ike_.spi_i, ike_.spi_r,
                               IkeKeyLengths{.integ = ike_.suite.integ_key_size(), .encr = ike_.suite.encr_key_size()});
   // NAT detection: hashes over both SPIs as the responder computed them.
   auto* src = m.find_notify(notify_type::nat_detection_source_ip);
   auto* dst = m.find_notify(notify_type::nat_detection_destination_ip);
   if (src && dst) {
-    bool remote_natted = src->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, cfg_.remote.address, cfg_.remote.port);
-    bool local_natted = dst->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, cfg_.local.address, cfg_.local.port);
-    use_natt_ = remote_natted || local_natted || cfg_.force_encap;
+    bool remote_natted = src->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, cfg_->remote.address, cfg_->remote.port);
+    bool local_natted = dst->data != nat_detection_hash(ike_.spi_i, ike_.spi_r, setup_->peer.local.address, local_port_);
+    use_natt_ = remote_natted || local_natted || cfg_->force_encap;
   }
   pending_.reset();
   if (auto s = send_auth(now); !s) fail(now, FailureCause::protocol_error, 0, s.error().message);
@@ -524,21 +581,22 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
          error ? "IKE_AUTH refused with " + notify_name(error) : "IKE_AUTH response without IDr or AUTH");
     return;
   }
-  if (cfg_.remote_id && !(*idr == *cfg_.remote_id)) {
+  if (cfg_->remote_id && !(*idr == *cfg_->remote_id)) {
     fail(now, FailureCause::auth_mismatch, notify_type::authentication_failed, "responder identity differs from IDr");
     return;
   }
-  Bytes expected = psk_auth(cfg_.psk, init_response_, ni_, ike_.keys.sk_pr, *idr);
+  Bytes expected = psk_auth(cfg_->psk, setup_->init_response, setup_->ni, ike_.keys.sk_pr(), *idr);
   if (auth->method != auth_method::shared_key_mic || auth->data != expected) {
     fail(now, FailureCause::auth_mismatch, notify_type::authentication_failed, "responder AUTH does not verify");
     return;
   }
   state_ = InitiatorState::established;
   emit(InitiatorEvent{.kind = EventKind::ike_up, .at = now, .exchange = ExchangeType::ike_auth});
-  // The signed octets are needed only for the two AUTH payloads: release them (per-peer memory).
-  Bytes().swap(init_request_);
-  Bytes().swap(init_response_);
-  Bytes().swap(cookie_);
+  // What only IKE_SA_INIT and IKE_AUTH needed goes (per-peer memory): the signed octets, the
+  // peer's own config, SKEYSEED and SK_p*; the nonces serve the CHILD_SA's keys just below.
+  const Setup setup = std::move(*setup_);
+  setup_.reset();
+  ike_.keys.forget_auth_keys();
 
   auto* sa = find_in<SaPayload>(inner, PayloadType::sa);
   auto* tsi = find_in<TsPayload>(inner, PayloadType::tsi);
@@ -552,15 +610,13 @@ void Initiator::handle_auth_response(Millis now, const std::vector<Payload>& inn
     fail(now, FailureCause::protocol_error, 0, "responder's ESP proposal is not one we offered", true);
     return;
   }
-  auto child = make_child(ike_.keys.sk_d, cfg_.child_spi, get_u32(sa->proposals[0].spi.data()), true, ni_, nr_, {},
-                          tsi->selectors, tsr->selectors);
+  auto child = make_child(ike_.keys.sk_d(), setup.peer.child_spi, get_u32(sa->proposals[0].spi.data()), true, setup.ni,
+                          setup.nr, {}, tsi->selectors, tsr->selectors);
   if (!child) {
     fail(now, FailureCause::protocol_error, 0, child.error().message, true);
     return;
   }
   child_ = std::move(*child);
-  Bytes().swap(ni_);
-  Bytes().swap(nr_);
   emit(InitiatorEvent{.kind = EventKind::child_up, .at = now, .exchange = ExchangeType::ike_auth});
 }
 
@@ -664,7 +720,7 @@ void Initiator::peer_deleted_ike_sa(Millis now, uint64_t spi_i, uint64_t spi_r) 
     ike_collision_.reset();  // the peer dropped the SA it made: our rekey goes on alone
   if (IkeSaState* sa = find_sa(spi_i, spi_r)) {
     sa->closed = true;
-    sa->forget_at = now + cfg_.peer_delete_wait;
+    sa->forget_at = now + cfg_->peer_delete_wait;
   }
   if (!pending_on_it) return;
   PendingRequest req = std::move(*pending_);

@@ -17,6 +17,8 @@
 // 5-15 s before it retries, longer than short test lifetimes, and the SA would expire.
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,22 +66,19 @@ struct EspProposalConfig {
   uint16_t integ = transform_id::integ_none;
 };
 
-struct InitiatorConfig {
-  Endpoint local;
+// What every peer of a fleet has in common: built once and shared by their Initiators
+// (a per-peer copy was ~450 bytes of heap per peer, issue 11).
+struct InitiatorShared {
   Endpoint remote;
   IkeProposalConfig ike;
   EspProposalConfig esp;
   Bytes psk;
-  IdPayload local_id;
   std::optional<IdPayload> remote_id;  // sent as IDr when set, and checked in the response
-  std::vector<TrafficSelector> ts_local;
   std::vector<TrafficSelector> ts_remote;
   bool force_encap = false;  // fake our NAT-D source hash (like swanctl encap = yes)
   RetransmitPolicy retransmit;
   unsigned max_cookie_retries = 2;
   unsigned max_ke_retries = 2;
-  uint64_t spi_i = 0;        // 0: random
-  uint32_t child_spi = 0;    // our inbound ESP SPI; 0: random
   size_t nonce_size = 32;
   // A rekey answered TEMPORARY_FAILURE is retried after rekey_retry * attempt, at most
   // max_rekey_retries times; then it fails (child-only failure, the SAs stay).
@@ -90,6 +89,18 @@ struct InitiatorConfig {
   // peer deleted is kept to answer retransmits of the delete. charon's half-open timeout.
   Millis peer_delete_wait{30000};
 };
+
+// What is the peer's own. Needed only until IKE_AUTH is done (the local port is kept).
+struct InitiatorPeerConfig {
+  Endpoint local;
+  IdPayload local_id;
+  std::vector<TrafficSelector> ts_local;
+  uint64_t spi_i = 0;        // 0: random
+  uint32_t child_spi = 0;    // our inbound ESP SPI; 0: random
+};
+
+// Both in one, for a single initiator (tests, the flood's IKE_SA_INIT maker).
+struct InitiatorConfig : InitiatorShared, InitiatorPeerConfig {};
 
 enum class InitiatorState { idle, init_sent, auth_sent, established, deleting, closed, failed };
 std::string state_name(InitiatorState s);
@@ -105,14 +116,34 @@ enum class FailureCause {
 };
 std::string cause_name(FailureCause c);
 
+// A CHILD_SA's traffic selectors in one heap block, each as type | protocol | start port |
+// end port | start address length | end address length | start | end (16 bytes for IPv4)
+// instead of a vector with two address buffers per selector (4 heap blocks, ~130 bytes per
+// list, two lists per CHILD_SA per peer). Reads give TrafficSelector values.
+class SelectorList {
+ public:
+  SelectorList() = default;
+  SelectorList(const std::vector<TrafficSelector>& selectors);  // NOLINT: implicit on purpose
+  SelectorList(std::initializer_list<TrafficSelector> selectors) : SelectorList(std::vector<TrafficSelector>(selectors)) {}
+  operator std::vector<TrafficSelector>() const { return selectors(); }  // NOLINT
+  std::vector<TrafficSelector> selectors() const;
+  bool empty() const { return encoded_.empty(); }
+  size_t size() const;
+  TrafficSelector front() const;  // the first one; not on an empty list
+  bool operator==(const SelectorList&) const = default;
+
+ private:
+  Bytes encoded_;
+};
+
 struct ChildSa {
   uint32_t spi_in = 0;   // ours: ESP to us carries it
   uint32_t spi_out = 0;  // the responder's
   SkSuite esp;           // ESP algorithms (same shape as the SK suite)
   Bytes encr_out, integ_out;  // protect what we send
   Bytes encr_in, integ_in;    // protect what we receive
-  std::vector<TrafficSelector> ts_local;
-  std::vector<TrafficSelector> ts_remote;
+  SelectorList ts_local;
+  SelectorList ts_remote;
   bool udp_encap = false;
 };
 
@@ -155,6 +186,8 @@ struct InitiatorStats {
 class Initiator {
  public:
   explicit Initiator(InitiatorConfig config);
+  // A fleet's initiator: `shared` is the same object for all peers.
+  Initiator(std::shared_ptr<const InitiatorShared> shared, InitiatorPeerConfig peer);
 
   // Sends IKE_SA_INIT. Errors are harness faults (bad config, OpenSSL failure).
   Status start(Millis now);
@@ -185,7 +218,7 @@ class Initiator {
   uint64_t spi_r() const { return ike_.spi_r; }
   bool original_initiator() const { return ike_.original_initiator; }
   bool behind_nat() const { return use_natt_; }
-  uint16_t dh_group() const { return dh_ ? dh_->group() : dh_group_; }
+  uint16_t dh_group() const { return setup_ && setup_->dh ? setup_->dh->group() : dh_group_; }
   const ChildSa* child() const { return child_ ? &*child_ : nullptr; }
   const InitiatorStats& stats() const { return stats_; }
   const IkeKeys& ike_keys() const { return ike_.keys; }
@@ -207,10 +240,10 @@ class Initiator {
     Bytes last_response;           // our answer to the peer's last request (for its retransmits)
     bool closed = false;           // deleted by the peer; kept only to answer retransmits
     std::optional<Millis> forget_at;  // dropped then (see peer_delete_wait)
-    ByteView encr_out() const { return original_initiator ? keys.sk_ei : keys.sk_er; }
-    ByteView integ_out() const { return original_initiator ? keys.sk_ai : keys.sk_ar; }
-    ByteView encr_in() const { return original_initiator ? keys.sk_er : keys.sk_ei; }
-    ByteView integ_in() const { return original_initiator ? keys.sk_ar : keys.sk_ai; }
+    ByteView encr_out() const { return original_initiator ? keys.sk_ei() : keys.sk_er(); }
+    ByteView integ_out() const { return original_initiator ? keys.sk_ai() : keys.sk_ar(); }
+    ByteView encr_in() const { return original_initiator ? keys.sk_er() : keys.sk_ei(); }
+    ByteView integ_in() const { return original_initiator ? keys.sk_ar() : keys.sk_ai(); }
     uint8_t flags(bool response) const {
       return static_cast<uint8_t>((original_initiator ? flags::initiator : 0) | (response ? flags::response : 0));
     }
@@ -271,7 +304,19 @@ class Initiator {
                              ByteView nr, ByteView shared, std::vector<TrafficSelector> ts_local,
                              std::vector<TrafficSelector> ts_remote) const;
 
-  InitiatorConfig cfg_;
+  std::shared_ptr<const InitiatorShared> cfg_;
+  // What IKE_SA_INIT and IKE_AUTH need and nothing after: dropped once IKE_AUTH is answered
+  // (per-peer memory).
+  struct Setup {
+    InitiatorPeerConfig peer;
+    std::optional<DhKeyPair> dh;
+    Bytes ni, nr;
+    Bytes cookie;
+    Bytes init_request;   // RealMessage1 for AUTH
+    Bytes init_response;  // RealMessage2 for the responder's AUTH
+  };
+  HeapOptional<Setup> setup_;
+  uint16_t local_port_ = ike_port;
   InitiatorState state_ = InitiatorState::idle;
   IkeSaState ike_;
   // IKE_SAs besides the current one: rekeyed ones until their delete completes, redundant
@@ -296,12 +341,7 @@ class Initiator {
   // Retries of rekeys answered TEMPORARY_FAILURE, and how many refusals in a row.
   std::optional<Millis> retry_child_at_, retry_ike_at_;
   unsigned child_refusals_ = 0, ike_refusals_ = 0;
-  std::optional<DhKeyPair> dh_;  // only until IKE_SA_INIT is done (per-peer memory)
   uint16_t dh_group_ = 0;        // the IKE_SA's group, for its rekeys
-  Bytes ni_, nr_;
-  Bytes cookie_;
-  Bytes init_request_;   // RealMessage1 for AUTH
-  Bytes init_response_;  // RealMessage2 for the responder's AUTH
   bool use_natt_ = false;
   HeapOptional<PendingRequest> pending_;
   ExchangeType pending_exchange_ = ExchangeType::ike_sa_init;

@@ -56,7 +56,7 @@ Status Initiator::rekey_child(Millis now) {
   retry_child_at_.reset();
   PendingRequest extra;
   extra.new_child_spi = random_esp_spi();
-  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
+  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_->nonce_size));
   std::vector<Payload> inner{
       notify(notify_type::rekey_sa, {}, ProtocolId::esp, u32_bytes(child_->spi_in)),
       make_payload(PayloadType::sa, SaPayload{{esp_proposal(extra.new_child_spi)}}),
@@ -72,7 +72,7 @@ Status Initiator::rekey_ike(Millis now) {
   retry_ike_at_.reset();
   PendingRequest extra;
   extra.new_ike_spi = random_u64();
-  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_.nonce_size));
+  IST_TRY_ASSIGN(extra.nonce, random_bytes(cfg_->nonce_size));
   IST_TRY_ASSIGN(auto dh, DhKeyPair::generate(dh_group_));
   Proposal p = ike_proposal();
   p.spi = u64_bytes(extra.new_ike_spi);
@@ -89,16 +89,16 @@ void Initiator::schedule_rekey_retry(Millis now, Purpose purpose, uint16_t notif
   const bool child = purpose == Purpose::rekey_child;
   const std::string what = child ? "CHILD_SA rekey" : "IKE_SA rekey";
   unsigned& refusals = child ? child_refusals_ : ike_refusals_;
-  if (++refusals > cfg_.max_rekey_retries) {
+  if (++refusals > cfg_->max_rekey_retries) {
     refusals = 0;
     fail(now, FailureCause::notify_received, notify_type_,
-         what + " refused with " + notify_name(notify_type_) + " " + std::to_string(cfg_.max_rekey_retries + 1) +
+         what + " refused with " + notify_name(notify_type_) + " " + std::to_string(cfg_->max_rekey_retries + 1) +
              " times in a row",
          true);
     return;
   }
   // 2.25: not at once; give the peer time to finish the exchange that made it refuse.
-  const Millis wait = cfg_.rekey_retry * refusals;
+  const Millis wait = cfg_->rekey_retry * refusals;
   (child ? retry_child_at_ : retry_ike_at_) = now + wait;
   ++stats_.collisions;
   emit(InitiatorEvent{.kind = EventKind::rekey_collision, .at = now, .exchange = ExchangeType::create_child_sa,
@@ -114,7 +114,7 @@ void Initiator::adopt_peer_ike_sa(Millis now) {
   IkeSaState peer_made = take_extra(ike_collision_->spi_i, ike_collision_->spi_r);
   ike_collision_.reset();
   peer_made.forget_at.reset();
-  ike_.forget_at = now + cfg_.peer_delete_wait;
+  ike_.forget_at = now + cfg_->peer_delete_wait;
   extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(peer_made);
   retry_ike_at_.reset();
@@ -181,7 +181,7 @@ void Initiator::handle_rekey_child_response(Millis now, PendingRequest& req, con
   }
   // The exchange ran on the IKE_SA the request went out on, even if the peer rekeyed it since.
   const IkeSaState* on = find_sa(req.spi_i, req.spi_r);
-  auto fresh = make_child(on ? on->keys.sk_d : ike_.keys.sk_d, req.new_child_spi, get_u32(sa->proposals[0].spi.data()),
+  auto fresh = make_child(on ? on->keys.sk_d() : ike_.keys.sk_d(), req.new_child_spi, get_u32(sa->proposals[0].spi.data()),
                           true, req.nonce, nonce->nonce, {}, tsi->selectors, tsr->selectors);
   if (!fresh) {
     fail(now, FailureCause::protocol_error, 0, fresh.error().message, true);
@@ -253,8 +253,9 @@ void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const
   fresh.spi_r = get_u64(sa->proposals[0].spi.data());
   fresh.original_initiator = true;
   fresh.suite = ike_.suite;
-  fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d, *shared, req.nonce, nonce->nonce, fresh.spi_i, fresh.spi_r,
+  fresh.keys = derive_rekeyed_ike_keys(ike_.keys.sk_d(), *shared, req.nonce, nonce->nonce, fresh.spi_i, fresh.spi_r,
                                        IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
+  fresh.keys.forget_auth_keys();  // a rekeyed IKE_SA has no AUTH: SKEYSEED and SK_p* serve nothing
   ike_refusals_ = 0;
   if (ike_collision_ &&
       our_exchange_made_the_redundant_sa(req.nonce, nonce->nonce, ike_collision_->peer_ni, ike_collision_->our_nr)) {
@@ -272,7 +273,7 @@ void Initiator::handle_rekey_ike_response(Millis now, PendingRequest& req, const
   // delete of the old SA overtakes our answer to its rekey).
   if (ike_collision_)
     if (IkeSaState* redundant = find_sa(ike_collision_->spi_i, ike_collision_->spi_r))
-      redundant->forget_at = now + cfg_.peer_delete_wait;
+      redundant->forget_at = now + cfg_->peer_delete_wait;
   ike_collision_.reset();
   extra_ike_.push_back(std::move(ike_));
   ike_ = std::move(fresh);
@@ -328,11 +329,11 @@ std::vector<Payload> Initiator::answer_peer_child(Millis now, const IkeSaState& 
       break;
     }
   if (!chosen) return refuse(notify_type::no_proposal_chosen);
-  auto our_nonce = random_bytes(cfg_.nonce_size);
+  auto our_nonce = random_bytes(cfg_->nonce_size);
   uint32_t spi = random_esp_spi();
   if (!our_nonce || spi == 0) return refuse(notify_type::temporary_failure);
   // The peer's TSi is its side, i.e. our remote selectors.
-  auto fresh = make_child(sa.keys.sk_d, spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {},
+  auto fresh = make_child(sa.keys.sk_d(), spi, get_u32(chosen->spi.data()), false, nonce->nonce, *our_nonce, {},
                           tsr->selectors, tsi->selectors);
   if (!fresh) return refuse(notify_type::temporary_failure);
   Proposal answer_p = esp_proposal(spi);
@@ -398,7 +399,7 @@ std::vector<Payload> Initiator::answer_peer_ike_rekey(Millis now, const IkeSaSta
     return refuse(notify_type::invalid_ke_payload, g);
   }
   auto dh = DhKeyPair::generate(dh_group_);
-  auto our_nonce = random_bytes(cfg_.nonce_size);
+  auto our_nonce = random_bytes(cfg_->nonce_size);
   if (!dh || !our_nonce) return refuse(notify_type::temporary_failure);
   auto shared = dh->shared_secret(ke->data);
   if (!shared) return refuse(notify_type::invalid_syntax);
@@ -407,8 +408,9 @@ std::vector<Payload> Initiator::answer_peer_ike_rekey(Millis now, const IkeSaSta
   fresh.spi_r = random_u64();
   fresh.original_initiator = false;  // the peer started this IKE_SA
   fresh.suite = sa.suite;
-  fresh.keys = derive_rekeyed_ike_keys(sa.keys.sk_d, *shared, nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r,
+  fresh.keys = derive_rekeyed_ike_keys(sa.keys.sk_d(), *shared, nonce->nonce, *our_nonce, fresh.spi_i, fresh.spi_r,
                                        IkeKeyLengths{.integ = fresh.suite.integ_key_size(), .encr = fresh.suite.encr_key_size()});
+  fresh.keys.forget_auth_keys();
   Proposal answer_p = ike_proposal();
   answer_p.number = chosen->number;
   answer_p.spi = u64_bytes(fresh.spi_r);

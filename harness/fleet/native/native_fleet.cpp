@@ -174,10 +174,20 @@ Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeF
   IST_TRY_ASSIGN(f->ike_suite_, native_ike_proposal(f->opts_.ike_proposals));
   IST_TRY_ASSIGN(f->esp_suite_, native_esp_proposal(f->opts_.esp_proposals));
   IST_TRY_ASSIGN(f->sut_addr_, address_bytes(f->opts_.sut_address));
+  auto shared = std::make_shared<native::InitiatorShared>();
+  shared->remote = native::Endpoint{f->sut_addr_, native::ike_port};
+  shared->ike = f->ike_suite_;
+  shared->esp = f->esp_suite_;
+  shared->psk = native::to_bytes(f->opts_.psk);
+  if (!f->opts_.sut_id.empty())
+    shared->remote_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(f->opts_.sut_id)};
   for (const auto& ts : f->opts_.remote_ts) {
     IST_TRY_ASSIGN(auto sel, selector_of(ts));
-    f->remote_ts_.push_back(std::move(sel));
+    shared->ts_remote.push_back(std::move(sel));
   }
+  shared->force_encap = f->opts_.encap;
+  shared->retransmit = f->opts_.retransmit;
+  f->shared_ = std::move(shared);
   auto schedule = f->opts_.retransmit.schedule();
   f->attempt_timeout_ = std::accumulate(schedule.begin(), schedule.end(), std::chrono::milliseconds(0)) +
                         std::chrono::seconds(5);
@@ -224,19 +234,11 @@ native::Millis NativeFleet::now_ms() const {
   return std::chrono::duration_cast<native::Millis>(loop_.clock().now() - origin_);
 }
 
-native::InitiatorConfig NativeFleet::config_for(uint32_t peer) const {
-  native::InitiatorConfig c;
+native::InitiatorPeerConfig NativeFleet::config_for(uint32_t peer) const {
+  native::InitiatorPeerConfig c;
   c.local = native::Endpoint{address_bytes(opts_.ike_address(peer)).value(), native::ike_port};
-  c.remote = native::Endpoint{sut_addr_, native::ike_port};
-  c.ike = ike_suite_;
-  c.esp = esp_suite_;
-  c.psk = native::to_bytes(opts_.psk);
   c.local_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(peer_identity(peer))};
-  if (!opts_.sut_id.empty()) c.remote_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(opts_.sut_id)};
   if (auto inner = selector_of(opts_.inner_address(peer))) c.ts_local = {std::move(*inner)};
-  c.ts_remote = remote_ts_;
-  c.force_encap = opts_.encap;
-  c.retransmit = opts_.retransmit;
   return c;
 }
 
@@ -293,7 +295,7 @@ void NativeFleet::initiate(uint32_t peer) {
 void NativeFleet::start_attempt(uint32_t peer) {
   Peer& p = peers_[peer];
   p.waiting = false;
-  p.ini = std::make_unique<native::Initiator>(config_for(peer));
+  p.ini = std::make_unique<native::Initiator>(shared_, config_for(peer));
   if (auto st = p.ini->start(now_ms()); !st) {
     emit(K::attempt_failed, peer, "initiate: " + st.error().describe());
     p.ini.reset();

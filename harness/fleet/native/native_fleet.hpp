@@ -102,7 +102,7 @@ class NativeFleet final : public PeerEngine {
   };
   NativeFleet(EventLoop& loop, NativeFleetOptions options);
   Status open_io();
-  native::InitiatorConfig config_for(uint32_t peer) const;
+  native::InitiatorPeerConfig config_for(uint32_t peer) const;
   native::Millis now_ms() const;
   std::optional<uint32_t> peer_of(const native::IpPort& local) const;
   void on_datagrams(std::span<const native::PacketDatagram> batch);
@@ -128,7 +128,8 @@ class NativeFleet final : public PeerEngine {
   native::IkeProposalConfig ike_suite_;
   native::EspProposalConfig esp_suite_;
   native::Bytes sut_addr_;
-  std::vector<native::TrafficSelector> remote_ts_;
+  // What all initiators share (SUT endpoint, suites, PSK, SUT identity, its selectors).
+  std::shared_ptr<const native::InitiatorShared> shared_;
   MonoTime origin_;
   std::vector<Peer> peers_;
   std::unique_ptr<native::TimerWheel> timers_;
