@@ -39,7 +39,11 @@ void Orchestrator::on_observation(const PeerObservation& o) {
   tracker_.observe(o);
   if (o.peer < result_.timelines.size()) {
     double t_ms = ms_between(t0_, o.t);
-    result_.timelines[o.peer].push_back({t_ms, fleet::to_string(o.kind), o.detail});
+    auto& timeline = result_.timelines[o.peer];
+    // An established peer holds initiate, IKE up and CHILD up until teardown: room for exactly
+    // those (doubling would leave 4 x 72 bytes per peer, issue 11's per-peer memory).
+    if (timeline.empty()) timeline.reserve(3);
+    timeline.push_back({t_ms, fleet::to_string(o.kind), o.detail});
   }
   if (o.kind == K::ike_down && o.peer < reconnect_on_down_.size() && reconnect_on_down_[o.peer]) {
     reconnect_on_down_[o.peer] = false;
