@@ -752,6 +752,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     if (kernel.losses() || kernel.dropped_events())
       rep.notes.push_back("kernel XFRM observer: " + std::to_string(kernel.losses()) + " notification overrun(s), " +
                           std::to_string(kernel.dropped_events()) + " event(s) not kept; counts stay exact");
+    for (auto& p : kernel.feed_problems()) rep.notes.push_back("kernel XFRM observer: " + p);
   }
 
   // 7. What the failures mean, in Windows codes.

@@ -4,6 +4,9 @@
 #include <csignal>
 #include <filesystem>
 #include <poll.h>
+#include <sys/socket.h>
+
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -198,6 +201,32 @@ Status VmSut::start_charon(const std::string& conf) {
   return ok();
 }
 
+namespace {
+
+constexpr const char* kGuestXfrmWatchErr = "/run/ikestorm/xfrm-watch.err";
+
+// Waits until `fd` holds a whole line (peeked, left for the reader); an Error when the other
+// end closes first or `until` passes.
+Status wait_for_line(int fd, Clock::time_point until) {
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 && (std::memchr(buf, '\n', static_cast<std::size_t>(n)) || n == sizeof buf)) return ok();
+    if (n == 0) return Error("closed the connection before its first line");
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Error::sys("reading its first line");
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return Error("said no whole line in 30 s");
+    if (n > 0) {  // part of a line: readable already, so wait a little instead of polling
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    (void)::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+  }
+}
+
+}  // namespace
+
 Result<unique_fd> VmSut::watch_guest_xfrm() {
   if (!guest_) return Error("vm SUT: no guest");
   std::error_code ec;
@@ -208,7 +237,7 @@ Result<unique_fd> VmSut::watch_guest_xfrm() {
   vm::SpawnRequest req;
   req.argv = {"/bin/busybox", "nc", "-l", "-p", std::to_string(kGuestXfrmWatchPort), "-e", self, "xfrm", "--json",
               "--watch", "--interval", "500ms"};  // at least one sample per orchestrator tick
-  req.log_path = "/run/ikestorm/xfrm-watch.err";
+  req.log_path = kGuestXfrmWatchErr;
   IST_TRY_ASSIGN(uint32_t id, guest_->spawn(req));
   xfrm_watch_id_ = id;
   const auto deadline = Clock::now() + 10s;
@@ -216,12 +245,15 @@ Result<unique_fd> VmSut::watch_guest_xfrm() {
   while (Clock::now() < deadline) {
     fd = guest_->connect_tcp(kGuestViciAddress, kGuestXfrmWatchPort, 2s);
     if (fd) {
-      // The watcher loads this binary over 9p (seconds under TCG): wait for its snapshot
-      // line so the run's first second already has the guest's counts.
-      pollfd p{fd->get(), POLLIN, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline + 20s - Clock::now());
-      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) != 1)
-        return Error("vm SUT: the guest's xfrm watcher said nothing in 30 s");
+      // The watcher loads this binary over 9p (seconds under TCG): wait for its whole
+      // snapshot line so the run's first second already has the guest's counts. A watcher
+      // that fails closes the connection instead: its own words say why.
+      if (auto line = wait_for_line(fd->get(), deadline + 20s); !line) {
+        auto err = guest_->read_file(kGuestXfrmWatchErr, 4096);
+        std::string why = err && !err->empty() ? ": " + *err : "";
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        return std::move(line).error().wrap("vm SUT: the guest's xfrm watcher" + why);
+      }
       return fd;
     }
     auto st = guest_->poll(id);

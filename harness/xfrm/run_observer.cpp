@@ -76,6 +76,7 @@ void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
   for (auto& w : watched_) {
     if (w->feed) {
       w->feed->drain();  // lines up to now belong to this second
+      if (w->feed->closed() && !w->feed_closed_after) w->feed_closed_after = w->feed->lines();
       auto t = w->feed->take();
       if (!t) continue;  // nothing from the other kernel yet
       put_sample(pt, w->role, t->counts, t->acquires, t->expires, std::move(t->xfrm_stat_delta));
@@ -95,10 +96,23 @@ void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
 
 void RunObserver::stop() {
   for (auto& w : watched_) {
+    if (w->feed) w->feed_malformed = w->feed->malformed();
     w->feed.reset();
     w->monitor.reset();
     w->sampler = Sampler();
   }
+}
+
+std::vector<std::string> RunObserver::feed_problems() const {
+  std::vector<std::string> out;
+  for (const auto& w : watched_) {
+    if (w->feed_closed_after)
+      out.push_back(w->role + " kernel's watcher closed its stream while the run observed it (after " +
+                    std::to_string(*w->feed_closed_after) + " line(s)); later seconds repeat its last counts");
+    const uint64_t malformed = w->feed ? w->feed->malformed() : w->feed_malformed;
+    if (malformed) out.push_back(w->role + " kernel's watcher sent " + std::to_string(malformed) + " malformed line(s)");
+  }
+  return out;
 }
 
 uint64_t RunObserver::losses() const {

@@ -6,6 +6,7 @@
 // address for the per-peer timelines and the classifier.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +58,9 @@ class RunObserver {
   uint64_t losses() const;       // ENOBUFS overruns, all namespaces
   uint64_t sample_errors() const { return sample_errors_; }
   bool empty() const { return watched_.empty(); }
+  // What went wrong with kernels observed through lines (add_lines), one sentence each: a
+  // stream that closed while the run was still observing, malformed lines.
+  std::vector<std::string> feed_problems() const;
 
  private:
   struct Watched {
@@ -65,6 +69,8 @@ class RunObserver {
     std::unique_ptr<Monitor> monitor;
     std::unique_ptr<LineFeed> feed;  // instead of sampler + monitor (add_lines)
     uint64_t acquires = 0, expires = 0;  // since the last fill
+    std::optional<uint64_t> feed_closed_after;  // lines read when a fill found the feed closed
+    uint64_t feed_malformed = 0;                 // kept past stop()
   };
   void record(Watched& w, MonoTime t, const Body& body);
   std::vector<std::unique_ptr<Watched>> watched_;

@@ -175,7 +175,7 @@ def test_vm_timeseries_observes_the_guest_kernel(run_ikestorm, needs_root, tmp_p
     # The guest watcher's first line can miss the first second on a busy host: most seconds
     # with tunnels up must carry the guest's sample.
     up = [p for p in run["timeseries"] if p.get("child_active", 0) > 0]
-    assert sum("sut" in p.get("xfrm", {}) for p in up) >= len(up) - 1, run["timeseries"]
+    assert sum("sut" in p.get("xfrm", {}) for p in up) >= len(up) - 1, (run["notes"], run["timeseries"])
     sut = [p["xfrm"]["sut"] for p in run["timeseries"] if "sut" in p.get("xfrm", {})]
     assert len(sut) >= 3, run["timeseries"]
     sas = [x["sas"] for x in sut]

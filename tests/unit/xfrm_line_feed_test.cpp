@@ -11,6 +11,7 @@
 
 #include "xfrm/json_lines.hpp"
 #include "xfrm/line_feed.hpp"
+#include "xfrm/run_observer.hpp"
 
 namespace ist::xfrm {
 namespace {
@@ -144,6 +145,39 @@ TEST(XfrmLineFeed, SamplesSumAndCountsFollowTheNewest) {
   ::close(p.fds[1]);
   f.drain();
   EXPECT_TRUE(f.closed());
+}
+
+TEST(XfrmRunObserver, LinesGiveEverySecondASampleAndAClosedStreamIsReported) {
+  EventLoop loop;
+  Pair p;
+  RunObserver obs;
+  ASSERT_TRUE(obs.add_lines(loop, "sut", unique_fd(p.fds[0])).ok());
+  reports::TimeseriesPoint before;
+  obs.fill(MonoTime{}, before);
+  EXPECT_EQ(before.xfrm.count("sut"), 0u);  // no line yet: no sample, not a zero
+  p.send(R"({"kind":"snapshot","t_ms":0,"ns":"","sa":2,"policies":{"in":1,"out":1,"fwd":1}})" "\n"
+         R"({"kind":"sample","t_ms":500,"ns":"","sa":4,"policies":{"in":2,"out":2,"fwd":2},)"
+         R"("xfrm_stat":{"XfrmInNoStates":5}})" "\n");
+  reports::TimeseriesPoint first;
+  obs.fill(MonoTime{}, first);
+  ASSERT_EQ(first.xfrm.count("sut"), 1u);
+  EXPECT_EQ(first.xfrm["sut"].sas, 4u);
+  EXPECT_EQ(first.xfrm["sut"].policies_out, 2u);
+  EXPECT_EQ(first.xfrm_stat["XfrmInNoStates"], 5);  // the SUT's deltas, as the report's field
+  EXPECT_TRUE(obs.feed_problems().empty());
+  // The watcher dies: later seconds keep its last counts, and the run says so.
+  p.send("{\"kind\":\n");
+  ::close(p.fds[1]);
+  reports::TimeseriesPoint after;
+  obs.fill(MonoTime{}, after);
+  EXPECT_EQ(after.xfrm["sut"].sas, 4u);
+  EXPECT_TRUE(after.xfrm_stat.empty());
+  obs.stop();
+  auto problems = obs.feed_problems();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("closed its stream while the run observed it (after 3 line(s))"), std::string::npos)
+      << problems[0];
+  EXPECT_NE(problems[1].find("1 malformed line(s)"), std::string::npos) << problems[1];
 }
 
 }  // namespace
