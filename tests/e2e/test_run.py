@@ -17,19 +17,39 @@ def charon_pids():
     return set(int(p) for p in out.split())
 
 
+def in_another_runs_netns(pid: int, run_id: str) -> bool:
+    names = subprocess.run(["ip", "netns", "identify", str(pid)], capture_output=True, text=True).stdout.split()
+    return any(n.startswith("ist-") and not n.startswith(f"ist-{run_id}-") for n in names)
+
+
 def run_id_of(stdout: str) -> str:
     m = re.search(r"run ([0-9a-f]{6})", stdout)
     assert m, f"no run id in output:\n{stdout}"
     return m.group(1)
 
 
-def assert_nothing_left(run_id: str, charons_before: set):
+def charon_of_this_run(pid: int, run_id: str, out=None) -> bool:
+    """Whether a charon that appeared during the run is the run's: not one inside another
+    run's namespace (other tests or users may run charons meanwhile) and, when the run's
+    output folder is known, one that has it open as its working directory or in its command."""
+    if in_another_runs_netns(pid, run_id):
+        return False
+    if out is None:
+        return True
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+    except OSError:
+        return False  # gone meanwhile
+    return str(out) in cwd or str(out) in cmd
+
+
+def assert_nothing_left(run_id: str, charons_before: set, out=None):
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"ist-{run_id}" not in netns, f"namespaces of run {run_id} left:\n{netns}"
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert f"ist{run_id}" not in links
-    # Charons started by this run are gone (other tests' or users' charons may run).
-    new = charon_pids() - charons_before
+    new = {p for p in charon_pids() - charons_before if charon_of_this_run(p, run_id, out)}
     assert not new, f"charon processes left behind: {new}"
     assert not os.path.exists(f"/run/ikestorm/{run_id}"), "run state folder left behind"
 
