@@ -281,10 +281,10 @@ void NativeFleet::initiate(uint32_t peer) {
   // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
   cancel_timers(peer);
   setup_done(p);
-  p.ike_up = p.child_up = p.terminating = p.delete_sent = false;
+  p.ike_up = p.child_up = p.terminating = p.delete_sent = p.delete_waiting = false;
   ++p.generation;
   p.ini.reset();
-  if (opts_.max_setups_in_flight && setups_in_flight_ >= opts_.max_setups_in_flight) {
+  if (window_full()) {
     if (!p.waiting) waiting_.push_back(peer);
     p.waiting = true;
     return;
@@ -306,13 +306,20 @@ void NativeFleet::start_attempt(uint32_t peer) {
   pump(peer);
 }
 
-// The peer's setup is over (up, failed or abandoned): its slot goes to the next waiting peer.
+// The peer's exchange is over (setup up, failed or abandoned; delete done): its slot goes to
+// the next waiting delete, else the next waiting setup.
 void NativeFleet::setup_done(Peer& p) {
   if (!p.in_flight) return;
   p.in_flight = false;
   --setups_in_flight_;
-  while (!stopped_ && !waiting_.empty() &&
-         (!opts_.max_setups_in_flight || setups_in_flight_ < opts_.max_setups_in_flight)) {
+  while (!stopped_ && !window_full() && !delete_waiting_.empty()) {
+    const uint32_t next = delete_waiting_.front();
+    delete_waiting_.pop_front();
+    if (!peers_[next].delete_waiting) continue;  // re-initiated or gone meanwhile
+    peers_[next].delete_waiting = false;
+    try_delete(next, peers_[next].delete_retries);
+  }
+  while (!stopped_ && !window_full() && !waiting_.empty()) {
     const uint32_t next = waiting_.front();
     waiting_.pop_front();
     if (peers_[next].waiting) start_attempt(next);
@@ -352,11 +359,21 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
   Peer& p = peers_[peer];
   if (!p.ini || p.ini->state() != native::InitiatorState::established) return;
   if (!p.ini->busy()) {
+    if (window_full()) {  // a slot frees when another exchange ends (setup_done)
+      p.delete_retries = static_cast<uint8_t>(attempts_left);
+      if (!p.delete_waiting) delete_waiting_.push_back(peer);
+      p.delete_waiting = true;
+      return;
+    }
     if (auto st = p.ini->delete_ike(now_ms()); !st) {
       report_down(peer, "native: delete failed: " + st.error().describe());
       return;
     }
     p.delete_sent = true;
+    if (!p.in_flight) {  // released by report_down when the delete is answered or times out
+      p.in_flight = true;
+      ++setups_in_flight_;
+    }
     timers_->arm_after(timer_id(peer, terminate_timer), attempt_timeout_);
     pump(peer);
     return;
@@ -385,6 +402,7 @@ void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
 void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   bool child = p.child_up, ike = p.ike_up;
+  p.delete_waiting = false;
   setup_done(p);
   p.child_up = p.ike_up = p.terminating = false;
   cancel_timers(peer);

@@ -46,6 +46,9 @@ struct NativeFleetOptions : PeerPlan {
   // packet layer overflows the SUT's socket buffer (the charon fleet paces itself through
   // its own CPU cost); the retransmits that follow cost 2 s each. 1,000 burst peers here:
   // 256 in flight -> 438 setups/s (p99 2.3 s, retransmits), 64 -> 1,285-1,625/s (p99 < 0.8 s).
+  // Teardown deletes share the window for the same reason: 1,000 INFORMATIONAL deletes in one
+  // burst lost a quarter of them, whose retransmits (2, 3.6, 6.5 s) outlived short CHILD_SA
+  // lifetimes on the SUT.
   uint32_t max_setups_in_flight = 64;
   // The harness's initiator defaults (run_point.hpp): 3 retransmits from 2 s, base 1.8.
   native::RetransmitPolicy retransmit{native::Millis(2000), 1.8, 3};
@@ -96,6 +99,7 @@ class NativeFleet final : public PeerEngine {
     bool delete_sent = false;    // the terminate timer bounds a delete in flight
     bool in_flight = false;      // counted in setups_in_flight_
     bool waiting = false;        // in waiting_ for a setup slot
+    bool delete_waiting = false; // in delete_waiting_ for a slot to send its delete
     uint8_t delete_retries = 0;  // otherwise it retries try_delete while a request is in flight
     uint64_t generation = 0;  // bumped by initiate: a sink may re-initiate while we handle events
     std::optional<MonoTime> child_rekey_sent;  // our CHILD rekey in flight: when it was requested
@@ -135,6 +139,10 @@ class NativeFleet final : public PeerEngine {
   std::unique_ptr<native::TimerWheel> timers_;
   uint32_t setups_in_flight_ = 0;
   std::deque<uint32_t> waiting_;  // initiated peers waiting for a setup slot
+  std::deque<uint32_t> delete_waiting_;  // terminated peers waiting for a slot (served first)
+  bool window_full() const {
+    return opts_.max_setups_in_flight && setups_in_flight_ >= opts_.max_setups_in_flight;
+  }
   std::vector<native::IpPort> peer_addrs_;                      // peer i's IKE address (port 0)
   std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> by_address_;  // sorted: address -> peer
   std::unique_ptr<native::PacketIo> io_;
