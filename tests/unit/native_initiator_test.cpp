@@ -606,18 +606,25 @@ TEST(NativeInitiator, LivenessChecksAreAnsweredOrDeclareThePeerDead) {
   EXPECT_EQ(e.ini.state(), InitiatorState::failed);
 }
 
+// The SUT's CREATE_CHILD_SA rekeying `old` (2.8): REKEY_SA with old's SPI, its new SA, a
+// nonce of 32 `nonce` bytes and old's selectors from its side.
+std::vector<Payload> peer_child_rekey(const ChildSa& old, uint32_t new_spi, uint8_t nonce) {
+  Bytes old_out;
+  put_u32(old_out, old.spi_out);
+  return {make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
+          make_payload(PayloadType::sa, SaPayload{{esp_gcm128(new_spi)}}),
+          make_payload(PayloadType::nonce, NoncePayload{Bytes(32, nonce)}),
+          make_payload(PayloadType::tsi, TsPayload{old.ts_remote}),
+          make_payload(PayloadType::tsr, TsPayload{old.ts_local})};
+}
+
 TEST(NativeInitiator, AnswersThePeersChildRekeyAndItsDeleteOfTheOldSa) {
   Established e;
   const ChildSa before = *e.ini.child();
   const Bytes peer_nonce(32, 0x5e);
   Bytes old_spi;
   put_u32(old_spi, before.spi_out);
-  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
-      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_spi, notify_type::rekey_sa, {}}),
-      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee02)}}),
-      make_payload(PayloadType::nonce, NoncePayload{peer_nonce}),
-      make_payload(PayloadType::tsi, TsPayload{before.ts_remote}),
-      make_payload(PayloadType::tsr, TsPayload{before.ts_local})});
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, peer_child_rekey(before, 0xc0ffee02, 0x5e));
   ASSERT_EQ(error_in(answer), 0);
   auto* sa = find_body<SaPayload>(answer, PayloadType::sa);
   auto* nr = find_body<NoncePayload>(answer, PayloadType::nonce);
@@ -714,12 +721,7 @@ TEST(NativeInitiator, SimultaneousChildRekeysKeepTheSaOfTheHigherNonces) {
 
     Bytes old_out;
     put_u32(old_out, old.spi_out);
-    auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
-        make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
-        make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee0b)}}),
-        make_payload(PayloadType::nonce, NoncePayload{Bytes(32, c.peer_ni)}),
-        make_payload(PayloadType::tsi, TsPayload{old.ts_remote}),
-        make_payload(PayloadType::tsr, TsPayload{old.ts_local})});
+    auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, peer_child_rekey(old, 0xc0ffee0b, c.peer_ni));
     ASSERT_EQ(error_in(answer), 0);  // answered as usual (2.25.1)
     auto* peer_sa_answer = find_body<SaPayload>(answer, PayloadType::sa);
     ASSERT_NE(peer_sa_answer, nullptr);
@@ -1009,14 +1011,7 @@ TEST(NativeInitiator, PeersChildRekeyDuringOurIkeRekeyIsAnswered) {
   const ChildSa before = *e.ini.child();
   ASSERT_TRUE(e.ini.rekey_ike(Millis(60)).ok());
   take_request(e.ini, e.sa);
-  Bytes old_out;
-  put_u32(old_out, before.spi_out);
-  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
-      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
-      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee21)}}),
-      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0x21)}),
-      make_payload(PayloadType::tsi, TsPayload{before.ts_remote}),
-      make_payload(PayloadType::tsr, TsPayload{before.ts_local})});
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, peer_child_rekey(before, 0xc0ffee21, 0x21));
   EXPECT_EQ(error_in(answer), 0);
   EXPECT_EQ(kinds(e.ini.take_events()), (std::vector<EventKind>{EventKind::rekey_collision, EventKind::child_rekeyed}));
   ASSERT_NE(e.ini.child(), nullptr);
@@ -1129,12 +1124,7 @@ TEST(NativeInitiator, PeerWinningACrossingChildRekeyAndClosingTheOldSaFirstLeave
   auto ours = take_request(e.ini, e.sa);
   Bytes old_out;
   put_u32(old_out, old.spi_out);
-  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, {
-      make_payload(PayloadType::notify, NotifyPayload{ProtocolId::esp, old_out, notify_type::rekey_sa, {}}),
-      make_payload(PayloadType::sa, SaPayload{{esp_gcm128(0xc0ffee41)}}),
-      make_payload(PayloadType::nonce, NoncePayload{Bytes(32, 0xff)}),
-      make_payload(PayloadType::tsi, TsPayload{old.ts_remote}),
-      make_payload(PayloadType::tsr, TsPayload{old.ts_local})});
+  auto answer = e.ask(e.sa, ExchangeType::create_child_sa, 0, peer_child_rekey(old, 0xc0ffee41, 0xff));
   ASSERT_EQ(error_in(answer), 0);
   auto closed = e.ask(e.sa, ExchangeType::informational, 1,
                       {make_payload(PayloadType::del, DeletePayload{ProtocolId::esp, 4, {old_out}})});

@@ -102,14 +102,24 @@ std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) 
 
 }  // namespace
 
-Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
+namespace {
+
+// What the native engine understands of one strongSwan proposal string. IKE takes DH groups
+// and prfsha256; ESP takes noesn, and a DH group there would ask for PFS.
+struct ParsedProposal {
+  uint16_t encr = 0, key_bits = 0, integ = tid::integ_none;
+  std::vector<uint16_t> dh_groups;
+};
+
+Result<ParsedProposal> parse_proposal(const std::vector<std::string>& proposals, bool ike) {
+  const std::string key = ike ? "peers.ike.proposals" : "peers.child.proposals";
   if (proposals.size() != 1)
-    return Error("peers.ike.proposals: the native engine offers exactly one IKE proposal (got " +
+    return Error(key + ": the native engine offers exactly one " + (ike ? "IKE" : "ESP") + " proposal (got " +
                  std::to_string(proposals.size()) + ")");
-  native::IkeProposalConfig c;
-  c.dh_groups.clear();
+  const std::string& text = proposals[0];
+  ParsedProposal c;
   bool have_encr = false, have_integ = false;
-  for (const auto& t : split(proposals[0], '-')) {
+  for (const auto& t : split(text, '-')) {
     if (auto e = encr_token(t); e && !have_encr) {
       c.encr = e->first;
       c.key_bits = e->second;
@@ -117,48 +127,43 @@ Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::str
     } else if (t == "sha256" && !have_integ) {
       c.integ = tid::integ_hmac_sha2_256_128;
       have_integ = true;
-    } else if (t == "prfsha256") {
+    } else if (ike && t == "prfsha256") {
       // the only PRF the native engine has; always used
+    } else if (!ike && t == "noesn") {
+      // no extended sequence numbers is what the native engine proposes anyway
     } else if (auto g = dh_token(t)) {
+      if (!ike) return Error(key + ": '" + text + "' asks for PFS, which the native engine does not do");
       c.dh_groups.push_back(*g);
     } else {
-      return Error("peers.ike.proposals: '" + t + "' in '" + proposals[0] + "' is not supported (" + kSupported + ")");
+      return Error(key + ": '" + t + "' in '" + text + "' is not supported (" + kSupported + ")");
     }
   }
-  bool aead = c.encr == tid::encr_aes_gcm_16;
-  if (!have_encr) return Error("peers.ike.proposals: '" + proposals[0] + "' has no encryption algorithm");
-  if (aead && have_integ) return Error("peers.ike.proposals: '" + proposals[0] + "' combines AES-GCM with an integrity algorithm");
-  if (!aead && !have_integ) return Error("peers.ike.proposals: '" + proposals[0] + "' needs sha256 with AES-CBC");
-  if (c.dh_groups.empty()) return Error("peers.ike.proposals: '" + proposals[0] + "' has no DH group");
+  const bool aead = c.encr == tid::encr_aes_gcm_16;
+  if (!have_encr) return Error(key + ": '" + text + "' has no encryption algorithm");
+  if (aead && have_integ) return Error(key + ": '" + text + "' combines AES-GCM with an integrity algorithm");
+  if (!aead && !have_integ) return Error(key + ": '" + text + "' needs sha256 with AES-CBC");
+  if (ike && c.dh_groups.empty()) return Error(key + ": '" + text + "' has no DH group");
+  return c;
+}
+
+}  // namespace
+
+Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
+  IST_TRY_ASSIGN(auto p, parse_proposal(proposals, true));
+  native::IkeProposalConfig c;
+  c.encr = p.encr;
+  c.key_bits = p.key_bits;
+  c.integ = p.integ;
+  c.dh_groups = std::move(p.dh_groups);
   return c;
 }
 
 Result<native::EspProposalConfig> native_esp_proposal(const std::vector<std::string>& proposals) {
-  if (proposals.size() != 1)
-    return Error("peers.child.proposals: the native engine offers exactly one ESP proposal (got " +
-                 std::to_string(proposals.size()) + ")");
+  IST_TRY_ASSIGN(auto p, parse_proposal(proposals, false));
   native::EspProposalConfig c;
-  bool have_encr = false, have_integ = false;
-  for (const auto& t : split(proposals[0], '-')) {
-    if (auto e = encr_token(t); e && !have_encr) {
-      c.encr = e->first;
-      c.key_bits = e->second;
-      have_encr = true;
-    } else if (t == "sha256" && !have_integ) {
-      c.integ = tid::integ_hmac_sha2_256_128;
-      have_integ = true;
-    } else if (t == "noesn") {
-      // no extended sequence numbers is what the native engine proposes anyway
-    } else if (dh_token(t)) {
-      return Error("peers.child.proposals: '" + proposals[0] + "' asks for PFS, which the native engine does not do");
-    } else {
-      return Error("peers.child.proposals: '" + t + "' in '" + proposals[0] + "' is not supported (" + kSupported + ")");
-    }
-  }
-  bool aead = c.encr == tid::encr_aes_gcm_16;
-  if (!have_encr) return Error("peers.child.proposals: '" + proposals[0] + "' has no encryption algorithm");
-  if (aead && have_integ) return Error("peers.child.proposals: '" + proposals[0] + "' combines AES-GCM with an integrity algorithm");
-  if (!aead && !have_integ) return Error("peers.child.proposals: '" + proposals[0] + "' needs sha256 with AES-CBC");
+  c.encr = p.encr;
+  c.key_bits = p.key_bits;
+  c.integ = p.integ;
   return c;
 }
 
