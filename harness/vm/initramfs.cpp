@@ -242,7 +242,8 @@ mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "mounting /run"
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "mounting /tmp"
+# /tmp stays the host's (read-only below the overlay, writable above it): a harness built
+# under /tmp runs its own binary in the guest (the xfrm watcher, the data-plane sink).
 mkdir -p /newroot/run/ist
 cp /ist-vm-agent /newroot/run/ist/agent || fail "copying the agent"
 # The kernel's module autoloader: every algorithm name the crypto API meets is asked for
