@@ -13,28 +13,6 @@ namespace ist::reports {
 
 namespace fs = std::filesystem;
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Error::sys("writing " + tmp);
-    f << content;
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return Error::sys("writing " + tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    auto err = Error::sys("renaming " + tmp + " to " + path);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return err;
-  }
-  return ok();
-}
-
 Status write_rendered(const Report& report, const std::string& dir, const CodeLookup& lookup) {
   IST_TRY(write_file_atomic(dir + "/" + kReportHtml, render_html(report, lookup)));
   IST_TRY(write_file_atomic(dir + "/" + kJunitXml, render_junit(report)));

@@ -2,6 +2,7 @@
 // Writing a report folder and finding a report from what a user types.
 #include <string>
 
+#include "common/file_write.hpp"  // write_file_atomic, used by the renderers
 #include "common/result.hpp"
 #include "reports/code_info.hpp"
 #include "reports/report.hpp"
@@ -11,9 +12,6 @@ namespace ist::reports {
 inline constexpr const char* kReportJson = "report.json";
 inline constexpr const char* kReportHtml = "report.html";
 inline constexpr const char* kJunitXml = "junit.xml";
-
-// Writes `content` to `path` atomically (temp file in the same folder + rename).
-Status write_file_atomic(const std::string& path, const std::string& content);
 
 // DIR/report.json, DIR/report.html and DIR/junit.xml. `lookup` gives the documented text of
 // each Windows code for the HTML page (pass the taxonomy's table; empty = no text).

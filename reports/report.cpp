@@ -1,5 +1,7 @@
 #include "reports/report.hpp"
 
+#include "common/file_write.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -148,15 +150,7 @@ Result<Report> from_json(const json& j) {
 }
 
 Status write_json(const Report& r, const std::string& path) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) return Error::sys("writing " + tmp);
-    f << to_json(r).dump(2) << "\n";
-    if (!f) return Error::sys("writing " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Error::sys("renaming " + tmp);
-  return ok();
+  return write_file_atomic(path, to_json(r).dump(2) + "\n");
 }
 
 Result<Report> read_json(const std::string& path) {

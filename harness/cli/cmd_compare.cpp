@@ -87,7 +87,7 @@ int compare_main(const std::vector<std::string>& args) {
   }
   if (vm.count("html")) {
     const auto path = vm["html"].as<std::string>();
-    if (auto w = reports::write_file_atomic(path, reports::render_compare_html(comparison, a->report, b->report, results));
+    if (auto w = write_file_atomic(path, reports::render_compare_html(comparison, a->report, b->report, results));
         !w)
       return fail("compare", w.error().describe(), kExitHarnessFault);
     if (!vm.count("json")) std::cout << "comparison page: " << path << "\n";

@@ -8,11 +8,11 @@
 #include <sys/socket.h>
 
 #include <cstdio>
-#include <fstream>
 #include <functional>
 
 #include "cli/command.hpp"
 #include "common/event_loop.hpp"
+#include "common/file_write.hpp"
 #include "common/signals.hpp"
 #include "common/unique_fd.hpp"
 #include "fleet/native/data_plane_sink.hpp"
@@ -22,17 +22,6 @@ namespace ist::cli {
 namespace {
 
 constexpr std::string_view kCmd = "udp-echo";
-
-Status write_whole(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    if (!f.flush()) return Error("writing " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Error("renaming " + tmp + " to " + path, errno);
-  return ok();
-}
 
 int udp_echo_main(const std::vector<std::string>& args) {
   Usage usage{"ikestorm udp-echo --bind ADDR:PORT --counts FILE [--interval D]",
@@ -82,7 +71,7 @@ int udp_echo_main(const std::vector<std::string>& args) {
   auto write_counts = [&]() -> Status {
     std::string now = fleet::sink_tally_json((*sink)->tally());
     if (now == written) return ok();
-    IST_TRY(write_whole(counts_path, now));
+    IST_TRY(write_file_atomic(counts_path, now));
     written = std::move(now);
     return ok();
   };

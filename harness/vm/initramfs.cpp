@@ -1,5 +1,7 @@
 #include "vm/initramfs.hpp"
 
+#include "common/file_write.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,26 +57,6 @@ std::string hex8(std::uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08X", v);
   return buf;
-}
-
-Status write_file_atomically(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error::sys("creating " + tmp);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      ::unlink(tmp.c_str());
-      return Error::sys("writing " + tmp);
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Error::sys("renaming " + tmp + " to " + path, e);
-  }
-  return ok();
 }
 
 }  // namespace
@@ -315,7 +297,7 @@ Result<Initramfs> build_initramfs(const InitramfsSpec& spec) {
   cpio.add_file("ist-vm-agent", agent, 0755);
   cpio.add_file("modules.list", list);
   for (const auto& [name, data] : module_files) cpio.add_file("modules/" + name, data);
-  IST_TRY(write_file_atomically(result.path, cpio.finish()));
+  IST_TRY(write_file_atomic(result.path, cpio.finish()));
   prune_cache(spec.cache_dir, "initramfs-" + spec.kernel_release + "-", 4);
   return result;
 }
