@@ -104,20 +104,17 @@ std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) 
 
 namespace {
 
-// What the native engine understands of one strongSwan proposal string. IKE takes DH groups
-// and prfsha256; ESP takes noesn, and a DH group there would ask for PFS.
-struct ParsedProposal {
-  uint16_t encr = 0, key_bits = 0, integ = tid::integ_none;
-  std::vector<uint16_t> dh_groups;
-};
-
-Result<ParsedProposal> parse_proposal(const std::vector<std::string>& proposals, bool ike) {
+// What the native engine understands of one strongSwan proposal string, in the IKE shape
+// (ESP's is its first three fields). IKE takes DH groups and prfsha256; ESP takes noesn, and
+// a DH group there would ask for PFS.
+Result<native::IkeProposalConfig> parse_proposal(const std::vector<std::string>& proposals, bool ike) {
   const std::string key = ike ? "peers.ike.proposals" : "peers.child.proposals";
   if (proposals.size() != 1)
     return Error(key + ": the native engine offers exactly one " + (ike ? "IKE" : "ESP") + " proposal (got " +
                  std::to_string(proposals.size()) + ")");
   const std::string& text = proposals[0];
-  ParsedProposal c;
+  native::IkeProposalConfig c;
+  c.dh_groups.clear();
   bool have_encr = false, have_integ = false;
   for (const auto& t : split(text, '-')) {
     if (auto e = encr_token(t); e && !have_encr) {
@@ -149,13 +146,7 @@ Result<ParsedProposal> parse_proposal(const std::vector<std::string>& proposals,
 }  // namespace
 
 Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
-  IST_TRY_ASSIGN(auto p, parse_proposal(proposals, true));
-  native::IkeProposalConfig c;
-  c.encr = p.encr;
-  c.key_bits = p.key_bits;
-  c.integ = p.integ;
-  c.dh_groups = std::move(p.dh_groups);
-  return c;
+  return parse_proposal(proposals, true);
 }
 
 Result<native::EspProposalConfig> native_esp_proposal(const std::vector<std::string>& proposals) {
@@ -285,7 +276,7 @@ void NativeFleet::initiate(uint32_t peer) {
   Peer& p = peers_[peer];
   // A re-initiate starts from scratch: a new IKE_SA with fresh SPIs.
   cancel_timers(peer);
-  setup_done(p);
+  exchange_done(p);
   p.ike_up = p.child_up = p.terminating = p.delete_sent = p.delete_waiting = false;
   ++p.generation;
   p.ini.reset();
@@ -307,16 +298,16 @@ void NativeFleet::start_attempt(uint32_t peer) {
     return;
   }
   p.in_flight = true;
-  ++setups_in_flight_;
+  ++exchanges_in_flight_;
   pump(peer);
 }
 
 // The peer's exchange is over (setup up, failed or abandoned; delete done): its slot goes to
 // the next waiting delete, else the next waiting setup.
-void NativeFleet::setup_done(Peer& p) {
+void NativeFleet::exchange_done(Peer& p) {
   if (!p.in_flight) return;
   p.in_flight = false;
-  --setups_in_flight_;
+  --exchanges_in_flight_;
   while (!stopped_ && !window_full() && !delete_waiting_.empty()) {
     const uint32_t next = delete_waiting_.front();
     delete_waiting_.pop_front();
@@ -377,7 +368,7 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
     p.delete_sent = true;
     if (!p.in_flight) {  // released by report_down when the delete is answered or times out
       p.in_flight = true;
-      ++setups_in_flight_;
+      ++exchanges_in_flight_;
     }
     timers_->arm_after(timer_id(peer, terminate_timer), attempt_timeout_);
     pump(peer);
@@ -396,7 +387,7 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
 void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   cancel_timers(peer);
-  setup_done(p);
+  exchange_done(p);
   p.ini.reset();
   bool ike = p.ike_up;
   p.ike_up = p.child_up = false;
@@ -408,7 +399,7 @@ void NativeFleet::report_down(uint32_t peer, const std::string& why) {
   Peer& p = peers_[peer];
   bool child = p.child_up, ike = p.ike_up;
   p.delete_waiting = false;
-  setup_done(p);
+  exchange_done(p);
   p.child_up = p.ike_up = p.terminating = false;
   cancel_timers(peer);
   if (p.ini && p.ini->state() != native::InitiatorState::established) p.ini.reset();
@@ -464,7 +455,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       schedule_rekey(peer, false);
       return;
     case E::child_up:
-      setup_done(p);
+      exchange_done(p);
       if (!p.child_up) emit(K::child_up, peer);
       p.child_up = true;
       schedule_rekey(peer, true);

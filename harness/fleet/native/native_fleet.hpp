@@ -97,7 +97,7 @@ class NativeFleet final : public PeerEngine {
     std::unique_ptr<native::Initiator> ini;
     bool ike_up = false, child_up = false, terminating = false;
     bool delete_sent = false;    // the terminate timer bounds a delete in flight
-    bool in_flight = false;      // counted in setups_in_flight_
+    bool in_flight = false;      // counted in exchanges_in_flight_ (a setup or a delete)
     bool waiting = false;        // in waiting_ for a setup slot
     bool delete_waiting = false; // in delete_waiting_ for a slot to send its delete
     uint8_t delete_retries = 0;  // otherwise it retries try_delete while a request is in flight
@@ -115,7 +115,7 @@ class NativeFleet final : public PeerEngine {
   void schedule_rekey(uint32_t peer, bool child);
   void end_attempt(uint32_t peer, const std::string& why);
   void start_attempt(uint32_t peer);
-  void setup_done(Peer& p);
+  void exchange_done(Peer& p);
   void try_rekey(uint32_t peer, bool child);
   void try_delete(uint32_t peer, int attempts_left);
   // Each peer's timers live in timers_ as peer * kTimerKinds + kind.
@@ -137,11 +137,11 @@ class NativeFleet final : public PeerEngine {
   MonoTime origin_;
   std::vector<Peer> peers_;
   std::unique_ptr<native::TimerWheel> timers_;
-  uint32_t setups_in_flight_ = 0;
+  uint32_t exchanges_in_flight_ = 0;
   std::deque<uint32_t> waiting_;  // initiated peers waiting for a setup slot
   std::deque<uint32_t> delete_waiting_;  // terminated peers waiting for a slot (served first)
   bool window_full() const {
-    return opts_.max_setups_in_flight && setups_in_flight_ >= opts_.max_setups_in_flight;
+    return opts_.max_setups_in_flight && exchanges_in_flight_ >= opts_.max_setups_in_flight;
   }
   std::vector<native::IpPort> peer_addrs_;                      // peer i's IKE address (port 0)
   std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> by_address_;  // sorted: address -> peer
