@@ -204,23 +204,20 @@ Result<std::unique_ptr<fleet::DataPlaneSession>> open_traffic(EventLoop& loop, c
       std::istringstream in(text);
       return udp_rcvbuf_errors(in);
     };
-    IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));
-    fleet::DataPlaneSession* sp = session.get();
-    nf.set_esp_receiver([sp](uint32_t peer, const native::PacketDatagram& d) { sp->plane().on_esp(peer, d); });
-    return session;
+  } else {
+    const netns::Namespace* sut_ns = &topo.sut_ns();
+    o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
+    o.sut_rcvbuf_errors = [sut_ns]() -> Result<uint64_t> {
+      Result<uint64_t> n = Error("not read");
+      IST_TRY(sut_ns->run_in([&]() -> Status {
+        // thread-self: this thread is the one inside the namespace (/proc/self is the process's).
+        std::ifstream f("/proc/thread-self/net/snmp");
+        n = udp_rcvbuf_errors(f);
+        return ok();
+      }));
+      return n;
+    };
   }
-  const netns::Namespace* sut_ns = &topo.sut_ns();
-  o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
-  o.sut_rcvbuf_errors = [sut_ns]() -> Result<uint64_t> {
-    Result<uint64_t> n = Error("not read");
-    IST_TRY(sut_ns->run_in([&]() -> Status {
-      // thread-self: this thread is the one inside the namespace (/proc/self is the process's).
-      std::ifstream f("/proc/thread-self/net/snmp");
-      n = udp_rcvbuf_errors(f);
-      return ok();
-    }));
-    return n;
-  };
   IST_TRY_ASSIGN(auto session, fleet::DataPlaneSession::open(loop, nf.io(), std::move(o)));
   fleet::DataPlaneSession* sp = session.get();
   nf.set_esp_receiver([sp](uint32_t peer, const native::PacketDatagram& d) { sp->plane().on_esp(peer, d); });

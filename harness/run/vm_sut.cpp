@@ -204,6 +204,15 @@ Status VmSut::start_charon(const std::string& conf) {
 namespace {
 
 constexpr const char* kGuestXfrmWatchErr = "/run/ikestorm/xfrm-watch.err";
+constexpr const char* kGuestSinkErr = "/run/ikestorm/udp-echo.err";
+
+// This very binary's path: the guest sees it over 9p and runs its helper commands from it.
+Result<std::string> own_binary() {
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Error("vm SUT: where is this binary: " + ec.message());
+  return self;
+}
 
 // Waits until `fd` holds a whole line (peeked, left for the reader); an Error when the other
 // end closes first or `until` passes.
@@ -227,11 +236,16 @@ Status wait_for_line(int fd, Clock::time_point until) {
 
 }  // namespace
 
+std::string VmSut::guest_error_text(const std::string& guest_path) {
+  auto err = guest_ ? guest_->read_file(guest_path, 4096) : Result<std::string>(Error("no guest"));
+  std::string why = err && !err->empty() ? ": " + *err : "";
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  return why;
+}
+
 Result<unique_fd> VmSut::watch_guest_xfrm() {
   if (!guest_) return Error("vm SUT: no guest");
-  std::error_code ec;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  if (ec) return Error("vm SUT: where is this binary: " + ec.message());
+  IST_TRY_ASSIGN(const std::string self, own_binary());
   // busybox nc serves the watcher's stdout on one connection (-e runs it once connected),
   // so its snapshot line is the first we read and nothing piles up in the guest meanwhile.
   vm::SpawnRequest req;
@@ -248,12 +262,8 @@ Result<unique_fd> VmSut::watch_guest_xfrm() {
       // The watcher loads this binary over 9p (seconds under TCG): wait for its whole
       // snapshot line so the run's first second already has the guest's counts. A watcher
       // that fails closes the connection instead: its own words say why.
-      if (auto line = wait_for_line(fd->get(), deadline + 20s); !line) {
-        auto err = guest_->read_file(kGuestXfrmWatchErr, 4096);
-        std::string why = err && !err->empty() ? ": " + *err : "";
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        return std::move(line).error().wrap("vm SUT: the guest's xfrm watcher" + why);
-      }
+      if (auto line = wait_for_line(fd->get(), deadline + 20s); !line)
+        return std::move(line).error().wrap("vm SUT: the guest's xfrm watcher" + guest_error_text(kGuestXfrmWatchErr));
       return fd;
     }
     auto st = guest_->poll(id);
@@ -385,12 +395,10 @@ Status VmSut::stop() {
 
 Status VmSut::start_data_sink(const std::string& address, uint16_t port) {
   if (!guest_) return Error("vm SUT: no guest");
-  std::error_code ec;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  if (ec) return Error("vm SUT: where is this binary: " + ec.message());
+  IST_TRY_ASSIGN(const std::string self, own_binary());
   vm::SpawnRequest req;
   req.argv = {self, "udp-echo", "--bind", address + ":" + std::to_string(port), "--counts", kGuestSinkCounts};
-  req.log_path = "/run/ikestorm/udp-echo.err";
+  req.log_path = kGuestSinkErr;
   IST_TRY_ASSIGN(uint32_t id, guest_->spawn(req));
   data_sink_id_ = id;
   // It writes its (empty) counts once its socket is bound.
@@ -398,10 +406,8 @@ Status VmSut::start_data_sink(const std::string& address, uint16_t port) {
   while (Clock::now() < deadline) {
     if (guest_->read_file(kGuestSinkCounts)) return ok();
     auto st = guest_->poll(id);
-    if (st && !st->running) {
-      auto err = guest_->read_file(req.log_path, 4096);
-      return Error("vm SUT: the guest's data sink " + st->status.describe() + (err ? ": " + *err : std::string()));
-    }
+    if (st && !st->running)
+      return Error("vm SUT: the guest's data sink " + st->status.describe() + guest_error_text(kGuestSinkErr));
     std::this_thread::sleep_for(50ms);
   }
   return Error("vm SUT: the guest's data sink did not start within 10 s");

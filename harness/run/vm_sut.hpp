@@ -85,7 +85,8 @@ class VmSut final : public Sut {
   bool healthy(std::string* why) override;
   ProcessUsage usage() override;  // qemu's: the whole guest
   // Stops charon in the guest (it deletes its SAs), copies its log and output and the guest
-  // kernel's /proc/net/xfrm_stat into work_dir and powers the guest off. The bridge goes with the SUT namespace (topology teardown).
+  // kernel's /proc/net/xfrm_stat into work_dir and powers the guest off. The bridge goes with
+  // the SUT namespace (topology teardown).
   Status stop() override;
 
   // ESP states in the guest kernel now (`ip xfrm state`), and at the last count_established.
@@ -113,6 +114,8 @@ class VmSut final : public Sut {
 
  private:
   VmSut() = default;
+  // ": <a helper's stderr in the guest>" without its last newline, or "" when it said nothing.
+  std::string guest_error_text(const std::string& guest_path);
   Status start_charon(const std::string& conf);
   Status connect_vici(EventLoop& loop);
   Status copy_log_back();
