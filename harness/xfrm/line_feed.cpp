@@ -43,20 +43,20 @@ void prefixed_of(const std::string& text, Address& a, uint8_t& len) {
   len = slash == std::string::npos ? 0 : static_cast<uint8_t>(std::atoi(text.c_str() + slash + 1));
 }
 
+// The inverses of proto_name() and mode_name() (message.hpp), which wrote the lines; a
+// protocol without a name is written as its number.
 uint8_t proto_of(const std::string& name) {
-  static const std::pair<const char*, uint8_t> kNames[] = {{"esp", IPPROTO_ESP}, {"ah", IPPROTO_AH},
-                                                           {"comp", IPPROTO_COMP}, {"udp", IPPROTO_UDP},
-                                                           {"tcp", IPPROTO_TCP}, {"icmp", IPPROTO_ICMP}};
-  for (auto [n, p] : kNames)
-    if (name == n) return p;
-  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+  if (name == "?") return 0;  // a protocol proto_name() does not know: nothing to read back
+  for (unsigned p = 1; p < 256; ++p)
+    if (proto_name(static_cast<uint8_t>(p)) == name) return static_cast<uint8_t>(p);
+  if (!name.empty() && name.size() <= 3 && name.find_first_not_of("0123456789") == std::string::npos)
     return static_cast<uint8_t>(std::atoi(name.c_str()));
   return 0;  // "any"
 }
 
 uint8_t mode_of(const std::string& name) {
-  if (name == "tunnel") return XFRM_MODE_TUNNEL;
-  if (name == "beet") return XFRM_MODE_BEET;
+  for (uint8_t m = 0; m < XFRM_MODE_MAX; ++m)
+    if (mode_name(m) == name) return m;
   return XFRM_MODE_TRANSPORT;
 }
 

@@ -11,16 +11,12 @@
 namespace ist::fleet {
 
 namespace {
+
 constexpr uint32_t kMaxPeer = 10'000'000;  // bounds the per-peer table against a bogus tag
-}
-
-namespace {
-
-constexpr size_t kKinds = kProbeKinds;
 
 nlohmann::json counts_json(const SinkCounts& c) {
   nlohmann::json faults = nlohmann::json::object();
-  for (size_t k = 0; k < kKinds; ++k)
+  for (size_t k = 0; k < kProbeKinds; ++k)
     if (c.faults[k] > 0) faults[to_string(static_cast<ProbeKind>(k))] = c.faults[k];
   return {{"received", c.received}, {"echoed", c.echoed}, {"faults", std::move(faults)}};
 }
@@ -30,7 +26,7 @@ SinkCounts counts_of(const nlohmann::json& j) {
   c.received = j.value("received", uint64_t{0});
   c.echoed = j.value("echoed", uint64_t{0});
   if (auto f = j.find("faults"); f != j.end() && f->is_object())
-    for (size_t k = 0; k < kKinds; ++k)
+    for (size_t k = 0; k < kProbeKinds; ++k)
       c.faults[k] = f->value(std::string(to_string(static_cast<ProbeKind>(k))), uint64_t{0});
   return c;
 }
