@@ -11,19 +11,9 @@
 namespace ist::native {
 namespace {
 
-using namespace std::chrono_literals;
+using test::RecordingIo;
 
-class AnySourceIo final : public PacketIo {
- public:
-  void send(const PacketDatagram& d) override { sent.push_back({d.src, Bytes(d.payload.begin(), d.payload.end())}); }
-  void flush() override {}
-  void set_receiver(Receiver) override {}
-  bool can_send_from(const IpPort&) const override { return true; }
-  PacketIoStats stats() const override { return {}; }
-  std::string name() const override { return "any"; }
-  void close() override {}
-  std::vector<std::pair<IpPort, Bytes>> sent;
-};
+using namespace std::chrono_literals;
 
 FloodOptions options(FloodSpec spec) {
   FloodOptions o;
@@ -39,8 +29,8 @@ TEST(FloodIo, HalfOpenKeepsItsRateAndItsPrefix) {
   spec.rate_per_s = 200;
   spec.duration = 300ms;
   ASSERT_TRUE(parse_flood_sources("198.19.112.0/29", spec).ok());  // 6 usable, one a peer's
-  auto inner = std::make_unique<AnySourceIo>();
-  AnySourceIo* fake = inner.get();
+  auto inner = std::make_unique<RecordingIo>();
+  RecordingIo* fake = inner.get();
   auto io = FloodIo::make(loop, std::move(inner), options(spec));
   ASSERT_TRUE(io.ok()) << io.error().describe();
   (void)loop.run_until([] { return false; }, loop.clock().now() + 100ms);
@@ -49,13 +39,13 @@ TEST(FloodIo, HalfOpenKeepsItsRateAndItsPrefix) {
   (*io)->send(test::datagram(own, true));
   (void)loop.run_until([] { return false; }, loop.clock().now() + 600ms);
   ASSERT_GE(fake->sent.size(), 2u);
-  EXPECT_EQ(fake->sent[0].second, own);
+  EXPECT_EQ(fake->sent[0].payload, own);
   const size_t flood = fake->sent.size() - 1;
   EXPECT_GE(flood, 58u);  // 200/s for 300 ms, plus the first one at t = 0
   EXPECT_LE(flood, 62u);
   std::set<uint8_t> last_octets;
   for (size_t i = 1; i < fake->sent.size(); ++i) {
-    const auto& [src, msg] = fake->sent[i];
+    const auto& [src, dst, msg] = fake->sent[i];
     ASSERT_EQ(src.len, 4);
     EXPECT_EQ(src.addr[0], 198);
     EXPECT_EQ(src.addr[2], 112);
@@ -77,14 +67,14 @@ TEST(FloodIo, MalformedSendsBrokenMessages) {
   spec.malform = MalformKind::bad_version;
   spec.rate_per_s = 50;
   spec.duration = 50ms;
-  auto inner = std::make_unique<AnySourceIo>();
-  AnySourceIo* fake = inner.get();
+  auto inner = std::make_unique<RecordingIo>();
+  RecordingIo* fake = inner.get();
   auto io = FloodIo::make(loop, std::move(inner), options(spec));
   ASSERT_TRUE(io.ok());
   (*io)->start();
   (void)loop.run_until([] { return false; }, loop.clock().now() + 200ms);
   ASSERT_FALSE(fake->sent.empty());
-  for (const auto& [src, msg] : fake->sent) EXPECT_EQ(msg.at(17), 0x30);
+  for (const auto& [src, dst, msg] : fake->sent) EXPECT_EQ(msg.at(17), 0x30);
 }
 
 TEST(FloodIo, RefusesSourcesOutsideTheHarnessRange) {
@@ -97,7 +87,7 @@ TEST(FloodIo, RefusesSourcesOutsideTheHarnessRange) {
   EXPECT_EQ(spec.prefix_len, 20u);
   EventLoop loop;
   spec.prefix = {10, 0, 0, 0};
-  EXPECT_FALSE(FloodIo::make(loop, std::make_unique<AnySourceIo>(), options(spec)).ok());
+  EXPECT_FALSE(FloodIo::make(loop, std::make_unique<RecordingIo>(), options(spec)).ok());
 }
 
 }  // namespace

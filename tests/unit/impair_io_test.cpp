@@ -9,44 +9,23 @@
 namespace ist::native {
 namespace {
 
+using test::RecordingIo;
+
 using namespace std::chrono_literals;
 using test::datagram;
 using test::ike_header;
-
-// Records what is sent; inject() plays a received batch.
-class FakeIo final : public PacketIo {
- public:
-  struct Sent {
-    IpPort src, dst;
-    Bytes payload;
-  };
-  void send(const PacketDatagram& d) override { sent.push_back({d.src, d.dst, Bytes(d.payload.begin(), d.payload.end())}); }
-  void flush() override { ++flushes; }
-  void set_receiver(Receiver r) override { receiver = std::move(r); }
-  bool can_send_from(const IpPort&) const override { return true; }
-  PacketIoStats stats() const override { return {sent.size(), 0, 0, 0}; }
-  std::string name() const override { return "fake"; }
-  void close() override { closed = true; }
-  void inject(const std::vector<PacketDatagram>& batch) {
-    if (receiver) receiver(batch);
-  }
-  std::vector<Sent> sent;
-  Receiver receiver;
-  int flushes = 0;
-  bool closed = false;
-};
 
 const Bytes kOtherPeer{198, 19, 0, 2};
 
 struct Fixture {
   EventLoop loop;
-  FakeIo* fake = nullptr;
+  RecordingIo* fake = nullptr;
   std::unique_ptr<ImpairedIo> io;
   std::vector<Bytes> delivered;
 
   explicit Fixture(std::vector<ImpairRule> rules, double share = 1.0) {
     for (auto& r : rules) r.peers = share;
-    auto inner = std::make_unique<FakeIo>();
+    auto inner = std::make_unique<RecordingIo>();
     fake = inner.get();
     // Two peers: 198.19.0.1 is peer 0, 198.19.0.2 peer 1.
     auto plan = ImpairPlan::make(std::move(rules), 2, 5);

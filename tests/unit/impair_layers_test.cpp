@@ -9,17 +9,7 @@
 namespace ist::native {
 namespace {
 
-class CountingIo final : public PacketIo {
- public:
-  void send(const PacketDatagram& d) override { sources.push_back(d.src); }
-  void flush() override {}
-  void set_receiver(Receiver) override {}
-  bool can_send_from(const IpPort&) const override { return true; }
-  PacketIoStats stats() const override { return {}; }
-  std::string name() const override { return "counting"; }
-  void close() override {}
-  std::vector<IpPort> sources;
-};
+using test::RecordingIo;
 
 TEST(ImpairWords, BecomeRules) {
   struct Case {
@@ -60,18 +50,18 @@ TEST(ImpairLayers, ChainsFloodOverImpairmentsAndFindsPeersByAddress) {
   o.sut = IpPort::of(test::kSutAddr, ike_port);
   auto layers = ImpairLayers::make(loop, o);
   ASSERT_TRUE(layers.ok()) << layers.error().describe();
-  auto inner = std::make_unique<CountingIo>();
-  CountingIo* wire = inner.get();
+  auto inner = std::make_unique<RecordingIo>();
+  RecordingIo* wire = inner.get();
   auto io = (*layers)->wrap(std::move(inner));
   ASSERT_NE(io, nullptr);
-  EXPECT_EQ(io->name(), "counting+impair+flood");
+  EXPECT_EQ(io->name(), "fake+impair+flood");
   const Bytes msg = test::ike_header(ExchangeType::informational, false, 2);
   for (const auto& peer : o.peer_addresses)
     io->send(test::datagram(msg, true, ike_port, Bytes(peer.addr.begin(), peer.addr.begin() + 4)));
-  ASSERT_EQ(wire->sources.size(), 1u);  // one of the two peers is chosen: its datagram dropped
+  ASSERT_EQ(wire->sent.size(), 1u);  // one of the two peers is chosen: its datagram dropped
   (void)loop.run_until([] { return false; }, loop.clock().now() + std::chrono::milliseconds(100));
-  ASSERT_GE(wire->sources.size(), 2u);  // then the flood's first IKE_SA_INIT, from its prefix
-  EXPECT_EQ(wire->sources[1].addr[2], 112);
+  ASSERT_GE(wire->sent.size(), 2u);  // then the flood's first IKE_SA_INIT, from its prefix
+  EXPECT_EQ(wire->sent[1].src.addr[2], 112);
   auto summary = (*layers)->summary();
   ASSERT_EQ(summary.size(), 2u);
   EXPECT_NE(summary[0].find("impairment 1: drop IKE out, 50% of peers: chosen for 1 peers, applied to 1 datagrams"),

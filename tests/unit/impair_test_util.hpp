@@ -1,8 +1,11 @@
 #pragma once
-// Datagrams for the impairment tests: IKE headers with chosen exchange / flags, and a valid
-// IKE_SA_INIT from the native initiator itself.
+// For the impairment tests: IKE headers with chosen exchange / flags, a valid IKE_SA_INIT
+// from the native initiator itself, and a recording packet layer to put below the layers.
 #include "fleet/native/initiator.hpp"
 #include "fleet/native/packet_io.hpp"
+
+#include <string>
+#include <vector>
 
 namespace ist::native::test {
 
@@ -44,5 +47,29 @@ inline Bytes real_ike_sa_init() {
   auto out = ini.take_outgoing();
   return out.empty() ? Bytes{} : out.front().payload;
 }
+
+// A packet layer that records what is sent (from any source address) and plays received
+// batches with inject(): the wire below the impairment and flood layers in their tests.
+class RecordingIo final : public PacketIo {
+ public:
+  struct Sent {
+    IpPort src, dst;
+    Bytes payload;
+  };
+  void send(const PacketDatagram& d) override { sent.push_back({d.src, d.dst, Bytes(d.payload.begin(), d.payload.end())}); }
+  void flush() override { ++flushes; }
+  void set_receiver(Receiver r) override { receiver = std::move(r); }
+  bool can_send_from(const IpPort&) const override { return true; }
+  PacketIoStats stats() const override { return {sent.size(), 0, 0, 0}; }
+  std::string name() const override { return "fake"; }
+  void close() override { closed = true; }
+  void inject(const std::vector<PacketDatagram>& batch) {
+    if (receiver) receiver(batch);
+  }
+  std::vector<Sent> sent;
+  Receiver receiver;
+  int flushes = 0;
+  bool closed = false;
+};
 
 }  // namespace ist::native::test
