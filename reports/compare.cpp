@@ -145,7 +145,9 @@ void compare_runs(RunPair& pair, const RunReport& ra, const RunReport& rb) {
     if (a != 0) m.relative = (b - a) / std::abs(a);
     else if (b == 0) m.relative = 0.0;
     add_tests(m, ra, rb, pair.latency);
-    const bool big = !m.relative || std::abs(*m.relative) > kSignificanceEffect;
+    const bool latency = k.rfind("setup_latency_ms.", 0) == 0;
+    const bool big = (!m.relative || std::abs(*m.relative) > kSignificanceEffect) &&
+                     (!latency || std::abs(m.delta) >= kLatencyFloorMs);
     m.significant = m.p && *m.p < kSignificanceP && big;
     pair.metrics.push_back(std::move(m));
   }
@@ -247,7 +249,8 @@ json to_json(const Comparison& c) {
   }
   return {{"pairs", pairs}, {"only_in_a", c.only_in_a}, {"only_in_b", c.only_in_b}, {"warnings", c.warnings},
           {"significant_changes", c.significant_changes()},
-          {"criterion", {{"p_below", kSignificanceP}, {"effect_above", kSignificanceEffect}}}};
+          {"criterion", {{"p_below", kSignificanceP}, {"effect_above", kSignificanceEffect},
+                         {"latency_ms_at_least", kLatencyFloorMs}}}};
 }
 
 std::string render_compare_text(const Comparison& c, const Report& a, const Report& b) {
@@ -278,7 +281,7 @@ std::string render_compare_text(const Comparison& c, const Report& a, const Repo
   for (const auto& r : c.only_in_a) o << "\nonly in A: " << r << "\n";
   for (const auto& r : c.only_in_b) o << "\nonly in B: " << r << "\n";
   o << "\n" << c.significant_changes() << " significant change(s) (p < " << kSignificanceP << " and |change| > "
-    << kSignificanceEffect * 100 << "%)\n";
+    << kSignificanceEffect * 100 << "%, and >= " << kLatencyFloorMs << " ms for latencies)\n";
   return o.str();
 }
 

@@ -29,6 +29,11 @@ namespace ist::reports {
 
 inline constexpr double kSignificanceP = 0.01;
 inline constexpr double kSignificanceEffect = 0.05;
+// Latency metrics must also move by this much, in ms. Two runs of one small scenario side by
+// side on a busy 2-core host differ in their medians by up to ~1.3 ms at 3-5 ms latencies (the
+// scheduler hands out slices of 0.75-3 ms); their samples are not independent of that, so a
+// rank test alone calls such a shift significant now and then.
+inline constexpr double kLatencyFloorMs = 1.0;
 
 struct MetricDelta {
   std::string metric;               // path as --fail-on names it: "setup_latency_ms.p99", "codes.X"

@@ -40,7 +40,8 @@ std::string render_compare_html(const Comparison& c, const Report& a, const Repo
     << "<div class=\"card\"><div class=\"v\">" << c.pairs.size() << "</div><div class=\"k\">paired runs</div></div>\n"
     << "<div class=\"card " << (c.significant_changes() ? "bad" : "ok") << "\"><div class=\"v\">"
     << c.significant_changes() << "</div><div class=\"k\">significant changes (p &lt; " << kSignificanceP
-    << ", |change| &gt; " << kSignificanceEffect * 100 << "%)</div></div>\n";
+    << ", |change| &gt; " << kSignificanceEffect * 100 << "%, latencies by &ge; " << kLatencyFloorMs
+    << " ms)</div></div>\n";
   std::size_t tripped = 0;
   for (const auto& [expr, t] : fail_on_results) tripped += t;
   if (!fail_on_results.empty())

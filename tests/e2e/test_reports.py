@@ -227,9 +227,10 @@ def test_compare_same_scenario_is_not_significant(runs, ikestorm_bin):
     assert r.returncode == 0, r.stderr
     c = json.loads(r.stdout)
     assert len(c["pairs"]) == 1
-    significant = [m["metric"] for m in c["pairs"][0]["metrics"] if m["significant"]]
-    assert significant == [] and c["significant_changes"] == 0
+    significant = [(m["metric"], m["a"], m["b"], m["p"]) for m in c["pairs"][0]["metrics"] if m["significant"]]
+    assert significant == [] and c["significant_changes"] == 0, c["pairs"][0]["latency_test"]
     assert c["pairs"][0]["latency_test"]["n_a"] == 50
+    assert c["criterion"]["latency_ms_at_least"] == 1.0
 
 
 def test_compare_flags_the_renegotiation_increase(runs, ikestorm_bin, tmp_path):

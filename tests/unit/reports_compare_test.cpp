@@ -65,6 +65,8 @@ TEST(Compare, SignificanceNeedsBothPAndEffect) {
       {10, 120, 400, false, true, false},   // 30m -> 5m lifetimes: 6x renegotiations
       {10, 20.4, 392, false, false, false}, // 2% changes: never significant
       {10.2, 20, 400, false, false, false}, // tiny latency shift: effect < 5%
+      {10.9, 20, 400, false, false, false}, // 9% but under 1 ms: the host's scheduling noise
+      {11.2, 20, 400, true, false, false},  // 12% and 1.2 ms
   };
   for (const auto& k : cases) {
     auto a = make_report({make_run(400, 10, 20)});
