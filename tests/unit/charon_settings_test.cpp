@@ -30,6 +30,7 @@ TEST(CharonSettings, SutDefaultsRenderExactly) {
             "  ikesa_table_segments = 16\n"
             "  reuse_ikesa = no\n"
             "  threads = 32\n"
+            "  install_routes = no\n"
             "  cookie_threshold = 0\n"
             "  plugins {\n"
             "    kernel-netlink {\n"
