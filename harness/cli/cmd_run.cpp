@@ -123,7 +123,9 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
   }
   std::cout << "  peers          " << s.peers << "\n"
             << "  established    " << s.established << " (" << fmt(100.0 * s.established_ratio) << "%)"
-            << "   the SUT's own count: " << s.sut_ike_sas_at_connect_end
+            << "   the SUT's own count: "
+            << (s.sut_ike_sas_at_connect_end || !s.established ? std::to_string(s.sut_ike_sas_at_connect_end)
+                                                               : std::string("not read (see notes)"))
             << (s.xfrm_states ? "   its kernel's ESP states: " + std::to_string(s.xfrm_states) : std::string()) << "\n"
             << "  failed         " << s.failed << "\n"
             << "  setup rate     " << fmt(s.setup_rate_per_s) << "/s\n"

@@ -180,16 +180,29 @@ void Orchestrator::run_connect(const Phase& p, bool first) {
   if (tracker_.first_initiate()) result_.connect_first_initiate_s = since_start_s(*tracker_.first_initiate());
   if (tracker_.last_established())
     result_.connect_last_established_s = since_start_s(*tracker_.last_established());
-  // The SUT's own count, to check the harness's accounting against.
-  bool answered = false;
-  sut_.count_established([&](Result<uint64_t> n) {
-    answered = true;
-    if (n)
-      result_.sut_established_at_connect_end = *n;
-    else
-      log::warn("could not read the SUT's IKE_SA count: ", n.error().describe());
+  // The SUT's own count, to check the harness's accounting against. A saturated SUT may
+  // answer after the wait (20,000 SAs in a TCG guest took longer): the answer then has
+  // nowhere to go, so the callback holds its own state, not this frame's.
+  struct CountState {
+    bool answered = false, expired = false;
+    Result<uint64_t> n = Error("no answer");
+  };
+  auto state = std::make_shared<CountState>();
+  sut_.count_established([state](Result<uint64_t> n) {
+    if (state->expired) return;
+    state->answered = true;
+    state->n = std::move(n);
   });
-  wait([&] { return answered; }, 60s);
+  wait([&] { return state->answered; }, plan_.sut_count_timeout);
+  state->expired = true;
+  if (!state->answered)
+    result_.sut_count_problem = "the SUT did not answer list-sas within " +
+                                std::to_string(plan_.sut_count_timeout.count()) + " ms at the end of connect";
+  else if (state->n)
+    result_.sut_established_at_connect_end = *state->n;
+  else
+    result_.sut_count_problem = "could not read the SUT's IKE_SA count: " + state->n.error().describe();
+  if (!result_.sut_count_problem.empty()) log::warn(result_.sut_count_problem);
 }
 
 void Orchestrator::run_hold(const Phase& p) {

@@ -38,6 +38,8 @@ struct OrchestratorPlan {
   uint64_t seed = 1;
   // Upper bound on waiting for SAs to go away at teardown.
   std::chrono::milliseconds teardown_timeout{30000};
+  // How long the end of connect waits for the SUT's own count of its SAs.
+  std::chrono::milliseconds sut_count_timeout{60000};
   // Called at every tick with the point about to be recorded, to add samples of other
   // observers (the kernel's XFRM state: harness/xfrm RunObserver). Synchronous.
   std::function<void(reports::TimeseriesPoint&)> on_tick;
@@ -61,6 +63,7 @@ struct OrchestratorResult {
   uint64_t established_at_connect_end = 0;
   uint64_t failed_at_connect_end = 0;
   std::optional<uint64_t> sut_established_at_connect_end;
+  std::string sut_count_problem;  // why that count is missing (an error, no answer in time)
   double connect_first_initiate_s = 0, connect_last_established_s = 0;
   std::vector<double> connect_latencies_ms;
   // Hold windows (wall seconds) and rekeys counted in them.

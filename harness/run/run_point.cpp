@@ -692,7 +692,12 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (vm_sut) {
     // The guest kernel's ESP states when the SUT counted its IKE_SAs (end of connect).
     rep.summary.xfrm_states = vm_sut->esp_states_at_count().value_or(0);
-    out.real_xfrm = vm_sut->esp_states_at_count().value_or(0) > 0;
+    // Evidence of kernel SAs: that count, or the guest's XFRM watcher having seen SAs (the
+    // count can be missing when the saturated SUT did not answer in time).
+    bool watcher_saw_sas = false;
+    for (const auto& pt : r.timeseries)
+      if (auto it = pt.xfrm.find("sut"); it != pt.xfrm.end() && it->second.sas > 0) watcher_saw_sas = true;
+    out.real_xfrm = rep.summary.xfrm_states > 0 || watcher_saw_sas;
   }
   if (auto st = sut->stop(); !st) rep.notes.push_back(st.error().describe());
   kernel.stop();
@@ -727,6 +732,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   sm.rss_mb.sut = r.sut_usage.rss_peak_mb;
   sm.rss_mb.peers = r.peers_usage.rss_peak_mb;
   sm.sut_ike_sas_at_connect_end = r.sut_established_at_connect_end.value_or(0);
+  if (!r.sut_count_problem.empty())
+    rep.notes.push_back(r.sut_count_problem + "; sut_ike_sas_at_connect_end (and on vm xfrm_states) read 0");
   if (!r.phases.empty()) sm.wall_s = r.phases.back().end_s;
   rep.timeseries = std::move(r.timeseries);
 

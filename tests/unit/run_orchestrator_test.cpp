@@ -74,7 +74,13 @@ class FakeEngine : public fleet::PeerEngine {
 class FakeSut : public Sut {
  public:
   explicit FakeSut(uint64_t n) : n_(n) {}
-  void count_established(std::function<void(Result<uint64_t>)> done) override { done(n_); }
+  // With a loop and a delay, the count answers that much later (a saturated SUT).
+  EventLoop* loop = nullptr;
+  std::chrono::milliseconds answer_after{0};
+  void count_established(std::function<void(Result<uint64_t>)> done) override {
+    if (!loop) return done(n_);
+    loop->after(answer_after, [this, done] { done(n_); });
+  }
   void sample_stats(std::function<void(Result<reports::SutSample>)> done) override {
     done(reports::SutSample{n_, 0, 3, 7});
   }
@@ -126,6 +132,25 @@ TEST_F(OrchestratorTest, ConnectCountsEstablishedAndFailed) {
   EXPECT_EQ(r.timelines[3].back().event, "failed");
   EXPECT_EQ(r.peers_usage.cpu_s, 1.5);
   EXPECT_EQ(r.sut_usage.rss_peak_mb, 20);
+}
+
+TEST_F(OrchestratorTest, ASutCountAnsweredTooLateIsReportedMissingAndIgnored) {
+  FakeEngine engine(loop, 5);
+  FakeSut sut(5);
+  sut.loop = &loop;
+  sut.answer_after = 300ms;  // arrives during the hold below, after the wait gave up
+  OrchestratorPlan plan;
+  plan.sut_count_timeout = 100ms;
+  Phase hold;
+  hold.kind = Phase::Kind::hold;
+  hold.duration = 500ms;
+  plan.phases = {connect_at(1000), hold, Phase{Phase::Kind::teardown}};
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_TRUE(r.fault.empty()) << r.fault;
+  EXPECT_EQ(r.established_at_connect_end, 5u);
+  EXPECT_FALSE(r.sut_established_at_connect_end.has_value());
+  EXPECT_EQ(r.sut_count_problem, "the SUT did not answer list-sas within 100 ms at the end of connect");
 }
 
 TEST_F(OrchestratorTest, HoldCountsRekeysOnlyInsideTheWindow) {
