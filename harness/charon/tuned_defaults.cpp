@@ -22,7 +22,9 @@ constexpr TunedDefault kDefaults[] = {
      "with routes on, each route lookup (several per CHILD_SA) dumps the whole routing table, "
      "which holds one route per CHILD_SA: O(SAs) per setup. 20,000 native peers at 300/s on "
      "libipsec: 14,254 up with it, 17,530 without; kernel-libipsec still routes its TUN, and "
-     "the data-plane sink answers from its bound protected address"},
+     "the data-plane sink answers from its bound protected address. Not on the peers: the "
+     "charon fleet at 5,000 peers measured the same either way (333/466 setups/s with, 594/318 "
+     "without)"},
     {"cookie_threshold", "0", true, false,
      "0 disables cookies; the default 10 half-open SAs flips them on and off under bursts, "
      "adding a round trip and distorting throughput; a DoS-protection scenario sets it"},
