@@ -92,6 +92,13 @@ class FakeSut : public Sut {
   uint64_t n_;
 };
 
+Phase hold_for(std::chrono::milliseconds d) {
+  Phase p;
+  p.kind = Phase::Kind::hold;
+  p.duration = d;
+  return p;
+}
+
 Phase connect_at(double rate) {
   Phase p;
   p.kind = Phase::Kind::connect;
@@ -141,10 +148,7 @@ TEST_F(OrchestratorTest, ASutCountAnsweredTooLateIsReportedMissingAndIgnored) {
   sut.answer_after = 300ms;  // arrives during the hold below, after the wait gave up
   OrchestratorPlan plan;
   plan.sut_count_timeout = 100ms;
-  Phase hold;
-  hold.kind = Phase::Kind::hold;
-  hold.duration = 500ms;
-  plan.phases = {connect_at(1000), hold, Phase{Phase::Kind::teardown}};
+  plan.phases = {connect_at(1000), hold_for(500ms), Phase{Phase::Kind::teardown}};
   Orchestrator o(loop, engine, sut, plan);
   auto r = o.execute();
   EXPECT_TRUE(r.fault.empty()) << r.fault;
@@ -158,10 +162,7 @@ TEST_F(OrchestratorTest, HoldCountsRekeysOnlyInsideTheWindow) {
   engine.rekey_every = 100ms;
   FakeSut sut(5);
   OrchestratorPlan plan;
-  Phase hold;
-  hold.kind = Phase::Kind::hold;
-  hold.duration = 1s;
-  plan.phases = {connect_at(1000), hold, Phase{Phase::Kind::teardown}};
+  plan.phases = {connect_at(1000), hold_for(1s), Phase{Phase::Kind::teardown}};
   Orchestrator o(loop, engine, sut, plan);
   auto r = o.execute();
   EXPECT_NEAR(r.hold_wall_s, 1.0, 0.1);
