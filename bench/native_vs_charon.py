@@ -15,9 +15,11 @@ native peer with one CHILD_SA: (RSS at N - RSS at 1) / (N - 1) (goal <= 2 KB).
 --ceiling N runs the native engine alone with N peers at --ceiling-rate arrivals/s and
 reports how many CHILD_SAs were up at once (established, the SUT's count) and what stopped
 the rest (the report's codes). The address plan holds 32,767 peer addresses (one CHILD_SA
-each): that is the engine's ceiling on this plan.
+each): that is the engine's ceiling on this plan. --ceiling-backend vm runs that SUT in the
+qemu guest (kernel XFRM) instead of on libipsec.
 
   sudo bench/native_vs_charon.py [--peers 1000,5000] [--memory | --memory-only] [--ceiling 32767]
+                                 [--ceiling-rate 150/s] [--ceiling-backend libipsec|vm]
                                  [--bin build/harness/cli/ikestorm] [--json out.json]
 Needs root. Everything ikestorm creates is named ist-<6 hex>-* and removed by the run.
 """
@@ -101,6 +103,8 @@ def main():
     ap.add_argument("--ceiling", type=int, default=0, help="native peers for the concurrent-SA ceiling run")
     ap.add_argument("--ceiling-rate", default="1000/s")
     ap.add_argument("--ceiling-timeout", type=int, default=1200, help="seconds before the ceiling run is stopped")
+    ap.add_argument("--ceiling-backend", default="libipsec", choices=["libipsec", "vm"],
+                    help="the SUT backend of the ceiling run")
     ap.add_argument("--bin", default=os.environ.get("IKESTORM_BIN", str(REPO / "build/harness/cli/ikestorm")))
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
@@ -137,7 +141,7 @@ def main():
                                               "rss_n_kb": r["rss_at_hold_kb"], "bytes_per_peer": per_peer})
         if args.ceiling:
             r = run(args.bin, "native", args.ceiling, work / "ceiling", hold_s=10, arrival=f"{{rate: {args.ceiling_rate}}}",
-                    timeout=args.ceiling_timeout)
+                    timeout=args.ceiling_timeout, extra=("--backend", args.ceiling_backend))
             print(line(r), flush=True)
             print(f"       ceiling: {r['established']} CHILD_SAs up at once (SUT count {r['sut_count']}, most seen "
                   f"{r['most_up_seen']}, exit {r['exit']}); codes: "
