@@ -25,6 +25,7 @@ const char* to_string(PeerObservation::Kind k) {
     case K::child_rekeyed: return "child_rekey";
     case K::attempt_failed: return "failed";
     case K::attempt_timeout: return "attempt_timeout";
+    case K::rekey_failed: return "rekey_failed";
   }
   return "?";
 }
@@ -127,6 +128,9 @@ bool PeerTracker::observe(const PeerObservation& o) {
       p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
       set_state(p, PeerState::failed);
       return true;
+    case K::rekey_failed:
+      rekey_failures_.push_back({o.peer, o.t, o.detail});
+      return false;
   }
   return false;
 }

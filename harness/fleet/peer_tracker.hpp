@@ -30,13 +30,17 @@ struct PeerObservation {
     child_rekeyed,
     attempt_failed,  // the engine says the attempt is over (gave up, auth failed, ...)
     attempt_timeout, // the harness stopped waiting (retransmit budget + margin passed)
+    rekey_failed,    // an established peer's rekey (or its delete of a replaced SA) failed;
+                     // the SAs it has stay up (engines that see it: native)
   };
   Kind kind;
   uint32_t peer;
   MonoTime t;
   std::string detail;  // log line or reason, kept as evidence
-  // child_rekeyed started by this side: from its CREATE_CHILD_SA request to the answer that
-  // made the new CHILD_SA, when the engine measured it (the native engine does); -1 unknown.
+  // child_rekeyed started by this side: from its CREATE_CHILD_SA request to the rekey's end,
+  // when the engine measured it (-1 unknown). The native engine ends a rekey when the delete
+  // of the replaced CHILD_SA is answered (one round trip after the CREATE_CHILD_SA answer);
+  // a delete that goes unanswered makes it a rekey_failed instead of a child_rekeyed.
   std::chrono::milliseconds took{-1};
 };
 
@@ -62,6 +66,14 @@ struct PeerRecord {
   std::optional<MonoTime> slowest_child_rekey_at;
 };
 
+// A failed rekey of an established peer (PeerObservation::Kind::rekey_failed). Kept in one
+// list, not per peer: most runs have none.
+struct RekeyFailure {
+  uint32_t peer;
+  MonoTime t;
+  std::string detail;
+};
+
 class PeerTracker {
  public:
   explicit PeerTracker(uint32_t peers) : peers_(peers) {}
@@ -83,6 +95,7 @@ class PeerTracker {
 
   // Setup latency of every establishment (initiate -> CHILD_SA up), ms.
   const std::vector<double>& setup_latencies_ms() const { return latencies_; }
+  const std::vector<RekeyFailure>& rekey_failures() const { return rekey_failures_; }
   std::optional<MonoTime> first_initiate() const { return first_initiate_; }
   std::optional<MonoTime> last_established() const { return last_established_; }
 
@@ -104,6 +117,7 @@ class PeerTracker {
   uint64_t window_ike_rekeys_ = 0, window_child_rekeys_ = 0;
   bool window_open_ = false;
   std::vector<double> latencies_;
+  std::vector<RekeyFailure> rekey_failures_;
   std::optional<MonoTime> first_initiate_, last_established_;
 };
 

@@ -70,6 +70,25 @@ Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
   return Observation::no_response;
 }
 
+namespace {
+
+ObservedEvent initiator_event(const ClassifyInput& in, uint32_t peer, const std::string& attempt_suffix,
+                              Observation what, SaKind sa, const char* exchange, MonoTime t, std::string evidence) {
+  ObservedEvent e;
+  e.side = Side::initiator;
+  e.what = what;
+  e.sa = sa;
+  e.exchange = exchange;
+  e.peer = in.peer_names.at(peer);
+  e.address = in.peer_addresses.at(peer);
+  e.attempt = e.peer + "#" + attempt_suffix;
+  e.t_ms = ms_of(t, in.run_start);
+  e.evidence = {std::move(evidence)};
+  return e;
+}
+
+}  // namespace
+
 std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
   std::vector<ObservedEvent> out;
   const auto& tr = *in.tracker;
@@ -77,17 +96,7 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
     const auto& p = tr.peer(i);
     // Every observation of this peer's attempt shares who, where and which attempt.
     auto observe = [&](Observation what, SaKind sa, const char* exchange, MonoTime t, std::string evidence) {
-      ObservedEvent e;
-      e.side = Side::initiator;
-      e.what = what;
-      e.sa = sa;
-      e.exchange = exchange;
-      e.peer = in.peer_names.at(i);
-      e.address = in.peer_addresses.at(i);
-      e.attempt = e.peer + "#" + std::to_string(p.attempts);
-      e.t_ms = ms_of(t, in.run_start);
-      e.evidence = {std::move(evidence)};
-      out.push_back(std::move(e));
+      out.push_back(initiator_event(in, i, std::to_string(p.attempts), what, sa, exchange, t, std::move(evidence)));
     };
     if (p.state == fleet::PeerState::failed) {
       bool ike_up = p.ike_up_at.has_value();
@@ -109,6 +118,19 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
       observe(Observation::child_deadline_missed, SaKind::child, "CREATE_CHILD_SA", *p.slowest_child_rekey_at,
               "CHILD_SA rekey (CREATE_CHILD_SA) answered " + std::to_string(p.slowest_child_rekey.count()) +
                   " ms after its request; deadline " + std::to_string(in.deadline_child.count()) + " ms");
+  }
+  // Failed rekeys of established peers (the native engine's; the charon fleet's come from its
+  // logs): each is an exchange of its own, named apart from the peer's setup attempts. The
+  // texts are the engine's failure texts ("CHILD_SA rekey refused with TS_UNACCEPTABLE",
+  // "IKE_SA rekey ...", "delete of the rekeyed CHILD_SA: ...").
+  uint32_t n = 0;
+  for (const auto& f : tr.rekey_failures()) {
+    if (f.peer >= tr.size()) continue;
+    const bool ike = f.detail.find("IKE_SA rekey") != std::string::npos || f.detail.find("IKE rekey") != std::string::npos;
+    const bool del = f.detail.find("delete of") != std::string::npos;
+    out.push_back(initiator_event(in, f.peer, "rekey-" + std::to_string(++n), observation_of_failure_text(f.detail, true),
+                                  ike ? SaKind::ike : SaKind::child, del ? "INFORMATIONAL" : "CREATE_CHILD_SA", f.t,
+                                  f.detail));
   }
   return out;
 }

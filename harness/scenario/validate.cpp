@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <system_error>
 
@@ -422,6 +423,17 @@ class Validator {
       if (!clean) {
         bad(e.value, full, "a strongswan.conf value", "no braces, '#' or control characters");
         continue;
+      }
+      // Numbers the native peers read too (run_point.cpp native_retransmit): caught here, with
+      // their place in the file, rather than when the run starts.
+      if (key == "retransmit_tries" || key == "retransmit_timeout" || key == "retransmit_base") {
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        const bool whole = key != "retransmit_tries" || d == std::floor(d);
+        if (v.empty() || *end != '\0' || !std::isfinite(d) || d < 0 || !whole) {
+          bad(e.value, full, key == "retransmit_tries" ? "a whole number >= 0" : "a number >= 0");
+          continue;
+        }
       }
       out.push_back(CharonSetting{key, v});
     }

@@ -67,6 +67,49 @@ def test_native_engine_proposal_mismatch_is_classified(run_ikestorm, needs_root,
     assert sum(c["peers"] for c in run["codes"].values()) == 5
 
 
+def test_native_engine_failed_rekey_is_classified_and_the_peer_stays_up(run_ikestorm, needs_root, tmp_path):
+    """The SUT's answers to INFORMATIONAL never arrive (peers.impair), so each peer's delete
+    of the CHILD_SA it replaced by a rekey goes unanswered: a rekey_failed in its timeline and
+    DROP_NO_RESPONSE on INFORMATIONAL, while the peer stays established. The retransmit
+    schedule is peers.charon's, which the native peers follow (0.5 s, one retransmit)."""
+    before = charon_pids()
+    scenario = tmp_path / "rekey-delete-unanswered.yaml"
+    scenario.write_text("""\
+name: rekey-delete-unanswered
+peers:
+  count: 5
+  engine: native
+  arrival: { burst: 5 }
+  child: { rekey_time: 2s, rand_time: 0 }
+  charon: { retransmit_tries: 1, retransmit_timeout: 0.5 }
+  impair:
+    - { exchange: INFORMATIONAL, direction: in, message: response, action: drop, peers: 100% }
+phases:
+  - connect: {}
+  - hold: { duration: 6s }
+  - teardown: {}
+""")
+    out = tmp_path / "out"
+    r = run_ikestorm("run", scenario, "--out", out, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = only_run(out)
+    s = run["summary"]
+    assert s["established"] == 5 and s["failed"] == 0 and s["unclassified"] == 0, s
+    assert run["codes"] == {"ERROR_IPSEC_IKE_DROP_NO_RESPONSE": {"attempts": 5, "peers": 5}}, run["codes"]
+    for f in run["failures"]:
+        assert (f["side"], f["sa"], f["exchange"]) == ("initiator", "child", "INFORMATIONAL"), f
+        assert "delete of the rekeyed CHILD_SA" in f["evidence"][0], f
+    for p in run["peers"]:
+        kinds = [e["event"] for e in p["events"]]
+        assert kinds.index("rekey_failed") > kinds.index("child_up"), kinds
+        # 2 s rekey, then 0.5 + 0.9 s of waiting for the delete's answer (the harness's default
+        # schedule, 3 retransmits from 2 s, would give up only after 25 s).
+        t = next(e["t_ms"] for e in p["events"] if e["event"] == "rekey_failed")
+        assert 3000 < t < 6500, p["events"]
+        assert p["state"] == "established"
+    assert_nothing_left(run_id_of(r.stdout), out, before)
+
+
 def test_native_engine_refuses_what_it_cannot_do(run_ikestorm, needs_root, tmp_path):
     cases = [
         (["--set", "peers.ike.proposals=[3des-sha1-modp1024]"], "'3des' in '3des-sha1-modp1024' is not supported"),

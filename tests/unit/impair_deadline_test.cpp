@@ -1,11 +1,13 @@
 // A CHILD rekey slower than peers.deadlines.child: the tracker keeps each peer's slowest
 // measured rekey, and the initiator-side observations turn it into a child_deadline_missed
 // on CREATE_CHILD_SA (QM_DELAY_DROP); rekeys without a measurement or within the deadline
-// give none.
+// give none. A refused or unanswered rekey of an established peer (the native engine's
+// rekey_failed) becomes an initiator record on its own exchange, classified from its text.
 #include <gtest/gtest.h>
 
 #include "fleet/peer_tracker.hpp"
 #include "run/classify_run.hpp"
+#include "taxonomy/classifier.hpp"
 
 namespace ist {
 namespace {
@@ -60,6 +62,53 @@ TEST(SlowChildRekey, BecomesAQuickModeDelayOnCreateChildSa) {
               std::string::npos)
         << e.evidence[0];
   }
+}
+
+TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
+  const MonoTime t0{};
+  fleet::PeerTracker tr(1);
+  tr.observe({K::initiate_sent, 0, t0, ""});
+  tr.observe({K::ike_up, 0, t0 + 50ms, ""});
+  tr.observe({K::child_up, 0, t0 + 50ms, ""});
+  // The texts NativeFleet gives (native_fleet.cpp failure_text over the Initiator's details).
+  tr.observe({K::rekey_failed, 0, t0 + 10s,
+              "native: received TS_UNACCEPTABLE notify error (CHILD_SA rekey refused with TS_UNACCEPTABLE)"});
+  tr.observe({K::rekey_failed, 0, t0 + 20s,
+              "native: received NO_PROPOSAL_CHOSEN notify error (IKE_SA rekey refused with NO_PROPOSAL_CHOSEN)"});
+  tr.observe({K::rekey_failed, 0, t0 + 30s,
+              "native: giving up after 3 retransmits, peer not responding (delete of the rekeyed CHILD_SA: "
+              "no answer)"});
+  EXPECT_EQ(tr.established(), 1u);
+  EXPECT_EQ(tr.failed(), 0u);
+  ASSERT_EQ(tr.rekey_failures().size(), 3u);
+
+  run::ClassifyInput in;
+  in.tracker = &tr;
+  in.peer_names = {"p0"};
+  in.peer_addresses = {"198.19.0.1"};
+  in.run_start = t0;
+  auto events = run::initiator_observations(in);
+  ASSERT_EQ(events.size(), 3u);
+  using taxonomy::Observation;
+  using taxonomy::SaKind;
+  EXPECT_EQ(events[0].what, Observation::ts_unacceptable);
+  EXPECT_EQ(events[0].sa, SaKind::child);
+  EXPECT_EQ(events[0].exchange, "CREATE_CHILD_SA");
+  EXPECT_EQ(events[0].attempt, "p0#rekey-1");
+  EXPECT_EQ(events[0].t_ms, 10000);
+  EXPECT_EQ(events[1].what, Observation::no_proposal_chosen);
+  EXPECT_EQ(events[1].sa, SaKind::ike);
+  EXPECT_EQ(events[2].what, Observation::no_response);
+  EXPECT_EQ(events[2].exchange, "INFORMATIONAL");
+  EXPECT_EQ(events[2].attempt, "p0#rekey-3");
+
+  // Each is a record with a Windows code of its own; none is left unclassified.
+  taxonomy::Classifier classifier;
+  auto r = classifier.classify(events);
+  ASSERT_EQ(r.failures.size(), 3u);
+  for (const auto& f : r.failures) EXPECT_FALSE(f.code.name.empty()) << f.exchange;
+  EXPECT_EQ(r.failures[0].code.name, "ERROR_IPSEC_IKE_NO_POLICY");  // the ts-unacceptable rule
+  EXPECT_EQ(r.failures[2].code.name, "ERROR_IPSEC_IKE_DROP_NO_RESPONSE");
 }
 
 }  // namespace

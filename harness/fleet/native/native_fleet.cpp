@@ -465,7 +465,8 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       schedule_rekey(peer, false);
       return;
     case E::child_rekeyed: {
-      // Our own rekey carries how long its CREATE_CHILD_SA took (peers.deadlines.child).
+      // Our own rekey carries how long it took, CREATE_CHILD_SA request to the answered delete
+      // of the replaced SA (peers.deadlines.child).
       PeerObservation o{K::child_rekeyed, peer, loop_.clock().now(), e.by_peer ? "by the SUT" : "by the peer"};
       if (!e.by_peer && p.child_rekey_sent)
         o.took = std::chrono::duration_cast<std::chrono::milliseconds>(o.t - *p.child_rekey_sent);
@@ -497,8 +498,9 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
         return;
       }
       if (e.child) {
-        // A rekey or delete of an old SA failed; the current SAs stay.
-        log::debug("native peer ", peer, ": ", failure_text(e, retransmits));
+        // A rekey or delete of an old SA failed; the current SAs stay. The report classifies
+        // it (run/classify_run.cpp) as the charon fleet's rekey failures are from its logs.
+        emit(K::rekey_failed, peer, failure_text(e, retransmits));
         return;
       }
       // An established IKE_SA stopped answering (a rekey or liveness check went unanswered).
