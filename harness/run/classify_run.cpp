@@ -122,11 +122,12 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
   // Failed rekeys of established peers (the native engine's; the charon fleet's come from its
   // logs): each is an exchange of its own, named apart from the peer's setup attempts. The
   // texts are the engine's failure texts ("CHILD_SA rekey refused with TS_UNACCEPTABLE",
-  // "IKE_SA rekey ...", "delete of the rekeyed CHILD_SA: ...").
+  // "IKE_SA rekey ...", "bad KE data in IKE rekey", "delete of the rekeyed CHILD_SA: ...",
+  // "delete of the rekeyed IKE_SA: ...").
   uint32_t n = 0;
   for (const auto& f : tr.rekey_failures()) {
     if (f.peer >= tr.size()) continue;
-    const bool ike = f.detail.find("IKE_SA rekey") != std::string::npos || f.detail.find("IKE rekey") != std::string::npos;
+    const bool ike = f.detail.find("IKE_SA") != std::string::npos || f.detail.find("IKE rekey") != std::string::npos;
     const bool del = f.detail.find("delete of") != std::string::npos;
     out.push_back(initiator_event(in, f.peer, "rekey-" + std::to_string(++n), observation_of_failure_text(f.detail, true),
                                   ike ? SaKind::ike : SaKind::child, del ? "INFORMATIONAL" : "CREATE_CHILD_SA", f.t,

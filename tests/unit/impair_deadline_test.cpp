@@ -78,9 +78,12 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   tr.observe({K::rekey_failed, 0, t0 + 30s,
               "native: giving up after 3 retransmits, peer not responding (delete of the rekeyed CHILD_SA: "
               "no answer)"});
+  tr.observe({K::rekey_failed, 0, t0 + 40s,
+              "native: giving up after 3 retransmits, peer not responding (delete of the rekeyed IKE_SA: "
+              "no answer)"});
   EXPECT_EQ(tr.established(), 1u);
   EXPECT_EQ(tr.failed(), 0u);
-  ASSERT_EQ(tr.rekey_failures().size(), 3u);
+  ASSERT_EQ(tr.rekey_failures().size(), 4u);
 
   run::ClassifyInput in;
   in.tracker = &tr;
@@ -88,7 +91,7 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   in.peer_addresses = {"198.19.0.1"};
   in.run_start = t0;
   auto events = run::initiator_observations(in);
-  ASSERT_EQ(events.size(), 3u);
+  ASSERT_EQ(events.size(), 4u);
   using taxonomy::Observation;
   using taxonomy::SaKind;
   EXPECT_EQ(events[0].what, Observation::ts_unacceptable);
@@ -101,11 +104,14 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   EXPECT_EQ(events[2].what, Observation::no_response);
   EXPECT_EQ(events[2].exchange, "INFORMATIONAL");
   EXPECT_EQ(events[2].attempt, "p0#rekey-3");
+  EXPECT_EQ(events[2].sa, SaKind::child);
+  EXPECT_EQ(events[3].sa, SaKind::ike);
+  EXPECT_EQ(events[3].exchange, "INFORMATIONAL");
 
   // Each is a record with a Windows code of its own; none is left unclassified.
   taxonomy::Classifier classifier;
   auto r = classifier.classify(events);
-  ASSERT_EQ(r.failures.size(), 3u);
+  ASSERT_EQ(r.failures.size(), 4u);
   for (const auto& f : r.failures) EXPECT_FALSE(f.code.name.empty()) << f.exchange;
   EXPECT_EQ(r.failures[0].code.name, "ERROR_IPSEC_IKE_NO_POLICY");  // the ts-unacceptable rule
   EXPECT_EQ(r.failures[2].code.name, "ERROR_IPSEC_IKE_DROP_NO_RESPONSE");
