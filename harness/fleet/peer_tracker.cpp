@@ -129,7 +129,8 @@ bool PeerTracker::observe(const PeerObservation& o) {
       set_state(p, PeerState::failed);
       return true;
     case K::rekey_failed:
-      rekey_failures_.push_back({o.peer, o.t, o.detail});
+      if (rekey_failures_.size() < kMaxRekeyFailures) rekey_failures_.push_back({o.peer, o.t, o.detail});
+      else ++rekey_failures_not_kept_;
       return false;
   }
   return false;

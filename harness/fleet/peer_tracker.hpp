@@ -95,7 +95,11 @@ class PeerTracker {
 
   // Setup latency of every establishment (initiate -> CHILD_SA up), ms.
   const std::vector<double>& setup_latencies_ms() const { return latencies_; }
+  // The first kMaxRekeyFailures of them (a long soak whose rekeys all fail would otherwise
+  // grow without bound); the rest are only counted.
+  static constexpr std::size_t kMaxRekeyFailures = 100000;
   const std::vector<RekeyFailure>& rekey_failures() const { return rekey_failures_; }
+  uint64_t rekey_failures_not_kept() const { return rekey_failures_not_kept_; }
   std::optional<MonoTime> first_initiate() const { return first_initiate_; }
   std::optional<MonoTime> last_established() const { return last_established_; }
 
@@ -118,6 +122,7 @@ class PeerTracker {
   bool window_open_ = false;
   std::vector<double> latencies_;
   std::vector<RekeyFailure> rekey_failures_;
+  uint64_t rekey_failures_not_kept_ = 0;
   std::optional<MonoTime> first_initiate_, last_established_;
 };
 

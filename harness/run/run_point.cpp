@@ -713,6 +713,10 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (impair_layers)
     for (auto& line : impair_layers->summary()) rep.notes.push_back(std::move(line));
   const auto& tr = orch.tracker();
+  if (tr.rekey_failures_not_kept())
+    rep.notes.push_back(std::to_string(tr.rekey_failures_not_kept()) + " failed rekeys after the first " +
+                        std::to_string(fleet::PeerTracker::kMaxRekeyFailures) +
+                        " were counted but not kept, so they are not in the classified failures");
 
   // 5. Teardown, in order: peers, SUT, network.
   if (auto st = engine->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());

@@ -84,6 +84,7 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   EXPECT_EQ(tr.established(), 1u);
   EXPECT_EQ(tr.failed(), 0u);
   ASSERT_EQ(tr.rekey_failures().size(), 4u);
+  EXPECT_EQ(tr.rekey_failures_not_kept(), 0u);
 
   run::ClassifyInput in;
   in.tracker = &tr;
@@ -115,6 +116,14 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   for (const auto& f : r.failures) EXPECT_FALSE(f.code.name.empty()) << f.exchange;
   EXPECT_EQ(r.failures[0].code.name, "ERROR_IPSEC_IKE_NO_POLICY");  // the ts-unacceptable rule
   EXPECT_EQ(r.failures[2].code.name, "ERROR_IPSEC_IKE_DROP_NO_RESPONSE");
+}
+
+TEST(FailedRekey, OnlyTheFirstManyAreKeptTheRestCounted) {
+  fleet::PeerTracker tr(1);
+  const auto n = fleet::PeerTracker::kMaxRekeyFailures + 3;
+  for (std::size_t i = 0; i < n; ++i) tr.observe({K::rekey_failed, 0, MonoTime{}, "x"});
+  EXPECT_EQ(tr.rekey_failures().size(), fleet::PeerTracker::kMaxRekeyFailures);
+  EXPECT_EQ(tr.rekey_failures_not_kept(), 3u);
 }
 
 }  // namespace
