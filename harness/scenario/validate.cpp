@@ -389,8 +389,9 @@ class Validator {
     });
   }
 
+  // native_peers: the native engine reads the retransmit keys too, within narrower bounds.
   void flatten_charon(const Node& n, const std::string& prefix, const std::string& path,
-                      std::vector<CharonSetting>& out) {
+                      std::vector<CharonSetting>& out, bool native_peers) {
     for (const auto& e : n.entries) {
       const std::string key = prefix.empty() ? e.key : prefix + "." + e.key;
       const std::string full = path + "." + key;
@@ -409,7 +410,7 @@ class Validator {
         continue;
       }
       if (e.value.is_map()) {
-        flatten_charon(e.value, key, path, out);
+        flatten_charon(e.value, key, path, out, native_peers);
         continue;
       }
       if (!e.value.is_scalar()) {
@@ -424,8 +425,8 @@ class Validator {
         bad(e.value, full, "a strongswan.conf value", "no braces, '#' or control characters");
         continue;
       }
-      // Numbers the native peers read too (run_point.cpp native_retransmit): caught here, with
-      // their place in the file, rather than when the run starts.
+      // Numbers the native peers read too (run_point.cpp native_retransmit, which trusts these
+      // checks): caught here, with their place in the file, rather than when the run starts.
       if (key == "retransmit_tries" || key == "retransmit_timeout" || key == "retransmit_base") {
         char* end = nullptr;
         const double d = std::strtod(v.c_str(), &end);
@@ -434,15 +435,29 @@ class Validator {
           bad(e.value, full, key == "retransmit_tries" ? "a whole number >= 0" : "a number >= 0");
           continue;
         }
+        if (native_peers) {
+          const bool in_range = key == "retransmit_timeout" ? d >= 0.01 && d <= 3600
+                                : key == "retransmit_base"  ? d >= 1 && d <= 10
+                                                            : d <= 20;
+          if (!in_range) {
+            bad(e.value, full,
+                key == "retransmit_timeout" ? "between 0.01 and 3600 (s)"
+                : key == "retransmit_base"  ? "between 1 and 10"
+                                            : "a whole number up to 20",
+                "the native peers' range");
+            continue;
+          }
+        }
       }
       out.push_back(CharonSetting{key, v});
     }
   }
 
-  void read_charon(const Node* n, const std::string& path, std::vector<CharonSetting>& out) {
+  void read_charon(const Node* n, const std::string& path, std::vector<CharonSetting>& out,
+                   bool native_peers = false) {
     if (n == nullptr || n->is_null()) return;
     if (!n->is_map()) return bad(*n, path, "a map of strongswan.conf charon.* settings");
-    flatten_charon(*n, "", path, out);
+    flatten_charon(*n, "", path, out, native_peers);
   }
 
   void read_peers(const Node* n, Peers& p) {
@@ -459,7 +474,7 @@ class Validator {
     read_arrival(r.get("arrival"), "peers.arrival", p.arrival);
     read_sa(r.get("ike"), "peers.ike", true, p.ike);
     read_sa(r.get("child"), "peers.child", false, p.child);
-    read_charon(r.get("charon"), "peers.charon", p.charon);
+    read_charon(r.get("charon"), "peers.charon", p.charon, p.engine == Engine::native);
     if (const Node* d = r.get("deadlines")) {
       MapReader dr(d, "peers.deadlines", diag_);
       read_duration(dr.get("ike"), "peers.deadlines.ike", 1ms, p.deadline_ike);

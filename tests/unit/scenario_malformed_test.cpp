@@ -59,6 +59,7 @@ const Case kCases[] = {
     {"sut-owned-vici-socket.yaml", 5, 9, "sut.charon.plugins.vici.socket: 'plugins.vici.socket' is set by the harness"},
     {"sut-owned-filelog.yaml", 3, 5, "sut.charon.filelog: 'filelog' is set by the harness"},
     {"retransmit-not-whole.yaml", 3, 31, "peers.charon.retransmit_tries: expected a whole number >= 0, got '2.5'"},
+    {"retransmit-native-range.yaml", 3, 30, "peers.charon.retransmit_base: expected between 1 and 10, got '11': the native peers' range"},
     {"sweep-empty.yaml", 2, 8, "sweep: empty; give at least one axis"},
     {"sweep-empty-list.yaml", 2, 16, "sweep.peers.count: the list of values is empty"},
     {"sweep-unknown-path.yaml", 2, 3, "sweep path 'peers.child.rekey_tme': unknown key 'rekey_tme' in peers.child; did you mean 'rekey_time'?"},
