@@ -1,10 +1,6 @@
 #include "reports/output.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "reports/html.hpp"
 #include "reports/junit.hpp"

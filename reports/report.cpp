@@ -1,11 +1,11 @@
 #include "reports/report.hpp"
 
-#include "common/file_write.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+
+#include "common/file_write.hpp"
 
 namespace ist::reports {
 
