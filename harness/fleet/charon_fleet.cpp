@@ -235,7 +235,7 @@ Status CharonFleet::open_trap_socket() {
 // it matches the peer's trap policy, the kernel finds no SA and sends an ACQUIRE.
 void CharonFleet::send_trap_datagram(uint32_t peer) {
   auto fail = [&](const std::string& why) {
-    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why});
+    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why, FailureKind::harness});
   };
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
@@ -270,14 +270,15 @@ void CharonFleet::initiate(uint32_t peer) {
   if (opts_.trap) return send_trap_datagram(peer);
   vici::Message m;
   m.set("child", child_name_).set("ike", peer_conn_name(peer)).set("timeout", "-1");
-  // The reply comes at once (timeout = -1); the outcome arrives as events.
+  // The reply comes at once (timeout = -1); the outcome arrives as events. A transport error
+  // or a refusal here is about the harness's own daemon and connection, not the SUT.
   daemon_of(peer).session->request("initiate", m, [this, peer](Result<vici::Message> r) {
     std::string err;
     if (!r)
       err = r.error().describe();
     else if (r->get_or("success", "no") != "yes")
       err = r->get_or("errmsg", "initiate refused");
-    if (!err.empty()) emit({K::attempt_failed, peer, loop_.clock().now(), "initiate: " + err});
+    if (!err.empty()) emit({K::attempt_failed, peer, loop_.clock().now(), "initiate: " + err, FailureKind::harness});
   }, 30s);
 }
 
