@@ -170,6 +170,8 @@ struct Sut {
   SaSettings ike{{}, std::chrono::hours(8)};     // no proposals: accept the peers' proposals
   SaSettings child{{}, std::chrono::hours(1)};
   SutConfig config;
+  // A live SUT silent this long (no vici answer, no IKE answer, no CPU spent) is unresponsive.
+  milliseconds unresponsive_after{30000};
 };
 
 struct Link {

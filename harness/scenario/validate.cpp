@@ -680,6 +680,7 @@ class Validator {
     read_charon(r.get("charon"), "sut.charon", sut.charon);
     read_sa(r.get("ike"), "sut.ike", true, sut.ike);
     read_sa(r.get("child"), "sut.child", false, sut.child);
+    read_duration(r.get("unresponsive_after"), "sut.unresponsive_after", 1s, sut.unresponsive_after);
     if (const Node* c = r.get("config")) {
       MapReader cr(c, "sut.config", diag_);
       read_config_path(cr.get("strongswan_conf"), "sut.config.strongswan_conf", sut.config.strongswan_conf);
