@@ -131,9 +131,19 @@ def test_ctrl_c_tears_down_and_keeps_a_partial_report(ikestorm_bin, needs_root, 
     p = subprocess.Popen([str(ikestorm_bin), "run", "--set", "phases=[{connect: {}}, {hold: {duration: 60s}}]",
                           "--peers", "200", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    time.sleep(4)  # inside the hold phase
+    # Inside the hold phase: wait for a progress line that says so (a loaded box may take far
+    # longer than any fixed sleep to get there), bounded in time.
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()  # progress lines go to stderr
+        seen.append(line)
+        if not line or re.search(r"\]\s+hold\s", line):
+            break
+    assert any(re.search(r"\]\s+hold\s", line) for line in seen), "".join(seen)
     p.send_signal(2)  # SIGINT, as Ctrl-C
     stdout, stderr = p.communicate(timeout=60)
+    stderr = "".join(seen) + stderr
     assert p.returncode == 3, stdout + stderr
     assert "interrupted" in stdout
     run = json.loads((out / "report.json").read_text())["runs"][0]
