@@ -4,6 +4,7 @@ The project's design document is docs/design.md. An earlier design contract live
 the repository; someone who clones the project cannot read it, so no file may cite it (by
 its upper-case file name) or the folder it lived in. Runs without the built binary.
 """
+import re
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,23 @@ def test_no_file_cites_the_outside_design_document():
 def test_no_file_points_into_the_outside_reference_folder():
     hits = citations(tracked_files(), OUTSIDE_FOLDER)
     assert not hits, ("these lines point at files outside the repository:\n" + "\n".join(hits))
+
+
+def test_cited_design_sections_exist():
+    # A citation of docs/design.md followed by a quoted section name must name a heading there.
+    headings = {line.lstrip("#").strip() for line in
+                (REPO / "docs" / "design.md").read_text().splitlines() if line.startswith("#")}
+    cite = re.compile(rb'docs/design\.md,? "([^"]+)"')
+    missing = []
+    for rel in tracked_files():
+        path = REPO / rel
+        if not path.is_file():
+            continue
+        for n, line in enumerate(path.read_bytes().splitlines(), 1):
+            for m in cite.finditer(line):
+                if m.group(1).decode() not in headings:
+                    missing.append(f"{rel}:{n}: no heading '{m.group(1).decode()}' in docs/design.md")
+    assert not missing, "\n".join(missing)
 
 
 def test_readme_links_the_design_document():
