@@ -1,7 +1,7 @@
 #pragma once
 // The report model: what one `ikestorm run` found. report.json (canonical) is written from
 // this; HTML and JUnit are rendered from report.json alone. Field names follow the report
-// contract in DESIGN.md; every member here appears in the JSON under the same name.
+// contract in docs/design.md; every member here appears in the JSON under the same name.
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>

@@ -31,7 +31,7 @@ struct ChildLifetimes {
   Seconds life_time{3960};
   Seconds rand_time{0};
 };
-// DESIGN.md's rule where only a rekey time is given: hard limit = 1.1 x rekey, rounded up
+// The harness's rule where only a rekey time is given: hard limit = 1.1 x rekey, rounded up
 // (IKE: over_time = 0.1 x rekey, rounded up, at least 1 s), reauthentication off.
 IkeLifetimes ike_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});
 ChildLifetimes child_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});

@@ -25,7 +25,7 @@
 
 namespace ist::charon {
 
-// Where the harness topology puts things (DESIGN.md address plan).
+// Where the harness topology puts things (docs/design.md, "Address plan").
 struct GatewayPlan {
   std::string sut_address = "198.18.0.1";
   std::string peer_range = "198.19.0.0/17";        // peers' IKE addresses

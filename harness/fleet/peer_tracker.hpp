@@ -1,5 +1,5 @@
 #pragma once
-// Per-peer state and the metrics derived from it (DESIGN.md, Metrics). Engines report what
+// Per-peer state and the metrics derived from it (docs/design.md, "Metrics"). Engines report what
 // they observe; the tracker decides what it means: a peer is established when its IKE_SA
 // and its first CHILD_SA are both up; it failed when its attempt ended without that or the
 // harness stopped waiting for it. (Setup deadlines that only mark a delay are the

@@ -1,6 +1,6 @@
 #pragma once
 // The typed scenario: what one run does. Produced only by validation (scenario/load.hpp), so
-// every field holds a checked value. See DESIGN.md "Scenario files (contract)".
+// every field holds a checked value. See docs/design.md, "Scenario contract".
 //
 // Defaults (the README's scenario reference copies this table):
 //

@@ -168,7 +168,7 @@ class NativeInterop : public ist::test::TwoNamespaceFixture {
     auto subnet = topo_->sut_subnet();
     Bytes first = address_bytes(subnet.address);
     Bytes last = first;
-    last[3] = 255;  // the /24 of DESIGN.md's plan
+    last[3] = 255;  // the /24 of the address plan
     c.ts_remote = {TrafficSelector{.start_address = first, .end_address = last}};
     c.retransmit = RetransmitPolicy{Millis(1000), 1.5, 3};
     return c;
