@@ -75,7 +75,10 @@ def test_default_run_establishes_1000_peers(run_ikestorm, needs_root, tmp_path):
     assert s["cpu_s"]["sut"] > 0 and s["cpu_s"]["peers"] > 0
     assert s["leaks"] == 0
     assert report["backend"] in ("libipsec", "xfrm")
-    assert run["expectations"] == [{"expr": "established_ratio >= 1", "ok": True, "observed": 1.0}]
+    assert run["expectations"] == [{"expr": "established_ratio >= 1", "ok": True, "observed": 1.0},
+                                   {"expr": "sut_survived == 1", "ok": True, "observed": 1}]
+    assert run["outcome"] == "complete" and run["sut_death"] is None and run["sut_unresponsive"] == []
+    assert (s["sut_survived"], s["lost"], s["harness_faults"], s["unclassified_attempts"]) == (1, 0, 0, 0)
     # The run folder keeps configs, logs and the effective scenario.
     for f in ("run-1/scenario.json", "run-1/sut/strongswan.conf", "run-1/sut/swanctl.conf",
               "run-1/sut/charon.log", "run-1/peers-sample.swanctl.conf"):
