@@ -621,7 +621,7 @@ Status choose_peer_psk(GatewayAdaptation& a, const std::vector<Secret>& secrets,
   for (auto it = secrets.rbegin(); it != secrets.rend(); ++it) {
     if (it->type != "IKE") continue;
     const int other = best_rank(*it, sample_peer), mine = best_rank(*it, me);
-    if (other == 0) continue;  // the peers could not use it (charon would, only for other peers)
+    if (other == 0 && mine == 0) continue;  // charon skips a secret neither side owns
     if (best == nullptr || other > best_other || (other == best_other && mine > best_me)) {
       best = &*it;
       best_other = other;
