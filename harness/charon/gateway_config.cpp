@@ -472,6 +472,14 @@ Status adapt_pools(ConfNode& conn, const ConfNode& root, const GatewayPlan& plan
     }
   }
   if (kept.empty()) return ok();
+  if (!plan.peer_vips) {
+    // A responder with pools insists on a virtual IP request (FAILED_CP_REQUIRED otherwise).
+    a.changes.push_back("swanctl.conf:" + std::to_string(line) + ": " + path + ".pools (" + *pools_key->value +
+                        ") removed: peers.vips is off, so the peers ask for no virtual IP (set peers.vips: true "
+                        "to test the pool)");
+    erase_child(conn, pools_key);
+    return ok();
+  }
   IST_TRY_ASSIGN(PoolPlan block, pool_block(plan));
   const ConfNode& pool = *defined->child(kept.front());
   vici::Message body;

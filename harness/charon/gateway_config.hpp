@@ -10,7 +10,8 @@
 // tested connection its addresses (their local_addrs -> the SUT address, their
 // remote_addrs -> the peer range, local_ts outside the SUT subnet -> the SUT subnet,
 // remote_ts -> the peers' inner range), start_action (a responder under test waits for its
-// peers), and its pool (rewritten into the peers' inner range, sized for peers.count).
+// peers), and its pool (with peers.vips rewritten into the peers' inner range, sized for
+// peers.count; without, removed: charon refuses peers asking for no address).
 // `charon-systemd { }` is read like `charon { }`. Their other connections are loaded as
 // written (config lookups cost what they cost on their gateway) but never start anything;
 // the tested one is loaded first.

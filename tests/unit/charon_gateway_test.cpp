@@ -124,7 +124,7 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
   EXPECT_EQ(*conn.find_list("proposals"),
             (std::vector<std::string>{"aes256-sha256-ecp384", "aes256gcm16-prfsha384-ecp384"}));
   EXPECT_EQ(conn.get_or("rekey_time", ""), "4h");
-  EXPECT_EQ(*conn.find_list("pools"), std::vector<std::string>{"rw-pool"});  // rewritten below
+  EXPECT_EQ(conn.find("pools"), nullptr);  // peers.vips is off
   const auto* corp = conn.find_section("children")->find_section("corp");
   EXPECT_EQ(*corp->find_list("local_ts"), std::vector<std::string>{"198.18.255.0/24"});
   EXPECT_EQ(*corp->find_list("remote_ts"), std::vector<std::string>{"198.19.128.0/17"});
@@ -133,8 +133,15 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
   EXPECT_TRUE(has_change(*a, "swanctl.conf:9: connections.roadwarriors.local_addrs: 203.0.113.10 -> 198.18.0.1"));
   EXPECT_TRUE(has_change(*a, "local_ts: 10.20.0.0/16, 10.30.0.0/16 -> 198.18.255.0/24"));
   EXPECT_TRUE(has_change(*a, "start_action: trap -> none"));
-  EXPECT_TRUE(has_change(*a, "swanctl.conf:61: pools.rw-pool.addrs: 10.99.0.0/24 -> 198.19.255.252/30"));
-  const auto* pool = find_request(*a, "load-pool", "rw-pool");
+  EXPECT_TRUE(has_change(*a, "swanctl.conf:15: connections.roadwarriors.pools (rw-pool) removed: peers.vips is off"));
+  EXPECT_EQ(find_request(*a, "load-pool", "rw-pool"), nullptr);
+  // With peers.vips the pool is loaded, in the peers' inner range, sized for them.
+  GatewayPlan vips;
+  vips.peer_vips = true;
+  auto v = adapt_gateway({kFixtures + "/strongswan.conf", kFixtures + "/swanctl.conf", ""}, vips);
+  ASSERT_TRUE(v.ok()) << v.error().describe();
+  EXPECT_TRUE(has_change(*v, "swanctl.conf:61: pools.rw-pool.addrs: 10.99.0.0/24 -> 198.19.255.252/30"));
+  const auto* pool = find_request(*v, "load-pool", "rw-pool");
   ASSERT_NE(pool, nullptr);
   EXPECT_EQ(pool->body.find_section("rw-pool")->get_or("addrs", ""), "198.19.255.252/30");
   // Their other connection is loaded as written.
