@@ -31,6 +31,7 @@ CORPUS = {
     "ip-pool": None,
     "config-payload": None,
     "rw-eap-mschapv2-id-rsa": None,
+    "wildcards": None,
     "ip-pool-db": ("strongswan.conf:9", "needs an SQL database (attr-sql)"),
     "rw-eap-md5-id-radius": ("swanctl.conf:11", "remote.auth = eap-radius: needs a RADIUS server"),
     "rw-radius-accounting": ("swanctl.conf:11", "remote.auth = eap-radius: needs a RADIUS server"),
