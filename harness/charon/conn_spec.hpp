@@ -74,6 +74,9 @@ struct ConnSpec {
   bool mobike = false;                    // off: peers never move, and it floats to 4500
   UniquePolicy unique = UniquePolicy::no;
   bool send_certreq = false;              // PSK: no CERTREQ payloads
+  // Virtual IPs to request ("0.0.0.0": any IPv4 address from the responder's pool; scenario
+  // peers.vips). With one, local_ts "dynamic" stands for the address assigned.
+  std::vector<std::string> vips;
 
   std::string child_name = "net";
   std::vector<std::string> local_ts;      // required: kernel-libipsec refuses "dynamic" here

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <optional>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -162,12 +163,19 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
       }
     };
   };
-  charon::SharedSecret secret{"peers", o.psk, {}};
-  IST_TRY_ASSIGN(auto shared_msg, charon::to_load_shared(secret));
+  // No PSK when the peers authenticate with certificates only (a gateway config with
+  // pubkey auth makes their connections itself: make_conn, no `auth`).
+  std::optional<vici::Message> shared_msg;
+  if (!o.psk.empty()) {
+    IST_TRY_ASSIGN(auto m, charon::to_load_shared(charon::SharedSecret{"peers", o.psk, {}}));
+    shared_msg = std::move(m);
+  }
   for (uint32_t d = 0; d < f->daemons_.size(); ++d) {
     auto& session = *f->daemons_[d].session;
-    ++outstanding;
-    session.request("load-shared", shared_msg, done("load-shared"), 60s);
+    if (shared_msg) {
+      ++outstanding;
+      session.request("load-shared", *shared_msg, done("load-shared"), 60s);
+    }
     if (o.auth && o.auth->kind != charon::AuthKind::psk) {
       for (auto& req : charon::daemon_peer_credentials(*o.auth, d, static_cast<uint32_t>(f->daemons_.size()))) {
         ++outstanding;

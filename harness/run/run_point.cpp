@@ -464,6 +464,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     charon::GatewayPlan plan;
     plan.sut_address = ro.local_addr;
     plan.sut_subnet = topo->sut_subnet().str();
+    plan.peers = peers;
+    plan.peer_vips = s.peers.vips;
     auto a = charon::adapt_gateway(files, plan);
     if (!a) return fail("sut.config: " + a.error().describe());
     gateway = std::move(*a);
@@ -654,7 +656,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
       c.child = peer_child;
       return c;
     };
-    fo.auth = nullptr;  // gateway_peer_conn already put the certificate in
   }
   auto fleet = fleet::CharonFleet::start(loop, fo);
   if (!fleet) {

@@ -34,6 +34,8 @@
 // | peers.start_action           | none                     | none (vici initiate), trap (charon   |
 // |                              |                          | engine: kernel trap policies, started|
 // |                              |                          | by a datagram from the inner address)|
+// | peers.vips                   | false                    | ask for a virtual IP (charon engine; |
+// |                              |                          | needs sut.config with pools)         |
 // | peers.impair[]               | none                     | native engine only; see Impairment   |
 // | peers.flood[]                | none                     | native engine only; see Flood        |
 // | sut.charon.*                 | {}                       | strongswan.conf charon.*; load,      |
@@ -156,6 +158,7 @@ struct Peers {
   std::optional<unsigned> daemons;  // unset: number of cores (see resolved_daemons)
   bool encap = false;                // force UDP encapsulation (NAT-T) on every peer
   StartAction start_action = StartAction::none;  // charon engine only
+  bool vips = false;                 // ask the SUT for a virtual IP (charon engine, sut.config pools)
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "charon/gateway_config.hpp"
 #include "scenario/nearest.hpp"
 #include "scenario/units.hpp"
 
@@ -121,6 +122,7 @@ class Validator {
       top.allow("sweep");
       read_expect(top.get("expect"), s);
       read_traffic(top.get("traffic"), s);
+      check_gateway_config(top.get("peers"), s);
     }
     if (!diag_.empty()) return std::nullopt;
     return s;
@@ -487,6 +489,11 @@ class Validator {
     }
     read_bool(r.get("encap"), "peers.encap", p.encap);
     read_start_action(r.get("start_action"), p);
+    if (const Node* v = r.get("vips")) {
+      read_bool(v, "peers.vips", p.vips);
+      if (p.vips && p.engine != Engine::charon)
+        diag_.add(v->origin, "peers.vips: needs peers.engine: charon (the native engine sends no CFG_REQUEST yet)");
+    }
     read_impairments(r.get("impair"), p);
     read_floods(r.get("flood"), p);
   }
@@ -869,6 +876,25 @@ class Validator {
       return;
     }
     s.traffic = t;
+  }
+
+  // sut.config: what their gateway config needs that a test network cannot provide, at their
+  // file:line (the checks are harness/charon's, shared with the run).
+  void check_gateway_config(const Node* peers, const Scenario& s) {
+    if (!s.sut.config.swanctl_conf) {
+      if (s.peers.vips && peers != nullptr)
+        diag_.add(peers->origin, "peers.vips: needs sut.config with pools (the built-in SUT hands out no virtual IPs)");
+      return;
+    }
+    if (!diag_.empty()) return;
+    charon::GatewayFiles files;
+    files.swanctl_conf = s.sut.config.swanctl_conf->string();
+    if (s.sut.config.strongswan_conf) files.strongswan_conf = s.sut.config.strongswan_conf->string();
+    charon::GatewayPlan plan;
+    plan.peers = static_cast<uint32_t>(std::min<std::uint64_t>(s.peers.count, UINT32_MAX));
+    plan.peer_vips = s.peers.vips;
+    for (const auto& p : charon::check_gateway_config(files, plan))
+      diag_.add(Origin{p.file, p.line, 0}, "sut.config: " + p.message);
   }
 
   const ValidateContext& ctx_;
