@@ -193,3 +193,18 @@ def test_ci_refuses_to_run_without_root(needs_root, tmp_path):
                        cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "must run as root" in r.stderr
+
+
+@pytest.mark.long
+def test_a_saturated_sut_is_busy_not_unresponsive(needs_root, tmp_path, run_ikestorm):
+    # 4,000 native peers at once against the libipsec SUT with sut.unresponsive_after 3s: its
+    # vici stats go unanswered for many seconds in a row (measured: 10 s during teardown),
+    # but it spends CPU throughout, so no unresponsive span is recorded.
+    out = tmp_path / "out"
+    r = run_ikestorm("run", "--peers", "4000", "--set", "peers.arrival={burst: 4000}", "--set",
+                     "peers.engine=native", "--set", "sut.unresponsive_after=3s", "--out", out, timeout=300)
+    run = report_of(out)["runs"][0]
+    unanswered = [p["t_s"] for p in run["timeseries"] if "sut" not in p]
+    assert len(unanswered) >= 3, "the SUT was not saturated enough to test this"
+    assert run["sut_unresponsive"] == [] and run["summary"]["sut_survived"] == 1, run["sut_unresponsive"]
+    assert r.returncode in (0, 1), r.stdout + r.stderr
