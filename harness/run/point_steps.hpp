@@ -11,7 +11,7 @@
 //   step_traffic.cpp    the native engine's data plane and summary.data
 //   step_phases.cpp     the orchestrated phases (harness/run/orchestrator)
 //   step_report.cpp     the report's summary and per-peer timelines
-// The parts a step starts go into StartedParts, which stops them in order on every return.
+// point_run.cpp: what the steps share; the started parts, stopped in order on every return.
 #include <istream>
 #include <map>
 #include <memory>
