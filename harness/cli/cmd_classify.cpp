@@ -11,10 +11,10 @@
 #include <set>
 #include <sstream>
 
+#include "charon/log_observations.hpp"
 #include "charon/log_parser.hpp"
 #include "cli/command.hpp"
 #include "taxonomy/classifier.hpp"
-#include "taxonomy/from_charon_log.hpp"
 
 namespace ist::cli {
 namespace {
@@ -83,7 +83,7 @@ std::optional<std::string> read_log(const std::string& path, std::optional<tx::S
   // Unique ids and SPIs are per daemon: key attempts by file too, or two logs' "uid:1" merge.
   const std::string key_prefix = path + "#";
   for (const auto& j : joined)
-    if (auto e = tx::observe_charon_log_event(j, src.side)) {
+    if (auto e = charon::observe_charon_log_event(j, src.side)) {
       if (!e->attempt.empty()) e->attempt = key_prefix + e->attempt;
       out.push_back(std::move(*e));
     }

@@ -10,7 +10,7 @@
 
 #include "charon/log_parser.hpp"
 #include "taxonomy/classifier.hpp"
-#include "taxonomy/from_charon_log.hpp"
+#include "charon/log_observations.hpp"
 
 namespace ist::run {
 
@@ -253,7 +253,7 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
     auto sink = [&](const charon::JoinedLogEvent& j) {
       if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
         reached_sut.insert(j.peer_address);
-      auto e = taxonomy::observe_charon_log_event(j, Side::responder);
+      auto e = charon::observe_charon_log_event(j, Side::responder);
       if (!e) return;
       if (auto it = name_of_address.find(e->address); it != name_of_address.end() && e->peer != it->second) {
         if (!e->peer.empty()) e->evidence.push_back("the SUT names the peer '" + e->peer + "'");

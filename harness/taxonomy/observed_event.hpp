@@ -1,7 +1,7 @@
 #pragma once
 // The classifier's input: one thing a party observed, independent of where it was seen.
 // Producers: initiator-side vici events and per-peer deadline expiries (fleet/run), responder
-// log lines (charon::LogJoiner via from_charon_log.hpp), XFRM counter deltas (xfrm observer).
+// log lines (charon::LogJoiner via harness/charon/log_observations.hpp), XFRM counter deltas (xfrm observer).
 #include <cstdint>
 #include <optional>
 #include <string>

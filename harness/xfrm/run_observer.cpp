@@ -1,7 +1,5 @@
 #include "xfrm/run_observer.hpp"
 
-#include <map>
-
 #include "xfrm/json_lines.hpp"
 
 namespace ist::xfrm {
@@ -53,33 +51,15 @@ Status RunObserver::add_lines(EventLoop& loop, std::string role, unique_fd lines
   return ok();
 }
 
-namespace {
-
-// One namespace's second in the report's shape; the SUT's deltas also go to pt.xfrm_stat.
-void put_sample(reports::TimeseriesPoint& pt, const std::string& role, const Counts& counts, uint64_t acquires,
-                uint64_t expires, std::map<std::string, int64_t> xfrm_stat) {
-  reports::XfrmSample x;
-  x.sas = counts.sas;
-  x.policies_in = counts.policies.in;
-  x.policies_out = counts.policies.out;
-  x.policies_fwd = counts.policies.fwd;
-  x.acquires = acquires;
-  x.expires = expires;
-  x.xfrm_stat = std::move(xfrm_stat);
-  if (role == "sut") pt.xfrm_stat = x.xfrm_stat;
-  pt.xfrm[role] = std::move(x);
-}
-
-}  // namespace
-
-void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
+std::vector<KernelSample> RunObserver::sample(MonoTime now) {
+  std::vector<KernelSample> out;
   for (auto& w : watched_) {
     if (w->feed) {
       w->feed->drain();  // lines up to now belong to this second
       if (w->feed->closed() && !w->feed_closed_after) w->feed_closed_after = w->feed->lines();
       auto t = w->feed->take();
       if (!t) continue;  // nothing from the other kernel yet
-      put_sample(pt, w->role, t->counts, t->acquires, t->expires, std::move(t->xfrm_stat_delta));
+      out.push_back({w->role, t->counts, t->acquires, t->expires, std::move(t->xfrm_stat_delta)});
       continue;
     }
     if (!w->monitor) continue;
@@ -89,9 +69,10 @@ void RunObserver::fill(MonoTime now, reports::TimeseriesPoint& pt) {
       ++sample_errors_;
       continue;
     }
-    put_sample(pt, w->role, s->counts, w->acquires, w->expires, std::move(s->xfrm_stat_delta));
+    out.push_back({w->role, s->counts, w->acquires, w->expires, std::move(s->xfrm_stat_delta)});
     w->acquires = w->expires = 0;
   }
+  return out;
 }
 
 void RunObserver::stop() {

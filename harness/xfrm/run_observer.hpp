@@ -1,10 +1,11 @@
 #pragma once
 // The kernel's side of a run: for each observed namespace (the SUT's, the peers'), a Sampler
 // read once per orchestrator tick and a Monitor on the run's EventLoop. Each tick yields
-// counts, xfrm_stat deltas and the notifications of that second for the report's
-// timeseries; ACQUIRE, EXPIRE and SA deletes are kept (bounded) to be joined with peers by
-// address for the per-peer timelines and the classifier.
+// counts, xfrm_stat deltas and the notifications of that second (KernelSample; the run maps
+// them into its report); ACQUIRE, EXPIRE and SA deletes are kept (bounded) to be joined with
+// peers by address for the per-peer timelines and the classifier.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
-#include "reports/report.hpp"
 #include "common/unique_fd.hpp"
 #include "xfrm/line_feed.hpp"
 #include "xfrm/monitor.hpp"
@@ -36,6 +36,15 @@ struct PeerKernelEvent {
   std::string detail;  // describe()
 };
 
+// One observed kernel's second: its counts now, the notifications and xfrm_stat deltas since
+// the previous sample.
+struct KernelSample {
+  std::string role;  // namespace role: "sut", "peers"
+  Counts counts;
+  uint64_t acquires = 0, expires = 0;
+  std::map<std::string, int64_t> xfrm_stat_delta;  // non-zero only
+};
+
 class RunObserver {
  public:
   // Keeps at most this many events (ACQUIRE storms): the rest are counted, not kept.
@@ -47,9 +56,9 @@ class RunObserver {
   // `ikestorm xfrm --json --watch` read from `lines`; replaces a namespace of the same role
   // (the host's SUT namespace holds no SAs when the SUT runs in a guest).
   Status add_lines(EventLoop& loop, std::string role, unique_fd lines);
-  // One sample per namespace into `pt.xfrm[role]`, the SUT's deltas also into pt.xfrm_stat
-  // (the report contract's field). Namespaces that fail to answer are left out of `pt`.
-  void fill(MonoTime now, reports::TimeseriesPoint& pt);
+  // One sample per observed kernel, in the order they were added. Kernels that fail to
+  // answer (or, through lines, have sent nothing yet) are left out.
+  std::vector<KernelSample> sample(MonoTime now);
   // Closes sockets (before the namespaces go away).
   void stop();
 

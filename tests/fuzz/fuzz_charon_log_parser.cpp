@@ -8,7 +8,7 @@
 
 #include "charon/log_parser.hpp"
 #include "taxonomy/classifier.hpp"
-#include "taxonomy/from_charon_log.hpp"
+#include "charon/log_observations.hpp"
 
 namespace {
 
@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<ist::taxonomy::ObservedEvent> events;
   ist::charon::LogJoiner joiner;
   auto sink = [&](const ist::charon::JoinedLogEvent& j) {
-    if (auto e = ist::taxonomy::observe_charon_log_event(j, ist::taxonomy::Side::responder))
+    if (auto e = ist::charon::observe_charon_log_event(j, ist::taxonomy::Side::responder))
       events.push_back(std::move(*e));
   };
   ist::charon::for_each_log_line(text, [&](const ist::charon::LogEvent& e) {

@@ -6,7 +6,7 @@
 #include "charon/log_parser.hpp"
 #include "run/classify_run.hpp"
 #include "taxonomy/classifier.hpp"
-#include "taxonomy/from_charon_log.hpp"
+#include "charon/log_observations.hpp"
 
 namespace ist {
 namespace {
@@ -42,7 +42,7 @@ TEST(MalformedInTheSutLog, LinesBecomePayloadCodes) {
     EXPECT_EQ(e.kind, c.kind);
     EXPECT_EQ(e.detail, c.detail);
     EXPECT_EQ(e.address, c.address);
-    auto events = taxonomy::observe_charon_log(std::string(c.line) + "\n", taxonomy::Side::responder, "sut");
+    auto events = charon::observe_charon_log(std::string(c.line) + "\n", taxonomy::Side::responder, "sut");
     ASSERT_EQ(events.size(), 1u);
     auto result = taxonomy::Classifier().classify(events);
     ASSERT_EQ(result.failures.size(), 1u);

@@ -8,7 +8,7 @@
 
 #include "charon/log_parser.hpp"
 #include "taxonomy/classifier.hpp"
-#include "taxonomy/from_charon_log.hpp"
+#include "charon/log_observations.hpp"
 #include "taxonomy/rules.hpp"
 
 namespace ist::taxonomy {
@@ -180,7 +180,7 @@ std::vector<ObservedEvent> observe_fixture(const std::string& rel, Side side) {
   std::ifstream f(std::string(IST_FIXTURES_DIR) + "/" + rel, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
-  return observe_charon_log(ss.str(), side, rel);
+  return charon::observe_charon_log(ss.str(), side, rel);
 }
 
 TEST(ClassifierFixtures, AttemptKeysCarryTheSource) {

@@ -152,26 +152,24 @@ TEST(XfrmRunObserver, LinesGiveEverySecondASampleAndAClosedStreamIsReported) {
   Pair p;
   RunObserver obs;
   ASSERT_TRUE(obs.add_lines(loop, "sut", unique_fd(p.fds[0])).ok());
-  reports::TimeseriesPoint before;
-  obs.fill(MonoTime{}, before);
-  EXPECT_EQ(before.xfrm.count("sut"), 0u);  // no line yet: no sample, not a zero
+  EXPECT_TRUE(obs.sample(MonoTime{}).empty());  // no line yet: no sample, not a zero
   p.send(R"({"kind":"snapshot","t_ms":0,"ns":"","sa":2,"policies":{"in":1,"out":1,"fwd":1}})" "\n"
          R"({"kind":"sample","t_ms":500,"ns":"","sa":4,"policies":{"in":2,"out":2,"fwd":2},)"
          R"("xfrm_stat":{"XfrmInNoStates":5}})" "\n");
-  reports::TimeseriesPoint first;
-  obs.fill(MonoTime{}, first);
-  ASSERT_EQ(first.xfrm.count("sut"), 1u);
-  EXPECT_EQ(first.xfrm["sut"].sas, 4u);
-  EXPECT_EQ(first.xfrm["sut"].policies_out, 2u);
-  EXPECT_EQ(first.xfrm_stat["XfrmInNoStates"], 5);  // the SUT's deltas, as the report's field
+  auto first = obs.sample(MonoTime{});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].role, "sut");
+  EXPECT_EQ(first[0].counts.sas, 4u);
+  EXPECT_EQ(first[0].counts.policies.out, 2u);
+  EXPECT_EQ(first[0].xfrm_stat_delta["XfrmInNoStates"], 5);
   EXPECT_TRUE(obs.feed_problems().empty());
   // The watcher dies: later seconds keep its last counts, and the run says so.
   p.send("{\"kind\":\n");
   ::close(p.fds[1]);
-  reports::TimeseriesPoint after;
-  obs.fill(MonoTime{}, after);
-  EXPECT_EQ(after.xfrm["sut"].sas, 4u);
-  EXPECT_TRUE(after.xfrm_stat.empty());
+  auto after = obs.sample(MonoTime{});
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].counts.sas, 4u);
+  EXPECT_TRUE(after[0].xfrm_stat_delta.empty());
   obs.stop();
   auto problems = obs.feed_problems();
   ASSERT_EQ(problems.size(), 2u);

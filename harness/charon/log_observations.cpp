@@ -1,21 +1,14 @@
-#pragma once
-// charon log events -> classifier input. Header-only on purpose: it reads LogJoiner's output
-// struct and needs nothing from ist_charon at link time, so ist_taxonomy does not depend on it.
-//
-// `log_side` is the side whose daemon wrote the log: the SUT's log is `responder`, a peer's
-// (initiator) log is `initiator`, whatever role charon played in a single exchange. The peer's
-// address is then the remote address (SUT log) or charon's own address (peer log).
-#include <optional>
-#include <string_view>
-#include <vector>
+#include "charon/log_observations.hpp"
 
-#include "charon/log_parser.hpp"
-#include "taxonomy/observed_event.hpp"
+namespace ist::charon {
 
-namespace ist::taxonomy {
+using taxonomy::Observation;
+using taxonomy::ObservedEvent;
+using taxonomy::SaKind;
+using taxonomy::Side;
 
-inline std::optional<Observation> observation_of(charon::LogEventKind k) {
-  using K = charon::LogEventKind;
+std::optional<Observation> observation_of(LogEventKind k) {
+  using K = LogEventKind;
   switch (k) {
     case K::ike_sa_limit_hit: return Observation::ike_sa_limit_hit;
     case K::half_open_limit: return Observation::half_open_limit;
@@ -41,8 +34,7 @@ inline std::optional<Observation> observation_of(charon::LogEventKind k) {
   }
 }
 
-// A refused payload by name (charon's payload_type_names), for the payload-specific codes.
-inline Observation observation_of_payload(std::string_view payload) {
+Observation observation_of_payload(std::string_view payload) {
   if (payload == "SECURITY_ASSOCIATION" || payload == "SA") return Observation::sa_payload_invalid;
   if (payload == "KEY_EXCHANGE" || payload == "KE" || payload == "DH public value")
     return Observation::ke_payload_invalid;
@@ -50,19 +42,18 @@ inline Observation observation_of_payload(std::string_view payload) {
   return Observation::payload_invalid;
 }
 
-inline std::optional<ObservedEvent> observe_charon_log_event(const charon::JoinedLogEvent& j,
-                                                             Side log_side) {
-  auto what = j.kind == charon::LogEventKind::payload_error ? std::optional(observation_of_payload(j.detail))
-                                                            : observation_of(j.kind);
+std::optional<ObservedEvent> observe_charon_log_event(const JoinedLogEvent& j, Side log_side) {
+  auto what = j.kind == LogEventKind::payload_error ? std::optional(observation_of_payload(j.detail))
+                                                    : observation_of(j.kind);
   if (!what) return std::nullopt;
   // A CHILD_SA delete is routine (rekeys delete the old CHILD_SA); only IKE_SA deletes are
   // worth an (informational) record.
-  if (*what == Observation::delete_received && j.sa != charon::LogSa::ike) return std::nullopt;
+  if (*what == Observation::delete_received && j.sa != LogSa::ike) return std::nullopt;
   ObservedEvent e;
   e.t_ms = j.t_ms < 0 ? 0 : j.t_ms;
   e.side = log_side;
   e.what = *what;
-  e.sa = j.sa == charon::LogSa::child ? SaKind::child : SaKind::ike;
+  e.sa = j.sa == LogSa::child ? SaKind::child : SaKind::ike;
   e.exchange = j.exchange;
   if (log_side == Side::initiator) {
     e.peer = j.conn;  // a peer's connection name is the peer
@@ -77,22 +68,18 @@ inline std::optional<ObservedEvent> observe_charon_log_event(const charon::Joine
   return e;
 }
 
-// A whole log (already in memory) -> observations, in log order. `source` (e.g. "sut")
-// prefixes the attempt keys so events of different daemons never merge. This one calls
-// LogJoiner, so its callers link ist_charon.
-inline std::vector<ObservedEvent> observe_charon_log(std::string_view text, Side log_side,
-                                                     std::string_view source) {
+std::vector<ObservedEvent> observe_charon_log(std::string_view text, Side log_side, std::string_view source) {
   std::vector<ObservedEvent> out;
-  charon::LogJoiner joiner;
-  auto sink = [&](const charon::JoinedLogEvent& j) {
+  LogJoiner joiner;
+  auto sink = [&](const JoinedLogEvent& j) {
     if (auto e = observe_charon_log_event(j, log_side)) {
       if (!e->attempt.empty()) e->attempt = std::string(source) + "#" + e->attempt;
       out.push_back(std::move(*e));
     }
   };
-  charon::for_each_log_line(text, [&](const charon::LogEvent& e) { joiner.feed(e, sink); });
+  for_each_log_line(text, [&](const LogEvent& e) { joiner.feed(e, sink); });
   joiner.finish(sink);
   return out;
 }
 
-}  // namespace ist::taxonomy
+}  // namespace ist::charon

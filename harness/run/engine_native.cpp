@@ -1,0 +1,133 @@
+// peers.engine native: IKEv2 initiators inside the harness process (harness/fleet/native).
+#include <cmath>
+#include <cstdlib>
+
+#include "run/point_steps.hpp"
+#include "fleet/native/packet_io_choice.hpp"
+
+namespace ist::run {
+
+namespace {
+
+// The native peers follow peers.charon's retransmit keys as the charon fleet does (charon's
+// meaning: first timeout in s, base of the exponential backoff, retransmits before giving
+// up). The scenario validator checked their form and the native engine's bounds.
+native::RetransmitPolicy native_retransmit(const std::map<std::string, std::string>& keys) {
+  auto number = [&](const char* key, const char* fallback) {
+    auto it = keys.find(key);
+    return std::strtod(it == keys.end() ? fallback : it->second.c_str(), nullptr);
+  };
+  return native::RetransmitPolicy{native::Millis(std::llround(number("retransmit_timeout", kInitiatorRetransmitTimeout) * 1000)),
+                                  number("retransmit_base", "1.8"),
+                                  static_cast<unsigned>(number("retransmit_tries", kInitiatorRetransmitTries))};
+}
+
+// The scenario's peers.impair and peers.flood as the native engine's decorators.
+Result<std::shared_ptr<native::ImpairLayers>> native_impair_layers(EventLoop& loop, const scenario::Scenario& s,
+                                                                   const fleet::PeerPlan& plan,
+                                                                   const fleet::NativeFleetOptions& no) {
+  native::ImpairLayerOptions o;
+  o.seed = s.seed;
+  for (std::size_t i = 0; i < s.peers.impair.size(); ++i) {
+    const auto& m = s.peers.impair[i];
+    auto r = native::impair_rule_from_words(m.action, m.exchange, m.direction, m.message, m.malform);
+    if (!r) return Error("peers.impair[" + std::to_string(i) + "]: " + r.error().describe());
+    r->esp = m.esp;
+    r->peers = m.peers;
+    r->packets = m.packets;
+    r->delay = m.delay;
+    r->copies = m.copies;
+    o.rules.push_back(*r);
+  }
+  for (std::size_t i = 0; i < s.peers.flood.size(); ++i) {
+    const auto& f = s.peers.flood[i];
+    native::FloodSpec spec;
+    spec.kind = f.kind == "malformed" ? native::FloodSpec::Kind::malformed : native::FloodSpec::Kind::half_open;
+    spec.rate_per_s = f.rate_per_s;
+    spec.duration = f.duration;
+    spec.start = f.start;
+    if (auto k = native::malform_kind_from(f.malform)) spec.malform = *k;
+    if (auto st = native::parse_flood_sources(f.sources, spec); !st)
+      return Error("peers.flood[" + std::to_string(i) + "]: " + st.error().describe());
+    o.floods.push_back(spec);
+  }
+  for (uint32_t i = 0; i < plan.peers; ++i) {
+    auto a = netns::IpAddress::parse(plan.ike_address(i));
+    if (!a) return Error("peers.impair: " + a.error().describe());
+    o.peer_addresses.push_back(native::IpPort::of(native::ByteView(a->bytes.data(), a->size()), 0));
+  }
+  auto sut = netns::IpAddress::parse(plan.sut_address);
+  if (!sut) return Error("peers.impair: " + sut.error().describe());
+  o.sut = native::IpPort::of(native::ByteView(sut->bytes.data(), sut->size()), native::ike_port);
+  auto ike = fleet::native_ike_proposal(plan.ike_proposals);
+  if (!ike) return Error("peers.flood: " + ike.error().describe());
+  o.ike = *ike;
+  o.run_in = no.run_in;
+  return native::ImpairLayers::make(loop, std::move(o));
+}
+
+class NativeEngine final : public EngineKind {
+ public:
+  std::optional<std::string> refusal(const scenario::Scenario& s) const override {
+    if (scenario::to_string(s.peers.auth) != std::string("psk"))
+      return "peers.engine: native authenticates with a PSK only (peers.auth: " +
+             std::string(scenario::to_string(s.peers.auth)) + " needs peers.engine: charon)";
+    if (s.sut.config.swanctl_conf || s.sut.config.strongswan_conf)
+      return "peers.engine: native cannot derive peers from sut.config (use peers.engine: charon)";
+    return std::nullopt;
+  }
+
+  // Native peers share one packet layer for the routed peer prefix by default (no kernel
+  // address per peer); IKESTORM_NATIVE_IO=udp-sockets keeps per-peer sockets and addresses.
+  Result<bool> peer_addresses() const override {
+    auto native_io = native::choose_packet_io(false);
+    if (!native_io) return Error("peers.engine native: " + native_io.error().describe());
+    return *native_io != native::PacketIoKind::raw_prefix;
+  }
+
+  Status start(EventLoop& loop, const SutPlan& sut, PointRun& run, StartedParts& parts) const override;
+};
+
+Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, StartedParts& parts) const {
+  const scenario::Scenario& s = run.s;
+  const netns::Topology* topo = &*parts.topo;
+  const fleet::PeerPlan plan = peer_plan(run, sut, *topo);
+  fleet::NativeFleetOptions no;
+  static_cast<fleet::PeerPlan&>(no) = plan;
+  const netns::Namespace* pns = &topo->peers_ns();
+  no.run_in = [pns](const std::function<Status()>& fn) { return pns->run_in(fn); };
+  no.retransmit = native_retransmit(user_keys(s.peers.charon));
+  if (!topo->spec().peer_addresses) {  // the raw prefix packet layer (peer_addresses above)
+    native::RawPrefixIoOptions rio;
+    rio.interface = topo->peers_link();
+    const auto range = netns::AddressPlan::peer_ike_range(netns::Family::v4);
+    std::copy_n(range.address.bytes.begin(), 4, rio.prefix.begin());
+    rio.prefix_length = static_cast<unsigned>(range.length);
+    rio.run_in = no.run_in;
+    no.make_io = native::raw_prefix_maker(rio);
+  }
+  // peers.impair / peers.flood: decorators around the engine's packet layer.
+  if (!s.peers.impair.empty() || !s.peers.flood.empty()) {
+    IST_TRY_ASSIGN(parts.impair_layers, native_impair_layers(loop, s, plan, no));
+    no.wrap_io = [l = parts.impair_layers](std::unique_ptr<native::PacketIo> io) { return l->wrap(std::move(io)); };
+  }
+  auto nf = fleet::NativeFleet::start(loop, no);
+  if (!nf) return Error("native peers: " + nf.error().describe());
+  run.rep.notes.push_back("peers.engine native: " + std::to_string(run.peers) +
+                          " IKEv2 initiators inside the harness process (their CPU and memory are the harness's), "
+                          "packet layer " + (*nf)->io().name());
+  if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret}))
+    write_file(run.dir + "/sut/swanctl.conf", *sut_conf);
+  parts.native = nf->get();
+  parts.engine = std::move(*nf);
+  return ok();
+}
+
+}  // namespace
+
+const EngineKind& native_engine() {
+  static const NativeEngine kind;
+  return kind;
+}
+
+}  // namespace ist::run

@@ -1,0 +1,32 @@
+#include "run/point_steps.hpp"
+
+namespace ist::run {
+
+// The peer engines, by peers.engine. A new engine is its own file (an EngineKind) and one
+// line here.
+const EngineKind& engine_kind_for(scenario::Engine engine) {
+  if (engine == scenario::Engine::native) return native_engine();
+  return charon_fleet_engine();
+}
+
+// 3. The peers: what every engine needs about them; each engine's options extend it.
+fleet::PeerPlan peer_plan(const PointRun& run, const SutPlan& sut, const netns::Topology& topo) {
+  const scenario::Scenario& s = run.s;
+  const netns::Topology* tp = &topo;
+  fleet::PeerPlan plan;
+  plan.peers = run.peers;
+  plan.ike_address = [tp](uint32_t i) { return tp->peer_ike_address(i).str(); };
+  plan.inner_address = [tp](uint32_t i) { return tp->peer_inner_address(i).str(); };
+  plan.sut_address = sut.responder_options.local_addr;
+  plan.sut_id = sut.responder.local_id;
+  plan.remote_ts = sut.responder_options.local_ts;
+  plan.ike_proposals = s.peers.ike.proposals;
+  plan.esp_proposals = s.peers.child.proposals;
+  plan.ike = ike_lifetimes(run.eff.peers_ike);
+  plan.child = child_lifetimes(run.eff.peers_child);
+  plan.encap = s.peers.encap;
+  plan.psk = sut.peer_psk;
+  return plan;
+}
+
+}  // namespace ist::run

@@ -1,0 +1,21 @@
+#include "run/point_steps.hpp"
+
+namespace ist::run {
+
+// 1. The network: two namespaces, the link between them (rate, loss), the peers' addresses.
+Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& parts) {
+  const scenario::Scenario& s = run.s;
+  netns::TopologySpec spec;
+  spec.peer_count = run.peers;
+  IST_TRY_ASSIGN(spec.peer_addresses, engine.peer_addresses());
+  if (s.link.rate_bits_per_s) spec.link.rate_bits_per_s = *s.link.rate_bits_per_s;
+  spec.link.loss_percent = s.link.loss * 100.0;
+  auto topo = netns::Topology::build(*run.ctx.state, spec);
+  if (!topo) return Error("building the topology: " + topo.error().describe());
+  parts.topo = std::move(*topo);
+  run.rep.notes.push_back("topology built in " + std::to_string(parts.topo->timings().total_s) + " s");
+  for (const auto& sk : parts.topo->skipped_sysctls()) run.rep.notes.push_back("sysctl not settable here: " + sk);
+  return ok();
+}
+
+}  // namespace ist::run

@@ -1,0 +1,47 @@
+// The SUT as a charon in the topology's SUT namespace (backends libipsec and xfrm).
+#include <fstream>
+
+#include "run/charon_sut.hpp"
+#include "run/point_steps.hpp"
+
+namespace ist::run {
+
+namespace {
+
+class NetnsCharonSut final : public SutPart {
+ public:
+  Status start(EventLoop& loop, const SutPlan& plan, PointRun& run, StartedParts&) override {
+    IST_TRY_ASSIGN(auto c, CharonSut::start(loop, plan.instance, plan.setup));
+    run.out.sut_log = c->instance().log_path();
+    run.out.sut_version = c->instance().daemon_version();
+    sut_ = std::move(c);
+    return ok();
+  }
+  Sut* sut() override { return sut_.get(); }
+
+  // The sink is a socket in the SUT namespace, where the protected subnet lives.
+  Status place_data_sink(fleet::DataPlaneSessionOptions& o, const netns::Topology& topo) override {
+    const netns::Namespace* sut_ns = &topo.sut_ns();
+    o.open_sink_socket = [sut_ns] { return sut_ns->open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK); };
+    o.sut_rcvbuf_errors = [sut_ns]() -> Result<uint64_t> {
+      Result<uint64_t> n = Error("not read");
+      IST_TRY(sut_ns->run_in([&]() -> Status {
+        // thread-self: this thread is the one inside the namespace (/proc/self is the process's).
+        std::ifstream f("/proc/thread-self/net/snmp");
+        n = udp_rcvbuf_errors(f);
+        return ok();
+      }));
+      return n;
+    };
+    return ok();
+  }
+
+ private:
+  std::unique_ptr<CharonSut> sut_;
+};
+
+}  // namespace
+
+std::unique_ptr<SutPart> netns_charon_sut_part() { return std::make_unique<NetnsCharonSut>(); }
+
+}  // namespace ist::run
