@@ -356,7 +356,7 @@ int run_main(const std::vector<std::string>& args) {
   if (const char* leak = std::getenv("IKESTORM_TEST_LEAK_NETNS"); leak && *leak == '1') {
     std::string ns = netns_name(state->run_id(), "leak");
     (void)state->record({std::string(resource_kind::netns), ns, ""});
-    (void)run_command({"/usr/bin/ip", "netns", "add", ns});
+    (void)run_command({ip_program(), "netns", "add", ns});
   }
 
   for (const auto& r : report.runs)
