@@ -22,6 +22,7 @@
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
 #include "reports/merge.hpp"
+#include "reports/number_text.hpp"
 #include "reports/output.hpp"
 #include "reports/report.hpp"
 #include "run/output_dir.hpp"
@@ -108,11 +109,7 @@ uint64_t count_leaks(const RunState& state, std::vector<std::string>& what) {
   return n;
 }
 
-std::string fmt(double v, int prec = 1) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
+std::string fmt(double v, int prec = 1) { return reports::format_fixed(v, prec); }
 
 void print_point(const reports::RunReport& r, bool with_parameters) {
   const auto& s = r.summary;
