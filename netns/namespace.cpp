@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "common/named_netns.hpp"
 #include "netns/privileges.hpp"
+#include "netns/rtnl.hpp"
 
 namespace ist::netns {
 
@@ -144,6 +145,12 @@ Status Namespace::run_in(const std::function<Status()>& fn) const {
   });
   t.join();
   return result;
+}
+
+Status Namespace::add_link_addresses(const std::string& link, const std::vector<IpPrefix>& addrs) const {
+  IST_TRY_ASSIGN(auto sock, open_netlink());
+  IST_TRY_ASSIGN(int index, link_index(sock, link));
+  return add_addresses(sock, index, addrs);
 }
 
 Result<NlSocket> Namespace::open_netlink(int protocol) const {

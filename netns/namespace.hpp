@@ -5,10 +5,12 @@
 // `ikestorm clean` can remove it after a SIGKILL.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/run_state.hpp"
 #include "common/unique_fd.hpp"
+#include "netns/ip_address.hpp"
 #include "netns/nl_socket.hpp"
 
 namespace ist::netns {
@@ -40,6 +42,8 @@ class Namespace {
   Result<NlSocket> open_netlink(int protocol = 0) const;
   // socket(2) inside this namespace.
   Result<unique_fd> open_socket(int domain, int type, int protocol = 0) const;
+  // Adds addresses to the link named `link` in this namespace (rtnetlink).
+  Status add_link_addresses(const std::string& link, const std::vector<IpPrefix>& addrs) const;
 
   // Unmounts and removes the namespace file and forgets it in the journal. Idempotent.
   // Processes still inside keep the namespace alive until they exit: stop them first.

@@ -1,12 +1,12 @@
 #include "reports/html.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <sstream>
 
 #include "reports/escape.hpp"
 #include "reports/json_util.hpp"
+#include "reports/number_text.hpp"
 #include "reports/page_assets.hpp"
 
 namespace ist::reports {
@@ -19,11 +19,7 @@ namespace {
 constexpr std::size_t kMaxPeerRows = 500;
 constexpr std::size_t kMaxFailureRows = 500;
 
-std::string num(double v, int prec = 1) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
+std::string num(double v, int prec = 1) { return format_fixed(v, prec); }
 
 std::string esc(std::string_view s) { return html_escape(s); }
 

@@ -41,11 +41,11 @@ std::vector<std::string> auth_extra_plugins(AuthKind kind) {
   return {};
 }
 
+std::string peer_identity(uint32_t peer) { return "peer-" + std::to_string(peer) + ".ikestorm.test"; }
+
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string default_peer_id(uint32_t i) { return "peer-" + std::to_string(i) + ".ikestorm.test"; }
 
 Result<std::string> random_secret() {
   unsigned char raw[16];
@@ -86,7 +86,7 @@ Result<AuthMaterial> make_auth_material(const AuthMaterialOptions& o) {
   m.kind = o.kind;
   m.sut_id = o.sut_id;
   m.peer_ids.reserve(o.peers);
-  for (uint32_t i = 0; i < o.peers; ++i) m.peer_ids.push_back(o.peer_id ? o.peer_id(i) : default_peer_id(i));
+  for (uint32_t i = 0; i < o.peers; ++i) m.peer_ids.push_back(o.peer_id ? o.peer_id(i) : peer_identity(i));
   if (o.kind == AuthKind::psk) return m;
 
   // eap-mschapv2: the SUT's certificate is ECDSA (cheap; the MSCHAPv2 exchange is the cost).

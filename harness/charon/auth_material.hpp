@@ -4,8 +4,8 @@
 // secrets, generated in-process with OpenSSL 3, plus the vici requests that load them and
 // the ConnSpec changes that use them.
 //
-// Peer i's identity is peer_id(i) (default "peer-<i>.ikestorm.test", the fleet's
-// peer_identity); its certificate carries it as CN and SAN dNSName, so charon matches the
+// Peer i's identity is peer_id(i) (default peer_identity(i), which both peer engines use);
+// its certificate carries it as CN and SAN dNSName, so charon matches the
 // FQDN identity against the SAN. The SUT's identity is sut_id likewise.
 //
 // RSA: one RSA-2048 key takes ~0.1 s to generate on the 2-core CI machine, so by default
@@ -34,6 +34,9 @@ Result<AuthKind> parse_auth_kind(std::string_view name);
 // CharonSettings::extra_plugins on both sides.
 std::vector<std::string> auth_extra_plugins(AuthKind kind);
 
+// Peer i's IKE identity: "peer-<i>.ikestorm.test" (an FQDN under a reserved test domain).
+std::string peer_identity(uint32_t peer);
+
 struct AuthMaterialOptions {
   AuthKind kind = AuthKind::ecdsa;
   uint32_t peers = 1;
@@ -42,7 +45,7 @@ struct AuthMaterialOptions {
   // files. EAP secrets are never written (the run folder is not a key store).
   std::string dir;
   std::string sut_id = "sut.ikestorm.test";
-  std::function<std::string(uint32_t)> peer_id;  // empty: "peer-<i>.ikestorm.test"
+  std::function<std::string(uint32_t)> peer_id;  // empty: peer_identity
   bool per_peer_rsa_keys = false;
   std::chrono::hours validity{48};
 };

@@ -3,8 +3,9 @@
 //
 // Layout (bus/listeners/file_logger.c): `[<time_format>[.mmm] ]NN[GRP] [<conn|uid> ]message`.
 // Syslog lines (`Nov 23 18:48:06 host charon: 09[NET] ...`) are accepted too: the thread
-// prefix is searched for within the first bytes of the line. The message strings matched are
-// the exact 5.9.8 format strings (each quoted at its event kind below).
+// prefix is searched for within the first bytes of the line. The messages recognised are the
+// table in log_messages.cpp: each row the exact 5.9.8 format string, its source line and a
+// message charon logged.
 //
 // Two layers:
 //  - parse_log_line(): one line -> LogEvent, stateless; every view points into the line.
@@ -211,6 +212,10 @@ class LogJoiner {
   };
   void feed_impl(const LogEvent& e, Sink sink, void* ctx);
   void finish_impl(Sink sink, void* ctx);
+  bool release_pending(const LogEvent& e, Sink sink, void* ctx);  // true: e was its packet line
+  void forget_sa(uint32_t unique_id);
+  void remember(const LogEvent& e, SaState* sa);
+  bool complete(const LogEvent& e, SaState* sa, JoinedLogEvent& j);
   SaState* sa_of(const LogEvent& e);  // creates the entry
   SaState* find_sa(const LogEvent& e);
 

@@ -23,6 +23,7 @@
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
 #include "reports/merge.hpp"
+#include "reports/number_text.hpp"
 #include "reports/output.hpp"
 #include "reports/report.hpp"
 #include "run/output_dir.hpp"
@@ -109,11 +110,7 @@ uint64_t count_leaks(const RunState& state, std::vector<std::string>& what) {
   return n;
 }
 
-std::string fmt(double v, int prec = 1) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
+std::string fmt(double v, int prec = 1) { return reports::format_fixed(v, prec); }
 
 void print_point(const reports::RunReport& r, bool with_parameters) {
   const auto& s = r.summary;
@@ -390,7 +387,7 @@ int run_main(const std::vector<std::string>& args) {
   if (const char* leak = std::getenv("IKESTORM_TEST_LEAK_NETNS"); leak && *leak == '1') {
     std::string ns = netns_name(state->run_id(), "leak");
     (void)state->record({std::string(resource_kind::netns), ns, ""});
-    (void)run_command({"/usr/bin/ip", "netns", "add", ns});
+    (void)run_command({ip_program(), "netns", "add", ns});
   }
 
   // Nothing may be left behind.

@@ -1,47 +1,24 @@
 // ikestorm vici [--socket PATH] [COMMAND [key=value ...]] [--json] [--listen EVENT ...]
 //               [--timeout S] [--input FILE]
-// Sends one raw vici command to a charon and prints the answer; streams events.
+// Sends one raw vici command to a charon and prints the answer; streams events. The request,
+// the call and the output are harness/vici/raw_command.hpp.
 #include <fstream>
 #include <iostream>
-#include <map>
-#include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 
 #include "cli/command.hpp"
 #include "common/event_loop.hpp"
 #include "common/signals.hpp"
+#include "vici/raw_command.hpp"
 #include "vici/session.hpp"
-#include "vici/text.hpp"
 
 namespace ist::cli {
 namespace {
 
 constexpr const char* kDefaultSocket = "/var/run/charon.vici";
 
-// Commands that answer by streaming events before their (empty) response.
-const std::map<std::string, std::string, std::less<>>& streamed_commands() {
-  static const std::map<std::string, std::string, std::less<>> m = {
-      {"list-sas", "list-sa"},         {"list-conns", "list-conn"},
-      {"list-certs", "list-cert"},     {"list-policies", "list-policy"},
-      {"list-authorities", "list-authority"},
-  };
-  return m;
-}
-
-struct Printer {
-  bool json = false;
-  void event(std::string_view name, const vici::Message& m) const {
-    if (json) {
-      nlohmann::ordered_json j;
-      j["event"] = std::string(name);
-      j["data"] = m.to_json();
-      std::cout << j.dump() << std::endl;
-    } else {
-      std::cout << "--- " << name << "\n" << vici::format_text(m, 1) << std::flush;
-    }
-  }
-};
-
+// --input FILE ('-' = stdin) as a request message.
 Result<vici::Message> read_json_input(const std::string& path) {
   std::stringstream ss;
   if (path == "-") {
@@ -51,9 +28,68 @@ Result<vici::Message> read_json_input(const std::string& path) {
     if (!f) return Error::sys("cannot read " + path);
     ss << f.rdbuf();
   }
-  auto j = nlohmann::ordered_json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return Error(path + " is not valid JSON");
-  return vici::Message::from_json(j);
+  return vici::message_from_json_text(ss.str(), path);
+}
+
+// Connects, subscribes to `listen`, sends `command` (if any) and prints the answer, then
+// streams the events until Ctrl-C, `timeout_s` or the daemon closing the connection.
+int send_and_listen(const std::string& socket, bool json, const std::string& command,
+                    const vici::Message& request, const std::vector<std::string>& listen,
+                    std::optional<double> timeout_s) {
+  EventLoop loop;
+  if (!loop.valid()) return fail("vici", "cannot create an epoll loop", kExitHarnessFault);
+  signals::install_stop_handlers();
+  (void)loop.add_fd(signals::stop_fd(), EPOLLIN, [&loop](uint32_t) { loop.stop(); });
+
+  vici::SessionOptions sopts;
+  const auto answer_timeout = std::chrono::milliseconds(
+      static_cast<long long>((timeout_s && listen.empty() ? *timeout_s : 30.0) * 1000));
+  sopts.default_timeout = answer_timeout;
+  auto connected = vici::Session::connect(loop, socket, sopts);
+  if (!connected) return fail("vici", connected.error().describe(), kExitHarnessFault);
+  auto& session = **connected;
+
+  int rc = kExitOk;
+  std::optional<Error> closed;
+  session.on_close([&](const Error& e) { closed = e; });
+
+  // Subscriptions first, so events raised by the command are seen too.
+  for (const auto& ev : listen) {
+    session.subscribe(
+        ev, [json](std::string_view name, const vici::Message& m) {
+          std::cout << vici::format_event(name, m, json) << std::flush;
+        },
+        [&rc, ev](Status st) {
+          if (!st) {
+            std::cerr << "ikestorm vici: --listen " << ev << ": " << st.error().describe() << "\n";
+            rc = kExitExpectationFailed;
+          }
+        });
+  }
+
+  if (!command.empty()) {
+    auto answer = vici::call_raw(session, command, request);
+    if (!answer) {
+      const auto& e = answer.error();
+      const bool daemon_said_no = e.errno_value == EOPNOTSUPP || e.errno_value == ENOENT;
+      return fail("vici", e.describe(), daemon_said_no ? kExitExpectationFailed : kExitHarnessFault);
+    }
+    std::cout << vici::format_answer(*answer, json) << std::flush;
+    if (answer->said_no()) rc = kExitExpectationFailed;
+  }
+
+  if (!listen.empty()) {
+    const auto deadline = timeout_s ? loop.clock().now() + std::chrono::milliseconds(
+                                                              static_cast<long long>(*timeout_s * 1000))
+                                    : MonoTime::max();
+    auto ran = loop.run_until(
+        [&] { return signals::stop_requested() || closed.has_value(); }, deadline);
+    if (!ran) return fail("vici", ran.error().describe(), kExitHarnessFault);
+    if (closed && !signals::stop_requested())
+      return fail("vici", "the daemon closed the connection: " + closed->describe(),
+                  kExitHarnessFault);
+  }
+  return rc;
 }
 
 int vici_main(const std::vector<std::string>& args) {
@@ -124,90 +160,11 @@ int vici_main(const std::vector<std::string>& args) {
     if (!in) return fail("vici", in.error().describe(), kExitUsage);
     request = std::move(in).value();
   }
-  for (std::size_t i = 1; i < words.size(); ++i)
-    if (auto st = vici::apply_assignment(request, words[i]); !st)
+  if (words.size() > 1)
+    if (auto st = vici::apply_assignments(request, std::span(words).subspan(1)); !st)
       return fail("vici", st.error().describe(), kExitUsage);
 
-  EventLoop loop;
-  if (!loop.valid()) return fail("vici", "cannot create an epoll loop", kExitHarnessFault);
-  signals::install_stop_handlers();
-  (void)loop.add_fd(signals::stop_fd(), EPOLLIN, [&loop](uint32_t) { loop.stop(); });
-
-  vici::SessionOptions sopts;
-  const auto answer_timeout = std::chrono::milliseconds(
-      static_cast<long long>((timeout_s && listen.empty() ? *timeout_s : 30.0) * 1000));
-  sopts.default_timeout = answer_timeout;
-  auto connected = vici::Session::connect(loop, socket, sopts);
-  if (!connected) return fail("vici", connected.error().describe(), kExitHarnessFault);
-  auto& session = **connected;
-  const Printer printer{json};
-
-  int rc = kExitOk;
-  std::optional<Error> closed;
-  session.on_close([&](const Error& e) { closed = e; });
-
-  // Subscriptions first, so events raised by the command are seen too.
-  for (const auto& ev : listen) {
-    session.subscribe(
-        ev, [&printer](std::string_view name, const vici::Message& m) { printer.event(name, m); },
-        [&rc, ev](Status st) {
-          if (!st) {
-            std::cerr << "ikestorm vici: --listen " << ev << ": " << st.error().describe() << "\n";
-            rc = kExitExpectationFailed;
-          }
-        });
-  }
-
-  if (!command.empty()) {
-    auto streamed = streamed_commands().find(command);
-    Result<vici::Message> answer = Error("no answer");
-    nlohmann::ordered_json items = nlohmann::ordered_json::array();
-    if (streamed != streamed_commands().end()) {
-      auto r = session.call_stream(command, streamed->second, request);
-      if (r) {
-        for (const auto& item : r->items) {
-          if (json) items.push_back(item.to_json());
-          else printer.event(streamed->second, item);
-        }
-        answer = std::move(r->response);
-      } else {
-        answer = std::move(r).error();
-      }
-    } else {
-      answer = session.call(command, request);
-    }
-    if (!answer) {
-      const auto& e = answer.error();
-      const bool daemon_said_no = e.errno_value == EOPNOTSUPP || e.errno_value == ENOENT;
-      return fail("vici", e.describe(), daemon_said_no ? kExitExpectationFailed : kExitHarnessFault);
-    }
-    if (json) {
-      if (streamed != streamed_commands().end()) {
-        nlohmann::ordered_json j;
-        j["items"] = std::move(items);
-        j["response"] = answer->to_json();
-        std::cout << j.dump(2) << "\n";
-      } else {
-        std::cout << answer->to_json().dump(2) << "\n";
-      }
-    } else if (!answer->empty() || streamed == streamed_commands().end()) {
-      std::cout << vici::format_text(*answer) << std::flush;
-    }
-    if (answer->get("success") == "no") rc = kExitExpectationFailed;
-  }
-
-  if (!listen.empty()) {
-    const auto deadline = timeout_s ? loop.clock().now() + std::chrono::milliseconds(
-                                                              static_cast<long long>(*timeout_s * 1000))
-                                    : MonoTime::max();
-    auto ran = loop.run_until(
-        [&] { return signals::stop_requested() || closed.has_value(); }, deadline);
-    if (!ran) return fail("vici", ran.error().describe(), kExitHarnessFault);
-    if (closed && !signals::stop_requested())
-      return fail("vici", "the daemon closed the connection: " + closed->describe(),
-                  kExitHarnessFault);
-  }
-  return rc;
+  return send_and_listen(socket, json, command, request, listen, timeout_s);
 }
 
 const CommandRegistrar registrar{Command{

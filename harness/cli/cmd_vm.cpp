@@ -13,7 +13,6 @@
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
 #include "netns/namespace.hpp"
-#include "netns/rtnl.hpp"
 #include "vm/guest.hpp"
 
 namespace ist::cli {
@@ -30,12 +29,8 @@ std::vector<std::string> split_words(const std::string& s) {
 }
 
 Status address_tap(const netns::Namespace& ns, const std::string& tap) {
-  return ns.run_in([&]() -> Status {
-    IST_TRY_ASSIGN(auto sock, netns::NlSocket::open(0));
-    IST_TRY_ASSIGN(int idx, netns::link_index(sock, tap));
-    IST_TRY_ASSIGN(auto prefix, netns::IpPrefix::parse(kNamespaceEndAddress));
-    return netns::add_addresses(sock, idx, {prefix});
-  });
+  IST_TRY_ASSIGN(auto prefix, netns::IpPrefix::parse(kNamespaceEndAddress));
+  return ns.add_link_addresses(tap, {prefix});
 }
 
 int vm_main(const std::vector<std::string>& args) {

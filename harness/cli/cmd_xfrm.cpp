@@ -2,19 +2,16 @@
 // A namespace's kernel XFRM state: SA and policy counts and /proc/net/xfrm_stat, and with
 // --watch its notifications (ACQUIRE, EXPIRE, SA/policy changes) and per-second samples. The
 // --json --watch lines are a stable format (harness/xfrm/json_lines.hpp, harness/xfrm/README.md):
-// the vm backend runs this command inside its guest to observe the guest's kernel.
-#include <iomanip>
+// the vm backend runs this command inside its guest to observe the guest's kernel. The output
+// and the watch loop are harness/xfrm/console.hpp.
 #include <iostream>
-#include <sstream>
 
 #include "cli/command.hpp"
 #include "common/event_loop.hpp"
 #include "common/named_netns.hpp"
 #include "common/signals.hpp"
 #include "scenario/units.hpp"
-#include "xfrm/json_lines.hpp"
-#include "xfrm/monitor.hpp"
-#include "xfrm/sampler.hpp"
+#include "xfrm/console.hpp"
 
 namespace ist::cli {
 namespace {
@@ -22,28 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view kCmd = "xfrm";
-
-std::string hex(std::span<const uint8_t> b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s.push_back(digits[c >> 4]);
-    s.push_back(digits[c & 15]);
-  }
-  return s;
-}
-
-void print_snapshot_text(const xfrm::Counts& c, const xfrm::XfrmStat& stat, const std::string& ns) {
-  std::cout << "namespace " << (ns.empty() ? "(current)" : ns) << "\n"
-            << "SAs        " << c.sas << "\n"
-            << "policies   in " << c.policies.in << "  out " << c.policies.out << "  fwd " << c.policies.fwd
-            << "  (socket: in " << c.policies.in_socket << " out " << c.policies.out_socket << " fwd "
-            << c.policies.fwd_socket << ")\n"
-            << "xfrm_stat\n";
-  for (const auto& [k, v] : stat) std::cout << "  " << std::left << std::setw(24) << k << " " << v << "\n";
-  std::cout << std::flush;
-}
 
 Result<std::chrono::milliseconds> duration_option(const po::variables_map& vm, const char* name) {
   auto parsed = scenario::parse_duration(vm[name].as<std::string>());
@@ -110,104 +85,25 @@ int xfrm_main(const std::vector<std::string>& args) {
   EventLoop loop;
   if (!loop.valid()) return fail(kCmd, "cannot create an epoll loop", kExitHarnessFault);
   const MonoTime t0 = loop.clock().now();
+  const auto format = raw ? xfrm::ConsoleFormat::raw : json ? xfrm::ConsoleFormat::json : xfrm::ConsoleFormat::text;
+  xfrm::ConsoleWriter out(std::cout, format, ns, t0);
 
   auto first = sampler->sample(t0);
   if (!first) return fail(kCmd, first.error().describe(), kExitHarnessFault);
-  if (json) {
-    auto j = xfrm::snapshot_json(first->counts, first->xfrm_stat, ns);
-    if (watch) j["t_ms"] = 0;
-    if (vm.count("details")) {
-      auto sas = sampler->socket().dump_sas();
-      auto pols = sampler->socket().dump_policies();
-      if (!sas) return fail(kCmd, sas.error().describe(), kExitHarnessFault);
-      if (!pols) return fail(kCmd, pols.error().describe(), kExitHarnessFault);
-      j["sas"] = nlohmann::ordered_json::array();
-      for (const auto& s : *sas) j["sas"].push_back(xfrm::to_json(s));
-      j["policy_list"] = nlohmann::ordered_json::array();
-      for (const auto& p : *pols) j["policy_list"].push_back(xfrm::to_json(p));
-    }
-    if (!raw) std::cout << j.dump() << std::endl;
-  } else if (!raw) {
-    print_snapshot_text(first->counts, first->xfrm_stat, ns);
-    if (vm.count("details")) {
-      auto sas = sampler->socket().dump_sas();
-      auto pols = sampler->socket().dump_policies();
-      if (!sas) return fail(kCmd, sas.error().describe(), kExitHarnessFault);
-      if (!pols) return fail(kCmd, pols.error().describe(), kExitHarnessFault);
-      std::cout << "SA list\n";
-      for (const auto& s : *sas) std::cout << "  " << xfrm::to_json(s).dump() << "\n";
-      std::cout << "policy list\n";
-      for (const auto& p : *pols) std::cout << "  " << xfrm::to_json(p).dump() << "\n";
-    }
-  }
+  if (auto s = out.snapshot(*first, vm.count("details") ? &sampler->socket() : nullptr, watch); !s)
+    return fail(kCmd, s.error().describe(), kExitHarnessFault);
   if (!watch) return kExitOk;
 
   signals::install_stop_handlers();
   (void)loop.add_fd(signals::stop_fd(), EPOLLIN, [&loop](uint32_t) { loop.stop(); });
-
-  int rc = kExitOk;
-  auto take_sample = [&] {
-    auto s = sampler->sample(loop.clock().now());
-    if (!s) {
-      std::cerr << "ikestorm xfrm: sampling: " << s.error().describe() << "\n";
-      rc = kExitHarnessFault;
-      loop.stop();
-      return;
-    }
-    if (raw) return;
-    if (json) {
-      std::cout << xfrm::sample_json(*s, t0, ns).dump() << std::endl;
-    } else {
-      std::ostringstream o;
-      o << std::fixed << std::setprecision(3) << ms_between(t0, s->t) / 1000.0 << "s sample: " << s->counts.sas
-        << " SAs, policies in " << s->counts.policies.in << " out " << s->counts.policies.out << " fwd "
-        << s->counts.policies.fwd;
-      for (const auto& [k, v] : s->xfrm_stat_delta) o << ", " << k << " " << (v > 0 ? "+" : "") << v;
-      std::cout << o.str() << std::endl;
-    }
-  };
-
-  xfrm::Monitor::Callbacks cb;
-  cb.on_event = [&](const xfrm::Event& e) {
-    if (raw) return;
-    if (json)
-      std::cout << xfrm::event_json(e, t0, ns).dump() << std::endl;
-    else
-      std::cout << std::fixed << std::setprecision(3) << ms_between(t0, e.t) / 1000.0 << "s "
-                << xfrm::describe(e.msg.body) << std::endl;
-  };
-  cb.on_loss = [&](uint64_t losses) {
-    if (json && !raw)
-      std::cout << nlohmann::ordered_json{{"t_ms", static_cast<int64_t>(ms_between(t0, loop.clock().now()))},
-                                  {"kind", "loss"}, {"ns", ns}, {"losses", losses}}.dump()
-                << std::endl;
-    else if (!raw)
-      std::cout << "notifications lost (kernel buffer overrun, " << losses << " so far); resyncing" << std::endl;
-    take_sample();  // counts from the kernel, not from the events we missed
-  };
-  cb.on_malformed = [](const Error& e) { std::cerr << "ikestorm xfrm: malformed message: " << e.describe() << "\n"; };
-  if (raw) cb.on_datagram = [](std::span<const uint8_t> d) { std::cout << hex(d) << std::endl; };
-  auto monitor = xfrm::Monitor::start(loop, in, std::move(cb));
-  if (!monitor) return fail(kCmd, monitor.error().describe(), kExitHarnessFault);
-
-  const auto every = *interval;
-  auto tick = std::make_shared<std::function<void()>>();
-  *tick = [&, tick, every] {
-    take_sample();
-    loop.after(every, *tick);
-  };
-  loop.after(every, *tick);
-  const auto deadline = duration ? t0 + *duration : MonoTime::max();
-  auto r = loop.run_until([] { return signals::stop_requested(); }, deadline);
-  *tick = nullptr;
-  if (!r) return fail(kCmd, r.error().describe(), kExitHarnessFault);
-  const auto& st = (*monitor)->stats();
-  if (json && !raw)
-    std::cout << nlohmann::ordered_json{{"t_ms", static_cast<int64_t>(ms_between(t0, loop.clock().now()))},
-                                {"kind", "end"}, {"ns", ns}, {"events", st.events}, {"losses", st.losses},
-                                {"malformed", st.malformed}}.dump()
-              << std::endl;
-  return rc;
+  xfrm::WatchOptions w;
+  w.interval = *interval;
+  w.duration = duration;
+  w.stop_requested = [] { return signals::stop_requested(); };
+  w.on_malformed = [](const Error& e) { std::cerr << "ikestorm xfrm: malformed message: " << e.describe() << "\n"; };
+  if (auto s = xfrm::watch(loop, in, *sampler, t0, w, out); !s)
+    return fail(kCmd, s.error().describe(), kExitHarnessFault);
+  return kExitOk;
 }
 
 CommandRegistrar reg{{"xfrm", "show a namespace's kernel XFRM counts, xfrm_stat and notifications", xfrm_main, 60}};

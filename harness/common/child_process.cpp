@@ -19,8 +19,6 @@
 namespace ist {
 namespace {
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
 // What the child reports through the CLOEXEC pipe when it cannot exec.
 struct ChildFailure {
   int stage;
@@ -143,7 +141,7 @@ Result<ChildProcess> spawn_with_fds(const SpawnOptions& opts, int out_fd, int er
     ::waitpid(pid, &st, 0);
     return Error(std::string("starting ") + opts.argv[0] + ": " + kStageNames[f.stage], f.err);
   }
-  int pfd = pidfd_open(pid);
+  int pfd = open_pidfd(pid);
   if (pfd < 0) {
     int err = errno;
     ::kill(pid, SIGKILL);
@@ -244,7 +242,7 @@ ExitStatus ChildProcess::stop(std::chrono::milliseconds grace) {
 Status ChildProcess::signal(int signo) {
   if (pid_ <= 0 || status_) return Error("process already exited");
   // pidfd_send_signal cannot hit a recycled pid.
-  if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0) != 0)
+  if (signal_pidfd(pidfd_.get(), signo) != 0)
     return Error::sys("signalling pid " + std::to_string(pid_));
   return ok();
 }
@@ -307,6 +305,17 @@ std::optional<std::vector<unsigned long long>> proc_stat_fields(pid_t pid, int l
   return fields;
 }
 }  // namespace
+
+int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int signal_pidfd(int pidfd, int signo) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signo, nullptr, 0));
+}
+
+std::string ip_program() {
+  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+    if (::access(p, X_OK) == 0) return p;
+  return {};
+}
 
 std::optional<unsigned long long> process_start_ticks(pid_t pid) {
   auto f = proc_stat_fields(pid, 22);  // 22: starttime

@@ -79,6 +79,15 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
                                   const std::string& netns = "",
                                   std::size_t max_output = 1 << 20);
 
+// pidfd_open(2) and pidfd_send_signal(2), called as syscalls (Debian 12's <sys/pidfd.h>
+// declares them without extern "C"): the result, or -1 with errno.
+int open_pidfd(pid_t pid);
+int signal_pidfd(int pidfd, int signo);
+
+// The iproute2 `ip` program where Debian and others install it (run_command execs without a
+// PATH search); "" when there is none.
+std::string ip_program();
+
 // Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); used to
 // tell a recorded pid from a reused one. nullopt if no such process.
 std::optional<unsigned long long> process_start_ticks(pid_t pid);

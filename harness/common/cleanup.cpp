@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,10 +89,6 @@ std::vector<pid_t> processes_in_netns(const std::pair<dev_t, ino_t>& ns) {
   return out;
 }
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int pidfd_signal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
 
 bool wait_exit(int pidfd, std::chrono::milliseconds within) {
   auto deadline = Clock::now() + within;
@@ -108,12 +103,6 @@ bool wait_exit(int pidfd, std::chrono::milliseconds within) {
 }
 
 bool is_mount_point_gone(int err) { return err == EINVAL || err == ENOENT; }
-
-const char* ip_program() {
-  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
-    if (::access(p, X_OK) == 0) return p;
-  return nullptr;
-}
 
 // A folder we may delete recursively: absolute, normalized, at least two levels deep.
 bool safe_dir(const std::string& path) {
@@ -156,9 +145,9 @@ int Summary::count(Outcome o) const {
 }
 
 bool Cleaner::terminate(int pidfd) {
-  if (pidfd_signal(pidfd, SIGTERM) != 0) return errno == ESRCH;
+  if (signal_pidfd(pidfd, SIGTERM) != 0) return errno == ESRCH;
   if (wait_exit(pidfd, opt_.grace)) return true;
-  if (pidfd_signal(pidfd, SIGKILL) != 0) return errno == ESRCH;
+  if (signal_pidfd(pidfd, SIGKILL) != 0) return errno == ESRCH;
   return wait_exit(pidfd, std::chrono::seconds(5));
 }
 
@@ -178,7 +167,7 @@ void Cleaner::stop_recorded_process(const std::string& run_id, const Resource& r
   if (recorded_start == 0)
     return emit(Outcome::left_alone, run_id, "process", label, "no start time recorded; cannot tell it from a reused pid");
   // Open the pidfd first, then compare start times: the pidfd pins the process we checked.
-  unique_fd pidfd(pidfd_open(pid));
+  unique_fd pidfd(open_pidfd(pid));
   if (!pidfd) return emit(Outcome::already_gone, run_id, "process", label);
   auto start = process_start_ticks(pid);
   if (!start) return emit(Outcome::already_gone, run_id, "process", label);
@@ -224,7 +213,7 @@ void Cleaner::remove_netns(const std::string& run_id, const std::string& name, b
       emit(done(), run_id, "process", label, "in " + name);
       continue;
     }
-    unique_fd pidfd(pidfd_open(pid));
+    unique_fd pidfd(open_pidfd(pid));
     // Re-check through the pinned process: still in this namespace, still the same name.
     if (!pidfd || ns_identity("/proc/" + std::to_string(pid) + "/ns/net") != ns ||
         read_comm(pid) != comm) {
@@ -249,8 +238,8 @@ void Cleaner::remove_link(const std::string& run_id, const Resource& r) {
   if (run_id_of_name(r.name) != run_id)
     return emit(Outcome::left_alone, run_id, "link", r.name, "not named ist" + run_id + "*");
   std::vector<std::string> argv;
-  const char* ip = ip_program();
-  if (!ip) return emit(Outcome::failed, run_id, "link", r.name, "ip (iproute2) not found");
+  const std::string ip = ip_program();
+  if (ip.empty()) return emit(Outcome::failed, run_id, "link", r.name, "ip (iproute2) not found");
   argv.push_back(ip);
   if (!r.detail.empty()) argv.insert(argv.end(), {"-n", r.detail});
   if (r.detail.empty() && ::if_nametoindex(r.name.c_str()) == 0)

@@ -20,8 +20,6 @@ namespace ist::fleet {
 using namespace std::chrono_literals;
 using K = PeerObservation::Kind;
 
-std::string peer_identity(uint32_t peer) { return "peer-" + std::to_string(peer) + ".ikestorm.test"; }
-
 namespace {
 std::optional<double> setting_number(const charon::CharonSettings& s, const std::string& key,
                                      std::optional<double> typed) {

@@ -48,8 +48,8 @@ struct CharonFleetOptions : PeerPlan {
   std::function<Status(const std::function<Status()>&)> run_in;
 };
 
-// Peer i's IKE identity.
-std::string peer_identity(uint32_t peer);
+// Peer i's IKE identity (the one format, shared with the authentication material).
+using charon::peer_identity;
 
 class CharonFleet final : public PeerEngine {
  public:

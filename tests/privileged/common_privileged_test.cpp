@@ -21,14 +21,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-const char* ip_tool() { return ::access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip"; }
-
 // A namespace made with `ip netns add` (not by the code under test); removed at the end
 // whatever happened.
 class TestNetns {
  public:
   explicit TestNetns(std::string name) : name_(std::move(name)) {
-    auto r = run_command({ip_tool(), "netns", "add", name_}, 10s);
+    auto r = run_command({ip_program(), "netns", "add", name_}, 10s);
     ok_ = r && r->status.exited && r->status.code == 0;
   }
   ~TestNetns() { (void)remove_named_netns(name_); }
@@ -108,7 +106,7 @@ TEST_F(Privileged, PrivateRunDirIsMountedOverRunForTheChildOnly) {
 TEST_F(Privileged, RunCommandInNamespaceSeesOnlyLoopback) {
   TestNetns ns(netns_name(run_id_, "cmd"));
   ASSERT_TRUE(ns.ok());
-  auto r = run_command({ip_tool(), "-o", "link", "show"}, 10s, ns.name());
+  auto r = run_command({ip_program(), "-o", "link", "show"}, 10s, ns.name());
   ASSERT_TRUE(r) << r.error().describe();
   EXPECT_EQ(r->status.code, 0);
   EXPECT_NE(r->output.find(": lo:"), std::string::npos) << r->output;

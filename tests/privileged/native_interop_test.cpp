@@ -103,7 +103,7 @@ class NativeInterop : public ist::test::TwoNamespaceFixture {
     }
   }
 
-  void release_before_teardown() override {
+  void release_instance_users() override {
     socks500_.clear();
     socks4500_.clear();
     vici_.reset();

@@ -13,6 +13,7 @@
 #include "fleet/native/raw_prefix_io.hpp"
 #include "netns/topology.hpp"
 #include "netns_support.hpp"
+#include "two_namespace_fixture.hpp"
 
 namespace ist::native {
 namespace {
@@ -39,17 +40,18 @@ long snmp_counter(const std::string& group, const std::string& field) {
   return -1;
 }
 
-class RawPrefixIoTest : public netns::testing::NetnsTest {
+class RawPrefixIoTest : public test::TwoNamespaceTopology {
  protected:
-  void SetUp() override {
-    NetnsTest::SetUp();
-    if (::testing::Test::IsSkipped() || ::testing::Test::HasFailure()) return;
+  RawPrefixIoTest() : TwoNamespaceTopology("rawio") {}
+  netns::TopologySpec topology_spec() const override {
     netns::TopologySpec spec;
     spec.peer_count = 100;
     spec.peer_addresses = false;
-    auto topo = netns::Topology::build(state(), spec);
-    ASSERT_TRUE(topo.ok()) << topo.error().describe();
-    topo_.emplace(std::move(*topo));
+    return spec;
+  }
+  void SetUp() override {
+    TwoNamespaceTopology::SetUp();
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFailure()) return;
     sut_ = netns::testing::udp_socket(topo_->sut_ns(), topo_->sut_ike_address(), 500);
     ASSERT_TRUE(sut_.valid());
     RawPrefixIoOptions o;
@@ -63,14 +65,9 @@ class RawPrefixIoTest : public netns::testing::NetnsTest {
       for (const auto& d : batch) got_.push_back({d.src, d.dst, std::string(d.payload.begin(), d.payload.end())});
     });
   }
-  void TearDown() override {
+  void release_before_teardown() override {
     io_.reset();
     sut_.reset();
-    if (topo_) {
-      EXPECT_TRUE(topo_->teardown().ok());
-    }
-    topo_.reset();
-    NetnsTest::TearDown();
   }
   void run_for(std::chrono::milliseconds d) { (void)loop_.run_until([] { return false; }, loop_.clock().now() + d); }
   long peers_ns_counter(const std::string& group, const std::string& field) {
@@ -87,7 +84,6 @@ class RawPrefixIoTest : public netns::testing::NetnsTest {
     std::string payload;
   };
   EventLoop loop_;
-  std::optional<netns::Topology> topo_;
   unique_fd sut_;
   std::unique_ptr<RawPrefixIo> io_;
   std::vector<Got> got_;

@@ -27,14 +27,8 @@ void NetnsTest::TearDown() {
   EXPECT_TRUE(state_->remove().ok());
 }
 
-std::string ip_binary() {
-  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
-    if (::access(p, X_OK) == 0) return p;
-  return "ip";
-}
-
 std::string ip_output(const std::vector<std::string>& args, const std::string& netns) {
-  std::vector<std::string> argv{ip_binary()};
+  std::vector<std::string> argv{ip_program()};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_command(argv, std::chrono::seconds(10), netns, 32 << 20);
   if (!r.ok()) {

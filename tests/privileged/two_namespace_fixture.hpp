@@ -1,9 +1,11 @@
 #pragma once
-// The gtest fixture of the privileged charon and native tests: a private state folder with a
-// RunState journal, a SUT and a peers namespace built by the netns library, and charon
-// instances started in them. Teardown stops every instance and checks that no pid, namespace
-// or journal entry remains; the folder (with the daemons' logs) is kept after a failure or
-// when IST_KEEP_TEST_DIR is set.
+// The gtest fixtures of the privileged tests that need the harness's two namespaces:
+//  - TwoNamespaceTopology: a private state folder with a RunState journal and a SUT and a
+//    peers namespace built by the netns library (the native packet layer's tests);
+//  - TwoNamespaceFixture: the same with charon instances started in them (charon, charon auth
+//    and native interop tests).
+// Teardown checks that no pid, namespace or journal entry remains; the folder (with the
+// daemons' logs) is kept after a failure or when IST_KEEP_TEST_DIR is set.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,10 +26,10 @@
 
 namespace ist::test {
 
-class TwoNamespaceFixture : public ::testing::Test {
+class TwoNamespaceTopology : public ::testing::Test {
  protected:
   // `tag` names the test folder: /tmp/ist-<tag>-XXXXXX.
-  explicit TwoNamespaceFixture(std::string tag) : tag_(std::move(tag)) {}
+  explicit TwoNamespaceTopology(std::string tag) : tag_(std::move(tag)) {}
 
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
@@ -39,9 +41,7 @@ class TwoNamespaceFixture : public ::testing::Test {
     auto state = RunState::create(new_run_id());
     ASSERT_TRUE(state.ok()) << state.error().describe();
     state_.emplace(std::move(state).value());
-    netns::TopologySpec spec;
-    spec.peer_count = peer_count();
-    auto topo = netns::Topology::build(*state_, spec);
+    auto topo = netns::Topology::build(*state_, topology_spec());
     ASSERT_TRUE(topo.ok()) << topo.error().describe();
     topo_.emplace(std::move(topo).value());
   }
@@ -50,13 +50,6 @@ class TwoNamespaceFixture : public ::testing::Test {
     if (!state_) return;
     release_before_teardown();
     std::vector<std::string> namespaces;
-    std::vector<pid_t> pids;
-    for (auto& i : instances_) {
-      pids.push_back(i.pid());
-      i.stop();
-    }
-    instances_.clear();
-    for (pid_t pid : pids) EXPECT_TRUE(::kill(pid, 0) == -1 && errno == ESRCH) << "charon pid " << pid << " still alive";
     if (topo_) {
       namespaces = {topo_->sut_ns().name(), topo_->peers_ns().name()};
       EXPECT_TRUE(topo_->teardown().ok());
@@ -72,8 +65,37 @@ class TwoNamespaceFixture : public ::testing::Test {
   }
 
   virtual std::size_t peer_count() const { return 1; }
-  // Closes what uses the instances (sockets, vici sessions) before they are stopped.
+  virtual netns::TopologySpec topology_spec() const {
+    netns::TopologySpec spec;
+    spec.peer_count = peer_count();
+    return spec;
+  }
+  // Closes what lives in the namespaces (sockets, vici sessions, daemons) before teardown.
   virtual void release_before_teardown() {}
+
+  std::string tag_;
+  std::string dir_;
+  std::optional<RunState> state_;
+  std::optional<netns::Topology> topo_;
+};
+
+class TwoNamespaceFixture : public TwoNamespaceTopology {
+ protected:
+  explicit TwoNamespaceFixture(std::string tag) : TwoNamespaceTopology(std::move(tag)) {}
+
+  // Closes what uses the instances (sockets, vici sessions) before they are stopped.
+  virtual void release_instance_users() {}
+
+  void release_before_teardown() override {
+    release_instance_users();
+    std::vector<pid_t> pids;
+    for (auto& i : instances_) {
+      pids.push_back(i.pid());
+      i.stop();
+    }
+    instances_.clear();
+    for (pid_t pid : pids) EXPECT_TRUE(::kill(pid, 0) == -1 && errno == ESRCH) << "charon pid " << pid << " still alive";
+  }
 
   // Options for an instance in the SUT's or the peers' namespace, with its own work folder.
   charon::InstanceOptions instance_options(const std::string& name, charon::Role role,
@@ -104,10 +126,6 @@ class TwoNamespaceFixture : public ::testing::Test {
     return false;
   }
 
-  std::string tag_;
-  std::string dir_;
-  std::optional<RunState> state_;
-  std::optional<netns::Topology> topo_;
   std::deque<charon::Instance> instances_;  // references stay valid as instances are added
 };
 

@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr const char* kCharon = "/usr/lib/ipsec/charon";
-constexpr const char* kIp = "/usr/sbin/ip";  // run_command execs without a PATH search
 constexpr int kConnCount = 5000;
 
 std::string read_file(const std::string& path) {
@@ -65,11 +64,11 @@ class ViciCharon : public ::testing::Test {
     fs::create_directories(dir_ + "/run");
     socket_ = dir_ + "/charon.vici";
     netns_ = netns_name(new_run_id(), "vici");
-    auto add = run_command({kIp, "netns", "add", netns_}, 10s);
+    auto add = run_command({ip_program(), "netns", "add", netns_}, 10s);
     ASSERT_TRUE(add && add->status.exited && add->status.code == 0)
         << "ip netns add " << netns_ << ": " << (add ? add->output : add.error().describe());
     netns_created_ = true;
-    auto lo = run_command({kIp, "link", "set", "lo", "up"}, 10s, netns_);
+    auto lo = run_command({ip_program(), "link", "set", "lo", "up"}, 10s, netns_);
     ASSERT_TRUE(lo && lo->status.code == 0);
 
     std::ofstream conf(dir_ + "/strongswan.conf");
@@ -127,7 +126,7 @@ class ViciCharon : public ::testing::Test {
       charon_.reset();
     }
     if (netns_created_) {
-      auto del = run_command({kIp, "netns", "del", netns_}, 10s);
+      auto del = run_command({ip_program(), "netns", "del", netns_}, 10s);
       EXPECT_TRUE(del && del->status.code == 0) << (del ? del->output : del.error().describe());
       EXPECT_FALSE(fs::exists("/run/netns/" + netns_));
     }

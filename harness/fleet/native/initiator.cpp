@@ -210,19 +210,14 @@ Status Initiator::send_init(Millis now) {
   return ok();
 }
 
+Datagram Initiator::to_peer(Bytes payload) const {
+  if (use_natt_) return Datagram{natt_port, natt_port, std::move(payload)};
+  return Datagram{local_port_, cfg_->remote.port, std::move(payload)};
+}
+
 void Initiator::send_raw(Bytes message) {
-  Datagram d;
-  if (use_natt_) {
-    d.local_port = natt_port;
-    d.remote_port = natt_port;
-    d.payload.assign(non_esp_marker, non_esp_marker + 4);
-    put_bytes(d.payload, message);
-  } else {
-    d.local_port = local_port_;
-    d.remote_port = cfg_->remote.port;
-    d.payload = std::move(message);
-  }
-  outgoing_.push_back(std::move(d));
+  if (use_natt_) message.insert(message.begin(), non_esp_marker, non_esp_marker + 4);
+  outgoing_.push_back(to_peer(std::move(message)));
 }
 
 Result<Bytes> Initiator::seal(const IkeSaState& sa, ExchangeType exchange, bool response, uint32_t message_id,
@@ -370,8 +365,7 @@ void Initiator::on_timer(Millis now) {
   pending_->next = now + schedule[pending_->sends];
   ++pending_->sends;
   ++stats_.retransmits;
-  outgoing_.push_back(Datagram{use_natt_ ? natt_port : local_port_, use_natt_ ? natt_port : cfg_->remote.port,
-                               pending_->payload});
+  outgoing_.push_back(to_peer(pending_->payload));
 }
 
 std::vector<Datagram> Initiator::take_outgoing() { return std::exchange(outgoing_, {}); }
@@ -417,8 +411,7 @@ void Initiator::on_datagram(Millis now, uint16_t local_port, ByteView payload) {
   if (!m.header.is_response()) {
     // A request from the peer: a retransmit of the last one gets the cached answer.
     if (m.header.message_id + 1 == sa->peer_request_id && !sa->last_response.empty()) {
-      outgoing_.push_back(Datagram{use_natt_ ? natt_port : local_port_,
-                                   use_natt_ ? natt_port : cfg_->remote.port, sa->last_response});
+      outgoing_.push_back(to_peer(sa->last_response));
       return;
     }
     if (sa->closed || m.header.message_id != sa->peer_request_id) {

@@ -271,6 +271,9 @@ class Initiator {
   Status send_request(Millis now, IkeSaState& sa, Purpose purpose, ExchangeType exchange,
                       const std::vector<Payload>& inner, PendingRequest extra);
   void send_raw(Bytes message);
+  // A datagram to the peer on the ports IKE uses now: ours and the peer's, or 4500 on both
+  // sides once NAT-T is in use. `payload` is as sent (with its marker on 4500).
+  Datagram to_peer(Bytes payload) const;
   Result<Bytes> seal(const IkeSaState& sa, ExchangeType exchange, bool response, uint32_t message_id,
                      const std::vector<Payload>& inner);
   void answer(IkeSaState& sa, ExchangeType exchange, uint32_t message_id, const std::vector<Payload>& inner);
