@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "netns/peer_capacity.hpp"
 #include "scenario/nearest.hpp"
 #include "scenario/units.hpp"
 
@@ -122,6 +123,7 @@ class Validator {
       read_expect(top.get("expect"), s);
       read_traffic(top.get("traffic"), s);
     }
+    check_engine_limits(doc, s);
     if (!diag_.empty()) return std::nullopt;
     return s;
   }
@@ -190,7 +192,7 @@ class Validator {
   }
 
   void read_count(const Node* n, const std::string& path, std::uint64_t lo, std::uint64_t hi,
-                  std::uint64_t& out) {
+                  std::uint64_t& out, const std::string& out_of_range = "out of range") {
     if (n == nullptr) return;
     const std::string what = hi == UINT64_MAX
                                  ? "a whole number"
@@ -199,7 +201,7 @@ class Validator {
     auto v = parse_count(n->scalar);
     if (auto* why = std::get_if<std::string>(&v)) return bad(*n, path, what, *why);
     const auto x = std::get<std::uint64_t>(v);
-    if (x < lo || x > hi) return bad(*n, path, what, "out of range");
+    if (x < lo || x > hi) return bad(*n, path, what, out_of_range);
     out = x;
   }
 
@@ -463,7 +465,7 @@ class Validator {
   void read_peers(const Node* n, Peers& p) {
     if (n == nullptr) return;
     MapReader r(n, "peers", diag_);
-    read_count(r.get("count"), "peers.count", 1, kMaxPeers, p.count);
+    read_peer_count(r.get("count"), p);
     read_enum(r.get("engine"), "peers.engine",
               std::array{std::pair{"charon", Engine::charon}, std::pair{"native", Engine::native}},
               p.engine);
@@ -489,6 +491,14 @@ class Validator {
     read_start_action(r.get("start_action"), p);
     read_impairments(r.get("impair"), p);
     read_floods(r.get("flood"), p);
+  }
+
+  // The topology gives each peer addresses from the address plan, which holds at most
+  // peer_capacity(family) of them (IPv4 is the only family today).
+  void read_peer_count(const Node* n, Peers& p) {
+    const std::uint64_t cap = netns::peer_capacity(netns::Family::v4);
+    read_count(n, "peers.count", 1, cap, p.count,
+               "out of range: the address plan holds " + std::to_string(cap) + " IPv4 peers");
   }
 
   // peers.start_action: trap policies live in the initiator charons' kernel-netlink; the native
@@ -868,6 +878,31 @@ class Validator {
       return;
     }
     s.traffic = t;
+  }
+
+  // ---- across sections ------------------------------------------------------------------
+
+  // What the native engine cannot do, and sut.config's pairing: checked here, where the
+  // keys have their place in the file, so `run` never meets them (exit 3) after setup.
+  void check_engine_limits(const Node& doc, const Scenario& s) {
+    const Node* peers = doc.find("peers");
+    const Node* sut = doc.find("sut");
+    const Node* config = sut != nullptr && sut->is_map() ? sut->find("config") : nullptr;
+    const Node* ss_conf = config != nullptr && config->is_map() ? config->find("strongswan_conf") : nullptr;
+    if (ss_conf != nullptr && s.sut.config.strongswan_conf && !s.sut.config.swanctl_conf) {
+      diag_.add(ss_conf->origin,
+                "sut.config.strongswan_conf: needs sut.config.swanctl_conf (the connections to test) next to it");
+    }
+    if (s.peers.engine != Engine::native) return;
+    const Node* auth = peers != nullptr && peers->is_map() ? peers->find("auth") : nullptr;
+    if (auth != nullptr && s.peers.auth != Auth::psk) {
+      diag_.add(auth->origin, "peers.auth: " + std::string(to_string(s.peers.auth)) +
+                                  " needs peers.engine: charon (the native engine authenticates with a PSK only)");
+    }
+    if (config != nullptr && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
+      diag_.add(config->origin, "sut.config: needs peers.engine: charon (the native engine cannot derive its "
+                                "peers from a gateway config)");
+    }
   }
 
   const ValidateContext& ctx_;
