@@ -69,6 +69,7 @@ const Case kCases[] = {
     {"expect-bad-op.yaml", 2, 22, "expect.established_ratio: expected a condition like \">= 0.99\", got '=> 1': use '=='"},
     {"expect-unquoted.yaml", 2, 23, "broken YAML: unexpected character in block scalar; quote a value that starts with '>'"},
     {"expect-unknown-path.yaml", 2, 3, "expect: unknown expectation 'establshed_ratio'; did you mean 'established_ratio'?"},
+    {"expect-path-cut-short.yaml", 2, 3, "expect: unknown expectation 'setup_rate'; did you mean 'setup_rate_per_s'?"},
     {"expect-not-number.yaml", 2, 11, "expect.failed: expected a condition like \">= 0.99\", got '<= few': 'few' is not a number"},
     {"phase-unknown.yaml", 3, 5, "phases[1]: unknown phase 'hodl'; did you mean 'hold'?"},
     {"phase-hold-no-duration.yaml", 3, 5, "phases[1].hold: missing 'duration'"},
