@@ -91,6 +91,7 @@ const Case kCases[] = {
     {"sweep-count-over-address-plan.yaml", 3, 22, "peers.count: expected a whole number from 1 to 32767, got '40000'"},
     {"native-auth-ecdsa.yaml", 4, 9, "peers.auth: ecdsa needs peers.engine: charon (the native engine authenticates with a PSK only)"},
     {"native-sut-config.yaml", 5, 11, "sut.config: needs peers.engine: charon"},
+    {"native-proposal-unsupported.yaml", 4, 21, "peers.ike.proposals: '3des' in '3des-sha1-modp1024' is not supported (the native engine supports"},
     {"config-strongswan-only.yaml", 4, 22, "sut.config.strongswan_conf: needs sut.config.swanctl_conf"},
 };
 
