@@ -2,8 +2,8 @@
 
 // The scenario, section by section: each section's reader is in scenario/validate/<section>.cpp
 // (peers, impair, sut, link, phases, traffic, expect), the values they share in values.cpp,
-// sa.cpp and charon.cpp, and the checks across sections in engine.cpp. `sweep` is read by the
-// loader (load.cpp), which expands it before each point comes here.
+// sa.cpp and charon.cpp, and the checks across sections in engine.cpp. `sweep` (validate/sweep.cpp)
+// is read by the loader (load.cpp), which expands it before each point comes here.
 #include "scenario/validate/reader.hpp"
 
 namespace ist::scenario {
