@@ -6,7 +6,7 @@ For each peer count (default 1,000 and 5,000):
      setups/s = established / (first initiate -> last CHILD_SA up), from report.json.
   2. The baseline: the same topology built with `ip`, one SUT charon and ONE initiator
      charon started by hand (kernel-libipsec, the same plugin list and tuning as the
-     harness's SUT: DESIGN.md's hand-built baseline), every conn with start_action=start, so
+     harness's SUT: the hand-built baseline in docs/design.md), every conn with start_action=start, so
      charon initiates them itself as it loads them. setups/s from the initiator's filelog:
      N / (first "initiating IKE_SA" -> last "CHILD_SA ... established").
 Prints the ratio harness/baseline (goal >= 0.9) and, for the largest run, the harness

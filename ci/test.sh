@@ -6,6 +6,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The privileged tests need root; without it they would skip and the run would pass on skips.
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ci/test.sh: must run as root: the privileged and e2e tests create network namespaces and start charon;" >&2
+  echo "            without root they would be skipped and the run would look green. Run it with sudo." >&2
+  exit 1
+fi
+
 jobs=${IST_JOBS:-$(nproc)}
 fuzz_seconds=${IST_FUZZ_SECONDS:-30}
 status=0

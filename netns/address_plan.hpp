@@ -1,5 +1,5 @@
 #pragma once
-// The harness's address plan (DESIGN.md, Addresses), in one place.
+// The harness's address plan (docs/design.md, "Address plan"), in one place.
 //
 //   what                       IPv4                        IPv6 (optional)
 //   SUT end of the link        198.18.0.1/30  (SUT IKE)    2001:2::1/64

@@ -36,7 +36,7 @@ struct IpPrefix {
   bool operator==(const IpPrefix&) const = default;
 };
 
-// True for addresses the harness may use: 198.18.0.0/15 and 2001:2::/48 (DESIGN.md).
+// True for addresses the harness may use: 198.18.0.0/15 and 2001:2::/48 (docs/design.md).
 bool in_harness_range(const IpAddress& a);
 
 }  // namespace ist::netns

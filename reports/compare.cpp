@@ -93,6 +93,10 @@ void add_tests(MetricDelta& m, const RunReport& ra, const RunReport& rb, const s
     if (sa.setup_rate_per_s > 0 && sb.setup_rate_per_s > 0)
       rate_test(m, sa.established, static_cast<double>(sa.established) / sa.setup_rate_per_s, sb.established,
                 static_cast<double>(sb.established) / sb.setup_rate_per_s, 1);
+  } else if (k.rfind("rekeys_in_hold.", 0) == 0) {
+    // Rekeys counted inside the hold windows over the hold's wall minutes.
+    auto ta = hold_minutes(ra, true), tb = hold_minutes(rb, true);
+    if (ta && tb) rate_test(m, rounded(m.a), *ta, rounded(m.b), *tb, 1);
   } else if (k == "renegotiations_per_min" || k == "renegotiations_per_min_wall" || k.rfind("rekeys.", 0) == 0) {
     const bool wall = k == "renegotiations_per_min_wall";
     auto ta = hold_minutes(ra, wall), tb = hold_minutes(rb, wall);
@@ -105,7 +109,14 @@ void add_tests(MetricDelta& m, const RunReport& ra, const RunReport& rb, const s
       m.ci_b = ib;
       return;
     }
-    if (ta && tb) rate_test(m, rounded(m.a * *ta), *ta, rounded(m.b * *tb), *tb, 1);
+    if (!ta || !tb) return;
+    // The events are the rekeys counted in the holds; a report from before they were counted
+    // (none counted, yet a rate) falls back to the estimate times the hold.
+    auto events = [](const Summary& s, double rate, double minutes) {
+      const uint64_t counted = s.rekeys_in_hold.ike + s.rekeys_in_hold.child;
+      return counted > 0 || rate <= 0 ? counted : rounded(rate * minutes);
+    };
+    rate_test(m, events(sa, m.a, *ta), *ta, events(sb, m.b, *tb), *tb, 1);
   }
 }
 

@@ -115,6 +115,45 @@ void failures_table(std::ostringstream& o, const RunReport& run) {
   o << "</details>\n";
 }
 
+// Records without a Windows code (unclassified, harness faults): what no rule names is shown
+// with its raw evidence rather than hidden.
+void raw_table(std::ostringstream& o, const std::vector<RawRecord>& records, const char* title, bool open) {
+  if (records.empty()) return;
+  o << "<details" << (open ? " open" : "") << "><summary>" << title << " (" << records.size() << ")</summary>\n"
+    << "<table class=\"failures\"><tr><th>t (ms)</th><th>peer</th><th>address</th><th>side</th><th>SA</th>"
+       "<th>exchange</th><th>evidence</th></tr>\n";
+  for (std::size_t i = 0; i < records.size() && i < kMaxFailureRows; ++i) {
+    const auto& f = records[i];
+    o << "<tr><td class=\"num\">" << num(f.t_ms, 1) << "</td><td>" << esc(f.peer) << "</td><td>" << esc(f.address)
+      << "</td><td>" << esc(f.side) << "</td><td>" << esc(f.sa) << "</td><td>" << esc(f.exchange) << "</td><td>";
+    for (const auto& ev : f.evidence) o << "<div class=\"timeline\">" << esc(ev) << "</div>";
+    o << "</td></tr>\n";
+  }
+  o << "</table>\n";
+  if (records.size() > kMaxFailureRows)
+    o << "<p class=\"muted\">" << (records.size() - kMaxFailureRows) << " more in report.json.</p>\n";
+  o << "</details>\n";
+}
+
+// How the SUT ended, when it did not survive: first thing on the page after the outcome.
+void sut_fate(std::ostringstream& o, const RunReport& run) {
+  if (run.sut_death) {
+    const auto& d = *run.sut_death;
+    o << "<p class=\"bad\">The SUT died at " << num(d.t_ms / 1000.0) << " s: " << esc(d.how) << "; "
+      << run.summary.lost << " peer(s) that were up lost their SAs.</p>\n";
+    const auto& lines = d.backtrace.empty() ? d.log_tail : d.backtrace;
+    if (!lines.empty()) {
+      o << "<details open><summary>" << (d.backtrace.empty() ? "The last lines of its log" : "Its backtrace")
+        << "</summary><pre>";
+      for (const auto& l : lines) o << esc(l) << "\n";
+      o << "</pre></details>\n";
+    }
+  }
+  for (const auto& u : run.sut_unresponsive)
+    o << "<p class=\"bad\">The SUT was unresponsive from " << num(u.from_ms / 1000.0) << " s to "
+      << num(u.to_ms / 1000.0) << " s: no vici answer, no IKE answer, no CPU spent.</p>\n";
+}
+
 void peers_table(std::ostringstream& o, const RunReport& run) {
   if (run.peers.empty()) return;
   // Peers that did not come up first: they are why someone opens this table.
@@ -151,6 +190,7 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
   const std::string id = "r" + std::to_string(index);
   o << "<section class=\"run\" id=\"" << id << "\">\n<h2>" << esc(run_label(run)) << "</h2>\n";
   if (run.outcome != "complete") o << "<p class=\"bad\">outcome: " << esc(run.outcome) << "</p>\n";
+  sut_fate(o, run);
   o << "<div class=\"cards\">\n";
   card(o, "peers", std::to_string(s.peers));
   card(o, "established", std::to_string(s.established) + " (" + num(100 * s.established_ratio) + "%)",
@@ -164,6 +204,8 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
   card(o, "CPU SUT / peers / harness", num(s.cpu_s.sut, 2) + " / " + num(s.cpu_s.peers, 2) + " / " + num(s.cpu_s.harness, 2) + " s");
   card(o, "peak RSS SUT / peers", num(s.rss_mb.sut) + " / " + num(s.rss_mb.peers) + " MB");
   card(o, "unclassified failures", std::to_string(s.unclassified), s.unclassified ? "bad" : "");
+  if (s.harness_faults) card(o, "harness faults", std::to_string(s.harness_faults), "bad");
+  if (s.abandoned) card(o, "abandoned attempts", std::to_string(s.abandoned));
   card(o, "leaked resources", std::to_string(s.leaks), s.leaks ? "bad" : "ok");
   o << "</div>\n<h3>Expectations</h3>\n";
   expectations_table(o, run);
@@ -179,6 +221,8 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
     code_table(o, run.informational, run, lookup, false);
   }
   failures_table(o, run);
+  raw_table(o, run.unclassified, "Unclassified: failures no rule names", true);
+  raw_table(o, run.harness_faults, "Harness faults: the harness's own side, no code", true);
   peers_table(o, run);
   if (!run.notes.empty()) {
     o << "<h3>Notes</h3>\n<ul class=\"notes\">\n";

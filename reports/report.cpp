@@ -19,11 +19,16 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Summary, peers, established, est
                                                 setup_rate_per_s, setup_latency_ms, rekeys,
                                                 renegotiations_per_min, renegotiations_per_min_wall,
                                                 cpu_s, rss_mb, unclassified, leaks,
-                                                sut_ike_sas_at_connect_end, xfrm_states, wall_s)
+                                                sut_ike_sas_at_connect_end, xfrm_states, wall_s,
+                                                unclassified_attempts, harness_faults, abandoned, lost,
+                                                sut_survived, rekeys_in_hold)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeCount, peers, attempts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeRef, name, value, hex)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa, exchange, t_ms, code,
                                                 exact, evidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RawRecord, peer, address, side, sa, exchange, t_ms, evidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutDeath, t_ms, how, log_tail, backtrace)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutUnresponsive, from_ms, to_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutSample, ike_sas, half_open, jobs_queued, workers_idle)
@@ -75,6 +80,9 @@ void to_json(json& j, const RunReport& r) {
            {"codes", r.codes},
            {"informational", r.informational},
            {"failures", r.failures},
+           {"unclassified", r.unclassified},
+           {"harness_faults", r.harness_faults},
+           {"sut_unresponsive", r.sut_unresponsive},
            {"samples", {{"setup_latency_ms", r.setup_latency_samples}}},
            {"peers", r.peers},
            {"timeseries", r.timeseries},
@@ -82,6 +90,7 @@ void to_json(json& j, const RunReport& r) {
            {"folder", r.folder},
            {"outcome", r.outcome},
            {"notes", r.notes}};
+  j["sut_death"] = r.sut_death ? json(*r.sut_death) : json(nullptr);
   if (r.data) {
     j["summary"]["data"] = *r.data;
     j["data_tunnels"] = r.data_tunnels;
@@ -95,6 +104,10 @@ void from_json(const json& j, RunReport& r) {
   r.codes = j.value("codes", std::map<std::string, CodeCount>{});
   r.informational = j.value("informational", std::map<std::string, CodeCount>{});
   r.failures = j.value("failures", std::vector<Failure>{});
+  r.unclassified = j.value("unclassified", std::vector<RawRecord>{});
+  r.harness_faults = j.value("harness_faults", std::vector<RawRecord>{});
+  r.sut_unresponsive = j.value("sut_unresponsive", std::vector<SutUnresponsive>{});
+  if (j.contains("sut_death") && !j["sut_death"].is_null()) r.sut_death = j["sut_death"].get<SutDeath>();
   if (j.contains("samples")) r.setup_latency_samples = j["samples"].value("setup_latency_ms", std::vector<double>{});
   r.peers = j.value("peers", std::vector<PeerTimeline>{});
   r.timeseries = j.value("timeseries", std::vector<TimeseriesPoint>{});

@@ -1,7 +1,7 @@
 #pragma once
 // The report model: what one `ikestorm run` found. report.json (canonical) is written from
 // this; HTML and JUnit are rendered from report.json alone. Field names follow the report
-// contract in DESIGN.md; every member here appears in the JSON under the same name.
+// contract in docs/design.md; every member here appears in the JSON under the same name.
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -41,6 +41,12 @@ struct Summary {
   PerRole rss_mb;
   uint64_t unclassified = 0;
   uint64_t leaks = 0;
+  uint64_t unclassified_attempts = 0;  // attempts and rekeys whose end no rule names
+  uint64_t harness_faults = 0;         // attempts and rekeys that failed on the harness's side
+  uint64_t abandoned = 0;              // attempts the harness cut short (not failures)
+  uint64_t lost = 0;                   // peers that were up when the SUT died
+  uint64_t sut_survived = 1;           // 0: the SUT died or stopped answering
+  Rekeys rekeys_in_hold;               // rekeys completed inside the hold windows (counted)
   // Extensions (not in the contract's minimum; documented in the README).
   uint64_t sut_ike_sas_at_connect_end = 0;  // the SUT's own list-sas count
   uint64_t xfrm_states = 0;  // ESP states in the SUT's kernel at that moment (backend vm; 0 elsewhere)
@@ -68,6 +74,31 @@ struct Failure {
   CodeRef code;
   bool exact = true;
   std::vector<std::string> evidence;
+};
+
+// A failure no rule names, kept with its raw evidence, or a fault on the harness's own side.
+// Neither carries a Windows code.
+struct RawRecord {
+  std::string peer;
+  std::string address;
+  std::string side;      // initiator | responder
+  std::string sa;        // ike | child
+  std::string exchange;
+  double t_ms = 0;
+  std::vector<std::string> evidence;
+};
+
+// How the SUT ended when it died during the run.
+struct SutDeath {
+  double t_ms = 0;                      // since run start, as the harness noticed it
+  std::string how;                      // "killed by SIGKILL", "exited with status 1"
+  std::vector<std::string> log_tail;    // the last lines of its log
+  std::vector<std::string> backtrace;   // charon's own backtrace lines, if it wrote any
+};
+
+// A span in which the SUT's process lived but answered neither vici nor any peer.
+struct SutUnresponsive {
+  double from_ms = 0, to_ms = 0;
 };
 
 struct PeerEvent {
@@ -140,6 +171,8 @@ struct DataSummary {
   std::map<std::string, DataFault> faults;   // bad_spi | replay | after_expiry
 };
 
+inline constexpr std::size_t kMaxRawRecords = 1000;
+
 struct RunReport {
   nlohmann::json parameters = nlohmann::json::object();
   nlohmann::json effective = nlohmann::json::object();
@@ -147,12 +180,17 @@ struct RunReport {
   std::map<std::string, CodeCount> codes;
   std::map<std::string, CodeCount> informational;
   std::vector<Failure> failures;
+  std::vector<RawRecord> unclassified;    // the first kMaxRawRecords
+  std::vector<RawRecord> harness_faults;  // the first kMaxRawRecords
+  std::optional<SutDeath> sut_death;
+  std::vector<SutUnresponsive> sut_unresponsive;
   std::vector<double> setup_latency_samples;
   std::vector<PeerTimeline> peers;
   std::vector<TimeseriesPoint> timeseries;
   std::vector<Expectation> expectations;
   std::string folder;            // run folder relative to the report's folder
-  std::string outcome = "complete";  // complete | interrupted | harness-fault
+  // complete | interrupted | harness-fault | sut-died | sut-unresponsive
+  std::string outcome = "complete";
   std::vector<std::string> notes;    // what the harness changed or noticed, for people
   std::optional<DataSummary> data;    // summary.data in JSON (with traffic only)
   std::vector<DataTunnel> data_tunnels;  // per tunnel (with traffic only)

@@ -81,7 +81,7 @@ Status validate(const ConnSpec& c) {
   if (c.local_ts.empty() || c.remote_ts.empty())
     return fail("local_ts and remote_ts must be given (kernel-libipsec needs explicit selectors)");
   for (const auto* list : {&c.local_addrs, &c.remote_addrs, &c.local_ts, &c.remote_ts,
-                           &c.ike_proposals, &c.esp_proposals})
+                           &c.ike_proposals, &c.esp_proposals, &c.vips})
     for (const auto& item : *list)
       if (item.empty() || item.find_first_of(", \t\n") != std::string::npos)
         return fail("list item '" + item + "' is empty or contains a separator");
@@ -125,6 +125,7 @@ Result<vici::Message> to_load_conn(const ConnSpec& c) {
   conn.set("mobike", c.mobike);
   conn.set("unique", to_string(c.unique));
   conn.set("send_certreq", c.send_certreq);
+  if (!c.vips.empty()) conn.list("vips", c.vips);
 
   vici::Message& local = conn.section("local");
   local.set("auth", to_string(c.local_auth));

@@ -31,7 +31,7 @@ struct ChildLifetimes {
   Seconds life_time{3960};
   Seconds rand_time{0};
 };
-// DESIGN.md's rule where only a rekey time is given: hard limit = 1.1 x rekey, rounded up
+// The harness's rule where only a rekey time is given: hard limit = 1.1 x rekey, rounded up
 // (IKE: over_time = 0.1 x rekey, rounded up, at least 1 s), reauthentication off.
 IkeLifetimes ike_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});
 ChildLifetimes child_lifetimes_from_rekey(Seconds rekey, Seconds rand = Seconds{0});
@@ -74,6 +74,9 @@ struct ConnSpec {
   bool mobike = false;                    // off: peers never move, and it floats to 4500
   UniquePolicy unique = UniquePolicy::no;
   bool send_certreq = false;              // PSK: no CERTREQ payloads
+  // Virtual IPs to request ("0.0.0.0": any IPv4 address from the responder's pool; scenario
+  // peers.vips). With one, local_ts "dynamic" stands for the address assigned.
+  std::vector<std::string> vips;
 
   std::string child_name = "net";
   std::vector<std::string> local_ts;      // required: kernel-libipsec refuses "dynamic" here

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <functional>
 #include <optional>
 
@@ -99,6 +101,11 @@ bool harness_owned_setting(const std::string& key, std::string* why) {
     *why = "the plugin list is owned by the harness";
     return true;
   }
+  if (key == "integrity_test") {
+    *why = "a self-test of the binaries against built-in checksums, which the SUT's charon build has none of "
+           "(it would not start)";
+    return true;
+  }
   if (starts_with(key, "start-scripts.") || starts_with(key, "stop-scripts.")) {
     *why = "scripts are not run in the test namespace";
     return true;
@@ -106,38 +113,92 @@ bool harness_owned_setting(const std::string& key, std::string* why) {
   return false;
 }
 
-Status adapt_strongswan_conf(const std::string& path, GatewayAdaptation& a) {
+// Plugins whose settings mean the gateway depends on something outside it, which the test
+// network does not have: refused (validate: exit 2) rather than run without it.
+const char* unprovidable_plugin(std::string_view plugin) {
+  static const std::pair<const char*, const char*> table[] = {
+      {"eap-radius", "a RADIUS server (eap-radius)"},
+      {"dhcp", "a DHCP server (dhcp)"},
+      {"attr-sql", "an SQL database (attr-sql)"},
+      {"sql", "an SQL database (sql)"},
+      {"unbound", "DNSSEC lookups (unbound)"},
+      {"ipseckey", "DNSSEC IPSECKEY lookups (ipseckey)"},
+      {"pkcs11", "a smartcard or HSM (pkcs11)"},
+      {"tpm", "a TPM (tpm)"},
+      {"ha", "an HA cluster peer (ha)"},
+      {"whitelist", "an identity whitelist filled at run time (whitelist)"},
+      {"ldap", "an LDAP server (ldap)"},
+      {"eap-sim-file", "SIM triplets (eap-sim-file)"},
+      {"eap-aka-3gpp", "USIM credentials (eap-aka-3gpp)"},
+      {"eap-simaka-sql", "an SIM/AKA database (eap-simaka-sql)"},
+      {"xauth-pam", "PAM accounts (xauth-pam)"},
+      {"eap-gtc", "PAM accounts (eap-gtc)"},
+      {"tnc-imc", "TNC measurement collectors (tnc-imc)"},
+      {"tnc-imv", "TNC verifiers (tnc-imv)"},
+      {"tnc-tnccs", "TNC (tnc-tnccs)"},
+      {"tnccs-20", "TNC (tnccs-20)"},
+  };
+  for (const auto& [name, what] : table)
+    if (plugin == name) return what;
+  return nullptr;
+}
+
+std::string cannot_provide(const std::string& what) {
+  return "needs " + what + ", which ikestorm cannot provide in its test network";
+}
+
+Status adapt_strongswan_conf(const std::string& path, GatewayAdaptation& a,
+                             std::vector<GatewayProblem>& problems) {
   if (path.empty()) return ok();
   IST_TRY_ASSIGN(ConfNode root, parse_conf_file(path));
+  // charon-systemd is charon as started by systemd: the same settings, read the same way.
+  std::vector<const ConfNode*> daemons;
   for (const auto& top : root.children) {
-    if (top.name == "charon" && top.is_section()) continue;
-    a.changes.push_back("strongswan.conf: '" + top.name + "' (line " + std::to_string(top.line) +
-                        ") ignored: only the charon section is used");
-  }
-  const ConfNode* charon = root.child("charon");
-  if (charon == nullptr || !charon->is_section()) return ok();
-  std::vector<std::pair<std::string, const ConfNode*>> keys;
-  flatten(*charon, "", keys);
-  for (const auto& [key, node] : keys) {
-    std::string why;
-    if (harness_owned_setting(key, &why)) {
-      a.changes.push_back("strongswan.conf:" + std::to_string(node->line) + ": charon." + key +
-                          " dropped: " + why);
+    if ((top.name == "charon" || top.name == "charon-systemd") && top.is_section()) {
+      daemons.push_back(&top);
       continue;
     }
-    if (auto st = check_conf_value(*node->value); !st)
-      return Error(path + ":" + std::to_string(node->line) + ": charon." + key + ": " + st.error().message);
-    a.sut_user_keys[key] = *node->value;
+    a.changes.push_back("strongswan.conf: '" + top.name + "' (line " + std::to_string(top.line) +
+                        ") ignored: only the charon and charon-systemd sections are used");
+  }
+  for (const ConfNode* charon : daemons) {
+    std::vector<std::pair<std::string, const ConfNode*>> keys;
+    flatten(*charon, "", keys);
+    std::vector<std::string> refused_plugins;
+    for (const auto& [key, node] : keys) {
+      const std::string shown = charon->name + "." + key;
+      if (starts_with(key, "plugins.")) {
+        const std::string plugin = key.substr(8, key.find('.', 8) - 8);
+        if (const char* what = unprovidable_plugin(plugin)) {
+          if (std::find(refused_plugins.begin(), refused_plugins.end(), plugin) == refused_plugins.end()) {
+            refused_plugins.push_back(plugin);
+            problems.push_back({path, node->line, shown + ": " + cannot_provide(what)});
+          }
+          continue;
+        }
+      }
+      std::string why;
+      if (harness_owned_setting(key, &why)) {
+        a.changes.push_back("strongswan.conf:" + std::to_string(node->line) + ": " + shown + " dropped: " + why);
+        continue;
+      }
+      if (auto st = check_conf_value(*node->value); !st)
+        return Error(path + ":" + std::to_string(node->line) + ": " + shown + ": " + st.error().message);
+      a.sut_user_keys[key] = *node->value;
+    }
   }
   return ok();
 }
 
 // ---- swanctl.conf
+std::string at(const std::string& file, int line) { return file + ":" + std::to_string(line); }
+
 struct Secret {
   std::string name;
   std::string type;  // IKE | EAP
   std::string data;
   std::vector<std::string> owners;
+  int line = 0;
 };
 
 Result<std::vector<Secret>> read_secrets(const ConfNode& root, const std::string& file,
@@ -146,7 +207,7 @@ Result<std::vector<Secret>> read_secrets(const ConfNode& root, const std::string
   const ConfNode* secrets = root.child("secrets");
   if (secrets == nullptr) return out;
   for (const auto& s : secrets->children) {
-    if (!s.is_section()) return Error(file + ":" + std::to_string(s.line) + ": secrets." + s.name + " must be a section");
+    if (!s.is_section()) return Error(at(file, s.line) + ": secrets." + s.name + " must be a section");
     std::string type;
     if (starts_with(s.name, "ike")) type = "IKE";
     else if (starts_with(s.name, "eap")) type = "EAP";
@@ -155,9 +216,8 @@ Result<std::vector<Secret>> read_secrets(const ConfNode& root, const std::string
                           ") ignored: only ike and eap secrets are loaded");
       continue;
     }
-    Secret sec{s.name, type, s.get("secret").value_or(""), {}};
-    if (sec.data.empty())
-      return Error(file + ":" + std::to_string(s.line) + ": secrets." + s.name + " has no secret");
+    Secret sec{s.name, type, s.get("secret").value_or(""), {}, s.line};
+    if (sec.data.empty()) return Error(at(file, s.line) + ": secrets." + s.name + " has no secret");
     for (const auto& k : s.children)
       if (!k.is_section() && (k.name == "id" || starts_with(k.name, "id-"))) sec.owners.push_back(*k.value);
     out.push_back(std::move(sec));
@@ -165,13 +225,23 @@ Result<std::vector<Secret>> read_secrets(const ConfNode& root, const std::string
   return out;
 }
 
-// Does an identity pattern of a secret's owner match `id`? (charon: '*' wildcards, %any)
-bool owner_matches(const std::string& owner, const std::string& id) {
-  if (owner == "%any" || owner == id) return true;
+// How well a secret's owner matches an identity, ranked as charon ranks them (perfect over
+// wildcard or subnet over %any): 0 none, 1 any, 2 wildcard/subnet, 3 perfect.
+int owner_rank(const std::string& owner, const std::string& id) {
+  if (owner == id) return 3;
+  if (owner == "%any") return 1;
+  if (auto net = parse_v4net(owner); net && owner.find('/') != std::string::npos)
+    return fits(id, owner) ? 2 : 0;
   auto star = owner.find('*');
-  if (star == std::string::npos) return false;
+  if (star == std::string::npos) return 0;
   const std::string pre = owner.substr(0, star), post = owner.substr(star + 1);
-  return id.size() >= pre.size() + post.size() && starts_with(id, pre) && id.ends_with(post);
+  return id.size() >= pre.size() + post.size() && starts_with(id, pre) && id.ends_with(post) ? 2 : 0;
+}
+int best_rank(const Secret& s, const std::string& id) {
+  if (s.owners.empty()) return 1;  // vici loads a secret without owners for %any
+  int best = 0;
+  for (const auto& o : s.owners) best = std::max(best, owner_rank(o, id));
+  return best;
 }
 
 std::vector<const ConfNode*> sections_named(const ConfNode& conn, std::string_view base) {
@@ -186,15 +256,13 @@ Status check_psk_only(const ConfNode& conn, const std::string& file) {
   for (const char* side : {"local", "remote"}) {
     auto rounds = sections_named(conn, side);
     if (rounds.empty())
-      return Error(file + ":" + std::to_string(conn.line) + ": connection '" + conn.name +
-                   "' has no " + side + " section (auth would default to pubkey; only psk is supported)");
+      return Error(at(file, conn.line) + ": connection '" + conn.name + "' has no " + side +
+                   " section (auth would default to pubkey; only psk is supported)");
     for (const ConfNode* r : rounds) {
       const auto auth = r->get("auth").value_or("pubkey");
       if (auth != "psk")
-        return Error(file + ":" + std::to_string(r->line) + ": connections." + conn.name + "." + r->name +
-                     ".auth = " + auth +
-                     ": a gateway config with certificate or EAP authentication is not supported yet "
-                     "(use psk, or the harness's own CA with peers.auth)");
+        return Error(at(file, r->line) + ": connections." + conn.name + "." + r->name + ".auth = " + auth +
+                     ": an untested connection is loaded only with psk authentication");
     }
   }
   return ok();
@@ -214,6 +282,25 @@ void rewrite_list(ConfNode& node, const std::string& path, const std::string& ke
   k->value = join(replacement);
 }
 
+void erase_child(ConfNode& node, const ConfNode* k) {
+  node.children.erase(node.children.begin() + (k - node.children.data()));
+}
+
+// updown scripts live on their gateway, not in the test namespace (and the harness's charon
+// loads no updown plugin): dropped from every CHILD config, with a note.
+void drop_updown(ConfNode& conn, const std::string& path, GatewayAdaptation& a) {
+  ConfNode* children = conn.child("children");
+  if (children == nullptr) return;
+  for (auto& child : children->children) {
+    if (!child.is_section()) continue;
+    if (const ConfNode* u = child.child("updown")) {
+      a.changes.push_back("swanctl.conf:" + std::to_string(u->line) + ": " + path + ".children." + child.name +
+                          ".updown (" + u->value.value_or("") + ") dropped: scripts are not run in the test namespace");
+      erase_child(child, u);
+    }
+  }
+}
+
 // Another connection of theirs: loaded as written (charon looks configs up among all of
 // them, as on their gateway), except that it never starts anything by itself.
 // Returns false when it cannot be loaded over vici (certificates named by file, EAP):
@@ -231,55 +318,204 @@ bool adapt_other_connection(ConfNode& conn, const std::string& file, GatewayAdap
                             child.name + ".start_action: " + *sa->value + " -> none (no traffic outside the test)");
         sa->value = "none";
       }
-  if (ConfNode* pools = conn.child("pools")) {
+  drop_updown(conn, path, a);
+  if (const ConfNode* pools = conn.child("pools")) {
     a.changes.push_back("swanctl.conf:" + std::to_string(pools->line) + ": " + path +
-                        ".pools removed (pools are not loaded)");
-    conn.children.erase(conn.children.begin() + (pools - conn.children.data()));
+                        ".pools removed (only the tested connection's pools are loaded)");
+    erase_child(conn, pools);
   }
   a.changes.push_back("swanctl.conf:" + std::to_string(conn.line) + ": " + path +
                       " loaded but not tested (its addresses are kept: no peer matches them)");
   return true;
 }
 
-// The tested connection's authentication: psk as theirs, or certificates on both sides,
-// which the harness replaces by its own throwaway CA (their files are not available, and
-// the keys are not the harness's to hold).
-Result<AuthKind> adapt_tested_auth(ConfNode& conn, const std::string& file, GatewayAdaptation& a) {
+// What the tested connection's authentication needs that a test network does not have:
+// refused with the feature named. Returns false when something was refused.
+bool check_tested_auth(const ConfNode& conn, const std::string& file, std::vector<GatewayProblem>& problems) {
+  const std::string path = "connections." + conn.name;
+  const size_t before = problems.size();
   auto locals = sections_named(conn, "local");
   auto remotes = sections_named(conn, "remote");
-  if (locals.size() == 1 && remotes.size() == 1 && locals[0]->get("auth").value_or("pubkey") == "pubkey" &&
-      remotes[0]->get("auth").value_or("pubkey") == "pubkey") {
-    const std::string path = "connections." + conn.name;
-    for (const ConfNode* side : {locals[0], remotes[0]}) {
-      ConfNode* s = conn.child(side->name);
-      for (const char* key : {"certs", "cacerts", "pubkeys", "cert"}) {
-        ConfNode* k = s->child(key);
-        if (k == nullptr) continue;
-        a.changes.push_back("swanctl.conf:" + std::to_string(k->line) + ": " + path + "." + s->name + "." + key +
-                            (k->is_section() ? std::string() : " (" + *k->value + ")") +
-                            " replaced by ikestorm's throwaway CA (ECDSA P-256 certificates for the SUT and each peer)");
-        s->children.erase(s->children.begin() + (k - s->children.data()));
-      }
-    }
-    ConfNode* local = conn.child(locals[0]->name);
-    if (!local->get("id")) {
-      local->children.push_back(ConfNode{"id", std::string("sut.ikestorm.test"), {}, local->line});
-      a.changes.push_back("swanctl.conf:" + std::to_string(local->line) + ": " + path + "." + local->name +
-                          ".id: (certificate subject) -> sut.ikestorm.test");
-    }
-    if (!local->get("auth")) local->children.push_back(ConfNode{"auth", std::string("pubkey"), {}, local->line});
-    return AuthKind::ecdsa;
+  if (locals.size() > 1 || remotes.size() > 1) {
+    const ConfNode* extra = locals.size() > 1 ? locals[1] : remotes[1];
+    problems.push_back({file, extra->line, path + "." + extra->name +
+                        ": a second authentication round is not supported (ikestorm's peers authenticate once)"});
   }
-  IST_TRY(check_psk_only(conn, file));
-  return AuthKind::psk;
+  for (const auto* sides : {&locals, &remotes})
+    for (const ConfNode* side : *sides) {
+      const std::string auth = side->get("auth").value_or("pubkey");
+      const int line = side->child("auth") ? side->child("auth")->line : side->line;
+      const std::string where = path + "." + side->name + ".auth = " + auth + ": ";
+      if (auth == "eap-radius")
+        problems.push_back({file, line, where + cannot_provide("a RADIUS server")});
+      else if (starts_with(auth, "eap-sim") || starts_with(auth, "eap-aka"))
+        problems.push_back({file, line, where + cannot_provide("SIM/USIM credentials from a mobile operator backend")});
+      else if (starts_with(auth, "xauth"))
+        problems.push_back({file, line, where + "XAuth is IKEv1; ikestorm tests IKEv2"});
+      else if (starts_with(auth, "eap") && auth != "eap-mschapv2")
+        problems.push_back({file, line, where + "EAP method '" + auth.substr(std::min<size_t>(auth.size(), 4)) +
+                                            "' is not supported (ikestorm's peers speak EAP-MSCHAPv2; use auth = eap-mschapv2)"});
+      else if (auth != "psk" && auth != "pubkey" && auth != "eap-mschapv2" && !starts_with(auth, "eap"))
+        problems.push_back({file, line, where + "not an authentication ikestorm's peers can answer (psk, pubkey, eap-mschapv2)"});
+      if (auto rev = side->child("revocation"); rev != nullptr && rev->value == "strict")
+        problems.push_back({file, rev->line, path + "." + side->name + ".revocation = strict: " +
+                                                 cannot_provide("revocation information (a CRL server or an OCSP responder)")});
+    }
+  if (problems.size() != before) return false;
+  const std::string l = locals.empty() ? "pubkey" : locals[0]->get("auth").value_or("pubkey");
+  const std::string r = remotes.empty() ? "pubkey" : remotes[0]->get("auth").value_or("pubkey");
+  const bool supported = (l == "psk" && r == "psk") || (l == "pubkey" && (r == "pubkey" || r == "eap-mschapv2"));
+  if (!supported) {
+    const ConfNode* side = remotes.empty() ? &conn : remotes[0];
+    problems.push_back({file, side->line, path + ": local auth " + l + " with remote auth " + r +
+                                               " is not supported (supported: psk/psk, pubkey/pubkey, pubkey/eap-mschapv2)"});
+    return false;
+  }
+  return true;
 }
 
-Status adapt_connection(ConfNode& conn, const GatewayPlan& plan, const std::string& file,
-                        GatewayAdaptation& a) {
+// The tested connection's authentication: psk as theirs, or certificates, which the harness
+// replaces by its own per-run CA (their files are not here, and their keys are not the
+// harness's to hold); their identities are kept as the certificates' subjects.
+AuthKind adapt_tested_auth(ConfNode& conn, const std::string& file, GatewayAdaptation& a) {
+  auto locals = sections_named(conn, "local");
+  auto remotes = sections_named(conn, "remote");
+  const std::string l = locals.empty() ? "pubkey" : locals[0]->get("auth").value_or("pubkey");
+  const std::string r = remotes.empty() ? "pubkey" : remotes[0]->get("auth").value_or("pubkey");
+  if (l == "psk") return AuthKind::psk;
   const std::string path = "connections." + conn.name;
-  if (conn.get("version").value_or("0") == "1")
-    return Error(file + ":" + std::to_string(conn.line) + ": " + path + " is IKEv1; ikestorm tests IKEv2");
-  IST_TRY_ASSIGN(a.auth, adapt_tested_auth(conn, file, a));
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  for (const auto* sides : {&locals, &remotes})
+    for (const ConfNode* side : *sides) {
+      ConfNode* s = conn.child(side->name);
+      for (const char* key : {"certs", "cacerts", "pubkeys", "cert"}) {
+        const ConfNode* k = s->child(key);
+        if (k == nullptr) continue;
+        std::string what = k->is_section() ? std::string() : " (" + *k->value + ")";
+        if (!k->is_section() && std::string(key) != "cert") {
+          const char* sub = std::string(key) == "certs" ? "x509" : std::string(key) == "cacerts" ? "x509ca" : "pubkey";
+          std::error_code ec;
+          const bool here = std::filesystem::exists(dir / sub / *k->value, ec);
+          what += here ? " (present, but its private key stays on their gateway)" : " (not present)";
+        }
+        a.changes.push_back("swanctl.conf:" + std::to_string(k->line) + ": " + path + "." + s->name + "." + key + what +
+                            " replaced by ikestorm's per-run CA (ECDSA P-256 certificates for the SUT and each peer)");
+        erase_child(*s, k);
+      }
+    }
+  ConfNode* local = conn.child(locals[0]->name);
+  if (!local->get("id")) {
+    local->children.push_back(ConfNode{"id", std::string("sut.ikestorm.test"), {}, local->line});
+    a.changes.push_back("swanctl.conf:" + std::to_string(local->line) + ": " + path + "." + local->name +
+                        ".id: (certificate subject) -> sut.ikestorm.test");
+  } else {
+    a.changes.push_back("swanctl.conf:" + std::to_string(local->child("id")->line) + ": the SUT's certificate carries " +
+                        *local->get("id") + " (local.id) as subject and subjectAltName");
+  }
+  if (!local->get("auth")) local->children.push_back(ConfNode{"auth", std::string("pubkey"), {}, local->line});
+  return r == "eap-mschapv2" ? AuthKind::eap_mschapv2 : AuthKind::ecdsa;
+}
+
+// Their address pools, by name (pools { name { addrs = ... } }).
+struct PoolPlan {
+  std::string net;  // the rewritten addrs: a block of the peers' inner range
+  uint32_t size = 0;
+};
+Result<PoolPlan> pool_block(const GatewayPlan& plan) {
+  auto inner = parse_v4net(plan.peer_inner_range);
+  if (!inner) return Error("peer inner range " + plan.peer_inner_range + " is not an IPv4 subnet");
+  int prefix = 30;
+  while (prefix > inner->prefix && (uint64_t{1} << (32 - prefix)) - 2 < plan.peers) --prefix;
+  const uint64_t block = uint64_t{1} << (32 - prefix);
+  if (block - 2 < plan.peers)
+    return Error(std::to_string(plan.peers) + " peers do not fit a pool in the peers' inner range " +
+                 plan.peer_inner_range + " (" + std::to_string(block - 2) + " addresses)");
+  // The top block of the inner range: below it are the peers' own inner addresses.
+  const uint64_t range = uint64_t{1} << (32 - inner->prefix);
+  const uint32_t base = inner->addr + static_cast<uint32_t>(range - block);
+  in_addr ia{htonl(base)};
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &ia, text, sizeof text);
+  return PoolPlan{std::string(text) + "/" + std::to_string(prefix), static_cast<uint32_t>(block - 2)};
+}
+
+// The tested connection's pools: the first one defined in this file is rewritten into the
+// peers' inner range, sized for every peer; what needs an outside service is refused.
+Status adapt_pools(ConfNode& conn, const ConfNode& root, const GatewayPlan& plan, const std::string& file,
+                   GatewayAdaptation& a, std::vector<GatewayProblem>& problems) {
+  const std::string path = "connections." + conn.name;
+  const ConfNode* pools_key = conn.child("pools");
+  if (pools_key == nullptr || pools_key->is_section()) {
+    if (plan.peer_vips)
+      problems.push_back({file, conn.line, path + " has no pools, but peers.vips asks for virtual IPs "
+                                                   "(give the connection pools = <name>, or leave peers.vips off)"});
+    return ok();
+  }
+  const int line = pools_key->line;
+  const ConfNode* defined = root.child("pools");
+  std::vector<std::string> names = split_conf_list(*pools_key->value);
+  std::vector<std::string> kept;
+  for (const auto& name : names) {
+    const ConfNode* pool = defined ? defined->child(name) : nullptr;
+    if (name == "dhcp") {
+      problems.push_back({file, line, path + ".pools = dhcp: " + cannot_provide("a DHCP server (dhcp plugin)")});
+    } else if (name == "radius") {
+      problems.push_back({file, line, path + ".pools = radius: " + cannot_provide("a RADIUS server (eap-radius)")});
+    } else if (pool == nullptr || !pool->is_section()) {
+      problems.push_back({file, line, path + ".pools: pool '" + name + "' is not defined in pools { } of this file: "
+                                      "a pool in a database (attr-sql) " + cannot_provide("an SQL database")});
+    } else if (kept.empty()) {
+      kept.push_back(name);
+    } else {
+      a.changes.push_back("swanctl.conf:" + std::to_string(line) + ": " + path + ".pools: " + name +
+                          " dropped (the first pool, " + kept.front() + ", holds every peer)");
+    }
+  }
+  if (kept.empty()) return ok();
+  if (!plan.peer_vips) {
+    // A responder with pools insists on a virtual IP request (FAILED_CP_REQUIRED otherwise).
+    a.changes.push_back("swanctl.conf:" + std::to_string(line) + ": " + path + ".pools (" + *pools_key->value +
+                        ") removed: peers.vips is off, so the peers ask for no virtual IP (set peers.vips: true "
+                        "to test the pool)");
+    erase_child(conn, pools_key);
+    return ok();
+  }
+  IST_TRY_ASSIGN(PoolPlan block, pool_block(plan));
+  const ConfNode& pool = *defined->child(kept.front());
+  vici::Message body;
+  vici::Message& p = body.section(pool.name);
+  for (const auto& k : pool.children) {
+    if (k.is_section()) continue;
+    if (k.name == "addrs") {
+      a.changes.push_back("swanctl.conf:" + std::to_string(k.line) + ": pools." + pool.name + ".addrs: " + *k.value +
+                          " -> " + block.net + " (in the peers' inner range, " + std::to_string(block.size) +
+                          " addresses for " + std::to_string(plan.peers) + " peers)");
+      p.set("addrs", block.net);
+    } else {
+      p.list(k.name, split_conf_list(*k.value));
+    }
+  }
+  if (!pool.get("addrs")) p.set("addrs", block.net);
+  a.sut_pools.push_back({"load-pool", std::move(body)});
+  ConfNode* pk = conn.child("pools");
+  pk->value = kept.front();
+  a.pool = block.net;
+  return ok();
+}
+
+Status adapt_connection(ConfNode& conn, const ConfNode& root, const GatewayPlan& plan, const std::string& file,
+                        GatewayAdaptation& a, std::vector<GatewayProblem>& problems) {
+  const std::string path = "connections." + conn.name;
+  if (conn.get("version").value_or("0") == "1") {
+    problems.push_back({file, conn.child("version")->line, path + ".version = 1: IKEv1; ikestorm tests IKEv2"});
+    return ok();
+  }
+  if (!check_tested_auth(conn, file, problems)) return ok();
+  a.auth = adapt_tested_auth(conn, file, a);
+  if (const ConfNode* la = conn.child("local_addrs"); la != nullptr && !la->is_section())
+    a.their_local_addrs = split_conf_list(*la->value);
+  if (const ConfNode* ra = conn.child("remote_addrs"); ra != nullptr && !ra->is_section())
+    a.their_remote_addrs = split_conf_list(*ra->value);
   auto is_any = [](const std::vector<std::string>& items) {
     return items.empty() || (items.size() == 1 && (items[0] == "%any" || items[0] == "0.0.0.0/0"));
   };
@@ -287,15 +523,11 @@ Status adapt_connection(ConfNode& conn, const GatewayPlan& plan, const std::stri
                [&](const std::vector<std::string>& i) { return i == std::vector<std::string>{plan.sut_address}; }, a);
   rewrite_list(conn, path, "remote_addrs", {plan.peer_range}, "the peers' address range",
                [&](const std::vector<std::string>& i) { return is_any(i) || i == std::vector<std::string>{plan.peer_range}; }, a);
-  if (conn.child("pools") != nullptr) {
-    a.changes.push_back("swanctl.conf:" + std::to_string(conn.child("pools")->line) + ": " + path +
-                        ".pools removed: peers request no virtual IP");
-    conn.children.erase(std::find_if(conn.children.begin(), conn.children.end(),
-                                     [](const ConfNode& n) { return n.name == "pools"; }));
-  }
+  IST_TRY(adapt_pools(conn, root, plan, file, a, problems));
+  drop_updown(conn, path, a);
   ConfNode* children = conn.child("children");
   if (children == nullptr || children->children.empty())
-    return Error(file + ":" + std::to_string(conn.line) + ": " + path + " has no children (no CHILD_SA to test)");
+    return Error(at(file, conn.line) + ": " + path + " has no children (no CHILD_SA to test)");
   for (auto& child : children->children) {
     if (!child.is_section()) continue;
     const std::string cpath = path + ".children." + child.name;
@@ -326,58 +558,146 @@ Status adapt_connection(ConfNode& conn, const GatewayPlan& plan, const std::stri
   return ok();
 }
 
-// The PSK the peers use: the first IKE secret whose owners match the SUT or the peers.
-Status choose_peer_psk(GatewayAdaptation& a, const std::vector<Secret>& secrets, const std::string& file,
-                       const std::string& conn_name) {
-  const std::string sample_peer = gateway_peer_id(a, 0);
-  for (const auto& s : secrets) {
-    if (s.type != "IKE") continue;
-    bool match = s.owners.empty();
-    for (const auto& o : s.owners)
-      match = match || owner_matches(o, sample_peer) || (!a.sut_id.empty() && owner_matches(o, a.sut_id));
-    if (match) {
-      a.peer_secret = SharedSecret{"gateway", s.data, {}};
-      return ok();
-    }
-  }
-  return Error(file + ": no ike secret in secrets { } matches connection '" + conn_name +
-               "' (owners must be empty, %any, the local id '" + a.sut_id + "' or the peers' id '" +
-               sample_peer + "')");
+bool is_v4_address(const std::string& s) {
+  in_addr ia{};
+  return ::inet_pton(AF_INET, s.c_str(), &ia) == 1;
 }
 
-}  // namespace
+// Their per-client secrets are keyed by the clients' identities (their addresses, emails or
+// host names), which the peers do not have. When their remote.id accepts any identity, the
+// first secret keyed by a remote identity is mapped onto the peers, as their remote_addrs
+// are: an address becomes the peers' address range (peers use their IKE address as
+// identity), user@domain becomes *@domain (peers peer-<i>@domain), host.domain becomes
+// *.domain (peers peer-<i>.domain). Their local identities and addresses are the SUT's.
+void map_secrets_to_peers(std::vector<Secret>& secrets, const GatewayPlan& plan, GatewayAdaptation& a) {
+  const std::string me = a.sut_id.empty() ? plan.sut_address : a.sut_id;
+  for (auto& s : secrets)
+    for (auto& o : s.owners)
+      if (std::find(a.their_local_addrs.begin(), a.their_local_addrs.end(), o) != a.their_local_addrs.end() &&
+          o != plan.sut_address) {
+        a.changes.push_back(at("swanctl.conf", s.line) + ": secrets." + s.name + ": id " + o + " -> " +
+                            plan.sut_address + " (their local address is the SUT address)");
+        o = plan.sut_address;
+      }
+  if (a.peer_id_pattern != "peer-{i}.ikestorm.test") return;  // their remote.id names the peers' identity
+  for (auto& s : secrets) {
+    if (s.type != "IKE") continue;
+    for (auto& o : s.owners) {
+      if (o == "%any" || o == me || o == plan.sut_address || o.find('*') != std::string::npos) continue;
+      std::string mapped, pattern;
+      if (is_v4_address(o)) {
+        mapped = plan.peer_range;
+        pattern = "{ike}";
+      } else if (auto atpos = o.find('@'); atpos != std::string::npos && atpos > 0) {
+        mapped = "*" + o.substr(atpos);
+        pattern = "peer-{i}" + o.substr(atpos);
+      } else if (auto dot = o.find('.'); dot != std::string::npos && o.find('=') == std::string::npos && dot > 0) {
+        mapped = "*" + o.substr(dot);
+        pattern = "peer-{i}" + o.substr(dot);
+      } else {
+        continue;  // a DN or key id: not mapped
+      }
+      a.changes.push_back(at("swanctl.conf", s.line) + ": secrets." + s.name + ": id " + o + " -> " + mapped +
+                          " (mapped to the peers, whose identities are " +
+                          (pattern == "{ike}" ? std::string("their IKE addresses") : pattern) + ")");
+      o = mapped;
+      a.peer_id_pattern = pattern;
+      for (auto& other : secrets)
+        if (&other != &s && other.type == "IKE" && !other.owners.empty())
+          a.changes.push_back(at("swanctl.conf", other.line) + ": secrets." + other.name +
+                              " loaded as written (no peer has its identities)");
+      return;
+    }
+  }
+}
 
-Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan) {
+// The PSK the peers use: the one charon on the SUT will pick for (SUT id, a peer's id): the
+// best match of the peer's identity, then of the SUT's; the later-loaded on a tie.
+Status choose_peer_psk(GatewayAdaptation& a, const std::vector<Secret>& secrets, const GatewayPlan& plan,
+                       const std::string& file, const std::string& conn_name) {
+  std::string sample_peer = gateway_peer_id(a, 0);
+  if (sample_peer == "{ike}") {
+    auto r = parse_v4net(plan.peer_range);
+    in_addr ia{htonl(r ? r->addr + 1 : 0)};
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &ia, text, sizeof text);
+    sample_peer = text;
+  }
+  const std::string me = a.sut_id.empty() ? plan.sut_address : a.sut_id;
+  const Secret* best = nullptr;
+  int best_other = 0, best_me = 0;
+  for (auto it = secrets.rbegin(); it != secrets.rend(); ++it) {
+    if (it->type != "IKE") continue;
+    const int other = best_rank(*it, sample_peer), mine = best_rank(*it, me);
+    if (other == 0 && mine == 0) continue;  // charon skips a secret neither side owns
+    if (best == nullptr || other > best_other || (other == best_other && mine > best_me)) {
+      best = &*it;
+      best_other = other;
+      best_me = mine;
+    }
+  }
+  if (best == nullptr)
+    return Error(file + ": no ike secret in secrets { } matches connection '" + conn_name +
+                 "' (owners must be empty, %any, the local id '" + me + "' or the peers' id '" + sample_peer + "')");
+  a.peer_secret = SharedSecret{"gateway", best->data, {}};
+  a.changes.push_back(at("swanctl.conf", best->line) + ": peers use the PSK of secrets." + best->name);
+  return ok();
+}
+
+// Splits "file:line: message" (how the parser and the checks word errors) for diagnostics.
+GatewayProblem problem_from(const Error& e, const std::string& fallback_file) {
+  const std::string m = e.describe();
+  auto colon = m.find(':');
+  while (colon != std::string::npos) {
+    size_t end = colon + 1;
+    while (end < m.size() && std::isdigit(static_cast<unsigned char>(m[end]))) ++end;
+    if (end > colon + 1 && end + 1 < m.size() && m[end] == ':' && m[end + 1] == ' ')
+      return {m.substr(0, colon), std::stoi(m.substr(colon + 1, end - colon - 1)), m.substr(end + 2)};
+    colon = m.find(':', colon + 1);
+  }
+  if (starts_with(m, fallback_file + ": ")) return {fallback_file, 0, m.substr(fallback_file.size() + 2)};
+  return {fallback_file, 0, m};
+}
+
+Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& plan,
+                                std::vector<GatewayProblem>& problems) {
   GatewayAdaptation a;
-  IST_TRY(adapt_strongswan_conf(files.strongswan_conf, a));
+  IST_TRY(adapt_strongswan_conf(files.strongswan_conf, a, problems));
   if (files.swanctl_conf.empty()) return Error("sut.config: swanctl_conf is required");
   const std::string& file = files.swanctl_conf;
   IST_TRY_ASSIGN(ConfNode root, parse_conf_file(file));
-  for (const auto& top : root.children)
-    if (top.name != "connections" && top.name != "secrets")
-      a.changes.push_back("swanctl.conf: '" + top.name + "' (line " + std::to_string(top.line) +
-                          ") ignored: only connections and secrets are loaded");
+  for (const auto& top : root.children) {
+    if (top.name == "connections" || top.name == "secrets" || top.name == "pools") continue;
+    if (top.name == "authorities" && top.is_section()) {
+      for (const auto& ca : top.children)
+        for (const auto& k : ca.children) {
+          if (k.name == "ocsp_uris")
+            problems.push_back({file, k.line, "authorities." + ca.name + ".ocsp_uris: " + cannot_provide("an OCSP responder")});
+          else if (k.name == "crl_uris")
+            problems.push_back({file, k.line, "authorities." + ca.name + ".crl_uris: " + cannot_provide("a CRL server")});
+        }
+    }
+    a.changes.push_back("swanctl.conf: '" + top.name + "' (line " + std::to_string(top.line) +
+                        ") ignored: only connections, secrets and the tested connection's pools are loaded");
+  }
   ConfNode* conns = root.child("connections");
-  if (conns == nullptr || conns->children.empty())
-    return Error(file + ": no connections { ... } to test");
+  if (conns == nullptr || conns->children.empty()) return Error(file + ": no connections { ... } to test");
 
   IST_TRY_ASSIGN(auto secrets, read_secrets(root, file, a));
   ConfNode* chosen = nullptr;
   for (auto& c : conns->children) {
-    if (!c.is_section()) return Error(file + ":" + std::to_string(c.line) + ": connections." + c.name + " must be a section");
+    if (!c.is_section()) return Error(at(file, c.line) + ": connections." + c.name + " must be a section");
     if (!is_valid_conf_name(c.name))
-      return Error(file + ":" + std::to_string(c.line) + ": connection name '" + c.name + "' is not usable over vici");
+      return Error(at(file, c.line) + ": connection name '" + c.name + "' is not usable over vici");
     if (files.connection.empty() ? chosen == nullptr : c.name == files.connection) chosen = &c;
   }
   if (chosen == nullptr) return Error(file + ": no connection named '" + files.connection + "'");
   std::vector<const ConfNode*> order{chosen};  // the tested one first (see the header)
-  for (auto& c : conns->children) {
-    if (&c == chosen) {
-      IST_TRY(adapt_connection(c, plan, file, a));
-    } else if (adapt_other_connection(c, file, a)) {
-      order.push_back(&c);
-    }
-  }
+  const size_t before = problems.size();
+  IST_TRY(adapt_connection(*chosen, root, plan, file, a, problems));
+  if (problems.size() != before) return a;  // refused: the caller reports the problems
+  for (auto& c : conns->children)
+    if (&c != chosen && adapt_other_connection(c, file, a)) order.push_back(&c);
 
   // ---- peers, derived from the chosen connection (after the rewrites).
   const ConfNode& conn = *chosen;
@@ -398,6 +718,10 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
   t.child_name = child->name;
   t.remote_ts = split_conf_list(child->get("local_ts").value_or(plan.sut_subnet));
   if (auto p = child->get("esp_proposals")) t.esp_proposals = split_conf_list(*p);
+  if (plan.peer_vips && !a.pool.empty()) {
+    t.vips = {"0.0.0.0"};
+    a.changes.push_back("peers: each asks for a virtual IP (peers.vips) from pool " + a.pool);
+  }
 
   if (their_remote_id == "%any") {
     a.peer_id_pattern = "peer-{i}.ikestorm.test";
@@ -414,16 +738,17 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
   if (a.auth != AuthKind::psk) {
     a.sut_extra_plugins = auth_extra_plugins(a.auth);
   } else {
-    IST_TRY(choose_peer_psk(a, secrets, file, conn.name));
+    map_secrets_to_peers(secrets, plan, a);
+    IST_TRY(choose_peer_psk(a, secrets, plan, file, conn.name));
   }
 
-
-  // ---- SUT requests: secrets, then connections.
+  // ---- SUT requests: secrets, pools, then connections.
   for (const auto& s : secrets) {
     ViciRequest r{"load-shared", {}};
     r.body.set("id", s.name).set("type", s.type).set("data", s.data).list("owners", s.owners);
     a.sut_requests.push_back(std::move(r));
   }
+  for (const auto& p : a.sut_pools) a.sut_requests.push_back(p);
   for (const ConfNode* cp : order) {
     const ConfNode& c = *cp;
     ViciRequest r{"load-conn", {}};
@@ -434,12 +759,41 @@ Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const Gateway
   return a;
 }
 
+std::string join_problems(const std::vector<GatewayProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.str();
+  return out;
+}
+
+}  // namespace
+
+std::string GatewayProblem::str() const {
+  return (line > 0 ? file + ":" + std::to_string(line) : file) + ": " + message;
+}
+
+Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan) {
+  std::vector<GatewayProblem> problems;
+  auto a = adapt(files, plan, problems);
+  if (!problems.empty()) return Error(join_problems(problems));
+  return a;
+}
+
+std::vector<GatewayProblem> check_gateway_config(const GatewayFiles& files, const GatewayPlan& plan) {
+  std::vector<GatewayProblem> problems;
+  auto a = adapt(files, plan, problems);
+  if (!a && problems.empty()) problems.push_back(problem_from(a.error(), files.swanctl_conf));
+  return problems;
+}
+
 std::string render_gateway_swanctl_conf(const GatewayAdaptation& a) {
   std::string out = "# The user's gateway config as ikestorm loaded it over vici. Changes made:\n";
   for (const auto& c : a.changes) out += "#   " + c + "\n";
   out += "connections {\n";
   for (const auto& r : a.sut_requests)
     if (r.command == "load-conn") render_conf_section(r.body, 1, out);
+  out += "}\npools {\n";
+  for (const auto& r : a.sut_requests)
+    if (r.command == "load-pool") render_conf_section(r.body, 1, out);
   out += "}\nsecrets {\n";
   for (const auto& r : a.sut_requests) {
     if (r.command != "load-shared") continue;
@@ -497,9 +851,11 @@ ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::st
   ConnSpec c = a.peer_template;
   c.name = "p" + std::to_string(i);
   c.local_addrs = {ike_address};
-  c.local_ts = {inner_address + "/32"};
+  // With a virtual IP the CHILD_SA's selector is the address the SUT assigns.
+  c.local_ts = {c.vips.empty() ? inner_address + "/32" : std::string("dynamic")};
   if (m != nullptr) (void)apply_peer_auth(c, *m, i);  // no-op for psk; validate() reports misuse
   c.local_id = gateway_peer_id(a, i);
+  if (c.local_id == "{ike}") c.local_id = ike_address;  // secrets keyed by their clients' addresses
   c.remote_id = a.sut_id;
   return c;
 }

@@ -6,14 +6,22 @@
 //   "connections.roadwarriors.local_addrs: 203.0.113.10 -> 198.18.0.1 (the SUT address)".
 //
 // Owned by the harness: the vici socket, the plugin list (load, load_modular), logging
-// (filelog, syslog), and in the tested connection its addresses (their local_addrs -> the
-// SUT address, their remote_addrs -> the peer range, local_ts outside the SUT subnet -> the
-// SUT subnet, remote_ts -> the peers' inner range), start_action (a responder under test
-// waits for its peers), and address pools (peers request no virtual IP). Their other
-// connections are loaded as written (config lookups cost what they cost on their gateway)
-// but never start anything; the tested one is loaded first. Supported authentication: psk (peers use
-// their secret). Certificates or EAP in their connection are refused with a message naming
-// the key (use peers.auth with the harness's own CA instead).
+// (filelog, syslog), start-scripts and updown scripts (dropped, with a note), and in the
+// tested connection its addresses (their local_addrs -> the SUT address, their
+// remote_addrs -> the peer range, local_ts outside the SUT subnet -> the SUT subnet,
+// remote_ts -> the peers' inner range), start_action (a responder under test waits for its
+// peers), and its pool (with peers.vips rewritten into the peers' inner range, sized for
+// peers.count; without, removed: charon refuses peers asking for no address).
+// `charon-systemd { }` is read like `charon { }`. Their other connections are loaded as
+// written (config lookups cost what they cost on their gateway) but never start anything;
+// the tested one is loaded first.
+//
+// Authentication of the tested connection: psk (peers use the secret charon would pick for
+// them; per-client secrets keyed by addresses or identities are mapped onto the peers),
+// pubkey/pubkey and pubkey/eap-mschapv2 (a per-run CA stands in for their certificate
+// files; their local.id is the SUT certificate's subject and SAN). What needs a service
+// outside the gateway (RADIUS, OCSP, CRL servers, SQL, DHCP, DNSSEC, smartcards, other
+// EAP methods) is a GatewayProblem naming the feature and their file:line.
 #include <map>
 #include <string>
 #include <vector>
@@ -25,12 +33,24 @@
 
 namespace ist::charon {
 
-// Where the harness topology puts things (DESIGN.md address plan).
+// Where the harness topology puts things (docs/design.md, "Address plan").
 struct GatewayPlan {
   std::string sut_address = "198.18.0.1";
   std::string peer_range = "198.19.0.0/17";        // peers' IKE addresses
   std::string sut_subnet = "198.18.255.0/24";      // behind the SUT
   std::string peer_inner_range = "198.19.128.0/17";
+  uint32_t peers = 1;      // scenario peers.count: a pool of theirs is sized for all of them
+  bool peer_vips = false;  // scenario peers.vips: peers ask for a virtual IP from their pool
+};
+
+// Something in their config the harness cannot run, at their file and line (line 0: the
+// file as a whole), e.g. "swanctl.conf:14: connections.rw-eap.remote.auth = eap-radius:
+// needs a RADIUS server, which ikestorm cannot provide in its test network".
+struct GatewayProblem {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string str() const;  // "file:line: message"
 };
 
 struct GatewayFiles {
@@ -48,6 +68,8 @@ struct GatewayAdaptation {
   // (load-conn), rewritten.
   std::vector<ViciRequest> sut_requests;
   std::vector<std::string> sut_conn_names;
+  std::vector<ViciRequest> sut_pools;  // load-pool: the tested connection's pool, rewritten
+  std::string pool;                    // its addrs ("198.19.255.0/24"); empty: no pool
   std::string sut_id;  // their local id (empty: the SUT's address)
   AuthKind auth = AuthKind::psk;  // psk, or ecdsa: their certificates replaced by the harness CA
 
@@ -58,9 +80,17 @@ struct GatewayAdaptation {
   SharedSecret peer_secret;   // psk: the PSK every peer loads (no owners)
 
   std::vector<std::string> changes;  // human-readable, one per rewrite or ignored item
+  // Their tested connection's addresses as written (secrets keyed by them are remapped).
+  std::vector<std::string> their_local_addrs, their_remote_addrs;
 };
 
+// Errors: every problem (GatewayProblem::str, one per line), or what stopped the reading.
 Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan);
+
+// What `validate` reports for sut.config (exit 2): every feature of their config the test
+// network cannot provide, each at their file:line, or else what stops adapt_gateway. Empty:
+// the config runs as the SUT.
+std::vector<GatewayProblem> check_gateway_config(const GatewayFiles& files, const GatewayPlan& plan);
 
 // What the SUT loaded, in swanctl.conf syntax, secrets redacted, the changes as comments at
 // the top: for the run folder (sut/swanctl.conf).

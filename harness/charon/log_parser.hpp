@@ -4,7 +4,7 @@
 // Layout (bus/listeners/file_logger.c): `[<time_format>[.mmm] ]NN[GRP] [<conn|uid> ]message`.
 // Syslog lines (`Nov 23 18:48:06 host charon: 09[NET] ...`) are accepted too: the thread
 // prefix is searched for within the first bytes of the line. The message strings matched are
-// the exact 5.9.8 format strings (see ../shared/reference/strongswan-log-messages.md).
+// the exact 5.9.8 format strings (each quoted at its event kind below).
 //
 // Two layers:
 //  - parse_log_line(): one line -> LogEvent, stateless; every view points into the line.

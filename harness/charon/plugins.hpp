@@ -9,7 +9,7 @@
 
 namespace ist::charon {
 
-// How the SUT's (and the initiators') ESP data path is provided (DESIGN.md, Backends).
+// How the SUT's (and the initiators') ESP data path is provided (docs/design.md, "Backends").
 enum class Backend { libipsec, xfrm };
 std::string_view to_string(Backend b);
 Result<Backend> parse_backend(std::string_view name);
@@ -19,7 +19,7 @@ enum class AuthPlugins { psk, pubkey, eap_mschapv2 };
 
 inline constexpr std::string_view kDefaultPluginDir = "/usr/lib/ipsec/plugins";
 
-// The minimal list measured to work with strongSwan 5.9.8 (DESIGN.md): kdf next to openssl
+// The minimal list measured to work with strongSwan 5.9.8 (docs/design.md, "Plugins"): kdf next to openssl
 // (else "key derivation failed"); kernel-libipsec before kernel-netlink on libipsec.
 std::vector<std::string> base_plugins(Backend backend);
 

@@ -1,5 +1,5 @@
 #pragma once
-// Tuning learned the hard way (DESIGN.md, domain facts), applied unless the scenario sets
+// Tuning learned the hard way (docs/design.md, "Domain facts"), applied unless the scenario sets
 // the key itself. One table so the README and the report can list exactly what was applied.
 #include <span>
 #include <string_view>

@@ -1,5 +1,6 @@
 #include "charon/x509_maker.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -49,7 +50,32 @@ Status add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   return ok();
 }
 
+// "C=CH, O=Example, CN=host": attribute=value pairs separated by commas (no escaped commas).
+bool set_dn(X509_NAME* name, const std::string& dn) {
+  std::size_t start = 0;
+  while (start <= dn.size()) {
+    std::size_t end = dn.find(',', start);
+    if (end == std::string::npos) end = dn.size();
+    std::string rdn = dn.substr(start, end - start);
+    const auto first = rdn.find_first_not_of(' ');
+    rdn = first == std::string::npos ? "" : rdn.substr(first);
+    const auto eq = rdn.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    const std::string key = rdn.substr(0, eq), value = rdn.substr(eq + 1);
+    if (X509_NAME_add_entry_by_txt(name, key.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0) != 1)
+      return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool is_distinguished_name(const std::string& id) {
+  const auto eq = id.find('=');
+  return eq != std::string::npos && eq > 0 && id.find('@') == std::string::npos;
+}
 
 Result<PkeyPtr> generate_key(KeyAlgorithm alg) {
   EVP_PKEY* key = nullptr;
@@ -81,6 +107,7 @@ Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_k
                       static_cast<long>(std::chrono::seconds(req.validity).count())) == nullptr)
     return ssl_error("validity");
   auto set_cn = [](X509_NAME* name, const std::string& cn) {
+    if (is_distinguished_name(cn)) return set_dn(name, cn);
     return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>("ikestorm"), -1, -1,
                                       0) == 1 &&
@@ -104,10 +131,15 @@ Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_k
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_key_usage,
                           "critical,digitalSignature,keyEncipherment"));
     // charon matches an FQDN identity against a dNSName, a user@host one against an
-    // rfc822Name.
-    const bool user_fqdn = req.common_name.find('@') != std::string::npos;
-    const std::string san = (user_fqdn ? "email:" : "DNS:") + req.common_name;
-    IST_TRY(add_extension(cert.get(), issuer_ctx, NID_subject_alt_name, san.c_str()));
+    // rfc822Name, an address against an iPAddress, a DN against the subject (no SAN).
+    if (!is_distinguished_name(req.common_name)) {
+      in6_addr any{};
+      const bool ip = ::inet_pton(AF_INET, req.common_name.c_str(), &any) == 1 ||
+                      ::inet_pton(AF_INET6, req.common_name.c_str(), &any) == 1;
+      const bool user_fqdn = req.common_name.find('@') != std::string::npos;
+      const std::string san = (ip ? "IP:" : user_fqdn ? "email:" : "DNS:") + req.common_name;
+      IST_TRY(add_extension(cert.get(), issuer_ctx, NID_subject_alt_name, san.c_str()));
+    }
   }
   if (X509_sign(cert.get(), issuer_key, EVP_sha256()) <= 0) return ssl_error("X509_sign");
 

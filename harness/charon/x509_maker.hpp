@@ -23,8 +23,14 @@ Result<PkeyPtr> generate_key(KeyAlgorithm alg);
 // PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----").
 Result<std::string> private_key_pem(EVP_PKEY* key);
 
+// "C=CH, O=Example, CN=host" (an attribute=value list, no '@'): an identity charon matches
+// against a certificate's subject.
+bool is_distinguished_name(const std::string& id);
+
 struct CertRequest {
-  std::string common_name;       // subject CN; also the leaf's SAN (rfc822Name if it has '@')
+  // Subject CN, also the leaf's SAN (rfc822Name with '@', iPAddress for an address, else
+  // dNSName); a distinguished name (is_distinguished_name) is the whole subject, no SAN.
+  std::string common_name;
   bool is_ca = false;            // CA: basicConstraints CA:TRUE, keyCertSign; no SAN
   uint64_t serial = 1;
   std::chrono::hours validity{48};  // from one hour ago (clock skew between namespaces: none,

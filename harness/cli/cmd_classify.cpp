@@ -169,7 +169,7 @@ int classify_main(const std::vector<std::string>& args) {
       "ike_name = yes, time_format = %b %e %T, time_add_ms = yes, default = 1 (mgr = 2 keys\n"
       "IKE_SA-limit drops by initiator SPI). Informational codes (DOS_COOKIE_SENT, deletes\n"
       "received) are listed apart from failures.\n\n"
-      "--out DIR writes DIR/report.json with codes, informational, failures[] (DESIGN.md\n"
+      "--out DIR writes DIR/report.json with codes, informational, failures[] (a run's\n"
       "report field names; t_ms counts from the earliest log line). Exit 0 when the logs\n"
       "were read (failures found or not); 2 for bad arguments or a file with no charon log\n"
       "line (empty, garbage, truncated before its first complete line).",

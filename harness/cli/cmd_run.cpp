@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -142,7 +143,32 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
     for (const auto& [name, c] : r.codes)
       std::cout << "    " << name << "  peers " << c.peers << "  attempts " << c.attempts << "\n";
   }
-  if (s.unclassified) std::cout << "  unclassified   " << s.unclassified << "\n";
+  if (s.unclassified || s.unclassified_attempts) {
+    std::cout << "  unclassified   peers " << s.unclassified << "  attempts " << s.unclassified_attempts
+              << "   (no rule names them; evidence in the report's unclassified[])\n";
+    for (std::size_t i = 0; i < r.unclassified.size() && i < 3; ++i)
+      std::cout << "    " << r.unclassified[i].peer << " " << r.unclassified[i].exchange << ": "
+                << (r.unclassified[i].evidence.empty() ? "" : r.unclassified[i].evidence.front()) << "\n";
+  }
+  if (s.harness_faults) {
+    std::cout << "  harness faults " << s.harness_faults << "   (the harness's own side; no Windows code)\n";
+    for (std::size_t i = 0; i < r.harness_faults.size() && i < 3; ++i)
+      std::cout << "    " << r.harness_faults[i].peer << ": "
+                << (r.harness_faults[i].evidence.empty() ? "" : r.harness_faults[i].evidence.front()) << "\n";
+  }
+  if (s.abandoned) std::cout << "  abandoned      " << s.abandoned << "   (attempts the harness cut short)\n";
+  if (r.sut_death) {
+    std::cout << "  SUT DIED       at " << fmt(r.sut_death->t_ms / 1000.0) << " s: " << r.sut_death->how << "; "
+              << s.lost << " peer(s) that were up lost their SAs\n";
+    for (const auto& line : r.sut_death->backtrace) std::cout << "    " << line << "\n";
+    if (r.sut_death->backtrace.empty())
+      for (std::size_t i = r.sut_death->log_tail.size() > 5 ? r.sut_death->log_tail.size() - 5 : 0;
+           i < r.sut_death->log_tail.size(); ++i)
+        std::cout << "    " << r.sut_death->log_tail[i] << "\n";
+  }
+  for (const auto& u : r.sut_unresponsive)
+    std::cout << "  SUT SILENT     from " << fmt(u.from_ms / 1000.0) << " s to " << fmt(u.to_ms / 1000.0)
+              << " s: no vici answer, no IKE answer, no CPU spent (sut-unresponsive)\n";
   for (const auto& e : r.expectations)
     std::cout << "  expect         " << e.expr << "   " << (e.ok ? "ok" : "FAILED") << " (observed "
               << e.observed.dump() << ")\n";
@@ -291,7 +317,7 @@ int run_main(const std::vector<std::string>& args) {
   }
   report.scenario = L.document;
   report.backend = backend;
-  report.real_xfrm = backend == "xfrm";
+  report.real_xfrm = false;  // only from evidence: a point whose SUT kernel held ESP states
   utsname u{};
   ::uname(&u);
   report.host.kernel = std::string(u.sysname) + " " + u.release;
@@ -310,6 +336,7 @@ int run_main(const std::vector<std::string>& args) {
   const std::string psk = random_psk();
   int exit_code = kExitOk;
   bool interrupted = false;
+  std::map<std::string, std::vector<scenario::Expectation>> after_leaks;  // by run folder
   const std::string report_path = *out + "/report.json";
   for (std::size_t n = 0; n < indices.size() && !signals::stop_requested(); ++n) {
     std::size_t k = indices[n];
@@ -326,14 +353,21 @@ int run_main(const std::vector<std::string>& args) {
     auto po = run::run_point(point, ctx);
     if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
     if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
-    if (backend == "vm") report.real_xfrm = report.real_xfrm || po.real_xfrm;
+    report.real_xfrm = report.real_xfrm || po.real_xfrm;
     auto& rr = po.report;
     rr.summary.cpu_s.harness = harness_cpu_s();
     rr.summary.rss_mb.harness = harness_rss_mb();
 
+    // Expectations on leaks wait until teardown is over and the leak check has run.
+    std::vector<scenario::Expectation> now;
+    for (auto& e : scenario::with_implied_survival(point.scenario.expect))
+      (e.path == "leaks" ? after_leaks[rr.folder] : now).push_back(std::move(e));
     nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
-    for (const auto& e : scenario::evaluate(point.scenario.expect, run_json))
-      rr.expectations.push_back({e.expr, e.ok, e.observed});
+    for (const auto& e : scenario::evaluate(now, run_json)) rr.expectations.push_back({e.expr, e.ok, e.observed});
+    if (rr.outcome == "harness-fault") {
+      log::error(ctx.point_dir, ": harness fault (see the report's notes and harness_faults)");
+      exit_code = std::max(exit_code, kExitHarnessFault);
+    }
     if (!po.fault.empty()) {
       log::error(ctx.point_dir, ": ", po.fault);
       exit_code = std::max(exit_code, kExitHarnessFault);
@@ -359,15 +393,20 @@ int run_main(const std::vector<std::string>& args) {
     (void)run_command({"/usr/bin/ip", "netns", "add", ns});
   }
 
-  for (const auto& r : report.runs)
-    for (const auto& e : r.expectations)
-      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
-
   // Nothing may be left behind.
   std::vector<std::string> leaked;
   uint64_t leaks = count_leaks(*state, leaked);
-  if (!report.runs.empty()) report.runs.back().summary.leaks = leaks;
-  for (auto& r : report.runs) r.summary.leaks = leaks;
+  for (auto& r : report.runs) {
+    r.summary.leaks = leaks;
+    auto deferred = after_leaks.find(r.folder);
+    if (deferred == after_leaks.end()) continue;
+    nlohmann::json run_json = reports::to_json(reports::Report{.runs = {r}})["runs"][0];
+    for (const auto& e : scenario::evaluate(deferred->second, run_json)) r.expectations.push_back({e.expr, e.ok, e.observed});
+  }
+
+  for (const auto& r : report.runs)
+    for (const auto& e : r.expectations)
+      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
   if (leaks) {
     for (const auto& w : leaked) log::error("left behind: ", w, " (remove with: ikestorm clean)");
     exit_code = std::max(exit_code, kExitLeak);

@@ -9,7 +9,7 @@
 
 namespace ist::cli {
 
-// Exit codes (DESIGN.md): the highest that applies wins.
+// Exit codes (docs/design.md, "Outcomes and exit codes"): the highest that applies wins.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitExpectationFailed = 1;  // also: `codes` no match, `compare` tripped
 inline constexpr int kExitUsage = 2;              // bad scenario or arguments

@@ -325,10 +325,12 @@ std::optional<ProcessUsage> process_usage(pid_t pid) {
   while (std::getline(st, line)) {
     if (line.rfind("VmHWM:", 0) == 0) {
       u.rss_peak_mb = std::stod(line.substr(6)) / 1024.0;
-      break;
+      return u;
     }
   }
-  return u;
+  // No memory map: a zombie (dead, not yet reaped). Its figures are gone; callers keep their
+  // last reading rather than take a peak RSS of 0.
+  return std::nullopt;
 }
 
 }  // namespace ist

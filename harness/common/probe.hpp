@@ -71,7 +71,7 @@ Check check_kvm_for_vm(const std::string& qemu, const std::string& kernel, std::
 // The vm backend can run here: qemu, a kernel with modules, and KVM or TCG (`accel` gets which).
 Check vm_backend_usable(const HostCapabilities& caps, std::string* accel = nullptr);
 
-// The plugins checked, in the order the harness loads them (DESIGN.md, domain facts).
+// The plugins checked, in the order the harness loads them (docs/design.md, "Plugins").
 const std::vector<std::string>& required_plugins();
 
 // Runs every check. Needs root for the namespace checks; without it those report why.

@@ -1,6 +1,6 @@
 #pragma once
 // Per-run state on disk, so that `ikestorm clean` can find and remove what a run created
-// even after the harness was SIGKILLed. Layout (DESIGN.md, Conventions):
+// even after the harness was SIGKILLed. Layout (docs/design.md, "Cleanup and the run journal"):
 //
 //   /run/ikestorm/<runid>/owner       "<pid> <starttime-ticks>" of the harness process
 //   /run/ikestorm/<runid>/resources   write-ahead journal, one line per change:

@@ -33,6 +33,13 @@ bool log_ends_attempt(std::string_view msg) {
   return false;
 }
 
+bool log_means_no_response(std::string_view msg) {
+  // "giving up after N retries" is the COOKIE retry limit: an answer, so not this.
+  const auto giving_up = msg.find("giving up after ");
+  return (giving_up != std::string_view::npos && msg.find(" retransmits", giving_up) != std::string_view::npos) ||
+         msg.find("peer not responding") != std::string_view::npos;
+}
+
 namespace {
 bool is_up(const vici::Message& m) { return m.get_or("up", "no") == "yes"; }
 
@@ -76,7 +83,9 @@ void observations_from_event(std::string_view event, const vici::Message& m, Mon
     auto msg = m.get("msg");
     if (!name || !msg) return;
     auto p = peer_index_from_name(*name);
-    if (p && log_ends_attempt(*msg)) out.push_back({K::attempt_failed, *p, t, std::string(*msg)});
+    if (p && log_ends_attempt(*msg))
+      out.push_back({K::attempt_failed, *p, t, std::string(*msg),
+                     log_means_no_response(*msg) ? FailureKind::no_response : FailureKind::evidence});
   }
 }
 

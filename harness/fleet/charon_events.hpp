@@ -26,5 +26,7 @@ void observations_from_event(std::string_view event, const vici::Message& m, Mon
 // For a `log` event: whether its text ends the attempt it belongs to. The text is kept as
 // evidence for the classifier.
 bool log_ends_attempt(std::string_view msg);
+// Of those: whether it says the peer got no answer at all (retransmits exhausted).
+bool log_means_no_response(std::string_view msg);
 
 }  // namespace ist::fleet

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <optional>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -162,12 +163,19 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
       }
     };
   };
-  charon::SharedSecret secret{"peers", o.psk, {}};
-  IST_TRY_ASSIGN(auto shared_msg, charon::to_load_shared(secret));
+  // No PSK when the peers authenticate with certificates only (a gateway config with
+  // pubkey auth makes their connections itself: make_conn, no `auth`).
+  std::optional<vici::Message> shared_msg;
+  if (!o.psk.empty()) {
+    IST_TRY_ASSIGN(auto m, charon::to_load_shared(charon::SharedSecret{"peers", o.psk, {}}));
+    shared_msg = std::move(m);
+  }
   for (uint32_t d = 0; d < f->daemons_.size(); ++d) {
     auto& session = *f->daemons_[d].session;
-    ++outstanding;
-    session.request("load-shared", shared_msg, done("load-shared"), 60s);
+    if (shared_msg) {
+      ++outstanding;
+      session.request("load-shared", *shared_msg, done("load-shared"), 60s);
+    }
     if (o.auth && o.auth->kind != charon::AuthKind::psk) {
       for (auto& req : charon::daemon_peer_credentials(*o.auth, d, static_cast<uint32_t>(f->daemons_.size()))) {
         ++outstanding;
@@ -235,7 +243,7 @@ Status CharonFleet::open_trap_socket() {
 // it matches the peer's trap policy, the kernel finds no SA and sends an ACQUIRE.
 void CharonFleet::send_trap_datagram(uint32_t peer) {
   auto fail = [&](const std::string& why) {
-    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why});
+    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why, FailureKind::harness});
   };
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
@@ -270,14 +278,15 @@ void CharonFleet::initiate(uint32_t peer) {
   if (opts_.trap) return send_trap_datagram(peer);
   vici::Message m;
   m.set("child", child_name_).set("ike", peer_conn_name(peer)).set("timeout", "-1");
-  // The reply comes at once (timeout = -1); the outcome arrives as events.
+  // The reply comes at once (timeout = -1); the outcome arrives as events. A transport error
+  // or a refusal here is about the harness's own daemon and connection, not the SUT.
   daemon_of(peer).session->request("initiate", m, [this, peer](Result<vici::Message> r) {
     std::string err;
     if (!r)
       err = r.error().describe();
     else if (r->get_or("success", "no") != "yes")
       err = r->get_or("errmsg", "initiate refused");
-    if (!err.empty()) emit({K::attempt_failed, peer, loop_.clock().now(), "initiate: " + err});
+    if (!err.empty()) emit({K::attempt_failed, peer, loop_.clock().now(), "initiate: " + err, FailureKind::harness});
   }, 30s);
 }
 

@@ -13,6 +13,16 @@ const char* to_string(PeerState s) {
   return "?";
 }
 
+const char* to_string(FailureKind k) {
+  switch (k) {
+    case FailureKind::evidence: return "evidence";
+    case FailureKind::no_response: return "no_response";
+    case FailureKind::harness: return "harness";
+    case FailureKind::abandoned: return "abandoned";
+  }
+  return "?";
+}
+
 const char* to_string(PeerObservation::Kind k) {
   using K = PeerObservation::Kind;
   switch (k) {
@@ -26,6 +36,7 @@ const char* to_string(PeerObservation::Kind k) {
     case K::attempt_failed: return "failed";
     case K::attempt_timeout: return "attempt_timeout";
     case K::rekey_failed: return "rekey_failed";
+    case K::lost: return "lost";
   }
   return "?";
 }
@@ -126,12 +137,29 @@ bool PeerTracker::observe(const PeerObservation& o) {
       // (child_up after this) turns it into established again.
       if (p.state != PeerState::connecting) return false;
       p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
+      p.failure_kind = o.kind == K::attempt_timeout ? FailureKind::no_response : o.failure;
+      if (p.failure_kind == FailureKind::abandoned) {
+        ++abandoned_;
+        set_state(p, PeerState::down);
+        return true;
+      }
+      harness_faults_ += p.failure_kind == FailureKind::harness;
       set_state(p, PeerState::failed);
       return true;
     case K::rekey_failed:
-      if (rekey_failures_.size() < kMaxRekeyFailures) rekey_failures_.push_back({o.peer, o.t, o.detail});
+      harness_faults_ += o.failure == FailureKind::harness;
+      if (rekey_failures_.size() < kMaxRekeyFailures) rekey_failures_.push_back({o.peer, o.t, o.detail, o.failure});
       else ++rekey_failures_not_kept_;
       return false;
+    case K::lost:
+      // Counted once per peer that still held SAs; the engine's own down events may follow.
+      if (!p.ike_up && !p.child_up) return false;
+      if (p.ike_up && ike_active_) --ike_active_;
+      if (p.child_up && child_active_) --child_active_;
+      p.ike_up = p.child_up = false;
+      ++lost_;
+      if (p.state == PeerState::established) set_state(p, PeerState::down);
+      return true;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Per-peer state and the metrics derived from it (DESIGN.md, Metrics). Engines report what
+// Per-peer state and the metrics derived from it (docs/design.md, "Metrics"). Engines report what
 // they observe; the tracker decides what it means: a peer is established when its IKE_SA
 // and its first CHILD_SA are both up; it failed when its attempt ended without that or the
 // harness stopped waiting for it. (Setup deadlines that only mark a delay are the
@@ -15,6 +15,18 @@
 namespace ist::fleet {
 
 enum class PeerState : uint8_t { idle, connecting, established, failed, down };
+
+// Whose word an attempt's end rests on, set by the engine that saw it end. A Windows code
+// comes only from evidence a rule matches (run/classify_run.cpp) or from no answer at all; a
+// harness fault never gets a code and fails the run; an abandoned attempt is not a failure.
+enum class FailureKind : uint8_t {
+  evidence,     // the responder's answer or its misbehaviour: a rule names it, else unclassified
+  no_response,  // retransmits exhausted, or the harness's attempt timeout passed
+  harness,      // the harness's own side failed: a local errno, a vici transport error, encoding
+  abandoned,    // the harness cut the attempt short itself (teardown, storm, churn)
+};
+
+const char* to_string(FailureKind k);
 
 const char* to_string(PeerState s);
 
@@ -32,11 +44,14 @@ struct PeerObservation {
     attempt_timeout, // the harness stopped waiting (retransmit budget + margin passed)
     rekey_failed,    // an established peer's rekey (or its delete of a replaced SA) failed;
                      // the SAs it has stay up (engines that see it: native)
+    lost,            // the SUT died while this peer was up: its SAs went with it
   };
   Kind kind;
   uint32_t peer;
   MonoTime t;
   std::string detail;  // log line or reason, kept as evidence
+  // attempt_failed and rekey_failed: what the detail is (attempt_timeout is no_response).
+  FailureKind failure = FailureKind::evidence;
   // child_rekeyed started by this side: from its CREATE_CHILD_SA request to the rekey's end,
   // when the engine measured it (-1 unknown). The native engine ends a rekey when the delete
   // of the replaced CHILD_SA is answered (one round trip after the CREATE_CHILD_SA answer);
@@ -55,6 +70,7 @@ struct PeerRecord {
   std::optional<MonoTime> child_up_at;
   uint32_t attempts = 0;
   std::string failure;  // last failure reason
+  FailureKind failure_kind = FailureKind::evidence;  // of the last failure
   // When the current IKE / CHILD SA began (up or last rekey), and the rekey intervals that
   // ended inside the counting window: the steady-state rate estimator's input.
   std::optional<MonoTime> ike_since, child_since;
@@ -72,6 +88,7 @@ struct RekeyFailure {
   uint32_t peer;
   MonoTime t;
   std::string detail;
+  FailureKind kind = FailureKind::evidence;
 };
 
 class PeerTracker {
@@ -92,6 +109,11 @@ class PeerTracker {
   uint64_t child_rekeys() const { return child_rekeys_; }
   uint64_t ike_active() const { return ike_active_; }
   uint64_t child_active() const { return child_active_; }
+  // Attempts the harness cut short (not failures), attempts and rekeys that failed on the
+  // harness's own side, and peers that were up when the SUT died.
+  uint64_t abandoned() const { return abandoned_; }
+  uint64_t harness_faults() const { return harness_faults_; }
+  uint64_t lost() const { return lost_; }
 
   // Setup latency of every establishment (initiate -> CHILD_SA up), ms.
   const std::vector<double>& setup_latencies_ms() const { return latencies_; }
@@ -119,6 +141,7 @@ class PeerTracker {
   uint32_t established_ = 0, ever_established_ = 0, failed_ = 0, connecting_ = 0;
   uint64_t ike_rekeys_ = 0, child_rekeys_ = 0, ike_active_ = 0, child_active_ = 0;
   uint64_t window_ike_rekeys_ = 0, window_child_rekeys_ = 0;
+  uint64_t abandoned_ = 0, harness_faults_ = 0, lost_ = 0;
   bool window_open_ = false;
   std::vector<double> latencies_;
   std::vector<RekeyFailure> rekey_failures_;

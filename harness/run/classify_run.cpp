@@ -1,5 +1,6 @@
 #include "run/classify_run.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -52,9 +53,23 @@ reports::Failure to_report(const taxonomy::FailureRecord& f) {
   return r;
 }
 
+reports::RawRecord to_raw(const ObservedEvent& e) {
+  return {e.peer, e.address, std::string(taxonomy::to_string(e.side)), std::string(taxonomy::to_string(e.sa)),
+          e.exchange, static_cast<double>(e.t_ms), e.evidence};
+}
+
+// The first kMaxRawRecords into the report; the rest counted in a note.
+void keep_raw(const std::vector<ObservedEvent>& events, std::vector<reports::RawRecord>& into, const char* what,
+              std::vector<std::string>& notes) {
+  for (std::size_t i = 0; i < events.size() && i < reports::kMaxRawRecords; ++i) into.push_back(to_raw(events[i]));
+  if (events.size() > reports::kMaxRawRecords)
+    notes.push_back(std::to_string(events.size()) + " " + what + " records; the report keeps the first " +
+                    std::to_string(reports::kMaxRawRecords));
+}
+
 }  // namespace
 
-Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
+std::optional<Observation> observation_of_failure_text(std::string_view d) {
   auto has = [&](std::string_view s) { return d.find(s) != std::string_view::npos; };
   if (has("AUTHENTICATION_FAILED") || has("but MAC mismatched") || has("no shared key found for") ||
       has("no trusted ") || has("verification of AUTH payload") || has("constraint check failed"))
@@ -65,9 +80,9 @@ Observation observation_of_failure_text(std::string_view d, bool ike_was_up) {
   if (has("INVALID_MAJOR_VERSION")) return Observation::invalid_major_version;
   if (has("INVALID_SYNTAX")) return Observation::invalid_syntax;
   if (has("notify error") || has("no CHILD_SA built")) return Observation::notify_error;
-  if (has("initiate:") && !ike_was_up) return Observation::child_dropped_no_ike;
-  // giving up after N retransmits / retries, peer not responding, the harness's own timeout
-  return Observation::no_response;
+  // Anything else (an answer the engine could not use, a retry limit, a text no one taught
+  // us) stays unclassified with its evidence: no code without a rule.
+  return std::nullopt;
 }
 
 namespace {
@@ -89,19 +104,38 @@ ObservedEvent initiator_event(const ClassifyInput& in, uint32_t peer, const std:
 
 }  // namespace
 
-std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
-  std::vector<ObservedEvent> out;
+InitiatorObservations initiator_observations(const ClassifyInput& in) {
+  InitiatorObservations out;
   const auto& tr = *in.tracker;
+  // An attempt's (or a rekey's) end: rule input when its kind and text say what it was, a
+  // harness record when the harness failed, else an unclassified record with its evidence.
+  auto ended = [&](fleet::FailureKind kind, std::string_view text, ObservedEvent e) {
+    std::optional<Observation> what;
+    if (kind == fleet::FailureKind::no_response) what = Observation::no_response;
+    else if (kind == fleet::FailureKind::evidence) what = observation_of_failure_text(text);
+    if (kind == fleet::FailureKind::harness) {
+      out.harness.push_back(std::move(e));
+    } else if (what) {
+      e.what = *what;
+      out.events.push_back(std::move(e));
+    } else {
+      out.unclassified.push_back(std::move(e));
+    }
+  };
   for (uint32_t i = 0; i < tr.size(); ++i) {
     const auto& p = tr.peer(i);
     // Every observation of this peer's attempt shares who, where and which attempt.
+    auto event = [&](Observation what, SaKind sa, const char* exchange, MonoTime t, std::string evidence) {
+      return initiator_event(in, i, std::to_string(p.attempts), what, sa, exchange, t, std::move(evidence));
+    };
     auto observe = [&](Observation what, SaKind sa, const char* exchange, MonoTime t, std::string evidence) {
-      out.push_back(initiator_event(in, i, std::to_string(p.attempts), what, sa, exchange, t, std::move(evidence)));
+      out.events.push_back(event(what, sa, exchange, t, std::move(evidence)));
     };
     if (p.state == fleet::PeerState::failed) {
       bool ike_up = p.ike_up_at.has_value();
-      observe(observation_of_failure_text(p.failure, ike_up), ike_up ? SaKind::child : SaKind::ike,
-              ike_up ? "IKE_AUTH" : "IKE_SA_INIT", p.initiated, p.failure);
+      ended(p.failure_kind, p.failure,
+            event(Observation::notify_error, ike_up ? SaKind::child : SaKind::ike, ike_up ? "IKE_AUTH" : "IKE_SA_INIT",
+                  p.initiated, p.failure));
     }
     // A slow setup is established and also carries a delay record (MM/QM_DELAY_DROP).
     if (p.ike_up_at && *p.ike_up_at - p.initiated > in.deadline_ike)
@@ -129,9 +163,9 @@ std::vector<ObservedEvent> initiator_observations(const ClassifyInput& in) {
     if (f.peer >= tr.size()) continue;
     const bool ike = f.detail.find("IKE_SA") != std::string::npos || f.detail.find("IKE rekey") != std::string::npos;
     const bool del = f.detail.find("delete of") != std::string::npos;
-    out.push_back(initiator_event(in, f.peer, "rekey-" + std::to_string(++n), observation_of_failure_text(f.detail, true),
-                                  ike ? SaKind::ike : SaKind::child, del ? "INFORMATIONAL" : "CREATE_CHILD_SA", f.t,
-                                  f.detail));
+    ended(f.kind, f.detail,
+          initiator_event(in, f.peer, "rekey-" + std::to_string(++n), Observation::notify_error,
+                          ike ? SaKind::ike : SaKind::child, del ? "INFORMATIONAL" : "CREATE_CHILD_SA", f.t, f.detail));
   }
   return out;
 }
@@ -195,7 +229,8 @@ std::vector<ObservedEvent> xfrm_counter_observations(const std::vector<reports::
 
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
   ClassifyOutput out;
-  out.events = initiator_observations(in);
+  InitiatorObservations initiators = initiator_observations(in);
+  out.events = std::move(initiators.events);
   for (auto& e : kernel_observations(in)) out.events.push_back(std::move(e));
   for (auto& e : xfrm_counter_observations(rep.timeseries)) out.events.push_back(std::move(e));
 
@@ -274,13 +309,26 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
   for (const auto& [name, c] : out.result.informational_codes)
     rep.informational[name] = {c.peers.value_or(0), c.attempts};
 
-  // Failed peers no record names (on any side) are unclassified.
+  // What no rule names, and the harness's own faults: records without a code.
+  for (auto& e : out.result.unclassified) initiators.unclassified.push_back(std::move(e));
+  std::stable_sort(initiators.unclassified.begin(), initiators.unclassified.end(),
+                   [](const ObservedEvent& a, const ObservedEvent& b) { return a.t_ms < b.t_ms; });
+  keep_raw(initiators.unclassified, rep.unclassified, "unclassified", out.notes);
+  keep_raw(initiators.harness, rep.harness_faults, "harness fault", out.notes);
+  rep.summary.unclassified_attempts = initiators.unclassified.size();
+  rep.summary.harness_faults = in.tracker->harness_faults();
+
+  // Failed peers no record names (on any side) are unclassified, unless the harness failed them.
   std::set<std::string> named;
   for (const auto& f : out.result.failures)
     if (!f.peer.empty()) named.insert(f.peer);
   uint64_t unclassified = 0;
-  for (uint32_t i = 0; i < in.tracker->size(); ++i)
-    if (in.tracker->peer(i).state == fleet::PeerState::failed && !named.count(in.peer_names[i])) ++unclassified;
+  for (uint32_t i = 0; i < in.tracker->size(); ++i) {
+    const auto& p = in.tracker->peer(i);
+    if (p.state == fleet::PeerState::failed && p.failure_kind != fleet::FailureKind::harness &&
+        !named.count(in.peer_names[i]))
+      ++unclassified;
+  }
   rep.summary.unclassified = unclassified;
   for (auto& n : out.notes) rep.notes.push_back(n);
   return out;

@@ -9,6 +9,7 @@
 // SUT was hitting its limit, was refused by that limit: it gets a responder-side record with
 // its own name and address, so MM_LIMIT counts peers, not log lines.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,15 @@ struct ClassifyOutput {
   std::vector<std::string> notes;
 };
 
-// Initiator-side observations (one per failed attempt, one per missed deadline).
-std::vector<taxonomy::ObservedEvent> initiator_observations(const ClassifyInput& in);
+// Initiator-side observations (one per failed attempt or rekey, one per missed deadline),
+// sorted by whose word an ending rests on (fleet::FailureKind): rule input, ends no text
+// rule knows (unclassified, with their evidence), and the harness's own faults.
+struct InitiatorObservations {
+  std::vector<taxonomy::ObservedEvent> events;
+  std::vector<taxonomy::ObservedEvent> unclassified;
+  std::vector<taxonomy::ObservedEvent> harness;
+};
+InitiatorObservations initiator_observations(const ClassifyInput& in);
 // From kernel events: a peer whose kernel asked for an SA (ACQUIRE) and whose IKE_SA was not
 // up within deadline_ike of it had its CHILD_SA request dropped without an IKE_SA
 // (child_dropped_no_ike, QUEUE_DROP_NO_MM); side = the namespace that acquired.
@@ -56,10 +64,12 @@ std::vector<taxonomy::ObservedEvent> kernel_observations(const ClassifyInput& in
 // event per second and counter that a rule maps (XfrmInNoStates -> BAD_SPI, XfrmOutNoStates
 // -> QUEUE_OVERFLOW, ...), its count the delta; no peer (the counters name none).
 std::vector<taxonomy::ObservedEvent> xfrm_counter_observations(const std::vector<reports::TimeseriesPoint>& ts);
-// Classifies the point and fills rep.codes, rep.informational and rep.failures.
+// Classifies the point and fills rep.codes, rep.informational, rep.failures, rep.unclassified,
+// rep.harness_faults and summary.unclassified{,_attempts} / harness_faults.
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep);
 
-// Maps an initiator's attempt-ending text to an observation.
-taxonomy::Observation observation_of_failure_text(std::string_view detail, bool ike_was_up);
+// Maps an engine's text for an attempt or rekey that ended with the responder's answer to an
+// observation; nothing when no rule knows the text (it stays unclassified).
+std::optional<taxonomy::Observation> observation_of_failure_text(std::string_view detail);
 
 }  // namespace ist::run

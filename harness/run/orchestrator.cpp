@@ -32,32 +32,80 @@ Orchestrator::Orchestrator(EventLoop& loop, fleet::PeerEngine& engine, Sut& sut,
       tracker_(engine.peer_count()),
       rng_(plan_.seed),
       reconnect_on_down_(engine.peer_count(), false) {
-  result_.timelines.resize(engine.peer_count());
+  result_.timelines = TimelineLog(engine.peer_count());
 }
+
+namespace {
+// Observations that only an answer from the SUT can produce.
+bool answered_by_sut(const PeerObservation& o) {
+  switch (o.kind) {
+    case K::ike_up:
+    case K::child_up:
+    case K::ike_rekeyed:
+    case K::child_rekeyed: return true;
+    case K::attempt_failed:
+    case K::rekey_failed: return o.failure == fleet::FailureKind::evidence;
+    default: return false;
+  }
+}
+}  // namespace
 
 void Orchestrator::on_observation(const PeerObservation& o) {
   tracker_.observe(o);
-  if (o.peer < result_.timelines.size()) {
-    double t_ms = ms_between(t0_, o.t);
-    auto& timeline = result_.timelines[o.peer];
-    // An established peer holds initiate, IKE up and CHILD up until teardown: room for exactly
-    // those (doubling would leave 4 x 72 bytes per peer, issue 11's per-peer memory).
-    if (timeline.empty()) timeline.reserve(3);
-    timeline.push_back({t_ms, fleet::to_string(o.kind), o.detail});
-  }
+  if (answered_by_sut(o)) sut_answered(o.t);
+  result_.timelines.add(o.peer, {ms_between(t0_, o.t), fleet::to_string(o.kind), o.detail});
   if (o.kind == K::ike_down && o.peer < reconnect_on_down_.size() && reconnect_on_down_[o.peer]) {
     reconnect_on_down_[o.peer] = false;
     uint32_t peer = o.peer;
     // Give the daemon a moment to forget the old SA before the same conn starts again.
     loop_.after(50ms, [this, peer] {
       tracker_.observe({K::initiate_sent, peer, loop_.clock().now(), ""});
-      result_.timelines[peer].push_back({ms_between(t0_, loop_.clock().now()), "initiate", "reconnect"});
+      result_.timelines.add(peer, {ms_between(t0_, loop_.clock().now()), "initiate", "reconnect"});
       engine_.initiate(peer);
     });
   }
 }
 
-bool Orchestrator::should_stop() const { return signals::stop_requested() || !result_.fault.empty(); }
+bool Orchestrator::should_stop() const {
+  return signals::stop_requested() || !result_.fault.empty() || result_.sut_died_at_s.has_value();
+}
+
+void Orchestrator::sut_answered(MonoTime now) {
+  sut_last_answer_ = std::max(sut_last_answer_, now);
+  if (sut_silent_since_) {
+    result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(now));
+    log::warn("the SUT answers again after ", static_cast<int>(ms_between(*sut_silent_since_, now) / 1000), " s");
+    sut_silent_since_.reset();
+  }
+}
+
+void Orchestrator::check_sut(MonoTime now) {
+  if (result_.sut_died_at_s) return;
+  std::string why;
+  if (!sut_.healthy(&why)) {
+    // Every peer still holding SAs lost them with the SUT; the phases stop here.
+    result_.sut_died_at_s = since_start_s(now);
+    result_.sut_death = why;
+    log::error("the SUT died at ", static_cast<int>(*result_.sut_died_at_s), " s: ", why);
+    for (uint32_t i = 0; i < tracker_.size(); ++i)
+      if (tracker_.peer(i).ike_up || tracker_.peer(i).child_up) on_observation({K::lost, i, now, "the SUT died: " + why});
+    if (sut_silent_since_) {
+      result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(now));
+      sut_silent_since_.reset();
+    }
+    return;
+  }
+  // CPU and RSS up to the moment of death (the Sut keeps its last reading).
+  const ProcessUsage u = sut_.usage();
+  const bool busy = sut_cpu_last_s_ >= 0 && u.cpu_s > sut_cpu_last_s_ + 0.01;
+  sut_cpu_last_s_ = u.cpu_s;
+  if (busy) return;  // working (a long list-sas on a saturated SUT), if not answering yet
+  if (!sut_silent_since_ && now - sut_last_answer_ > plan_.sut_unresponsive_after) {
+    sut_silent_since_ = sut_last_answer_;
+    log::warn("the SUT has answered neither vici nor any peer for ",
+              static_cast<int>(ms_between(sut_last_answer_, now) / 1000), " s and spends no CPU: unresponsive");
+  }
+}
 
 void Orchestrator::tick() {
   auto now = loop_.clock().now();
@@ -72,7 +120,7 @@ void Orchestrator::tick() {
   }
   std::string why;
   if (result_.fault.empty() && !engine_.healthy(&why)) result_.fault = "peer daemon died: " + why;
-  if (result_.fault.empty() && !sut_.healthy(&why)) result_.fault = "SUT died: " + why;
+  check_sut(now);
 
   reports::TimeseriesPoint pt;
   pt.t_s = since_start_s(now);
@@ -105,6 +153,7 @@ void Orchestrator::tick() {
   if (ticking_) {
     std::size_t idx = result_.timeseries.size() - 1;
     sut_.sample_stats([this, idx](Result<reports::SutSample> s) {
+      if (s) sut_answered(loop_.clock().now());
       if (s && idx < result_.timeseries.size()) result_.timeseries[idx].sut = *s;
     });
   }
@@ -188,8 +237,9 @@ void Orchestrator::run_connect(const Phase& p, bool first) {
     Result<uint64_t> n = Error("no answer");
   };
   auto state = std::make_shared<CountState>();
-  sut_.count_established([state](Result<uint64_t> n) {
+  sut_.count_established([this, state](Result<uint64_t> n) {
     if (state->expired) return;
+    if (n) sut_answered(loop_.clock().now());
     state->answered = true;
     state->n = std::move(n);
   });
@@ -245,7 +295,7 @@ void Orchestrator::run_churn(const Phase& p) {
     if (!up.empty()) {
       uint32_t peer = up[std::uniform_int_distribution<std::size_t>(0, up.size() - 1)(rng_)];
       reconnect_on_down_[peer] = true;  // initiated again when its IKE_SA is gone
-      result_.timelines[peer].push_back({ms_between(t0_, loop_.clock().now()), "terminate", "churn"});
+      result_.timelines.add(peer, {ms_between(t0_, loop_.clock().now()), "terminate", "churn"});
       engine_.terminate(peer);
     }
     loop_.after(interval, *step);
@@ -268,6 +318,7 @@ void Orchestrator::run_teardown() {
 
 OrchestratorResult Orchestrator::execute() {
   t0_ = loop_.clock().now();
+  sut_last_answer_ = t0_;
   result_.wall_start = std::chrono::system_clock::now();
   engine_.set_sink([this](const PeerObservation& o) { on_observation(o); });
   if (signals::stop_fd() >= 0) {
@@ -315,6 +366,8 @@ OrchestratorResult Orchestrator::execute() {
   }
   ticking_ = false;
   tick();  // a last sample, after teardown
+  if (sut_silent_since_)  // still silent at the end
+    result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(loop_.clock().now()));
   if (progress_) progress_->finish();
   result_.sut_usage = sut_.usage();
   result_.peers_usage = engine_.usage();

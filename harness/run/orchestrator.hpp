@@ -17,6 +17,7 @@
 #include "reports/report.hpp"
 #include "run/progress.hpp"
 #include "run/sut.hpp"
+#include "run/timeline_log.hpp"
 
 namespace ist::run {
 
@@ -40,6 +41,9 @@ struct OrchestratorPlan {
   std::chrono::milliseconds teardown_timeout{30000};
   // How long the end of connect waits for the SUT's own count of its SAs.
   std::chrono::milliseconds sut_count_timeout{60000};
+  // A live SUT that answers neither vici nor any peer, and spends no CPU, for this long is
+  // unresponsive (scenario sut.unresponsive_after). A saturated SUT is busy, not unresponsive.
+  std::chrono::milliseconds sut_unresponsive_after{30000};
   // Called at every tick with the point about to be recorded, to add samples of other
   // observers (the kernel's XFRM state: harness/xfrm RunObserver). Synchronous.
   std::function<void(reports::TimeseriesPoint&)> on_tick;
@@ -56,7 +60,12 @@ struct PhaseSpan {
 
 struct OrchestratorResult {
   bool interrupted = false;       // Ctrl-C / SIGTERM
-  std::string fault;              // a daemon died, the loop failed: why the run stopped early
+  std::string fault;              // the harness's side failed (a peer daemon died, the loop): why it stopped early
+  // The SUT's fate: when it died (seconds since start) and how; spans in which it lived but
+  // answered nothing (seconds since start).
+  std::optional<double> sut_died_at_s;
+  std::string sut_death;
+  std::vector<std::pair<double, double>> sut_unresponsive_s;
   std::vector<PhaseSpan> phases;
   std::chrono::system_clock::time_point wall_start{};  // the run's t0 on the wall clock
   // At the end of the first connect phase:
@@ -71,7 +80,7 @@ struct OrchestratorResult {
   uint64_t hold_ike_rekeys = 0, hold_child_rekeys = 0;
   double hold_rekey_rate_per_s = 0;  // steady-state estimate (PeerTracker::window_rekey_rate_per_s)
   std::vector<reports::TimeseriesPoint> timeseries;
-  std::vector<std::vector<reports::PeerEvent>> timelines;  // per peer
+  TimelineLog timelines;  // per peer, bounded
   ProcessUsage sut_usage, peers_usage;  // sampled before the daemons stop
 };
 
@@ -89,6 +98,8 @@ class Orchestrator {
  private:
   void on_observation(const fleet::PeerObservation& o);
   void tick();  // once a second: timeouts, timeseries, progress, health
+  void check_sut(MonoTime now);  // died? answering?
+  void sut_answered(MonoTime now);
   bool should_stop() const;
   // Runs the loop until done() or stop; returns false when stopped early.
   bool wait(const std::function<bool()>& done, std::chrono::milliseconds limit);
@@ -117,6 +128,9 @@ class Orchestrator {
   uint64_t established_last_tick_ = 0;
   double rate_last_tick_ = 0;
   bool ticking_ = false;
+  MonoTime sut_last_answer_{};
+  double sut_cpu_last_s_ = -1;
+  std::optional<MonoTime> sut_silent_since_;
 };
 
 }  // namespace ist::run

@@ -1,6 +1,6 @@
 #pragma once
 // The user's --out folder: ./ikestorm-out/<name>-<UTC time> by default; an existing
-// non-empty folder is refused unless --force (DESIGN.md, Scenario files).
+// non-empty folder is refused unless --force.
 #include <string>
 
 #include "common/result.hpp"

@@ -24,6 +24,7 @@
 #include "run/charon_sut.hpp"
 #include "run/classify_run.hpp"
 #include "run/orchestrator.hpp"
+#include "run/point_verdict.hpp"
 #include "run/vm_sut.hpp"
 #include "scenario/effective.hpp"
 #include "xfrm/run_observer.hpp"
@@ -459,6 +460,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     charon::GatewayPlan plan;
     plan.sut_address = ro.local_addr;
     plan.sut_subnet = topo->sut_subnet().str();
+    plan.peers = peers;
+    plan.peer_vips = s.peers.vips;
     auto a = charon::adapt_gateway(files, plan);
     if (!a) return fail("sut.config: " + a.error().describe());
     gateway = std::move(*a);
@@ -647,7 +650,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
       c.child = peer_child;
       return c;
     };
-    fo.auth = nullptr;  // gateway_peer_conn already put the certificate in
   }
   auto fleet = fleet::CharonFleet::start(loop, fo);
   if (!fleet) {
@@ -680,6 +682,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   // 4. The phases.
   OrchestratorPlan oplan = kernel_sampled(orchestrator_plan(s, eff));
+  oplan.sut_unresponsive_after = s.sut.unresponsive_after;
   if (traffic) {
     oplan.on_hold_start = [&traffic](std::chrono::milliseconds hold) { traffic->hold_started(hold); };
     oplan.on_hold_end = [&traffic] { traffic->hold_ended(); };
@@ -700,16 +703,10 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
 
   // 5. Teardown, in order: peers, SUT, network.
   if (auto st = engine->stop(); !st) rep.notes.push_back("peer daemons: " + st.error().describe());
-  if (vm_sut) {
-    // The guest kernel's ESP states when the SUT counted its IKE_SAs (end of connect).
-    rep.summary.xfrm_states = vm_sut->esp_states_at_count().value_or(0);
-    // Evidence of kernel SAs: that count, or the guest's XFRM watcher having seen SAs (the
-    // count can be missing when the saturated SUT did not answer in time).
-    bool watcher_saw_sas = false;
-    for (const auto& pt : r.timeseries)
-      if (auto it = pt.xfrm.find("sut"); it != pt.xfrm.end() && it->second.sas > 0) watcher_saw_sas = true;
-    out.real_xfrm = rep.summary.xfrm_states > 0 || watcher_saw_sas;
-  }
+  // Real kernel XFRM only from evidence: the guest's ESP states when the SUT counted its
+  // IKE_SAs (vm), or SAs the kernel observer saw in the SUT's namespace (any backend).
+  if (vm_sut) rep.summary.xfrm_states = vm_sut->esp_states_at_count().value_or(0);
+  out.real_xfrm = kernel_held_sas(vm_sut ? vm_sut->esp_states_at_count() : std::nullopt, r.timeseries);
   if (auto st = sut->stop(); !st) rep.notes.push_back(st.error().describe());
   kernel.stop();
   if (auto st = topo->teardown(); !st) rep.notes.push_back("topology teardown: " + st.error().describe());
@@ -717,11 +714,6 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   // 6. The report.
   out.interrupted = r.interrupted;
   if (r.interrupted) rep.outcome = "interrupted";
-  if (!r.fault.empty()) {
-    // A daemon dying is data about the SUT: record it, do not call it a harness fault.
-    rep.notes.push_back(r.fault);
-    if (rep.outcome == "complete") rep.outcome = "sut-died";
-  }
   auto& sm = rep.summary;
   sm.established = r.established_at_connect_end;
   sm.established_ratio = peers ? static_cast<double>(sm.established) / peers : 0;
@@ -759,11 +751,8 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     for (const auto& k : xfrm::join_with_peers(kernel.events(), peer_of)) {
       const double t_ms = std::max(0.0, ms_between(orch.start_time(), k.t));
       kernel_events.push_back({k.peer, static_cast<int64_t>(t_ms), k.role, k.kind, k.detail});
-      if (k.peer < r.timelines.size()) r.timelines[k.peer].push_back({t_ms, "kernel_" + k.kind, k.role + ": " + k.detail});
+      r.timelines.add(k.peer, {t_ms, "kernel_" + k.kind, k.role + ": " + k.detail});
     }
-    if (!kernel_events.empty())
-      for (auto& tl : r.timelines)
-        std::stable_sort(tl.begin(), tl.end(), [](const auto& a, const auto& b) { return a.t_ms < b.t_ms; });
     if (kernel.losses() || kernel.dropped_events())
       rep.notes.push_back("kernel XFRM observer: " + std::to_string(kernel.losses()) + " notification overrun(s), " +
                           std::to_string(kernel.dropped_events()) + " event(s) not kept; counts stay exact");
@@ -788,6 +777,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     ci.kernel_events = std::move(kernel_events);
     classify_point(ci, rep);
   }
+  apply_verdict(r, tr, out.sut_log, rep);
 
   for (uint32_t i = 0; i < peers; ++i) {
     const auto& pr = tr.peer(i);
@@ -799,7 +789,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
     tl.address = tp->peer_ike_address(i).str();
     tl.state = pr.child_up_at ? "established" : fleet::to_string(pr.state);
     if (pr.state == fleet::PeerState::failed) tl.state = "failed";
-    tl.events = std::move(r.timelines[i]);
+    tl.events = r.timelines.take(i);  // in time order, kernel events among the peer's own
     rep.peers.push_back(std::move(tl));
   }
   return out;

@@ -6,6 +6,7 @@ namespace ist::scenario {
 
 std::string Origin::str() const {
   if (line <= 0) return source;
+  if (column <= 0) return source + ":" + std::to_string(line);  // a line of another file (sut.config)
   return source + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 

@@ -18,7 +18,7 @@ struct Origin {
   int line = 0;
   int column = 0;
 
-  // "file:line:column" or just the source.
+  // "file:line:column", "file:line" (column 0), or just the source.
   std::string str() const;
 };
 

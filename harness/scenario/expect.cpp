@@ -112,6 +112,8 @@ const std::vector<std::string>& summary_paths() {
       "setup_latency_ms.max", "rekeys.ike", "rekeys.child", "renegotiations_per_min",
       "renegotiations_per_min_wall", "cpu_s.sut", "cpu_s.peers", "cpu_s.harness",
       "rss_mb.sut", "rss_mb.peers", "rss_mb.harness", "unclassified", "leaks",
+      "unclassified_attempts", "harness_faults", "abandoned", "lost", "sut_survived",
+      "rekeys_in_hold.ike", "rekeys_in_hold.child",
       // data plane (scenario traffic:), see reports::DataSummary
       "data.sent", "data.received_by_sut", "data.echoed", "data.received", "data.dropped", "data.not_sent",
       "data.lost", "data.agree"};
@@ -150,6 +152,13 @@ std::optional<std::string> check_expect_path(std::string_view path,
 Expectation implied_expectation() {
   return Expectation{"established_ratio", CompareOp::ge, 1.0, "1",
                      Origin{"<implied: no expect block>", 0, 0}};
+}
+
+std::vector<Expectation> with_implied_survival(std::vector<Expectation> expectations) {
+  for (const auto& e : expectations)
+    if (e.path == "sut_survived") return expectations;
+  expectations.push_back(Expectation{"sut_survived", CompareOp::eq, 1.0, "1", Origin{"<implied: the SUT must survive>", 0, 0}});
+  return expectations;
 }
 
 std::vector<ExpectationResult> evaluate(const std::vector<Expectation>& expectations,

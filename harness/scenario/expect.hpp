@@ -55,6 +55,10 @@ const std::vector<std::string>& summary_paths();
 // The expectation used when a scenario has no expect block: established_ratio >= 1.
 Expectation implied_expectation();
 
+// `expectations` plus the implied sut_survived == 1 (a SUT that died or stopped answering
+// fails the run), unless the scenario names sut_survived itself.
+std::vector<Expectation> with_implied_survival(std::vector<Expectation> expectations);
+
 // Evaluates each expectation against a run object holding `summary` and `codes` (as in the
 // report's runs[]): codes.NAME reads codes.NAME.peers (0 when the code is absent);
 // unclassified and leaks are read from summary, else from the run object itself.

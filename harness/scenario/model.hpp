@@ -1,6 +1,6 @@
 #pragma once
 // The typed scenario: what one run does. Produced only by validation (scenario/load.hpp), so
-// every field holds a checked value. See DESIGN.md "Scenario files (contract)".
+// every field holds a checked value. See docs/design.md, "Scenario contract".
 //
 // Defaults (the README's scenario reference copies this table):
 //
@@ -34,6 +34,8 @@
 // | peers.start_action           | none                     | none (vici initiate), trap (charon   |
 // |                              |                          | engine: kernel trap policies, started|
 // |                              |                          | by a datagram from the inner address)|
+// | peers.vips                   | false                    | ask for a virtual IP (charon engine; |
+// |                              |                          | needs sut.config with pools)         |
 // | peers.impair[]               | none                     | native engine only; see Impairment   |
 // | peers.flood[]                | none                     | native engine only; see Flood        |
 // | sut.charon.*                 | {}                       | strongswan.conf charon.*; load,      |
@@ -156,6 +158,7 @@ struct Peers {
   std::optional<unsigned> daemons;  // unset: number of cores (see resolved_daemons)
   bool encap = false;                // force UDP encapsulation (NAT-T) on every peer
   StartAction start_action = StartAction::none;  // charon engine only
+  bool vips = false;                 // ask the SUT for a virtual IP (charon engine, sut.config pools)
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only
 };
@@ -170,6 +173,8 @@ struct Sut {
   SaSettings ike{{}, std::chrono::hours(8)};     // no proposals: accept the peers' proposals
   SaSettings child{{}, std::chrono::hours(1)};
   SutConfig config;
+  // A live SUT silent this long (no vici answer, no IKE answer, no CPU spent) is unresponsive.
+  milliseconds unresponsive_after{30000};
 };
 
 struct Link {

@@ -36,6 +36,7 @@ std::optional<Scenario> Validator::run(const Node& doc) {
     top.allow("sweep");
     read_expect(top.get("expect"), s);
     read_traffic(top.get("traffic"), s);
+    check_gateway_config(top.get("peers"), s);
     // target: read here, in validate/target.cpp, once external gateways land.
   }
   check_engine_limits(doc, s);

@@ -1,5 +1,5 @@
 #pragma once
-// The classifier's output: failure records (DESIGN.md report contract `failures[]`), kept
+// The classifier's output: failure records (docs/design.md, "Report contract", `failures[]`), kept
 // apart from informational records, plus per-code counts of attempts and peers.
 #include <cstdint>
 #include <map>

@@ -1,7 +1,7 @@
 #pragma once
 // The classification rules as data: observed event (kind, side, SA kind) -> Windows code,
 // exact or approximate, and why. Each reason says what was verified against real strongSwan
-// 5.9.8 runs (tests/fixtures/logs/) and where the mapping differs from DESIGN.md's table.
+// 5.9.8 runs (tests/fixtures/logs/) and what corrects the first guesses (docs/design.md).
 #include <optional>
 #include <span>
 #include <string_view>

@@ -4,7 +4,7 @@
 //
 // initiate and terminate ALWAYS send timeout = -1 unless told otherwise: with timeout >= 0
 // charon keeps a worker thread blocked until the exchange finishes, and thousands of such
-// requests starve or deadlock a loaded daemon (DESIGN.md, "vici pitfalls"). The answer then
+// requests starve or deadlock a loaded daemon (docs/design.md, "vici pitfalls"). The answer then
 // only says whether the request was accepted; follow ike-updown / child-updown events (or
 // list-sas) for the outcome.
 #include <chrono>

@@ -75,7 +75,10 @@ def test_default_run_establishes_1000_peers(run_ikestorm, needs_root, tmp_path):
     assert s["cpu_s"]["sut"] > 0 and s["cpu_s"]["peers"] > 0
     assert s["leaks"] == 0
     assert report["backend"] in ("libipsec", "xfrm")
-    assert run["expectations"] == [{"expr": "established_ratio >= 1", "ok": True, "observed": 1.0}]
+    assert run["expectations"] == [{"expr": "established_ratio >= 1", "ok": True, "observed": 1.0},
+                                   {"expr": "sut_survived == 1", "ok": True, "observed": 1}]
+    assert run["outcome"] == "complete" and run["sut_death"] is None and run["sut_unresponsive"] == []
+    assert (s["sut_survived"], s["lost"], s["harness_faults"], s["unclassified_attempts"]) == (1, 0, 0, 0)
     # The run folder keeps configs, logs and the effective scenario.
     for f in ("run-1/scenario.json", "run-1/sut/strongswan.conf", "run-1/sut/swanctl.conf",
               "run-1/sut/charon.log", "run-1/peers-sample.swanctl.conf"):
@@ -131,9 +134,19 @@ def test_ctrl_c_tears_down_and_keeps_a_partial_report(ikestorm_bin, needs_root, 
     p = subprocess.Popen([str(ikestorm_bin), "run", "--set", "phases=[{connect: {}}, {hold: {duration: 60s}}]",
                           "--peers", "200", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    time.sleep(4)  # inside the hold phase
+    # Inside the hold phase: wait for a progress line that says so (a loaded box may take far
+    # longer than any fixed sleep to get there), bounded in time.
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()  # progress lines go to stderr
+        seen.append(line)
+        if not line or re.search(r"\]\s+hold\s", line):
+            break
+    assert any(re.search(r"\]\s+hold\s", line) for line in seen), "".join(seen)
     p.send_signal(2)  # SIGINT, as Ctrl-C
     stdout, stderr = p.communicate(timeout=60)
+    stderr = "".join(seen) + stderr
     assert p.returncode == 3, stdout + stderr
     assert "interrupted" in stdout
     run = json.loads((out / "report.json").read_text())["runs"][0]

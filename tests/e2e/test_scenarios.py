@@ -81,13 +81,18 @@ def test_failing_expectation_exits_1_and_names_it(run_ikestorm, needs_root, tmp_
 
 def test_leak_exits_4_and_clean_removes_it(run_ikestorm, needs_root, tmp_path):
     out = tmp_path / "out"
+    # The scenario's own `leaks == 0` is judged after teardown and the leak check, so it fails.
     r = run_ikestorm("run", REPO / "scenarios" / "smoke.yaml", "--peers", "5", "--out", out,
+                     "--set", 'expect={established_ratio: ">= 1", leaks: "== 0"}',
                      env={"IKESTORM_TEST_LEAK_NETNS": "1"}, timeout=120)
     run_id = re.search(r"run ([0-9a-f]{6})", r.stdout).group(1)
     try:
         assert r.returncode == 4, r.stdout + r.stderr
         assert f"left behind: namespace ist-{run_id}-leak" in r.stderr
         assert report(out)["runs"][0]["summary"]["leaks"] == 1
+        exps = report(out)["runs"][0]["expectations"]
+        assert {"expr": "leaks == 0", "ok": False, "observed": 1} in exps, exps
+        assert re.search(r"leaks == 0\s+FAILED \(observed 1\)", r.stdout), r.stdout
     finally:
         c = run_ikestorm("clean", "--run", run_id)
         assert c.returncode == 0, c.stdout + c.stderr

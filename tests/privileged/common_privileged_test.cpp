@@ -209,7 +209,7 @@ TEST_F(Privileged, ProbeLeavesNothingBehindAndPicksABackendConsistently) {
   EXPECT_FALSE(named_netns_exists(seen_ns));
   EXPECT_FALSE(fs::exists(state_root() + "/" + caps.run_id));
   EXPECT_FALSE(caps.kernel.empty());
-  // Every supported kernel has XFRM netlink (DESIGN.md); ESP decides the backend.
+  // Every supported kernel has XFRM netlink (docs/design.md, "Backends"); ESP decides the backend.
   EXPECT_TRUE(caps.xfrm_netlink.available) << caps.xfrm_netlink.detail;
   EXPECT_TRUE(caps.tun.available) << caps.tun.detail;
   EXPECT_TRUE(caps.nftables.available) << caps.nftables.detail;

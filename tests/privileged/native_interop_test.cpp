@@ -168,7 +168,7 @@ class NativeInterop : public ist::test::TwoNamespaceFixture {
     auto subnet = topo_->sut_subnet();
     Bytes first = address_bytes(subnet.address);
     Bytes last = first;
-    last[3] = 255;  // the /24 of DESIGN.md's plan
+    last[3] = 255;  // the /24 of the address plan
     c.ts_remote = {TrafficSelector{.start_address = first, .end_address = last}};
     c.retransmit = RetransmitPolicy{Millis(1000), 1.5, 3};
     return c;
@@ -178,6 +178,12 @@ class NativeInterop : public ist::test::TwoNamespaceFixture {
   // fire in a later one.
   Millis now_ms() const {
     return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - clock_origin_);
+  }
+
+  // Whether a datagram from the SUT is waiting, unread, in either socket within `limit`.
+  bool wait_until_readable(std::chrono::milliseconds limit) {
+    pollfd fds[2] = {{socks500_[0].get(), POLLIN, 0}, {socks4500_[0].get(), POLLIN, 0}};
+    return ::poll(fds, 2, static_cast<int>(limit.count())) > 0;
   }
 
   // Runs the initiator against the SUT over the sockets until `done` or `budget` passes;
@@ -478,7 +484,10 @@ TEST_F(NativeInterop, CrossingRekeysWithCharonSettleOnOneSaEach) {
     if (c.sut_rekeys_ike) args.set("ike-id", sas[0].get_or("uniqueid", ""));
     else args.set("child-id", children->elements()[0].section->get_or("uniqueid", ""));
     must("rekey", args);
-    std::this_thread::sleep_for(100ms);  // the SUT's CREATE_CHILD_SA is now in our socket
+    // The collision is forced, not hoped for: wait until the SUT's CREATE_CHILD_SA really is
+    // unread in our socket (a loaded box can take far longer than any fixed sleep), then send
+    // our own rekey before we read it.
+    ASSERT_TRUE(wait_until_readable(10s)) << "the SUT sent no CREATE_CHILD_SA within 10 s of vici rekey";
     ASSERT_TRUE((c.we_rekey_ike ? ini.rekey_ike(now_ms()) : ini.rekey_child(now_ms())).ok());
     auto ev = drive(ini, [](const std::vector<InitiatorEvent>&) { return false; }, 1500ms);
     // A retry after TEMPORARY_FAILURE waits rekey_retry (500 ms); let it finish.

@@ -102,6 +102,27 @@ TEST(CharonAuth, CertificatesVerifyAndCarryIdentities) {
   }
 }
 
+TEST(CharonAuth, DistinguishedNameAndAddressIdentities) {
+  // A gateway config may name identities as a subject DN or an address (sut.config).
+  AuthMaterialOptions o;
+  o.kind = AuthKind::ecdsa;
+  o.peers = 2;
+  o.sut_id = "192.0.2.1";
+  o.peer_id = [](uint32_t i) { return "C=CH, O=Example Org, OU=Research, CN=peer-" + std::to_string(i); };
+  auto m = make_auth_material(o);
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  auto sut = parse_cert(m->sut_cert.pem);
+  ASSERT_TRUE(sut);
+  EXPECT_EQ(X509_check_ip_asc(sut.get(), "192.0.2.1", 0), 1);
+  auto peer = parse_cert(m->peer_certs[1].pem);
+  ASSERT_TRUE(peer);
+  char subject[256] = {};
+  X509_NAME_oneline(X509_get_subject_name(peer.get()), subject, sizeof subject);
+  EXPECT_STREQ(subject, "/C=CH/O=Example Org/OU=Research/CN=peer-1");
+  EXPECT_EQ(X509_get_ext_by_NID(peer.get(), NID_subject_alt_name, -1), -1);  // the DN is the identity
+  EXPECT_EQ(X509_verify(peer.get(), X509_get0_pubkey(parse_cert(m->ca_cert.pem).get())), 1);
+}
+
 TEST(CharonAuth, PskMakesIdentitiesOnlyAndEapMakesSecrets) {
   AuthMaterialOptions o;
   o.kind = AuthKind::psk;

@@ -95,6 +95,7 @@ const ViciRequest* find_request(const GatewayAdaptation& a, const std::string& c
     if (r.command != cmd) continue;
     if (cmd == "load-conn" && r.body.find_section(name)) return &r;
     if (cmd == "load-shared" && r.body.get_or("id", "") == name) return &r;
+    if (cmd == "load-pool" && r.body.find_section(name)) return &r;
   }
   return nullptr;
 }
@@ -123,7 +124,7 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
   EXPECT_EQ(*conn.find_list("proposals"),
             (std::vector<std::string>{"aes256-sha256-ecp384", "aes256gcm16-prfsha384-ecp384"}));
   EXPECT_EQ(conn.get_or("rekey_time", ""), "4h");
-  EXPECT_EQ(conn.find("pools"), nullptr);
+  EXPECT_EQ(conn.find("pools"), nullptr);  // peers.vips is off
   const auto* corp = conn.find_section("children")->find_section("corp");
   EXPECT_EQ(*corp->find_list("local_ts"), std::vector<std::string>{"198.18.255.0/24"});
   EXPECT_EQ(*corp->find_list("remote_ts"), std::vector<std::string>{"198.19.128.0/17"});
@@ -132,7 +133,17 @@ TEST(Gateway, FixtureKeepsTheirSettingsAndSaysWhatChanged) {
   EXPECT_TRUE(has_change(*a, "swanctl.conf:9: connections.roadwarriors.local_addrs: 203.0.113.10 -> 198.18.0.1"));
   EXPECT_TRUE(has_change(*a, "local_ts: 10.20.0.0/16, 10.30.0.0/16 -> 198.18.255.0/24"));
   EXPECT_TRUE(has_change(*a, "start_action: trap -> none"));
-  EXPECT_TRUE(has_change(*a, "pools removed"));
+  EXPECT_TRUE(has_change(*a, "swanctl.conf:15: connections.roadwarriors.pools (rw-pool) removed: peers.vips is off"));
+  EXPECT_EQ(find_request(*a, "load-pool", "rw-pool"), nullptr);
+  // With peers.vips the pool is loaded, in the peers' inner range, sized for them.
+  GatewayPlan vips;
+  vips.peer_vips = true;
+  auto v = adapt_gateway({kFixtures + "/strongswan.conf", kFixtures + "/swanctl.conf", ""}, vips);
+  ASSERT_TRUE(v.ok()) << v.error().describe();
+  EXPECT_TRUE(has_change(*v, "swanctl.conf:61: pools.rw-pool.addrs: 10.99.0.0/24 -> 198.19.255.252/30"));
+  const auto* pool = find_request(*v, "load-pool", "rw-pool");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->body.find_section("rw-pool")->get_or("addrs", ""), "198.19.255.252/30");
   // Their other connection is loaded as written.
   const auto* acme = find_request(*a, "load-conn", "partner-acme");
   ASSERT_NE(acme, nullptr);
@@ -178,8 +189,8 @@ TEST(Gateway, CertificateConnectionUsesTheHarnessCa) {
   ASSERT_TRUE(a.ok()) << a.error().describe();
   EXPECT_EQ(a->auth, AuthKind::ecdsa);
   EXPECT_EQ(a->sut_extra_plugins, auth_extra_plugins(AuthKind::ecdsa));
-  EXPECT_TRUE(has_change(*a, "connections.devices.local.certs (vpn.example.org.pem) replaced by ikestorm's throwaway CA"));
-  EXPECT_TRUE(has_change(*a, "connections.devices.remote.cacerts (corp-device-ca.pem) replaced"));
+  EXPECT_TRUE(has_change(*a, "connections.devices.local.certs (vpn.example.org.pem) (not present) replaced by ikestorm's per-run CA"));
+  EXPECT_TRUE(has_change(*a, "connections.devices.remote.cacerts (corp-device-ca.pem) (not present) replaced"));
   EXPECT_EQ(gateway_peer_id(*a, 4), "peer-4.devices.example.org");
 
   auto m = make_auth_material(gateway_material_options(*a, 2, ""));
@@ -274,13 +285,22 @@ TEST_F(GatewayFileCases, RefusesWhatItCannotTestWithFileAndLine) {
     return t;
   };
   const Case cases[] = {
-      {with("local { auth = psk", "local { auth = pubkey"), "", "swanctl.conf:3: connections.gw.local.auth = pubkey"},
-      {with("remote { auth = psk\n }", "remote-x { auth = eap-mschapv2\n }"), "", "remote-x.auth = eap-mschapv2"},
-      {with("    remote { auth = psk\n }\n", ""), "", "has no remote section"},
-      {with("  gw {\n", "  gw {\n version = 1\n"), "", "is IKEv1"},
+      {with("local { auth = psk", "local { auth = pubkey"), "",
+       "swanctl.conf:6: connections.gw: local auth pubkey with remote auth psk is not supported"},
+      {with("remote { auth = psk\n }", "remote-x { auth = eap-md5\n }"), "",
+       "swanctl.conf:6: connections.gw.remote-x.auth = eap-md5: EAP method 'md5' is not supported"},
+      {with("remote { auth = psk\n }", "remote { auth = eap-radius\n }"), "",
+       "connections.gw.remote.auth = eap-radius: needs a RADIUS server, which ikestorm cannot provide"},
+      {with("remote { auth = psk\n }", "remote { auth = psk\n }\n remote-2 { auth = psk\n }"), "",
+       "connections.gw.remote-2: a second authentication round is not supported"},
+      {with("    remote { auth = psk\n }\n", ""), "", "local auth psk with remote auth pubkey is not supported"},
+      {with("  gw {\n", "  gw {\n version = 1\n"), "", "swanctl.conf:3: connections.gw.version = 1: IKEv1"},
       {with("children { net { local_ts = 198.18.255.0/26\n remote_ts = 0.0.0.0/0\n } }", "children { }"), "", "has no children"},
-      {with("secrets { ike-1 { secret = s3cret\n } }", "secrets { ike-1 { secret = s3cret\n id = other.example\n } }"), "",
-       "no ike secret in secrets { } matches connection 'gw'"},
+      {with("remote { auth = psk\n }\n    children { net { local_ts = 198.18.255.0/26\n remote_ts = 0.0.0.0/0\n } }\n"
+            "  }\n}\nsecrets { ike-1 { secret = s3cret\n } }",
+            "remote { auth = psk\n id = branch.example\n }\n    children { net { local_ts = 198.18.255.0/26\n remote_ts = 0.0.0.0/0\n } }\n"
+            "  }\n}\nsecrets { ike-1 { secret = s3cret\n id = other.example\n } }"),
+       "", "no ike secret in secrets { } matches connection 'gw'"},
       {with("secret = s3cret", "id = x"), "", "secrets.ike-1 has no secret"},
       {m, "roadwarriors", "no connection named 'roadwarriors'"},
       {"secrets { }\n", "", "no connections { ... } to test"},
@@ -307,6 +327,159 @@ TEST_F(GatewayFileCases, UntestedCertificateConnectionsAreLeftOutWithANote) {
   ASSERT_TRUE(a.ok()) << a.error().describe();
   EXPECT_EQ(a->sut_conn_names, std::vector<std::string>{"gw"});
   EXPECT_TRUE(has_change(*a, "connections.certs not loaded"));
+}
+
+
+const char* const kRoadWarriors =
+    "connections {\n"
+    "  rw {\n"
+    "    local_addrs = 192.0.2.1\n"
+    "    local { auth = psk\n }\n"
+    "    remote { auth = psk\n }\n"
+    "    children { net { local_ts = 10.1.0.0/16\n updown = /usr/libexec/ipsec/_updown iptables\n } }\n"
+    "  }\n"
+    "}\n"
+    "secrets {\n"
+    "  ike-a { id = 192.0.2.100\n secret = key-a\n }\n"
+    "  ike-b { id = 192.0.2.200\n secret = key-b\n }\n"
+    "  ike-gw { id = 192.0.2.1\n secret = key-gw\n }\n"
+    "}\n";
+
+TEST_F(GatewayFileCases, SecretsKeyedByTheirClientsAreMappedOntoThePeers) {
+  auto a = adapt(kRoadWarriors);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  // By address: the peers' range; the peers use their IKE address as identity.
+  const auto* key = find_request(*a, "load-shared", "ike-a");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(*key->body.find_list("owners"), std::vector<std::string>{"198.19.0.0/17"});
+  EXPECT_EQ(*find_request(*a, "load-shared", "ike-b")->body.find_list("owners"),
+            std::vector<std::string>{"192.0.2.200"});  // as written: no peer has it
+  EXPECT_EQ(*find_request(*a, "load-shared", "ike-gw")->body.find_list("owners"),
+            std::vector<std::string>{"198.18.0.1"});  // their local address is the SUT's
+  EXPECT_EQ(a->peer_secret.secret, "key-a");
+  EXPECT_TRUE(has_change(*a, "secrets.ike-a: id 192.0.2.100 -> 198.19.0.0/17"));
+  ConnSpec p = gateway_peer_conn(*a, 5, "198.19.0.6", "198.19.128.6");
+  EXPECT_EQ(p.local_id, "198.19.0.6");
+  EXPECT_EQ(p.remote_id, "");  // their local id is their address
+  // updown is theirs to run, not the harness's.
+  const auto& net = *find_request(*a, "load-conn", "rw")->body.find_section("rw")->find_section("children")->find_section("net");
+  EXPECT_EQ(net.find("updown"), nullptr);
+  EXPECT_TRUE(has_change(*a, "children.net.updown (/usr/libexec/ipsec/_updown iptables) dropped"));
+
+  // By email or host name: a wildcard, the peers named within it.
+  std::string by_email = kRoadWarriors;
+  by_email.replace(by_email.find("id = 192.0.2.100"), 16, "id = carol@example.org");
+  auto b = adapt(by_email);
+  ASSERT_TRUE(b.ok()) << b.error().describe();
+  EXPECT_EQ(*find_request(*b, "load-shared", "ike-a")->body.find_list("owners"), std::vector<std::string>{"*@example.org"});
+  EXPECT_EQ(gateway_peer_id(*b, 3), "peer-3@example.org");
+  EXPECT_EQ(b->peer_secret.secret, "key-a");
+}
+
+TEST_F(GatewayFileCases, ThePeersUseTheSecretCharonPicks) {
+  // charon ranks the match of the peer's identity first, then its own; the one naming both wins.
+  const std::string text =
+      "connections { gw { local { auth = psk\n id = hq.example\n } remote { auth = psk\n id = branch.example\n }\n"
+      " children { net { local_ts = 10.1.0.0/16\n } } } }\n"
+      "secrets {\n"
+      " ike-1 { id = hq.example\n secret = only-hq\n }\n"
+      " ike-2 { id-a = hq.example\n id-b = branch.example\n secret = both\n }\n"
+      " ike-3 { secret = anyone\n }\n"
+      "}\n";
+  auto a = adapt(text);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->peer_secret.secret, "both");
+}
+
+TEST_F(GatewayFileCases, PoolsHoldEveryPeerAndPeersAskForVirtualIps) {
+  std::string text = std::string(kMinimal) + "pools { rw_pool { addrs = 10.3.0.0/28\n dns = 10.1.0.53\n } }\n";
+  text.replace(text.find("  gw {\n"), 7, "  gw {\n pools = rw_pool\n");
+  GatewayPlan plan;
+  plan.peers = 1000;
+  plan.peer_vips = true;
+  auto a = adapt_gateway({"", write("swanctl.conf", text), ""}, plan);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->pool, "198.19.252.0/22");  // 1022 addresses, the top of the inner range
+  const auto* pool = find_request(*a, "load-pool", "rw_pool");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(*pool->body.find_section("rw_pool")->find_list("dns"), std::vector<std::string>{"10.1.0.53"});
+  ConnSpec p = gateway_peer_conn(*a, 0, "198.19.0.1", "198.19.128.1");
+  EXPECT_EQ(p.vips, std::vector<std::string>{"0.0.0.0"});
+  EXPECT_EQ(p.local_ts, std::vector<std::string>{"dynamic"});
+  auto body = to_load_conn(p);
+  ASSERT_TRUE(body.ok()) << body.error().describe();
+  EXPECT_EQ(*body->find_section("p0")->find_list("vips"), std::vector<std::string>{"0.0.0.0"});
+
+  // peers.vips without a pool to hand out addresses: refused at their connection.
+  auto none = check_gateway_config({"", write("plain.conf", kMinimal), ""}, plan);
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].line, 2);
+  EXPECT_NE(none[0].message.find("has no pools, but peers.vips asks for virtual IPs"), std::string::npos);
+}
+
+TEST(Gateway, CharonSystemdIsReadLikeCharonAndScriptsAreDropped) {
+  char tmpl[] = "/tmp/ist-gateway-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/strongswan.conf") << "charon-systemd {\n  threads = 7\n  integrity_test = yes\n"
+                                             "  start-scripts {\n    creds = swanctl --load-creds\n  }\n}\n";
+  auto a = adapt_gateway({dir + "/strongswan.conf", kFixtures + "/swanctl.conf", ""}, {});
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->sut_user_keys.at("threads"), "7");
+  EXPECT_EQ(a->sut_user_keys.count("integrity_test"), 0u);
+  EXPECT_EQ(a->sut_user_keys.count("start-scripts.creds"), 0u);
+  EXPECT_TRUE(has_change(*a, "strongswan.conf:5: charon-systemd.start-scripts.creds dropped"));
+  EXPECT_TRUE(has_change(*a, "charon-systemd.integrity_test dropped"));
+}
+
+TEST(Gateway, CheckNamesWhatATestNetworkCannotProvideAtTheirLine) {
+  const std::string corpus = kFixtures;
+  auto radius = check_gateway_config({corpus + "/rw-eap-md5-id-radius/strongswan.conf",
+                                      corpus + "/rw-eap-md5-id-radius/swanctl.conf", ""}, {});
+  ASSERT_EQ(radius.size(), 2u);
+  EXPECT_EQ(radius[0].file, corpus + "/rw-eap-md5-id-radius/strongswan.conf");
+  EXPECT_EQ(radius[0].line, 9);
+  EXPECT_NE(radius[0].message.find("needs a RADIUS server (eap-radius)"), std::string::npos) << radius[0].message;
+  EXPECT_EQ(radius[1].line, 11);
+  EXPECT_NE(radius[1].str().find("swanctl.conf:11: connections.rw-eap.remote.auth = eap-radius"), std::string::npos);
+
+  auto ocsp = check_gateway_config({"", corpus + "/ocsp-revoked/swanctl.conf", ""}, {});
+  ASSERT_EQ(ocsp.size(), 2u);
+  EXPECT_NE(ocsp[0].message.find("ocsp_uris: needs an OCSP responder"), std::string::npos);
+  EXPECT_NE(ocsp[1].message.find("revocation = strict"), std::string::npos);
+
+  auto sql = check_gateway_config({"", corpus + "/ip-pool-db/swanctl.conf", ""}, {});
+  ASSERT_EQ(sql.size(), 1u);
+  EXPECT_NE(sql[0].message.find("pool 'big_pool' is not defined"), std::string::npos);
+
+  // Parse errors keep their file:line; a config that runs has no problems.
+  char tmpl[] = "/tmp/ist-gateway-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string bad = std::string(tmpl) + "/swanctl.conf";
+  std::ofstream(bad) << "connections {\n  rw {\n";
+  auto parse = check_gateway_config({"", bad, ""}, {});
+  std::filesystem::remove_all(tmpl);
+  ASSERT_EQ(parse.size(), 1u);
+  EXPECT_EQ(parse[0].file, bad);
+  EXPECT_GT(parse[0].line, 0);
+  EXPECT_TRUE(check_gateway_config({"", corpus + "/rw-cert/swanctl.conf", ""}, {}).empty());
+  EXPECT_TRUE(check_gateway_config({corpus + "/ip-pool/strongswan.conf", corpus + "/ip-pool/swanctl.conf", ""},
+                                   GatewayPlan{.peers = 200, .peer_vips = true})
+                  .empty());
+}
+
+TEST(Gateway, EapMschapv2ClientsBehindAGatewayCertificate) {
+  auto a = adapt_gateway({"", kFixtures + "/rw-eap-mschapv2-id-rsa/swanctl.conf", ""}, {});
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_EQ(a->auth, AuthKind::eap_mschapv2);
+  EXPECT_EQ(a->sut_id, "vpn.example.org");
+  auto m = make_auth_material(gateway_material_options(*a, 2, ""));
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  ASSERT_TRUE(apply_gateway_auth(*a, *m).ok());
+  ConnSpec p = gateway_peer_conn(*a, 1, "198.19.0.2", "198.19.128.2", &*m);
+  EXPECT_EQ(p.local_auth, AuthMethod::eap_mschapv2);
+  EXPECT_TRUE(to_load_conn(p).ok());
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST(SlowChildRekey, BecomesAQuickModeDelayOnCreateChildSa) {
     in.peer_addresses = {"198.19.0.1"};
     in.run_start = t0;
     in.deadline_child = 5000ms;
-    auto events = run::initiator_observations(in);
+    auto events = run::initiator_observations(in).events;
     ASSERT_EQ(events.size(), c.expect_record ? 1u : 0u) << c.name;
     if (!c.expect_record) continue;
     const auto& e = events[0];
@@ -77,10 +77,12 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
               "native: received NO_PROPOSAL_CHOSEN notify error (IKE_SA rekey refused with NO_PROPOSAL_CHOSEN)"});
   tr.observe({K::rekey_failed, 0, t0 + 30s,
               "native: giving up after 3 retransmits, peer not responding (delete of the rekeyed CHILD_SA: "
-              "no answer)"});
+              "no answer)",
+              fleet::FailureKind::no_response});
   tr.observe({K::rekey_failed, 0, t0 + 40s,
               "native: giving up after 3 retransmits, peer not responding (delete of the rekeyed IKE_SA: "
-              "no answer)"});
+              "no answer)",
+              fleet::FailureKind::no_response});
   EXPECT_EQ(tr.established(), 1u);
   EXPECT_EQ(tr.failed(), 0u);
   ASSERT_EQ(tr.rekey_failures().size(), 4u);
@@ -91,7 +93,7 @@ TEST(FailedRekey, IsAnInitiatorRecordOnItsExchangeAndThePeerStaysUp) {
   in.peer_names = {"p0"};
   in.peer_addresses = {"198.19.0.1"};
   in.run_start = t0;
-  auto events = run::initiator_observations(in);
+  auto events = run::initiator_observations(in).events;
   ASSERT_EQ(events.size(), 4u);
   using taxonomy::Observation;
   using taxonomy::SaKind;

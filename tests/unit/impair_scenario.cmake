@@ -16,3 +16,9 @@ ist_gtest(impair_taxonomy_unit_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/impair_taxonomy_test.cpp
   LIBS ist_run
   LABELS unit)
+
+# A Windows code only from evidence: unclassified, harness faults, abandoned attempts, lost peers.
+ist_gtest(classify_evidence_unit_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/classify_evidence_test.cpp
+  LIBS ist_run
+  LABELS unit)

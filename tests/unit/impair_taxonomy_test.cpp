@@ -76,7 +76,7 @@ TEST(MalformedSeenByThePeer, NotifiesBecomeCodes) {
       {"received INVALID_SYNTAX notify error", O::invalid_syntax},
       {"native: received INTERNAL_ADDRESS_FAILURE notify error (x)", O::notify_error},
   };
-  for (const auto& c : cases) EXPECT_EQ(run::observation_of_failure_text(c.text, false), c.what) << c.text;
+  for (const auto& c : cases) EXPECT_EQ(run::observation_of_failure_text(c.text), c.what) << c.text;
 }
 
 }  // namespace

@@ -82,11 +82,22 @@ class FakeSut : public Sut {
     loop->after(answer_after, [this, done] { done(n_); });
   }
   void sample_stats(std::function<void(Result<reports::SutSample>)> done) override {
+    if (silent) return done(Error("timed out"));
     done(reports::SutSample{n_, 0, 3, 7});
   }
-  bool healthy(std::string*) override { return true; }
-  ProcessUsage usage() override { return {2.5, 20}; }
+  bool healthy(std::string* why) override {
+    if (dead && why) *why = "SUT charon (pid 2) killed by SIGKILL";
+    return !dead;
+  }
+  ProcessUsage usage() override {
+    if (busy) cpu += 0.5;
+    return {cpu, 20};
+  }
   Status stop() override { return ok(); }
+  bool dead = false;       // the process is gone
+  bool silent = false;     // it answers no vici request (stats)
+  bool busy = false;       // it spends CPU meanwhile (a saturated SUT)
+  double cpu = 2.5;
 
  private:
   uint64_t n_;
@@ -136,7 +147,7 @@ TEST_F(OrchestratorTest, ConnectCountsEstablishedAndFailed) {
   EXPECT_EQ(r.phases[0].phase, "connect");
   // 20 peers at 1000/s: the last initiate ~19 ms after the first.
   EXPECT_GE(r.connect_last_established_s - r.connect_first_initiate_s, 0.019);
-  EXPECT_EQ(r.timelines[3].back().event, "failed");
+  EXPECT_EQ(r.timelines.take(3).back().event, "failed");
   EXPECT_EQ(r.peers_usage.cpu_s, 1.5);
   EXPECT_EQ(r.sut_usage.rss_peak_mb, 20);
 }
@@ -238,4 +249,68 @@ TEST_F(OrchestratorTest, DeadDaemonIsAFaultNotACrash) {
   auto r = o.execute();
   EXPECT_NE(r.fault.find("charon pid 1 exited"), std::string::npos) << r.fault;
   EXPECT_LT(r.phases.back().end_s, 4.0);
+}
+
+TEST_F(OrchestratorTest, ADeadSutEndsTheRunAndLosesEveryUpPeer) {
+  FakeEngine engine(loop, 10);
+  FakeSut sut(10);
+  OrchestratorPlan plan;
+  plan.phases = {connect_at(1000), hold_for(10s), Phase{Phase::Kind::teardown}};
+  loop.after(1500ms, [&] { sut.dead = true; });
+  Orchestrator o(loop, engine, sut, plan);
+  auto r = o.execute();
+  EXPECT_TRUE(r.fault.empty()) << r.fault;  // the SUT's death is not the harness's fault
+  ASSERT_TRUE(r.sut_died_at_s.has_value());
+  EXPECT_GE(*r.sut_died_at_s, 1.4);
+  EXPECT_LE(*r.sut_died_at_s, 3.1);  // noticed at the next tick
+  EXPECT_NE(r.sut_death.find("SIGKILL"), std::string::npos) << r.sut_death;
+  EXPECT_EQ(o.tracker().lost(), 10u);
+  EXPECT_EQ(o.tracker().established(), 0u);
+  EXPECT_EQ(engine.terminates, 0);  // nothing left to delete on a dead SUT
+  EXPECT_LT(r.phases.back().end_s, 4.0);  // no 10 s hold, no teardown wait
+  auto tl = r.timelines.take(0);
+  ASSERT_FALSE(tl.empty());
+  EXPECT_EQ(tl.back().event, "lost");
+}
+
+TEST_F(OrchestratorTest, ASilentIdleSutIsUnresponsiveABusyOneIsNot) {
+  for (bool busy : {false, true}) {
+    SCOPED_TRACE(busy ? "busy" : "idle");
+    FakeEngine engine(loop, 5);
+    FakeSut sut(5);
+    sut.busy = busy;
+    OrchestratorPlan plan;
+    plan.sut_unresponsive_after = 1s;
+    plan.phases = {connect_at(1000), hold_for(4500ms), Phase{Phase::Kind::teardown}};
+    loop.after(1200ms, [&] { sut.silent = true; });
+    loop.after(3800ms, [&] { sut.silent = false; });
+    Orchestrator o(loop, engine, sut, plan);
+    auto r = o.execute();
+    EXPECT_FALSE(r.sut_died_at_s.has_value());
+    if (busy) {
+      EXPECT_TRUE(r.sut_unresponsive_s.empty());
+      continue;
+    }
+    ASSERT_EQ(r.sut_unresponsive_s.size(), 1u);
+    const auto [from, to] = r.sut_unresponsive_s[0];
+    EXPECT_NEAR(from, 1.0, 0.6);  // its last answer before the silence
+    EXPECT_NEAR(to, 4.0, 0.6);    // its first answer after it
+  }
+}
+
+TEST(TimelineLog, KeepsTheFirstAndLastEventsAndCountsTheRest) {
+  TimelineLog log(2);
+  for (int i = 0; i < 40; ++i) log.add(0, {static_cast<double>(i), "child_rekey", ""});
+  for (int i = 0; i < 5; ++i) log.add(1, {static_cast<double>(i), "e", ""});
+  EXPECT_EQ(log.dropped(0), 40u - TimelineLog::kHead - TimelineLog::kTail);
+  EXPECT_EQ(log.dropped_total(), log.dropped(0));
+  auto tl = log.take(0);
+  ASSERT_EQ(tl.size(), TimelineLog::kHead + TimelineLog::kTail + 1);
+  for (std::size_t i = 0; i < TimelineLog::kHead; ++i) EXPECT_EQ(tl[i].t_ms, static_cast<double>(i));
+  EXPECT_EQ(tl[TimelineLog::kHead].event, "summarised");
+  EXPECT_NE(tl[TimelineLog::kHead].detail.find("24 events not kept"), std::string::npos) << tl[TimelineLog::kHead].detail;
+  for (std::size_t i = 0; i < TimelineLog::kTail; ++i)
+    EXPECT_EQ(tl[TimelineLog::kHead + 1 + i].t_ms, static_cast<double>(40 - TimelineLog::kTail + i));
+  EXPECT_EQ(log.take(1).size(), 5u);
+  EXPECT_EQ(log.dropped(1), 0u);
 }

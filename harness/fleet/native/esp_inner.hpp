@@ -1,7 +1,7 @@
 #pragma once
 // The inner packets the data plane carries through its tunnels: IPv4 + UDP, built and parsed
 // here (header checksum, UDP checksum over the pseudo-header). IPv6 inner packets are not
-// built: the native engine's traffic selectors are IPv4 (DESIGN.md "Addresses").
+// built: the native engine's traffic selectors are IPv4 (docs/design.md, "Address plan").
 #include <array>
 #include <cstdint>
 

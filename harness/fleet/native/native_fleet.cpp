@@ -55,7 +55,9 @@ Result<native::TrafficSelector> selector_of(const std::string& text) {
   return ts;
 }
 
-// The classifier reads these texts (run/classify_run.cpp observation_of_failure_text).
+// The classifier reads these texts (run/classify_run.cpp observation_of_failure_text); a
+// protocol_error (an answer we cannot use) or retry_limit (too many COOKIE / INVALID_KE
+// rounds) is the responder's doing, so evidence a rule may or may not know.
 std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) {
   using C = native::FailureCause;
   switch (e.cause) {
@@ -69,6 +71,10 @@ std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) 
     default:
       return "native: " + native::cause_name(e.cause) + ": " + e.detail;
   }
+}
+
+FailureKind failure_kind(const native::InitiatorEvent& e) {
+  return e.cause == native::FailureCause::no_response ? FailureKind::no_response : FailureKind::evidence;
 }
 
 }  // namespace
@@ -172,8 +178,8 @@ native::InitiatorPeerConfig NativeFleet::config_for(uint32_t peer) const {
   return c;
 }
 
-void NativeFleet::emit(K kind, uint32_t peer, std::string detail) {
-  if (sink_) sink_(PeerObservation{kind, peer, loop_.clock().now(), std::move(detail)});
+void NativeFleet::emit(K kind, uint32_t peer, std::string detail, FailureKind failure) {
+  if (sink_) sink_(PeerObservation{kind, peer, loop_.clock().now(), std::move(detail), failure});
 }
 
 void NativeFleet::cancel_timers(uint32_t peer) {
@@ -227,7 +233,7 @@ void NativeFleet::start_attempt(uint32_t peer) {
   p.waiting = false;
   p.ini = std::make_unique<native::Initiator>(shared_, config_for(peer));
   if (auto st = p.ini->start(now_ms()); !st) {
-    emit(K::attempt_failed, peer, "initiate: " + st.error().describe());
+    emit(K::attempt_failed, peer, "initiate: " + st.error().describe(), FailureKind::harness);
     p.ini.reset();
     return;
   }
@@ -261,7 +267,7 @@ void NativeFleet::terminate(uint32_t peer) {
   Peer& p = peers_[peer];
   if (p.waiting) {  // never started: nothing sent, nothing to delete
     p.waiting = false;
-    emit(K::attempt_failed, peer, "native: attempt abandoned by terminate before it completed");
+    emit(K::attempt_failed, peer, "native: attempt abandoned by terminate before it completed", FailureKind::abandoned);
     return;
   }
   if (!p.ini) return;
@@ -272,7 +278,7 @@ void NativeFleet::terminate(uint32_t peer) {
     case native::InitiatorState::init_sent:
     case native::InitiatorState::auth_sent:
       // Nothing established to delete: abandon the exchange (the SUT's half-open SA times out).
-      end_attempt(peer, "native: attempt abandoned by terminate before it completed");
+      end_attempt(peer, "native: attempt abandoned by terminate before it completed", FailureKind::abandoned);
       return;
     case native::InitiatorState::established:
       try_delete(peer, 100);
@@ -318,7 +324,7 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
 
 // An attempt that never got its CHILD_SA is over: forget the initiator, then tell the sink
 // (which may re-initiate at once).
-void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
+void NativeFleet::end_attempt(uint32_t peer, const std::string& why, FailureKind kind) {
   Peer& p = peers_[peer];
   cancel_timers(peer);
   exchange_done(p);
@@ -326,7 +332,7 @@ void NativeFleet::end_attempt(uint32_t peer, const std::string& why) {
   bool ike = p.ike_up;
   p.ike_up = p.child_up = false;
   if (ike) emit(K::ike_down, peer, why);
-  emit(K::attempt_failed, peer, why);
+  emit(K::attempt_failed, peer, why, kind);
 }
 
 void NativeFleet::report_down(uint32_t peer, const std::string& why) {
@@ -416,7 +422,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       return;
     case E::ike_deleted: {
       if (!p.ike_up) {
-        end_attempt(peer, "native: IKE_SA " + e.detail + " before it was up");
+        end_attempt(peer, "native: IKE_SA " + e.detail + " before it was up", FailureKind::evidence);
         return;
       }
       // Detached before the sink hears of it: the sink may re-initiate this peer at once.
@@ -428,13 +434,13 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       unsigned retransmits = static_cast<unsigned>(opts_.retransmit.tries);
       if (!p.child_up) {
         // The attempt is over (IKE_SA_INIT, IKE_AUTH or the CHILD_SA in IKE_AUTH failed).
-        end_attempt(peer, failure_text(e, retransmits));
+        end_attempt(peer, failure_text(e, retransmits), failure_kind(e));
         return;
       }
       if (e.child) {
         // A rekey or delete of an old SA failed; the current SAs stay. The report classifies
         // it (run/classify_run.cpp) as the charon fleet's rekey failures are from its logs.
-        emit(K::rekey_failed, peer, failure_text(e, retransmits));
+        emit(K::rekey_failed, peer, failure_text(e, retransmits), failure_kind(e));
         return;
       }
       // An established IKE_SA stopped answering (a rekey or liveness check went unanswered).

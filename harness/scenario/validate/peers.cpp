@@ -34,6 +34,11 @@ void Validator::read_peers(const Node* n, Peers& p) {
   }
   read_bool(r.get("encap"), "peers.encap", p.encap);
   read_start_action(r.get("start_action"), p);
+  if (const Node* v = r.get("vips")) {
+    read_bool(v, "peers.vips", p.vips);
+    if (p.vips && p.engine != Engine::charon)
+      diag_.add(v->origin, "peers.vips: needs peers.engine: charon (the native engine sends no CFG_REQUEST yet)");
+  }
   read_impairments(r.get("impair"), p);
   read_floods(r.get("flood"), p);
 }

@@ -156,6 +156,8 @@ class Validator {
   void read_config_path(const Node* n, const std::string& path,
                         std::optional<std::filesystem::path>& out);
   void read_sut(const Node* n, Sut& sut);
+  // sut.config against harness/charon's gateway checks; peers.vips needs its pools.
+  void check_gateway_config(const Node* peers, const Scenario& s);
 
   // ---- link.cpp ---------------------------------------------------------------------------
   void read_link(const Node* n, Link& link);

@@ -1,0 +1,153 @@
+// A Windows code only from evidence: every path that used to fall through to DROP_NO_RESPONSE
+// (or to QUEUE_DROP_NO_MM for a failed vici initiate) now ends as what it is: unclassified with
+// its evidence, a harness fault without a code, or an abandoned attempt that is no failure.
+#include <gtest/gtest.h>
+
+#include "fleet/charon_events.hpp"
+#include "fleet/peer_tracker.hpp"
+#include "run/classify_run.hpp"
+
+namespace ist {
+namespace {
+
+using namespace std::chrono_literals;
+using fleet::FailureKind;
+using K = fleet::PeerObservation::Kind;
+
+struct Ending {
+  const char* name;
+  K kind;
+  const char* text;
+  FailureKind failure;
+};
+
+// One peer per ending, each initiated at t0 and ended 1 s later.
+struct EndedPeers {
+  fleet::PeerTracker tracker;
+  run::ClassifyInput in;
+  explicit EndedPeers(const std::vector<Ending>& endings) : tracker(static_cast<uint32_t>(endings.size())) {
+    const MonoTime t0{};
+    for (uint32_t i = 0; i < endings.size(); ++i) {
+      tracker.observe({K::initiate_sent, i, t0, ""});
+      tracker.observe({endings[i].kind, i, t0 + 1s, endings[i].text, endings[i].failure});
+      in.peer_names.push_back("p" + std::to_string(i));
+      in.peer_addresses.push_back("198.19.0." + std::to_string(i + 1));
+    }
+    in.tracker = &tracker;
+    in.run_start = t0;
+  }
+};
+
+TEST(CodesOnlyFromEvidence, OldFallbacksAreUnclassifiedHarnessOrAbandoned) {
+  const std::vector<Ending> endings = {
+      // The native engine: an answer it cannot use, too many COOKIE / INVALID_KE rounds.
+      {"protocol_error", K::attempt_failed, "native: protocol_error: IKE_SA_INIT response without a KE payload",
+       FailureKind::evidence},
+      {"retry_limit", K::attempt_failed, "native: retry_limit: 6 COOKIE rounds", FailureKind::evidence},
+      // charon's COOKIE retry limit is an answer, not silence.
+      {"cookie retries", K::attempt_failed, "giving up after 5 retries", FailureKind::evidence},
+      // The harness's own side.
+      {"trap socket", K::attempt_failed, "trap trigger: 198.19.128.1 -> 198.18.255.1: Network is unreachable",
+       FailureKind::harness},
+      {"vici transport", K::attempt_failed, "initiate: vici: connection reset by peer", FailureKind::harness},
+      {"vici refusal", K::attempt_failed, "initiate: CHILD_SA config 'c' not found", FailureKind::harness},
+      // Cut short by the harness itself.
+      {"abandoned", K::attempt_failed, "native: attempt abandoned by terminate before it completed",
+       FailureKind::abandoned},
+      // No answer at all stays DROP_NO_RESPONSE evidence.
+      {"attempt timeout", K::attempt_timeout, "no result within 12 s of initiate", FailureKind::evidence},
+      {"retransmits", K::attempt_failed, "giving up after 3 retransmits", FailureKind::no_response},
+  };
+  EndedPeers r(endings);
+  EXPECT_EQ(r.tracker.failed(), 8u);
+  EXPECT_EQ(r.tracker.abandoned(), 1u);
+  EXPECT_EQ(r.tracker.harness_faults(), 3u);
+  EXPECT_EQ(r.tracker.peer(6).state, fleet::PeerState::down);
+
+  auto obs = run::initiator_observations(r.in);
+  ASSERT_EQ(obs.unclassified.size(), 3u);
+  EXPECT_EQ(obs.unclassified[0].peer, "p0");
+  EXPECT_EQ(obs.unclassified[1].peer, "p1");
+  EXPECT_EQ(obs.unclassified[2].peer, "p2");
+  EXPECT_EQ(obs.unclassified[0].evidence.at(0), endings[0].text);
+  EXPECT_EQ(obs.unclassified[0].exchange, "IKE_SA_INIT");
+  ASSERT_EQ(obs.harness.size(), 3u);
+  EXPECT_EQ(obs.harness[0].peer, "p3");
+  EXPECT_EQ(obs.harness[2].peer, "p5");
+  ASSERT_EQ(obs.events.size(), 2u);
+  for (const auto& e : obs.events) EXPECT_EQ(e.what, taxonomy::Observation::no_response) << e.peer;
+
+  reports::RunReport rep;
+  run::classify_point(r.in, rep);
+  EXPECT_EQ(rep.summary.unclassified, 3u);           // peers p0..p2
+  EXPECT_EQ(rep.summary.unclassified_attempts, 3u);
+  EXPECT_EQ(rep.summary.harness_faults, 3u);
+  ASSERT_EQ(rep.unclassified.size(), 3u);
+  EXPECT_EQ(rep.unclassified[1].evidence.at(0), endings[1].text);
+  ASSERT_EQ(rep.harness_faults.size(), 3u);
+  EXPECT_EQ(rep.harness_faults[1].evidence.at(0), endings[4].text);
+  // Only the two silent peers carry a code.
+  ASSERT_EQ(rep.codes.size(), 1u);
+  EXPECT_EQ(rep.codes.at("ERROR_IPSEC_IKE_DROP_NO_RESPONSE").peers, 2u);
+  for (const auto& f : rep.failures) EXPECT_TRUE(f.peer == "p7" || f.peer == "p8") << f.peer;
+}
+
+TEST(CodesOnlyFromEvidence, AFailedViciInitiateIsNoQueueDrop) {
+  // It used to be child_dropped_no_ike (QUEUE_DROP_NO_MM) by its "initiate:" prefix.
+  EXPECT_FALSE(run::observation_of_failure_text("initiate: vici: timed out").has_value());
+  EXPECT_FALSE(run::observation_of_failure_text("no result within 12 s of initiate").has_value());
+  EXPECT_EQ(run::observation_of_failure_text("received NO_PROPOSAL_CHOSEN notify error"),
+            taxonomy::Observation::no_proposal_chosen);
+}
+
+TEST(CodesOnlyFromEvidence, RekeyFailuresFollowTheirKindToo) {
+  fleet::PeerTracker tr(1);
+  const MonoTime t0{};
+  tr.observe({K::initiate_sent, 0, t0, ""});
+  tr.observe({K::ike_up, 0, t0 + 10ms, ""});
+  tr.observe({K::child_up, 0, t0 + 10ms, ""});
+  tr.observe({K::rekey_failed, 0, t0 + 5s, "native: protocol_error: CREATE_CHILD_SA answer without SA",
+              FailureKind::evidence});
+  tr.observe({K::rekey_failed, 0, t0 + 6s, "native: sending: No buffer space available", FailureKind::harness});
+  run::ClassifyInput in;
+  in.tracker = &tr;
+  in.peer_names = {"p0"};
+  in.peer_addresses = {"198.19.0.1"};
+  in.run_start = t0;
+  auto obs = run::initiator_observations(in);
+  EXPECT_TRUE(obs.events.empty());
+  ASSERT_EQ(obs.unclassified.size(), 1u);
+  EXPECT_EQ(obs.unclassified[0].exchange, "CREATE_CHILD_SA");
+  ASSERT_EQ(obs.harness.size(), 1u);
+  EXPECT_EQ(tr.harness_faults(), 1u);
+  EXPECT_EQ(tr.established(), 1u);
+}
+
+TEST(CodesOnlyFromEvidence, CharonLogTextsSayWhetherTheyAreSilence) {
+  EXPECT_TRUE(fleet::log_means_no_response("giving up after 5 retransmits"));
+  EXPECT_TRUE(fleet::log_means_no_response("establishing IKE_SA failed, peer not responding"));
+  EXPECT_FALSE(fleet::log_means_no_response("giving up after 5 retries"));
+  EXPECT_FALSE(fleet::log_means_no_response("received AUTHENTICATION_FAILED notify error"));
+}
+
+TEST(SutDeath, UpPeersAreLostOnceAndLeaveTheActiveCounts) {
+  fleet::PeerTracker tr(3);
+  const MonoTime t0{};
+  for (uint32_t i = 0; i < 2; ++i) {
+    tr.observe({K::initiate_sent, i, t0, ""});
+    tr.observe({K::ike_up, i, t0 + 10ms, ""});
+    tr.observe({K::child_up, i, t0 + 10ms, ""});
+  }
+  tr.observe({K::initiate_sent, 2, t0, ""});
+  for (uint32_t i = 0; i < 3; ++i) tr.observe({K::lost, i, t0 + 8s, "SUT died"});
+  tr.observe({K::lost, 0, t0 + 9s, "again"});
+  EXPECT_EQ(tr.lost(), 2u);
+  EXPECT_EQ(tr.ike_active(), 0u);
+  EXPECT_EQ(tr.child_active(), 0u);
+  EXPECT_EQ(tr.established(), 0u);
+  EXPECT_EQ(tr.ever_established(), 2u);
+  EXPECT_EQ(tr.connecting(), 1u);
+}
+
+}  // namespace
+}  // namespace ist
