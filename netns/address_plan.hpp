@@ -21,14 +21,13 @@
 #include <cstddef>
 
 #include "netns/ip_address.hpp"
+#include "netns/peer_capacity.hpp"
 
 namespace ist::netns {
 
-enum class Family { v4, v6 };
-
 struct AddressPlan {
-  // 198.19.0.1 .. 198.19.127.255 holds 32,767 host addresses.
-  static constexpr std::size_t max_peers = 32767;
+  // 198.19.0.1 .. 198.19.127.255 holds 32,767 host addresses (peer_capacity.hpp).
+  static constexpr std::size_t max_peers = peer_capacity(Family::v4);
 
   static IpPrefix sut_link(Family f);         // SUT end, with the link's prefix length
   static IpPrefix peers_link(Family f);       // peers end

@@ -68,15 +68,6 @@ Result<std::shared_ptr<native::ImpairLayers>> native_impair_layers(EventLoop& lo
 
 class NativeEngine final : public EngineKind {
  public:
-  std::optional<std::string> refusal(const scenario::Scenario& s) const override {
-    if (scenario::to_string(s.peers.auth) != std::string("psk"))
-      return "peers.engine: native authenticates with a PSK only (peers.auth: " +
-             std::string(scenario::to_string(s.peers.auth)) + " needs peers.engine: charon)";
-    if (s.sut.config.swanctl_conf || s.sut.config.strongswan_conf)
-      return "peers.engine: native cannot derive peers from sut.config (use peers.engine: charon)";
-    return std::nullopt;
-  }
-
   // Native peers share one packet layer for the routed peer prefix by default (no kernel
   // address per peer); IKESTORM_NATIVE_IO=udp-sockets keeps per-peer sockets and addresses.
   Result<bool> peer_addresses() const override {

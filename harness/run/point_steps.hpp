@@ -138,8 +138,6 @@ struct StartedParts {
 class EngineKind {
  public:
   virtual ~EngineKind() = default;
-  // Why this engine cannot run the scenario, before anything starts.
-  virtual std::optional<std::string> refusal(const scenario::Scenario&) const { return std::nullopt; }
   // Whether the topology gives every peer a kernel address (or the engine a routed prefix).
   virtual Result<bool> peer_addresses() const { return true; }
   // Starts the peers into parts.engine; writes the configs people read into the run folder.

@@ -145,7 +145,7 @@ std::optional<std::string> check_expect_path(std::string_view path,
   }
   const auto& paths = summary_paths();
   if (std::find(paths.begin(), paths.end(), path) != paths.end()) return std::nullopt;
-  return "unknown expectation '" + std::string(path) + "'" + did_you_mean(path, paths) +
+  return "unknown expectation '" + std::string(path) + "'" + did_you_mean_path(path, paths) +
          " (expect takes summary paths such as established_ratio, setup_latency_ms.p99, or codes.NAME)";
 }
 

@@ -8,39 +8,12 @@
 #include <sstream>
 #include <system_error>
 
+#include "scenario/paths.hpp"
 #include "scenario/validate.hpp"
+#include "scenario/validate/sweep.hpp"
 
 namespace ist::scenario {
 namespace {
-
-constexpr std::size_t kMaxSweepValues = 100;
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> parts;
-  // sweep and expect keys are dotted paths themselves: one key after the section name.
-  for (std::string_view section : {"sweep.", "expect."}) {
-    if (path.rfind(section, 0) == 0) {
-      return {std::string(section.substr(0, section.size() - 1)),
-              std::string(path.substr(section.size()))};
-    }
-  }
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = path.find('.', start);
-    parts.emplace_back(path.substr(start, dot - start));
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return parts;
-}
-
-std::optional<std::string> check_path(std::string_view path) {
-  if (path.empty()) return std::string("empty path");
-  for (const auto& p : split_path(path)) {
-    if (p.empty()) return "'" + std::string(path) + "' has an empty component";
-  }
-  return std::nullopt;
-}
 
 void set_origin(Node& n, const Origin& o) {
   n.origin = o;
@@ -61,61 +34,6 @@ Node override_value(const Override& ov) {
   if (!ignored.empty()) return Node::make_scalar(value, origin, true);
   set_origin(n, origin);
   return n;
-}
-
-struct Axis {
-  std::string path;
-  Origin key_origin;
-  std::vector<Node> values;
-};
-
-std::vector<Axis> read_sweep(const Node& root, Diagnostics& diag) {
-  std::vector<Axis> axes;
-  const Node* sw = root.is_map() ? root.find("sweep") : nullptr;
-  if (sw == nullptr) return axes;
-  if (sw->is_null() || (sw->is_map() && sw->entries.empty())) {
-    diag.add(sw->origin, "sweep: empty; give at least one axis, e.g. peers.child.rekey_time: [30m, 5m]");
-    return axes;
-  }
-  if (!sw->is_map()) {
-    diag.add(sw->origin, "sweep: expected a map of PATH: [values], got " +
-                             std::string(sw->is_sequence() ? "a list" : "'" + sw->text() + "'"));
-    return axes;
-  }
-  std::size_t points = 1;
-  for (const auto& e : sw->entries) {
-    const std::string where = "sweep." + e.key;
-    if (auto why = check_path(e.key)) {
-      diag.add(e.key_origin, where + ": not a dotted path: " + *why);
-      continue;
-    }
-    const std::string first = e.key.substr(0, e.key.find('.'));
-    if (first == "sweep" || first == "expect") {
-      diag.add(e.key_origin, where + ": '" + first + "' cannot be swept");
-      continue;
-    }
-    if (!e.value.is_sequence()) {
-      diag.add(e.value.origin, where + ": expected a list of values like [30m, 5m], got " +
-                                   (e.value.is_null() ? std::string("no value") : "'" + e.value.text() + "'"));
-      continue;
-    }
-    if (e.value.items.empty()) {
-      diag.add(e.value.origin, where + ": the list of values is empty");
-      continue;
-    }
-    if (e.value.items.size() > kMaxSweepValues) {
-      diag.add(e.value.origin, where + ": more than " + std::to_string(kMaxSweepValues) + " values");
-      continue;
-    }
-    points *= e.value.items.size();
-    if (points > kMaxSweepPoints) {
-      diag.add(e.key_origin, "sweep: the axes multiply to more than " +
-                                 std::to_string(kMaxSweepPoints) + " runs");
-      return {};
-    }
-    axes.push_back(Axis{e.key, e.key_origin, e.value.items});
-  }
-  return axes;
 }
 
 std::string sanitized_name(std::string stem) {
@@ -196,7 +114,7 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
     }
   }
   const std::size_t before_sweep = diag.count();
-  const auto axes = read_sweep(root, diag);
+  const auto axes = validation::read_sweep(root, diag);
   const ValidateContext ctx{options.base_dir, options.default_name, options.known_codes};
   if (diag.count() != before_sweep) {
     // The sweep cannot be expanded: still report what else is wrong with the document.

@@ -11,7 +11,7 @@
 // | backend                      | auto                     | auto, xfrm, libipsec, vm             |
 // | time_scale                   | 1                        | 1 .. 3600                            |
 // | seed                         | 1                        | 0 .. 2^64-1                          |
-// | peers.count                  | 1000                     | 1 .. 1,000,000                       |
+// | peers.count                  | 1000                     | 1 .. 32,767 (netns/peer_capacity.hpp) |
 // | peers.engine                 | charon                   | charon, native                       |
 // | peers.auth                   | psk                      | psk, ecdsa, rsa, eap-mschapv2        |
 // | peers.arrival                | { rate: 500/s }          | exactly one of rate (0 < r <= 1e6/s),|

@@ -47,4 +47,29 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return n ? "; did you mean '" + *n + "'?" : std::string();
 }
 
+std::vector<std::string> nearest_paths(std::string_view word, const std::vector<std::string>& candidates) {
+  std::vector<std::string> out;
+  if (word.size() >= 3) {  // shorter says nothing about which was meant
+    for (const auto& c : candidates) {
+      const bool continues = c.size() > word.size() && c.compare(0, word.size(), word) == 0 &&
+                             (c[word.size()] == '_' || c[word.size()] == '.');
+      if (continues) out.push_back(c);
+    }
+  }
+  if (out.empty()) {
+    if (auto n = nearest(word, candidates)) out.push_back(*n);
+  }
+  return out;
+}
+
+std::string did_you_mean_path(std::string_view word, const std::vector<std::string>& candidates) {
+  constexpr std::size_t kMaxListed = 4;
+  const auto near = nearest_paths(word, candidates);
+  if (near.empty() || near.size() > kMaxListed) return "";
+  if (near.size() == 1) return "; did you mean '" + near.front() + "'?";
+  std::string list;
+  for (const auto& n : near) list += (list.empty() ? "'" : ", '") + n + "'";
+  return "; did you mean one of " + list + "?";
+}
+
 }  // namespace ist::scenario

@@ -17,4 +17,12 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 // "; did you mean 'x'?" or "" — ready to append to a message.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
+// For dotted paths of snake_case names (expect's summary paths): the candidates that continue
+// the word at a '_' or '.' ("setup_rate" -> "setup_rate_per_s", "rekeys" -> "rekeys.ike",
+// "rekeys.child"); otherwise nearest(). Empty when none fits.
+std::vector<std::string> nearest_paths(std::string_view word, const std::vector<std::string>& candidates);
+
+// "; did you mean 'x'?", "; did you mean one of 'x', 'y'?" or "".
+std::string did_you_mean_path(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace ist::scenario

@@ -38,7 +38,7 @@ def test_lifetime_sweep_json_shows_both_points_compressed(run_ikestorm):
 @pytest.mark.parametrize("name,line,col,text", [
     ("unknown-child-key.yaml", 3, 5,
      "unknown key 'rekey_tme' in peers.child; did you mean 'rekey_time'?"),
-    ("count-negative.yaml", 2, 10, "peers.count: expected a whole number from 1 to 1000000"),
+    ("count-negative.yaml", 2, 10, "peers.count: expected a whole number from 1 to 32767"),
     ("broken-indent.yaml", 4, 8, "broken YAML"),
     ("sweep-empty-list.yaml", 2, 16, "sweep.peers.count: the list of values is empty"),
     ("binary.yaml", 2, 1, "not a text file"),

@@ -37,6 +37,13 @@ TEST(ScenarioExpect, Paths) {
   }
   EXPECT_NE(sc::check_expect_path("setup_latency_ms.p98")->find("did you mean 'setup_latency_ms.p90'"),
             std::string::npos);
+  EXPECT_EQ(sc::check_expect_path("setup_rate"),
+            "unknown expectation 'setup_rate'; did you mean 'setup_rate_per_s'? (expect takes summary paths such "
+            "as established_ratio, setup_latency_ms.p99, or codes.NAME)");
+  EXPECT_NE(sc::check_expect_path("setup_latency_ms")->find("did you mean one of 'setup_latency_ms.p50', "
+                                                            "'setup_latency_ms.p90', 'setup_latency_ms.p99', "
+                                                            "'setup_latency_ms.max'?"),
+            std::string::npos);
   EXPECT_NE(sc::check_expect_path("codes.mm_limit")->find("not a code name"), std::string::npos);
   EXPECT_NE(sc::check_expect_path("codes.X.count")->find("codes.NAME.attempts"), std::string::npos);
 

@@ -69,7 +69,7 @@ TEST(ScenarioOverride, ErrorsNameTheOverride) {
            "--set phases.7.hold.duration: 'phases' has 2 entries; no index 7",
            "--set peers.cont: unknown key 'cont' in peers; did you mean 'count'?",
            "--set phases.1.hold.duration: phases[1].hold.duration: expected a duration",
-           "--peers: peers.count: expected a whole number from 1 to 1000000, got '-3'"}) {
+           "--peers: peers.count: expected a whole number from 1 to 32767, got '-3'"}) {
     EXPECT_NE(all.find(want), std::string::npos) << "missing: " << want << "\nin:\n" << all;
   }
 }

@@ -25,7 +25,7 @@ TEST(ScenarioParse, EveryKeyOfTheContract) {
   EXPECT_EQ(s.seed, 42u);
 
   EXPECT_EQ(s.peers.count, 500u);
-  EXPECT_EQ(s.peers.engine, sc::Engine::native);
+  EXPECT_EQ(s.peers.engine, sc::Engine::charon);  // native takes PSK only, see native-auth-ecdsa.yaml
   EXPECT_EQ(s.peers.auth, sc::Auth::eap_mschapv2);
   EXPECT_EQ(s.peers.arrival.kind, sc::Arrival::Kind::ramp);
   EXPECT_DOUBLE_EQ(s.peers.arrival.ramp_from_per_s, 10);

@@ -75,4 +75,16 @@ TEST(ScenarioNearest, SuggestsCloseKeysOnly) {
   EXPECT_EQ(sc::edit_distance("kitten", "sitting"), 3u);
 }
 
+TEST(ScenarioNearest, PathsAlsoSuggestTheirContinuations) {
+  const std::vector<std::string> paths = {"setup_rate_per_s", "rekeys.ike", "rekeys.child", "established",
+                                          "established_ratio"};
+  EXPECT_EQ(sc::did_you_mean_path("setup_rate", paths), "; did you mean 'setup_rate_per_s'?");
+  EXPECT_EQ(sc::did_you_mean_path("rekeys", paths), "; did you mean one of 'rekeys.ike', 'rekeys.child'?");
+  EXPECT_EQ(sc::did_you_mean_path("establshed_ratio", paths), "; did you mean 'established_ratio'?");
+  // A continuation starts at a '_' or '.', and a word that short says nothing.
+  EXPECT_EQ(sc::did_you_mean_path("setup_ra", paths), "");
+  EXPECT_EQ(sc::did_you_mean_path("re", paths), "");
+  EXPECT_EQ(sc::did_you_mean_path("latency", paths), "");
+}
+
 }  // namespace

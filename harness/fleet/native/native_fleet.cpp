@@ -6,47 +6,18 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
-#include <sstream>
 
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
+#include "fleet/native/proposal_words.hpp"
 
 namespace ist::fleet {
 
-namespace tid = native::transform_id;
 using K = PeerObservation::Kind;
 using native::Bytes;
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, sep);) out.push_back(part);
-  return out;
-}
-
-// "aes128" / "aes256gcm16" -> (encr, bits); nullopt when not an encryption token.
-std::optional<std::pair<uint16_t, uint16_t>> encr_token(const std::string& t) {
-  for (uint16_t bits : {128, 192, 256}) {
-    std::string aes = "aes" + std::to_string(bits);
-    if (t == aes) return std::pair<uint16_t, uint16_t>{tid::encr_aes_cbc, bits};
-    if (t == aes + "gcm16" || t == aes + "gcm128") return std::pair<uint16_t, uint16_t>{tid::encr_aes_gcm_16, bits};
-  }
-  return std::nullopt;
-}
-
-std::optional<uint16_t> dh_token(const std::string& t) {
-  if (t == "x25519" || t == "curve25519") return tid::dh_x25519;
-  if (t == "ecp256") return tid::dh_ecp256;
-  if (t == "modp2048") return tid::dh_modp2048;
-  return std::nullopt;
-}
-
-const char* const kSupported =
-    "the native engine supports aes128/192/256 with sha256, aes128/192/256gcm16, prfsha256, "
-    "x25519/ecp256/modp2048";
 
 Result<Bytes> address_bytes(const std::string& text) {
   Bytes out(16);
@@ -108,55 +79,18 @@ FailureKind failure_kind(const native::InitiatorEvent& e) {
 
 }  // namespace
 
-namespace {
-
-// What the native engine understands of one strongSwan proposal string, in the IKE shape
-// (ESP's is its first three fields). IKE takes DH groups and prfsha256; ESP takes noesn, and
-// a DH group there would ask for PFS.
-Result<native::IkeProposalConfig> parse_proposal(const std::vector<std::string>& proposals, bool ike) {
-  const std::string key = ike ? "peers.ike.proposals" : "peers.child.proposals";
-  if (proposals.size() != 1)
-    return Error(key + ": the native engine offers exactly one " + (ike ? "IKE" : "ESP") + " proposal (got " +
-                 std::to_string(proposals.size()) + ")");
-  const std::string& text = proposals[0];
+Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
+  IST_TRY_ASSIGN(auto p, native::parse_native_proposal(proposals, true));
   native::IkeProposalConfig c;
-  c.dh_groups.clear();
-  bool have_encr = false, have_integ = false;
-  for (const auto& t : split(text, '-')) {
-    if (auto e = encr_token(t); e && !have_encr) {
-      c.encr = e->first;
-      c.key_bits = e->second;
-      have_encr = true;
-    } else if (t == "sha256" && !have_integ) {
-      c.integ = tid::integ_hmac_sha2_256_128;
-      have_integ = true;
-    } else if (ike && t == "prfsha256") {
-      // the only PRF the native engine has; always used
-    } else if (!ike && t == "noesn") {
-      // no extended sequence numbers is what the native engine proposes anyway
-    } else if (auto g = dh_token(t)) {
-      if (!ike) return Error(key + ": '" + text + "' asks for PFS, which the native engine does not do");
-      c.dh_groups.push_back(*g);
-    } else {
-      return Error(key + ": '" + t + "' in '" + text + "' is not supported (" + kSupported + ")");
-    }
-  }
-  const bool aead = c.encr == tid::encr_aes_gcm_16;
-  if (!have_encr) return Error(key + ": '" + text + "' has no encryption algorithm");
-  if (aead && have_integ) return Error(key + ": '" + text + "' combines AES-GCM with an integrity algorithm");
-  if (!aead && !have_integ) return Error(key + ": '" + text + "' needs sha256 with AES-CBC");
-  if (ike && c.dh_groups.empty()) return Error(key + ": '" + text + "' has no DH group");
+  c.encr = p.encr;
+  c.key_bits = p.key_bits;
+  c.integ = p.integ;
+  c.dh_groups = p.dh_groups;
   return c;
 }
 
-}  // namespace
-
-Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals) {
-  return parse_proposal(proposals, true);
-}
-
 Result<native::EspProposalConfig> native_esp_proposal(const std::vector<std::string>& proposals) {
-  IST_TRY_ASSIGN(auto p, parse_proposal(proposals, false));
+  IST_TRY_ASSIGN(auto p, native::parse_native_proposal(proposals, false));
   native::EspProposalConfig c;
   c.encr = p.encr;
   c.key_bits = p.key_bits;

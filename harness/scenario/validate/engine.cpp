@@ -1,0 +1,44 @@
+// Checks across sections: what an engine cannot do with what the other sections ask.
+#include "scenario/validate/reader.hpp"
+
+#include "fleet/native/proposal_words.hpp"
+
+namespace ist::scenario::validation {
+namespace {
+
+// The value under `key` of a map node; nullptr when either is absent or not a map.
+const Node* under(const Node* n, const char* key) { return n != nullptr && n->is_map() ? n->find(key) : nullptr; }
+
+}  // namespace
+
+// What the native engine cannot do (auth, gateway configs, proposals), and sut.config's pairing: checked here, where the
+// keys have their place in the file, so `run` never meets them (exit 3) after setup.
+void Validator::check_engine_limits(const Node& doc, const Scenario& s) {
+  const Node* peers = under(&doc, "peers");
+  const Node* config = under(under(&doc, "sut"), "config");
+  const Node* ss_conf = under(config, "strongswan_conf");
+  if (ss_conf != nullptr && s.sut.config.strongswan_conf && !s.sut.config.swanctl_conf) {
+    diag_.add(ss_conf->origin,
+              "sut.config.strongswan_conf: needs sut.config.swanctl_conf (the connections to test) next to it");
+  }
+  if (s.peers.engine != Engine::native) return;
+  const Node* auth = under(peers, "auth");
+  if (auth != nullptr && s.peers.auth != Auth::psk) {
+    diag_.add(auth->origin, "peers.auth: " + std::string(to_string(s.peers.auth)) +
+                                " needs peers.engine: charon (the native engine authenticates with a PSK only)");
+  }
+  if (config != nullptr && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
+    diag_.add(config->origin, "sut.config: needs peers.engine: charon (the native engine cannot derive its "
+                              "peers from a gateway config)");
+  }
+  // One proposal of the algorithms it has (fleet/native/proposal_words.hpp); the defaults fit.
+  const Node* engine = under(peers, "engine");
+  for (const bool ike : {true, false}) {
+    const SaSettings& sa = ike ? s.peers.ike : s.peers.child;
+    const Node* at = under(under(peers, ike ? "ike" : "child"), "proposals");
+    if (at == nullptr) at = engine != nullptr ? engine : &doc;
+    if (auto words = native::parse_native_proposal(sa.proposals, ike); !words) diag_.add(at->origin, words.error().message);
+  }
+}
+
+}  // namespace ist::scenario::validation

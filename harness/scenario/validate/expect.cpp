@@ -1,0 +1,33 @@
+// expect: PATH: "OP NUMBER" conditions on a run's summary.
+#include "scenario/validate/reader.hpp"
+
+#include "scenario/expect.hpp"
+
+namespace ist::scenario::validation {
+
+void Validator::read_expect(const Node* n, Scenario& s) {
+  if (n == nullptr || n->is_null()) {
+    s.expect = {implied_expectation()};
+    s.expect_implied = true;
+    return;
+  }
+  if (!n->is_map()) return bad(*n, "expect", "a map of PATH: \"OP NUMBER\"");
+  for (const auto& e : n->entries) {
+    if (auto why = check_expect_path(e.key, ctx_.known_codes)) {
+      diag_.add(e.key_origin, "expect: " + *why);
+      continue;
+    }
+    const std::string path = "expect." + e.key;
+    const std::string what = "a condition like \">= 0.99\"";
+    if (!need_scalar(e.value, path, what)) continue;
+    auto c = parse_condition(e.value.scalar);
+    if (auto* why = std::get_if<std::string>(&c)) {
+      bad(e.value, path, what, *why);
+      continue;
+    }
+    const auto& pc = std::get<ParsedCondition>(c);
+    s.expect.push_back(Expectation{e.key, pc.op, pc.threshold, pc.threshold_text, e.key_origin});
+  }
+}
+
+}  // namespace ist::scenario::validation
