@@ -59,6 +59,7 @@ void Orchestrator::on_observation(const PeerObservation& o) {
     uint32_t peer = o.peer;
     // Give the daemon a moment to forget the old SA before the same conn starts again.
     loop_.after(50ms, [this, peer] {
+      if (tearing_down_ || should_stop()) return;  // teardown began meanwhile: stay down
       tracker_.observe({K::initiate_sent, peer, loop_.clock().now(), ""});
       result_.timelines.add(peer, {ms_between(t0_, loop_.clock().now()), "initiate", "reconnect"});
       engine_.initiate(peer);
@@ -100,7 +101,9 @@ void Orchestrator::check_sut(MonoTime now) {
   const bool busy = sut_cpu_last_s_ >= 0 && u.cpu_s > sut_cpu_last_s_ + 0.01;
   sut_cpu_last_s_ = u.cpu_s;
   if (busy) return;  // working (a long list-sas on a saturated SUT), if not answering yet
-  if (!sut_silent_since_ && now - sut_last_answer_ > plan_.sut_unresponsive_after) {
+  // Checked once a second, before this second's stats request: the last answer is always
+  // about a second old, so one tick of slack keeps a short threshold from firing every tick.
+  if (!sut_silent_since_ && now - sut_last_answer_ > plan_.sut_unresponsive_after + 1s) {
     sut_silent_since_ = sut_last_answer_;
     log::warn("the SUT has answered neither vici nor any peer for ",
               static_cast<int>(ms_between(sut_last_answer_, now) / 1000), " s and spends no CPU: unresponsive");
@@ -308,6 +311,7 @@ void Orchestrator::run_churn(const Phase& p) {
 }
 
 void Orchestrator::run_teardown() {
+  tearing_down_ = true;
   std::fill(reconnect_on_down_.begin(), reconnect_on_down_.end(), false);
   for (uint32_t i = 0; i < tracker_.size(); ++i)
     if (tracker_.peer(i).ike_up || tracker_.peer(i).state == fleet::PeerState::connecting) engine_.terminate(i);

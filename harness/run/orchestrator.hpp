@@ -128,6 +128,7 @@ class Orchestrator {
   uint64_t established_last_tick_ = 0;
   double rate_last_tick_ = 0;
   bool ticking_ = false;
+  bool tearing_down_ = false;  // reconnects scheduled before teardown must not fire in it
   MonoTime sut_last_answer_{};
   double sut_cpu_last_s_ = -1;
   std::optional<MonoTime> sut_silent_since_;

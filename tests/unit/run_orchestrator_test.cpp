@@ -214,8 +214,12 @@ TEST_F(OrchestratorTest, ChurnTerminatesAndReconnects) {
   plan.phases = {connect_at(1000), churn};
   Orchestrator o(loop, engine, sut, plan);
   o.execute();
-  EXPECT_GE(engine.terminates, 10 + 8);  // churn (~10) + teardown of all 10
-  EXPECT_GE(engine.initiates, 10 + 8);
+  // Guaranteed whatever the load: the first churn step runs at once, its peer comes back,
+  // and teardown takes all 10 down (a reconnect due after teardown began stays down). On a
+  // quiet box it is ~10 churns in the 500 ms; a loaded one fires fewer.
+  EXPECT_GE(engine.terminates, 10 + 1);
+  EXPECT_GE(engine.initiates, 10 + 1);
+  EXPECT_EQ(o.tracker().ike_active(), 0u);
 }
 
 TEST_F(OrchestratorTest, StopRequestEndsEarlyButStillTearsDown) {
@@ -281,9 +285,9 @@ TEST_F(OrchestratorTest, ASilentIdleSutIsUnresponsiveABusyOneIsNot) {
     sut.busy = busy;
     OrchestratorPlan plan;
     plan.sut_unresponsive_after = 1s;
-    plan.phases = {connect_at(1000), hold_for(4500ms), Phase{Phase::Kind::teardown}};
+    plan.phases = {connect_at(1000), hold_for(6000ms), Phase{Phase::Kind::teardown}};
     loop.after(1200ms, [&] { sut.silent = true; });
-    loop.after(3800ms, [&] { sut.silent = false; });
+    loop.after(4200ms, [&] { sut.silent = false; });
     Orchestrator o(loop, engine, sut, plan);
     auto r = o.execute();
     EXPECT_FALSE(r.sut_died_at_s.has_value());
@@ -292,9 +296,13 @@ TEST_F(OrchestratorTest, ASilentIdleSutIsUnresponsiveABusyOneIsNot) {
       continue;
     }
     ASSERT_EQ(r.sut_unresponsive_s.size(), 1u);
+    // Guaranteed whatever the load: the span starts at its last answer before the silence
+    // (at most 1.2 s) and ends at its first answer after it (4.2 s or a tick later).
     const auto [from, to] = r.sut_unresponsive_s[0];
-    EXPECT_NEAR(from, 1.0, 0.6);  // its last answer before the silence
-    EXPECT_NEAR(to, 4.0, 0.6);    // its first answer after it
+    EXPECT_GT(from, 0.0);
+    EXPECT_LE(from, 1.25);
+    EXPECT_GE(to, 4.15);
+    EXPECT_LT(to, r.phases.back().end_s + 1.5);
   }
 }
 
