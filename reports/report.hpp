@@ -172,6 +172,7 @@ struct DataSummary {
 };
 
 inline constexpr std::size_t kMaxRawRecords = 1000;
+inline constexpr std::size_t kMaxFailureRecords = 100000;
 
 struct RunReport {
   nlohmann::json parameters = nlohmann::json::object();

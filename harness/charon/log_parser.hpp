@@ -14,6 +14,7 @@
 //    level 2, the address a COOKIE went to) from earlier/later lines of the same SA or thread.
 #include <cstdint>
 #include <deque>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -144,6 +145,17 @@ void for_each_log_line(std::string_view text, Fn&& fn) {
     fn(parse_log_line(text.substr(pos, end - pos)));
     pos = end + 1;
   }
+}
+
+// The same over a file, read line by line: a soak's log of gigabytes costs one line of
+// memory, not the whole text (JoinedLogEvent owns its strings, so the joiner needs no more).
+// False when the file cannot be opened or read.
+template <class Fn>
+bool for_each_log_line_in_file(const std::string& path, Fn&& fn) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  for (std::string line; std::getline(f, line);) fn(parse_log_line(line));
+  return !f.bad();
 }
 
 // A LogEvent with what the surrounding lines tell about it. Owns its strings: it may be

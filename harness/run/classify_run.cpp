@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -238,10 +236,6 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
   std::vector<ObservedEvent> limit_hits;
   std::unordered_set<std::string> reached_sut;  // addresses the SUT saw initiating
   if (!in.sut_log.empty()) {
-    std::ifstream f(in.sut_log, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const std::string text = ss.str();
     const int64_t log_t0 = ms_since_local_year_start(in.run_start_wall);
     const int64_t teardown_ms = in.teardown_start_s < 0 ? INT64_MAX : static_cast<int64_t>(in.teardown_start_s * 1000);
     // The SUT's lines name a peer by address (or identity); records use the harness's peer
@@ -267,7 +261,8 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
       }
       out.events.push_back(std::move(*e));
     };
-    charon::for_each_log_line(text, [&](const charon::LogEvent& e) { joiner.feed(e, sink); });
+    if (!charon::for_each_log_line_in_file(in.sut_log, [&](const charon::LogEvent& e) { joiner.feed(e, sink); }))
+      out.notes.push_back("the SUT's log " + in.sut_log + " could not be read whole: its records may be missing");
     joiner.finish(sink);
   }
 
@@ -303,7 +298,13 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
 
   taxonomy::Classifier classifier;
   out.result = classifier.classify(out.events);
-  for (const auto& f : out.result.failures) rep.failures.push_back(to_report(f));
+  // Records up to a cap in the report (a day's soak of rekey collisions would make report.json
+  // hundreds of megabytes); the codes' counts below stay exact.
+  for (std::size_t i = 0; i < out.result.failures.size() && i < reports::kMaxFailureRecords; ++i)
+    rep.failures.push_back(to_report(out.result.failures[i]));
+  if (out.result.failures.size() > reports::kMaxFailureRecords)
+    out.notes.push_back(std::to_string(out.result.failures.size()) + " failure records; the report keeps the first " +
+                        std::to_string(reports::kMaxFailureRecords) + " (codes count them all)");
   for (const auto& [name, c] : out.result.codes)
     rep.codes[name] = {c.peers.value_or(0), c.attempts};
   for (const auto& [name, c] : out.result.informational_codes)

@@ -1,8 +1,10 @@
 // Log parser: exact event counts on the recorded real logs (tests/fixtures/logs, counts
 // taken with grep on the exact 5.9.8 strings), single-line field extraction, bad input.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -83,6 +85,25 @@ TEST(LogParserFixtures, CountsPerKindMatchTheRecordedLogs) {
     for (std::size_t i = 0; i < kCountedKinds.size(); ++i)
       EXPECT_EQ(counts[kCountedKinds[i]], fx.counts[i]) << to_string(kCountedKinds[i]);
   }
+}
+
+TEST(LogParserFixtures, AFileReadLineByLineGivesWhatItsWholeTextGives) {
+  // The run classifies the SUT's log line by line (a soak's log is gigabytes); the events
+  // must be the ones for_each_log_line gives for the same text.
+  for (const auto& fx : kFixtures) {
+    SCOPED_TRACE(fx.file);
+    const std::string text = read_fixture(fx.file);
+    std::vector<std::pair<LogEventKind, int64_t>> whole, streamed;
+    for_each_log_line(text, [&](const LogEvent& e) { whole.emplace_back(e.kind, e.t_ms); });
+    // The same text with its last newline cut off: the last line still counts.
+    const auto path = std::filesystem::temp_directory_path() / ("ist-logparser-" + std::to_string(::getpid()));
+    std::ofstream(path, std::ios::binary) << text.substr(0, text.size() - (text.ends_with('\n') ? 1 : 0));
+    ASSERT_TRUE(for_each_log_line_in_file(path.string(), [&](const LogEvent& e) { streamed.emplace_back(e.kind, e.t_ms); }));
+    std::filesystem::remove(path);
+    EXPECT_EQ(streamed, whole);
+    EXPECT_EQ(streamed.size(), fx.lines);
+  }
+  EXPECT_FALSE(for_each_log_line_in_file("/nonexistent/ikestorm.log", [](const LogEvent&) {}));
 }
 
 TEST(LogParserFixtures, LimitLevel2KeysDropsByInitiatorSpi) {
