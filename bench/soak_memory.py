@@ -27,17 +27,9 @@ import threading
 import time
 from pathlib import Path
 
+from native_vs_charon import vm_rss_kb  # the harness's VmRSS, read the same way there
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def vm_rss_kb(pid):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def seconds(text):
