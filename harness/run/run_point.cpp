@@ -406,12 +406,12 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
         "this says nothing about the network (harness/charon/NAT.md)");
 
   // Unix socket paths are limited to 107 bytes: a deep --out folder gets its sockets in a
-  // short folder of the run's own, journaled so `clean` removes it after a SIGKILL.
+  // private folder (0700, made exclusively) in the run's state folder, journaled for `clean`.
   std::string socket_dir;
   if (dir.size() + std::string("/peers-255/charon.vici").size() > charon::kMaxUnixSocketPath) {
-    socket_dir = "/tmp/ist-" + ctx.state->run_id() + "-" + ctx.point_dir;
-    (void)ctx.state->record({std::string(resource_kind::dir), socket_dir, ""});
-    fs::create_directories(socket_dir, ec);
+    auto made = ctx.state->create_private_dir("sockets-" + ctx.point_dir);
+    if (!made) return fail("vici sockets: " + made.error().describe());
+    socket_dir = *made;
     rep.notes.push_back("vici sockets in " + socket_dir + " (the report folder's path is too long for a unix socket)");
   }
   struct SocketDirCleanup {
