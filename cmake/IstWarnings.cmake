@@ -1,4 +1,4 @@
-# Warnings every ikestorm target gets; -Werror unless IST_WERROR=OFF.
+# Warnings every ikestorm target gets; -Werror with IST_WERROR=ON (the presets and CI).
 add_library(ist_warnings INTERFACE)
 target_compile_options(ist_warnings INTERFACE
   -Wall -Wextra $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local> -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
