@@ -105,7 +105,7 @@ int vm_main(const std::vector<std::string>& args) {
               << vm::accel_name(g.accel()) << ", qemu pid " << g.qemu_pid() << ") ready in " << t.total_s
               << " s (initramfs " << t.initramfs_s << " s" << (t.initramfs_cached ? " cached" : "") << ", boot "
               << t.boot_s << " s, network " << t.network_s << " s); namespace " << ns->name() << ", console "
-              << g.console_log_path() << std::endl;
+              << g.console_log_path() << ", agent " << o.agent_path << std::endl;
     if (auto st = address_tap(*ns, o.network.tap); !st) log::warn("vm: addressing the tap: ", st.error().describe());
     for (const auto& cmd : execs) {
       auto r = g.exec(split_words(cmd), std::chrono::seconds(60));

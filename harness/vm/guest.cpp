@@ -141,6 +141,8 @@ std::string default_agent_path() {
   if (!ec) {
     auto dir = self.parent_path();
     candidates.push_back((dir / "ist-vm-agent").string());
+    // An installed (or unpacked) package: <prefix>/bin/ikestorm with <prefix>/lib/ikestorm/.
+    candidates.push_back((dir / "../lib/ikestorm/ist-vm-agent").lexically_normal().string());
     candidates.push_back((dir / "../vm/agent/ist-vm-agent").lexically_normal().string());
   }
 #ifdef IST_VM_AGENT_BUILD_PATH
