@@ -290,6 +290,7 @@ int run_main(const std::vector<std::string>& args) {
     report.command = cmd;
   }
   report.scenario = L.document;
+  report.scenario_yaml = scenario_yaml_as_written(vm.count("file") ? vm["file"].as<std::string>() : "");
   report.backend = backend;
   report.real_xfrm = backend == "xfrm";
   utsname u{};

@@ -20,6 +20,7 @@
 #include "fleet/native/data_plane_session.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/native/packet_io_choice.hpp"
+#include "netns/sysctl.hpp"
 #include "netns/topology.hpp"
 #include "run/charon_sut.hpp"
 #include "run/classify_run.hpp"
@@ -379,7 +380,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   auto topo = netns::Topology::build(*ctx.state, spec);
   if (!topo) return fail("building the topology: " + topo.error().describe());
   rep.notes.push_back("topology built in " + std::to_string(topo->timings().total_s) + " s");
-  for (const auto& sk : topo->skipped_sysctls()) rep.notes.push_back("sysctl not settable here: " + sk);
+  if (auto note = netns::skipped_sysctls_note(topo->skipped_sysctls()); !note.empty()) rep.notes.push_back(note);
 
   // The kernel's XFRM side of both namespaces, sampled at every tick (harness/xfrm).
   xfrm::RunObserver kernel;
