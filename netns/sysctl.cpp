@@ -48,4 +48,11 @@ Result<std::string> read_sysctl(const std::string& key) {
   return v;
 }
 
+std::string skipped_sysctls_note(const std::vector<std::string>& skipped) {
+  if (skipped.empty()) return "";
+  std::string note = "sysctls not settable here (left as the kernel has them): ";
+  for (std::size_t i = 0; i < skipped.size(); ++i) note += (i ? ", " : "") + skipped[i];
+  return note;
+}
+
 }  // namespace ist::netns

@@ -22,5 +22,8 @@ Result<bool> write_sysctl(const Sysctl& s);
 // Writes all; appends the keys of skipped optional ones to `skipped` when given.
 Status write_sysctls(const std::vector<Sysctl>& list, std::vector<std::string>* skipped = nullptr);
 Result<std::string> read_sysctl(const std::string& key);  // trailing newline stripped
+// The report's one note for the optional sysctls that were skipped: "sysctls not settable
+// here (left as the kernel has them): a, b, c"; "" when none was skipped.
+std::string skipped_sysctls_note(const std::vector<std::string>& skipped);
 
 }  // namespace ist::netns

@@ -370,7 +370,15 @@ std::string render_html(const Report& r, const CodeLookup& lookup) {
   if (is_sweep(r)) sweep_section(o, r);
   for (std::size_t i = 0; i < r.runs.size(); ++i) run_section(o, r.runs[i], i, lookup);
 
-  o << "<h2>Scenario</h2>\n<pre>" << esc(r.scenario.dump(2, ' ', false, json::error_handler_t::replace)) << "</pre>\n";
+  // The scenario as the user wrote it; the document after --set (what ran) collapsed below.
+  const std::string document = esc(r.scenario.dump(2, ' ', false, json::error_handler_t::replace));
+  if (r.scenario_yaml.empty()) {  // a report from before scenario_yaml
+    o << "<h2>Scenario</h2>\n<pre>" << document << "</pre>\n";
+  } else {
+    o << "<h2>Scenario</h2>\n<pre class=\"scenario-yaml\">" << esc(r.scenario_yaml) << "</pre>\n"
+      << "<details><summary>Effective scenario (after --set, as JSON)</summary><pre>" << document
+      << "</pre></details>\n";
+  }
   o << "<details><summary class=\"muted\">Charts drawn with uPlot (MIT license), inlined</summary><pre>"
     << esc(assets::kUplotLicense) << "</pre></details>\n</main>\n";
   o << "<script type=\"application/json\" id=\"ist-data\">" << json_for_script(chart_data(r)) << "</script>\n"

@@ -43,6 +43,7 @@ Result<Report> merge_reports(const std::vector<ShardInput>& shards, const std::s
   out.schema_version = first.report.schema_version;
   out.tool_version = first.report.tool_version;
   out.scenario = first.report.scenario;
+  out.scenario_yaml = first.report.scenario_yaml;
   out.backend = first.report.backend;
   out.real_xfrm = first.report.real_xfrm;
   out.host = first.report.host;

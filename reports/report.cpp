@@ -134,6 +134,7 @@ json to_json(const Report& r) {
               {"real_xfrm", r.real_xfrm},
               {"host", r.host},
               {"runs", runs}};
+  if (!r.scenario_yaml.empty()) j["scenario_yaml"] = r.scenario_yaml;
   if (!r.merged_from.empty()) j["merged_from"] = r.merged_from;
   return j;
 }
@@ -151,6 +152,7 @@ Result<Report> from_json(const json& j) {
     r.started_at = j.value("started_at", "");
     r.command = j.value("command", "");
     r.scenario = j.value("scenario", json::object());
+    r.scenario_yaml = j.value("scenario_yaml", "");
     r.backend = j.value("backend", "");
     r.real_xfrm = j.value("real_xfrm", false);
     r.host = j.value("host", Host{});

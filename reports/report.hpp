@@ -216,6 +216,9 @@ struct Report {
   std::string started_at;
   std::string command;
   nlohmann::json scenario = nlohmann::json::object();
+  // The scenario file's text as the user wrote it (the built-in default's text without a
+  // file), before --set; report.html shows it. "" in reports older than this field.
+  std::string scenario_yaml;
   std::string backend;
   bool real_xfrm = false;
   Host host;

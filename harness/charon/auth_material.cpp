@@ -3,9 +3,9 @@
 #include <openssl/rand.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "charon/x509_maker.hpp"
+#include "common/file_write.hpp"
 
 namespace ist::charon {
 
@@ -65,12 +65,9 @@ Status write_blob(const std::string& dir, const PemBlob& b) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) return Error("cannot create " + path.parent_path().string() + ": " + ec.message());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << b.pem;
-  f.close();
-  if (!f) return Error("cannot write " + path.string());
-  if (b.file.starts_with("private/")) fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
-  return ok();
+  // Keys are created 0600 by open() itself: never readable by others, whatever the umask.
+  const bool private_key = b.file.starts_with("private/");
+  return write_file_atomic(path.string(), b.pem, private_key ? 0600 : 0644);
 }
 
 // A key and its certificate, signed by the CA.

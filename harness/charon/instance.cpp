@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/event_loop.hpp"
+#include "common/file_write.hpp"
 #include "common/log.hpp"
 #include "vici/session.hpp"
 
@@ -29,15 +30,6 @@ std::string tail_lines(const std::string& path, std::size_t n) {
   std::string out;
   for (const auto& l : lines) out += "\n  " + l;
   return out;
-}
-
-Status write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return Error::sys("creating " + path);
-  f << text;
-  f.flush();
-  if (!f) return Error::sys("writing " + path);
-  return ok();
 }
 
 Status remove_stale(const std::string& path) {
@@ -106,7 +98,7 @@ Result<Instance> Instance::start(const InstanceOptions& o) {
   if (auto st = check_plugins_installed(wanted_plugins, o.plugin_dir); !st)
     return fail(std::move(st).error());
   IST_TRY_ASSIGN(std::string conf, render_strongswan_conf(settings));
-  if (auto st = write_file(inst.conf_path_, conf); !st) return fail(std::move(st).error());
+  if (auto st = write_file_atomic(inst.conf_path_, conf); !st) return fail(std::move(st).error());
   // A socket or pid file left by an earlier daemon in this folder would be mistaken for ours
   // (the socket) or make charon refuse to start (the pid file).
   for (const auto& stale : {inst.vici_socket_, o.work_dir + "/run/charon.pid"})

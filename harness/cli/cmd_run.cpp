@@ -313,6 +313,7 @@ int run_main(const std::vector<std::string>& args) {
     report.command = cmd;
   }
   report.scenario = L.document;
+  report.scenario_yaml = scenario_yaml_as_written(vm.count("file") ? vm["file"].as<std::string>() : "");
   report.backend = backend;
   report.real_xfrm = false;  // only from evidence: a point whose SUT kernel held ESP states
   utsname u{};

@@ -4,7 +4,6 @@
 // SIGINT/SIGTERM.
 #include <poll.h>
 
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -74,14 +73,18 @@ int vm_main(const std::vector<std::string>& args) {
   {
     auto ns = netns::Namespace::create(*state, "vm");
     if (!ns) return fail("vm", ns.error().describe(), kExitHarnessFault);
-    const std::string run_dir = state->dir() + "/vm";
-    std::error_code ec;
-    std::filesystem::create_directories(run_dir, ec);
+    auto run_dir = state->create_private_dir("vm");
+    if (!run_dir) {
+      (void)ns->destroy();
+      (void)state->remove();
+      return fail("vm", run_dir.error().describe(), kExitHarnessFault);
+    }
     o.kernel = kernel;
+    o.agent_path = vm::default_agent_path();
     o.memory_mb = memory;
     o.cpus = cpus;
     o.extra_kernel_args = kernel_args;
-    o.run_dir = run_dir;
+    o.run_dir = *run_dir;
     o.network.netns = &*ns;
     o.network.tap = link_name(state->run_id(), "vm");
     o.network.addresses = {kGuestAddress};
@@ -97,7 +100,7 @@ int vm_main(const std::vector<std::string>& args) {
               << vm::accel_name(g.accel()) << ", qemu pid " << g.qemu_pid() << ") ready in " << t.total_s
               << " s (initramfs " << t.initramfs_s << " s" << (t.initramfs_cached ? " cached" : "") << ", boot "
               << t.boot_s << " s, network " << t.network_s << " s); namespace " << ns->name() << ", console "
-              << g.console_log_path() << std::endl;
+              << g.console_log_path() << ", agent " << o.agent_path << std::endl;
     if (auto st = address_tap(*ns, o.network.tap); !st) log::warn("vm: addressing the tap: ", st.error().describe());
     for (const auto& cmd : execs) {
       auto r = g.exec(split_words(cmd), std::chrono::seconds(60));

@@ -1,7 +1,10 @@
 #include "cli/command.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+
+#include "scenario/load.hpp"
 
 namespace ist::cli {
 namespace {
@@ -50,6 +53,15 @@ std::optional<int> parse_args(const std::vector<std::string>& args, const Usage&
     return kExitUsage;
   }
   return std::nullopt;
+}
+
+std::string scenario_yaml_as_written(const std::string& file) {
+  if (file.empty()) return std::string(scenario::default_scenario_yaml());
+  std::ifstream in(file, std::ios::binary);
+  std::string text(scenario::kMaxScenarioBytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(in ? text.size() : static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return text;
 }
 
 }  // namespace ist::cli

@@ -51,4 +51,9 @@ std::optional<int> parse_args(const std::vector<std::string>& args, const Usage&
 // "ikestorm <cmd>: <message>" to stderr; returns `code`.
 int fail(std::string_view cmd, std::string_view message, int code);
 
+// The scenario's text as the user wrote it (report `scenario_yaml`): the file's content, or
+// the built-in default scenario's when `file` is "". The file was loaded and checked just
+// before; if it cannot be read again the text is "" (report.html then shows the document).
+std::string scenario_yaml_as_written(const std::string& file);
+
 }  // namespace ist::cli

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "common/child_process.hpp"
+#include "common/file_write.hpp"
 #include "common/unique_fd.hpp"
 
 namespace fs = std::filesystem;
@@ -66,9 +68,8 @@ Result<RunState> RunState::create(const std::string& run_id) {
   std::string dir = state_root() + "/" + run_id;
   if (::mkdir(dir.c_str(), 0700) != 0) return Error::sys("creating run state folder " + dir);
   auto start = process_start_ticks(::getpid());
-  std::ofstream owner(dir + "/owner");
-  owner << ::getpid() << " " << start.value_or(0) << "\n";
-  if (!owner) return Error("writing " + dir + "/owner");
+  IST_TRY(write_file_atomic(dir + "/owner", std::to_string(::getpid()) + " " + std::to_string(start.value_or(0)) + "\n",
+                            0600));
   return RunState(run_id, dir);
 }
 
@@ -119,6 +120,25 @@ Status RunState::record_process(pid_t pid, std::string_view comm) {
   auto start = process_start_ticks(pid);
   return record({std::string(resource_kind::process), std::to_string(pid),
                  std::to_string(start.value_or(0)) + " " + std::string(comm)});
+}
+
+Result<std::string> RunState::create_private_dir(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos || has_space(name))
+    return Error("run scratch folder: bad name '" + std::string(name) + "'");
+  std::string path = dir_ + "/" + std::string(name);
+  const std::string exists = "creating run scratch folder " + path + ": it already exists (refused, not reused)";
+  // Refused before the journal is touched: forgetting a second entry would drop the first.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return Error(exists, EEXIST);
+  const Resource r{std::string(resource_kind::dir), path, ""};
+  IST_TRY(record(r));
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    const int e = errno;
+    (void)forget(r);
+    if (e == EEXIST) return Error(exists, e);
+    return Error::sys("creating run scratch folder " + path, e);
+  }
+  return path;
 }
 
 Result<std::vector<Resource>> RunState::live_resources() const {

@@ -70,6 +70,12 @@ class RunState {
   Status record(const Resource& r);
   Status forget(const Resource& r);
   Status record_process(pid_t pid, std::string_view comm);
+
+  // A scratch folder of this run's own, <state dir>/<name> (one path component), created
+  // 0700 with mkdir(): an existing folder of that name is refused, never reused. Journaled
+  // as a dir resource before it is made, so `clean` removes it after a SIGKILL. Vici
+  // sockets (which carry the PSK) live here when the --out path is too long for them.
+  Result<std::string> create_private_dir(std::string_view name);
   // Resources recorded and not forgotten, in journal order.
   Result<std::vector<Resource>> live_resources() const;
 

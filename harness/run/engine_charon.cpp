@@ -66,13 +66,13 @@ fleet::CharonFleetOptions fleet_options(PointRun& run, const SutPlan& sut, const
 }
 
 // The configs people read: the SUT's connection and a sample of the peers'.
-void write_configs(const PointRun& run, const SutPlan& sut, const fleet::CharonFleet& fleet) {
+void write_configs(PointRun& run, const SutPlan& sut, const fleet::CharonFleet& fleet) {
   const std::string& dir = run.dir;
   const uint32_t peers = run.peers;
   if (sut.gateway) {
-    write_file(dir + "/sut/swanctl.conf", charon::render_gateway_swanctl_conf(*sut.gateway));
+    write_file(dir + "/sut/swanctl.conf", charon::render_gateway_swanctl_conf(*sut.gateway), run.rep.notes, 0600);
   } else if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret})) {
-    write_file(dir + "/sut/swanctl.conf", *sut_conf);
+    write_file(dir + "/sut/swanctl.conf", *sut_conf, run.rep.notes, 0600);
   }
   std::vector<charon::ConnSpec> sample;
   for (uint32_t i = 0; i < std::min<uint32_t>(peers, 3); ++i) sample.push_back(fleet.conn_for(i));
@@ -80,7 +80,8 @@ void write_configs(const PointRun& run, const SutPlan& sut, const fleet::CharonF
   if (peers_conf)
     write_file(dir + "/peers-sample.swanctl.conf",
                "# the first " + std::to_string(sample.size()) + " of " + std::to_string(peers) +
-                   " peer connections; the others differ only in index, addresses and id\n" + *peers_conf);
+                   " peer connections; the others differ only in index, addresses and id\n" + *peers_conf,
+               run.rep.notes, 0600);
 }
 
 Status CharonFleetEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, StartedParts& parts) const {

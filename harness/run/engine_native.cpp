@@ -108,7 +108,7 @@ Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, S
                           " IKEv2 initiators inside the harness process (their CPU and memory are the harness's), "
                           "packet layer " + (*nf)->io().name());
   if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret}))
-    write_file(run.dir + "/sut/swanctl.conf", *sut_conf);
+    write_file(run.dir + "/sut/swanctl.conf", *sut_conf, run.rep.notes, 0600);
   parts.native = nf->get();
   parts.engine = std::move(*nf);
   return ok();

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/file_write.hpp"
+#include "common/log.hpp"
 #include "run/point_steps.hpp"
 
 namespace fs = std::filesystem;
@@ -52,8 +54,11 @@ void begin_point(PointRun& run) {
   }
 
   std::error_code ec;
-  fs::create_directories(run.dir, ec);
-  write_file(run.dir + "/scenario.json", run.point.document.dump(2) + "\n");
+  if (fs::create_directories(run.dir, ec); ec) {
+    log::warn("could not create ", run.dir, ": ", ec.message());
+    rep.notes.push_back("could not create " + run.dir + ": " + ec.message());
+  }
+  write_file(run.dir + "/scenario.json", run.point.document.dump(2) + "\n", rep.notes);
   rep.summary.peers = run.peers;
 }
 
@@ -81,9 +86,11 @@ void StartedParts::stop(std::vector<std::string>* notes) {
     if (auto st = topo->teardown(); !st) note("topology teardown: " + st.error().describe());
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
+void write_file(const std::string& path, const std::string& text, std::vector<std::string>& notes, mode_t mode) {
+  if (auto st = write_file_atomic(path, text, mode); !st) {
+    log::warn("could not write ", path, ": ", st.error().describe());
+    notes.push_back("could not write " + path + ": " + st.error().describe());
+  }
 }
 
 std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v) {

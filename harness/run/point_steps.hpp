@@ -12,6 +12,8 @@
 //   step_phases.cpp     the orchestrated phases (harness/run/orchestrator)
 //   step_report.cpp     the report's summary and per-peer timelines
 // point_run.cpp: what the steps share; the started parts, stopped in order on every return.
+#include <sys/types.h>
+
 #include <istream>
 #include <map>
 #include <memory>
@@ -167,7 +169,10 @@ void fill_peer_timelines(PointRun& run, const netns::Topology& topo, const fleet
                          OrchestratorResult& r);
 
 // Shared by the steps.
-void write_file(const std::string& path, const std::string& text);
+// Writes a file of the run folder (atomically, created with `mode`); a failure is a warning
+// and a note. swanctl.conf files hold the PSK: 0600.
+void write_file(const std::string& path, const std::string& text, std::vector<std::string>& notes,
+                mode_t mode = 0644);
 std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v);
 charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e);
 charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e);

@@ -1,3 +1,4 @@
+#include "netns/sysctl.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -14,7 +15,8 @@ Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& par
   if (!topo) return Error("building the topology: " + topo.error().describe());
   parts.topo = std::move(*topo);
   run.rep.notes.push_back("topology built in " + std::to_string(parts.topo->timings().total_s) + " s");
-  for (const auto& sk : parts.topo->skipped_sysctls()) run.rep.notes.push_back("sysctl not settable here: " + sk);
+  if (auto note = netns::skipped_sysctls_note(parts.topo->skipped_sysctls()); !note.empty())
+    run.rep.notes.push_back(note);
   return ok();
 }
 

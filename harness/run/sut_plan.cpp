@@ -24,20 +24,20 @@ Result<charon::Backend> sut_backend(PointRun& run, const SutPart& kind) {
 }
 
 // Unix socket paths are limited to 107 bytes: a deep --out folder gets its sockets in a
-// short folder of the run's own, journaled so `clean` removes it after a SIGKILL.
-void make_socket_dir(PointRun& run, StartedParts& parts) {
+// private folder (0700, made exclusively) in the run's state folder, journaled for `clean`.
+Status make_socket_dir(PointRun& run, StartedParts& parts) {
   const PointContext& ctx = run.ctx;
   std::string socket_dir;
   if (run.dir.size() + std::string("/peers-255/charon.vici").size() > charon::kMaxUnixSocketPath) {
-    socket_dir = "/tmp/ist-" + ctx.state->run_id() + "-" + ctx.point_dir;
-    (void)ctx.state->record({std::string(resource_kind::dir), socket_dir, ""});
-    std::error_code ec;
-    fs::create_directories(socket_dir, ec);
+    auto made = ctx.state->create_private_dir("sockets-" + ctx.point_dir);
+    if (!made) return std::move(made).error().wrap("vici sockets");
+    socket_dir = *made;
     run.rep.notes.push_back("vici sockets in " + socket_dir +
                             " (the report folder's path is too long for a unix socket)");
   }
   parts.socket_dir.state = ctx.state;
   parts.socket_dir.path = socket_dir;
+  return ok();
 }
 
 // The SUT's daemon and its responder connection (every peer, one PSK).
@@ -143,7 +143,7 @@ Status plan_setup(SutPlan& plan) {
 // 2a. What the SUT runs (its kind decides where: parts.sut).
 Status plan_sut(PointRun& run, StartedParts& parts, SutPlan& plan) {
   IST_TRY_ASSIGN(charon::Backend backend, sut_backend(run, *parts.sut));
-  make_socket_dir(run, parts);
+  IST_TRY(make_socket_dir(run, parts));
   plan_daemon(run, *parts.topo, backend, parts.socket_dir.path, plan);
   IST_TRY(plan_auth(run, *parts.topo, plan));
   return plan_setup(plan);

@@ -7,10 +7,10 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "common/file_write.hpp"
 #include "common/log.hpp"
 #include "netns/address_plan.hpp"
 #include "netns/rtnl.hpp"
@@ -147,14 +147,12 @@ Result<std::unique_ptr<VmSut>> VmSut::start(EventLoop& loop, const VmSutOptions&
   sut->log_path_ = o.work_dir + "/charon.log";
   std::error_code ec;
   std::filesystem::create_directories(o.work_dir, ec);
+  if (ec) return Error("creating " + o.work_dir + ": " + ec.message(), ec.value());
 
   IST_TRY_ASSIGN(std::string conf, render_guest_strongswan_conf(o.settings, kGuestCharonLog, kGuestViciAddress,
                                                                 kGuestViciPort));
-  {
-    // The copy people read; the guest gets its own through the control channel.
-    std::ofstream f(o.work_dir + "/strongswan.conf");
-    f << conf;
-  }
+  // The copy people read; the guest gets its own through the control channel.
+  IST_TRY(write_file_atomic(o.work_dir + "/strongswan.conf", conf));
 
   const std::string& run_id = o.run_state->run_id();
   const std::string bridge = link_name(run_id, "vbr");
@@ -353,8 +351,7 @@ Status VmSut::copy_log_back() {
       if (first) first = std::move(text).error().wrap("copying " + guest_path + " out of the guest");
       continue;
     }
-    std::ofstream f(host_path, std::ios::binary);
-    f << *text;
+    if (auto st = write_file_atomic(host_path, *text); !st && first) first = std::move(st);
   }
   return first;
 }
@@ -381,8 +378,7 @@ Status VmSut::stop() {
     // The guest kernel's XFRM error counters over the whole run, next to charon's log (the
     // run's XFRM observer watches the host namespaces, which hold no SAs with this backend).
     if (auto stat = guest_->run({"/bin/cat", "/proc/net/xfrm_stat"}, 10s)) {
-      std::ofstream f(work_dir_ + "/xfrm_stat", std::ios::binary);
-      f << *stat;
+      if (auto st = write_file_atomic(work_dir_ + "/xfrm_stat", *stat); !st && first) first = std::move(st);
     }
   }
   if (guest_) {

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file_write.hpp"
 #include "common/log.hpp"
 #include "common/probe.hpp"
 #include "netns/rtnl.hpp"
@@ -98,7 +99,9 @@ Accel choose_accel(const GuestOptions& o, const std::string& qemu, const std::st
     return verdict == "kvm" ? Accel::kvm : Accel::tcg;
   auto check = probe::check_kvm_for_vm(qemu, kernel, std::chrono::seconds(5));
   log::info("vm: ", check.detail);
-  std::ofstream(verdict_file) << (check.available ? "kvm" : "tcg") << "\n";
+  // A cache of the probe: if it cannot be kept, the next boot probes again.
+  if (auto st = write_file_atomic(verdict_file, check.available ? "kvm\n" : "tcg\n"); !st)
+    log::warn("vm: ", st.error().describe());
   return check.available ? Accel::kvm : Accel::tcg;
 }
 
@@ -138,6 +141,8 @@ std::string default_agent_path() {
   if (!ec) {
     auto dir = self.parent_path();
     candidates.push_back((dir / "ist-vm-agent").string());
+    // An installed (or unpacked) package: <prefix>/bin/ikestorm with <prefix>/lib/ikestorm/.
+    candidates.push_back((dir / "../lib/ikestorm/ist-vm-agent").lexically_normal().string());
     candidates.push_back((dir / "../vm/agent/ist-vm-agent").lexically_normal().string());
   }
 #ifdef IST_VM_AGENT_BUILD_PATH

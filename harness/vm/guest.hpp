@@ -198,8 +198,9 @@ class Guest {
 };
 
 // Where the agent binary is looked for when GuestOptions::agent_path is empty: $IKESTORM_VM_AGENT,
-// next to the running executable (and its ../vm/), the build tree it was compiled in,
-// /usr/lib/ikestorm/ist-vm-agent.
+// next to the running executable, in its install prefix (<exe dir>/../lib/ikestorm, where the
+// package puts it), in its build tree (<exe dir>/../vm/agent), the build tree it was compiled
+// in, /usr/lib/ikestorm/ist-vm-agent.
 std::string default_agent_path();
 
 // Newest /boot/vmlinuz-<release> whose /lib/modules/<release> exists; "" if none.

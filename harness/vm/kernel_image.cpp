@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/child_process.hpp"
+#include "common/file_write.hpp"
 #include "vm/initramfs.hpp"
 
 namespace fs = std::filesystem;
@@ -94,7 +95,7 @@ Result<std::string> pvh_kernel(const std::string& bzimage_path, const std::strin
 
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const std::string compressed = tmp + ".in";
-  std::ofstream(compressed, std::ios::binary).write(payload.data.data(), static_cast<std::streamsize>(payload.data.size()));
+  IST_TRY(write_file_atomic(compressed, payload.data));
   SpawnOptions so;
   so.argv = {"/usr/bin/" + payload.decompressor, "-dcq"};
   if (payload.decompressor == "xz") so.argv.push_back("--single-stream");  // the size trailer is not xz

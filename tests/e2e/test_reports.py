@@ -186,6 +186,31 @@ def test_html_of_a_real_run_renders_in_chromium(runs, tmp_path):
     assert len(colours) > 50, f"screenshot looks blank: {len(colours)} colours"
 
 
+def html_escape(text):
+    """reports/escape.cpp's escaping."""
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        text = text.replace(a, b)
+    return text
+
+
+def test_report_shows_the_scenario_yaml_as_written(runs):
+    report = json.loads((runs["small1"] / "report.json").read_text())
+    assert report["scenario_yaml"] == SMALL
+    html = (runs["small1"] / "report.html").read_text()
+    # The YAML as written, then the effective document collapsed below it.
+    yaml_at = html.index('<pre class="scenario-yaml">' + html_escape(SMALL) + "</pre>")
+    details_at = html.index("<details><summary>Effective scenario (after --set, as JSON)</summary><pre>{")
+    assert yaml_at < details_at
+
+
+def test_skipped_sysctls_are_one_note(runs):
+    notes = json.loads((runs["small1"] / "report.json").read_text())["runs"][0]["notes"]
+    sysctl_notes = [n for n in notes if "sysctl" in n]
+    assert len(sysctl_notes) <= 1, sysctl_notes
+    for n in sysctl_notes:
+        assert n.startswith("sysctls not settable here (left as the kernel has them): "), n
+
+
 def test_junit_parses_and_failing_expectation_is_a_failure(runs):
     tree = ET.parse(runs["small1"] / "junit.xml")
     root = tree.getroot()
@@ -272,6 +297,7 @@ def test_two_shards_merged_equal_the_unsharded_sweep(runs, ikestorm_bin):
     whole = json.loads((runs["sweep"] / "report.json").read_text())
     assert points(merged) == points(whole)
     assert merged["scenario"] == whole["scenario"]
+    assert merged["scenario_yaml"] == whole["scenario_yaml"] == SWEEP
     assert len(merged["merged_from"]) == 2
     for f in ("report.html", "junit.xml", "run-1/scenario.json", "run-2/sut/charon.log"):
         assert (merged_dir / f).is_file(), f

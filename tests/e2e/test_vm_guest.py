@@ -33,17 +33,22 @@ def start_holder(ikestorm_bin, state_dir):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out = ""
     deadline = time.monotonic() + 120
+    # Raw reads: a buffered readline() can take the "ready" and "holding" lines in one read
+    # and leave the second in Python's buffer, where select() on the pipe never sees it.
+    fd = proc.stdout.fileno()
     while time.monotonic() < deadline and "holding" not in out:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        ready, _, _ = select.select([fd], [], [], 1.0)
         if ready:
-            line = proc.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            out += line
+            out += chunk.decode(errors="replace")
     m = READY.search(out)
     if not m or "holding" not in out:
         proc.kill()
         proc.wait(10)
+        if m:  # the killed holder left its guest and namespace: remove them
+            subprocess.run([str(ikestorm_bin), "clean", "--run", m.group(1)], env=env, capture_output=True, timeout=120)
         pytest.fail(f"vm boot --hold did not hold: {out}{proc.stderr.read()}")
     return proc, m.group(1), int(m.group(3))
 

@@ -2,6 +2,7 @@
 // identities charon matches, the vici requests that load them (split per initiator
 // daemon), and the ConnSpec changes that use them.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -279,12 +280,17 @@ TEST(CharonAuth, WritesPemFilesButNoSecrets) {
   o.kind = AuthKind::ecdsa;
   o.peers = 2;
   o.dir = dir;
+  // Keys are created 0600 by open(): private even when the umask would allow more.
+  const mode_t old_umask = ::umask(0);
   auto m = make_auth_material(o);
+  ::umask(old_umask);
   ASSERT_TRUE(m.ok()) << m.error().describe();
   for (const char* f : {"x509ca/ca.pem", "x509/sut.pem", "private/sut.key", "x509/peer-0.pem",
                         "x509/peer-1.pem", "private/peer-1.key"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
-  EXPECT_EQ(fs::status(dir + "/private/sut.key").permissions() & fs::perms::others_read, fs::perms::none);
+  for (const char* key : {"private/sut.key", "private/peer-0.key", "private/peer-1.key"})
+    EXPECT_EQ(fs::status(dir + "/" + key).permissions(), fs::perms::owner_read | fs::perms::owner_write) << key;
+  EXPECT_EQ(fs::status(dir + "/x509/sut.pem").permissions() & fs::perms::others_read, fs::perms::others_read);
   EXPECT_GT(m->generate_seconds, 0.0);
   o.kind = AuthKind::eap_mschapv2;
   o.dir = dir + "/eap";

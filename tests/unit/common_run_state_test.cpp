@@ -1,5 +1,6 @@
 // RunState journal and the naming helpers.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -157,6 +158,35 @@ TEST(RunState, RemoveDeletesTheFolder) {
   ASSERT_TRUE(st->remove());
   EXPECT_FALSE(fs::exists(sd.root() + "/abc123"));
   EXPECT_TRUE(RunState::list_runs().empty());
+}
+
+TEST(RunState, PrivateDirIsMadeExclusivelyWith0700AndJournaled) {
+  ScopedStateDir sd;
+  const mode_t old_umask = ::umask(0);
+  auto st = RunState::create("abc124");
+  ASSERT_TRUE(st);
+  auto made = st->create_private_dir("sockets-run-1");
+  ::umask(old_umask);
+  ASSERT_TRUE(made) << made.error().describe();
+  EXPECT_EQ(*made, st->dir() + "/sockets-run-1");
+  struct stat s {};
+  ASSERT_EQ(::lstat(made->c_str(), &s), 0);
+  EXPECT_TRUE(S_ISDIR(s.st_mode));
+  EXPECT_EQ(s.st_mode & 07777, 0700u);
+  auto live = st->live_resources();
+  ASSERT_TRUE(live);
+  EXPECT_EQ(names(*live), std::vector<std::string>{"dir:" + *made});
+  // A folder already there (made by someone else, or a symlink) is refused, not reused.
+  auto again = st->create_private_dir("sockets-run-1");
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().describe().find("already exists"), std::string::npos) << again.error().describe();
+  fs::create_symlink("/tmp", st->dir() + "/planted");
+  EXPECT_FALSE(st->create_private_dir("planted"));
+  // The refused ones are not left in the journal for `clean` to remove.
+  live = st->live_resources();
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->size(), 1u);
+  for (const char* bad : {"", ".", "..", "a/b", "a b"}) EXPECT_FALSE(st->create_private_dir(bad)) << bad;
 }
 
 TEST(Naming, BuildsNamesFromRunIds) {

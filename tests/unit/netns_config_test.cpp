@@ -138,6 +138,12 @@ TEST(NetnsSysctl, KeysMapToProcSys) {
   EXPECT_EQ(sysctl_path("net.core.rmem_max"), "/proc/sys/net/core/rmem_max");
 }
 
+TEST(NetnsSysctl, SkippedKeysMakeOneNote) {
+  EXPECT_EQ(skipped_sysctls_note({}), "");
+  EXPECT_EQ(skipped_sysctls_note({"net.core.rmem_max", "net.core.wmem_max"}),
+            "sysctls not settable here (left as the kernel has them): net.core.rmem_max, net.core.wmem_max");
+}
+
 TEST(NetnsNamespace, RolesAreShortLowercaseWords) {
   for (const char* good : {"sut", "peers", "peers2", "a", "abcdefghijklmnop"}) EXPECT_TRUE(is_valid_role(good)) << good;
   for (const char* bad : {"", "Sut", "peer-1", "a b", "../x", "abcdefghijklmnopq"})

@@ -90,6 +90,22 @@ TEST(Html, HostileTextNeverBecomesMarkup) {
   EXPECT_NE(page.find("sweep&lt;x&gt;"), std::string::npos);
 }
 
+TEST(Html, ScenarioYamlAsWrittenWithTheDocumentCollapsed) {
+  Report r = hostile_report();
+  // An older report (no scenario_yaml): the document, shown open.
+  const std::string old_page = render_html(r);
+  EXPECT_EQ(old_page.find("scenario-yaml"), std::string::npos);
+  EXPECT_NE(old_page.find("<h2>Scenario</h2>\n<pre>{"), std::string::npos);
+  r.scenario_yaml = "name: sweep<x>\n# peers as in the lab </pre><script>alert(2)</script>\npeers: { count: 2 }\n";
+  const std::string page = render_html(r);
+  const auto yaml = page.find("<pre class=\"scenario-yaml\">name: sweep&lt;x&gt;\n# peers as in the lab &lt;/pre&gt;");
+  const auto details = page.find("<details><summary>Effective scenario (after --set, as JSON)</summary><pre>{");
+  ASSERT_NE(yaml, std::string::npos);
+  ASSERT_NE(details, std::string::npos);
+  EXPECT_LT(yaml, details);
+  EXPECT_EQ(page.find("alert(2)</script>"), std::string::npos);
+}
+
 TEST(Html, SectionsChartsAndCodeTexts) {
   const Report r = hostile_report();
   CodeLookup lookup = [](std::string_view name) -> std::optional<CodeInfo> {

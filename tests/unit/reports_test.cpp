@@ -59,6 +59,12 @@ TEST(ReportJson, ContractFieldNamesAndRoundTrip) {
   EXPECT_EQ(back->runs[0].codes.at("ERROR_IPSEC_IKE_MM_LIMIT").attempts, 3u);
   EXPECT_EQ(back->runs[0].failures[0].code.value, 13882u);
   EXPECT_EQ(to_json(*back), j);
+  // scenario_yaml: absent when empty (older reports), kept verbatim when set.
+  EXPECT_FALSE(j.contains("scenario_yaml"));
+  r.scenario_yaml = "name: x\n# a comment\npeers: { count: 3 }\n";
+  auto with_yaml = from_json(to_json(r));
+  ASSERT_TRUE(with_yaml.ok());
+  EXPECT_EQ(with_yaml->scenario_yaml, r.scenario_yaml);
 }
 
 TEST(ReportJson, RejectsNewerSchemaAndGarbage) {

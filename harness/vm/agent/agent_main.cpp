@@ -91,6 +91,14 @@ std::vector<std::string> base_env() {
           "LANG=C"};
 }
 
+// The PATH a child sees (the last PATH= in its environment wins, as getenv would).
+std::string path_of(const std::vector<std::string>& env) {
+  std::string path;
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  return path;
+}
+
 std::vector<char*> c_strings(std::vector<std::string>& v) {
   std::vector<char*> out;
   for (auto& s : v) out.push_back(s.data());
@@ -125,8 +133,32 @@ std::string describe_how(int status, std::string& code) {
   }
   auto cargv = c_strings(argv);
   auto cenv = c_strings(env);
-  ::execve(cargv[0], cargv.data(), cenv.data());
-  std::string msg = errno_text("exec " + argv[0]) + "\n";
+  std::string searched;
+  if (argv[0].find('/') != std::string::npos) {
+    ::execve(cargv[0], cargv.data(), cenv.data());
+  } else {
+    // A bare command name ("uname") is looked up on the child's PATH, as a shell would.
+    searched = path_of(env);
+    int err = ENOENT;
+    std::size_t start = 0;
+    while (start <= searched.size()) {
+      std::size_t end = searched.find(':', start);
+      if (end == std::string::npos) end = searched.size();
+      std::string dir = searched.substr(start, end - start);
+      std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + argv[0];
+      ::execve(candidate.c_str(), cargv.data(), cenv.data());
+      if (errno == EACCES) err = EACCES;                     // keep looking, report it if nothing runs
+      else if (errno != ENOENT && errno != ENOTDIR) {        // found but not runnable: stop here
+        err = errno;
+        break;
+      }
+      start = end + 1;
+    }
+    errno = err;
+  }
+  std::string msg = errno_text("exec " + argv[0]);
+  if (!searched.empty()) msg += " (looked up on PATH=" + searched + ")";
+  msg += "\n";
   (void)!::write(2, msg.data(), msg.size());
   ::_exit(127);
 }
@@ -263,9 +295,10 @@ std::vector<std::string> Agent::do_exec(const std::vector<std::string>& f) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  std::string code;
+  // `code` is initialised rather than assigned "0" after the fact: GCC 12 at -O3 reports a
+  // false -Wrestrict overlap in the inlined string assignment (GCC bug 105329).
+  std::string code = "0";  // a command that timed out has no exit code
   std::string how = timed_out ? std::string(proto::kTimedOut) : describe_how(status, code);
-  if (timed_out) code = "0";
   return {how, code, truncated ? "1" : "0", out, err};
 }
 
