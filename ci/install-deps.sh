@@ -23,7 +23,7 @@ packages=(
   # network plumbing used by tests and by `probe`
   iproute2 nftables procps util-linux kmod
   # tests
-  python3 python3-pytest python3-yaml python3-jsonschema jq
+  python3 python3-pytest python3-yaml python3-jsonschema jq universal-ctags
   # vm backend (issue 10) and HTML report checks
   qemu-system-x86 busybox-static linux-image-amd64 xz-utils chromium
 )

@@ -19,6 +19,9 @@ fuzz_seconds=${IST_FUZZ_SECONDS:-30}
 status=0
 step() { printf '\n== %s\n' "$*"; }
 
+step "function lengths (none over 120 lines)"
+/usr/bin/python3 ci/function_lengths.py || status=1
+
 step "build (RelWithDebInfo)"
 cmake --preset default >/dev/null && cmake --build --preset default -j"$jobs" || exit 1
 

@@ -172,6 +172,213 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
   if (r.outcome != "complete") std::cout << "  outcome        " << r.outcome << "\n";
 }
 
+// --set values and the shortcut options, in the order given.
+Result<std::vector<scenario::Override>> overrides_of(const po::variables_map& vm, const std::vector<std::string>& sets) {
+  std::vector<scenario::Override> overrides;
+  for (const auto& s : sets) {
+    auto o = scenario::parse_set(s);
+    if (!o) return std::move(o).error();
+    overrides.push_back(*o);
+  }
+  if (vm.count("peers")) overrides.push_back(scenario::peers_override(vm["peers"].as<std::string>()));
+  auto shortcut = [&](const char* opt, std::string path, std::string value) {
+    overrides.push_back({std::move(path), std::move(value), std::string("--") + opt});
+  };
+  if (vm.count("rate")) shortcut("rate", "peers.arrival", "{rate: " + vm["rate"].as<std::string>() + "}");
+  if (vm.count("backend")) shortcut("backend", "backend", vm["backend"].as<std::string>());
+  if (vm.count("daemons")) shortcut("daemons", "peers.daemons", vm["daemons"].as<std::string>());
+  return overrides;
+}
+
+struct BackendChoice {
+  std::string name, reason;
+};
+
+// What the host can do decides `auto`; a backend asked for that the host lacks is exit 2.
+Result<BackendChoice> choose_backend(const scenario::Scenario& first, const probe::HostCapabilities& caps) {
+  switch (first.backend) {
+    case scenario::Backend::auto_select: {
+      BackendChoice c;
+      c.name = probe::auto_backend(caps, &c.reason);
+      return c;
+    }
+    case scenario::Backend::libipsec: return BackendChoice{"libipsec", "asked for"};
+    case scenario::Backend::xfrm:
+      if (!caps.esp.available)
+        return Error("backend xfrm: this kernel cannot hold ESP states (" + caps.esp.detail +
+                     "); use libipsec, or vm for real XFRM");
+      return BackendChoice{"xfrm", "asked for"};
+    case scenario::Backend::vm:
+      // The SUT charon runs in a qemu guest with a distro kernel that holds ESP states.
+      if (!caps.qemu.available || !caps.vm_kernel.available)
+        return Error("backend vm: " + (!caps.qemu.available ? caps.qemu.detail : caps.vm_kernel.detail) +
+                     " (ci/install-deps.sh installs qemu-system-x86 and linux-image-amd64)");
+      return BackendChoice{"vm", "asked for: SUT charon with kernel-netlink in a guest running " + caps.vm_kernel_path};
+  }
+  return Error("unknown backend");
+}
+
+// Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
+void warn_about_killed_runs() {
+  std::size_t dead = 0;
+  for (const auto& id : RunState::list_runs())
+    if (auto st = RunState::open(id); st && !st->owner_alive()) ++dead;
+  if (dead)
+    log::warn(dead, " earlier run(s) were killed before their teardown and left namespaces or state behind; "
+                    "`ikestorm clean` removes them");
+}
+
+void fill_report_head(reports::Report& report, const std::string& run_id, const std::vector<std::string>& args,
+                      const nlohmann::json& document, const std::string& file, const std::string& backend,
+                      const std::string& charon_version) {
+  report.tool_version = kVersion;
+  report.run_id = run_id;
+  if (report.started_at.empty()) report.started_at = utc_timestamp();
+  report.command = "ikestorm run";
+  for (const auto& a : args) report.command += " " + a;
+  report.scenario = document;
+  report.scenario_yaml = scenario_yaml_as_written(file);
+  report.backend = backend;
+  report.real_xfrm = false;  // only from evidence: a point whose SUT kernel held ESP states
+  utsname u{};
+  ::uname(&u);
+  report.host.kernel = std::string(u.sysname) + " " + u.release;
+  report.host.sut_kernel = report.host.kernel;
+  report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
+  report.host.strongswan = charon_version;
+}
+
+using DeferredExpectations = std::map<std::string, std::vector<scenario::Expectation>>;  // by run folder
+
+void evaluate_into(const std::vector<scenario::Expectation>& expectations, reports::RunReport& rr) {
+  nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
+  for (const auto& e : scenario::evaluate(expectations, run_json)) rr.expectations.push_back({e.expr, e.ok, e.observed});
+}
+
+// The point's expectations (with the implied sut_survived == 1); those on leaks wait until
+// teardown is over and the leak check has run.
+void judge_point(const scenario::Scenario& sc, reports::RunReport& rr, DeferredExpectations& after_leaks) {
+  std::vector<scenario::Expectation> now;
+  for (auto& e : scenario::with_implied_survival(sc.expect))
+    (e.path == "leaks" ? after_leaks[rr.folder] : now).push_back(std::move(e));
+  evaluate_into(now, rr);
+}
+
+// Nothing may be left behind: counts what the run left, judges the deferred expectations,
+// and gives the exit code the expectations and leaks call for.
+int judge_leaks(RunState& state, reports::Report& report, const DeferredExpectations& after_leaks) {
+  // Test hook: leave one journaled namespace behind, so tests can prove that a leak is
+  // detected, reported and exits 4 (and that `ikestorm clean` then removes it).
+  if (const char* leak = std::getenv("IKESTORM_TEST_LEAK_NETNS"); leak && *leak == '1') {
+    std::string ns = netns_name(state.run_id(), "leak");
+    (void)state.record({std::string(resource_kind::netns), ns, ""});
+    (void)run_command({ip_program(), "netns", "add", ns});
+  }
+  std::vector<std::string> leaked;
+  const uint64_t leaks = count_leaks(state, leaked);
+  int exit_code = kExitOk;
+  for (auto& r : report.runs) {
+    r.summary.leaks = leaks;
+    if (auto deferred = after_leaks.find(r.folder); deferred != after_leaks.end()) evaluate_into(deferred->second, r);
+    for (const auto& e : r.expectations)
+      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
+  }
+  if (leaks) {
+    for (const auto& w : leaked) log::error("left behind: ", w, " (remove with: ikestorm clean)");
+    return kExitLeak;
+  }
+  (void)state.remove();
+  return exit_code;
+}
+
+struct Sweep {
+  int exit_code = kExitOk;  // harness faults so far (expectations and leaks come after)
+  bool interrupted = false;
+};
+
+// Runs the selected points one after another, judging each and writing the report after
+// every point (an interrupted sweep keeps what it finished).
+Sweep run_points(const scenario::Loaded& L, const std::vector<std::size_t>& indices, RunState& state,
+                 const std::string& out, const std::string& backend, bool host_esp, reports::Report& report,
+                 DeferredExpectations& after_leaks) {
+  run::Progress progress;
+  const std::string psk = random_psk();
+  Sweep sweep;
+  for (std::size_t n = 0; n < indices.size() && !signals::stop_requested(); ++n) {
+    std::size_t k = indices[n];
+    const auto& point = L.points[k];
+    run::PointContext ctx;
+    ctx.state = &state;
+    ctx.out_dir = out;
+    ctx.point_dir = "run-" + std::to_string(k + 1);
+    ctx.backend = backend;
+    ctx.host_esp = host_esp;
+    ctx.progress = &progress;
+    ctx.psk = psk;
+    if (indices.size() > 1) std::cerr << "point " << (n + 1) << "/" << indices.size() << " (" << ctx.point_dir << ")\n";
+    auto po = run::run_point(point, ctx);
+    if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
+    if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
+    report.real_xfrm = report.real_xfrm || po.real_xfrm;
+    auto& rr = po.report;
+    rr.summary.cpu_s.harness = harness_cpu_s();
+    rr.summary.rss_mb.harness = harness_rss_mb();
+
+    judge_point(point.scenario, rr, after_leaks);
+    if (rr.outcome == "harness-fault") {
+      log::error(ctx.point_dir, ": harness fault (see the report's notes and harness_faults)");
+      sweep.exit_code = std::max(sweep.exit_code, kExitHarnessFault);
+    }
+    if (!po.fault.empty()) {
+      log::error(ctx.point_dir, ": ", po.fault);
+      sweep.exit_code = std::max(sweep.exit_code, kExitHarnessFault);
+    }
+    sweep.interrupted = sweep.interrupted || po.interrupted;
+    report.runs.push_back(std::move(rr));
+    // Point order, also when --resume appended to an earlier report.
+    std::stable_sort(report.runs.begin(), report.runs.end(), [](const auto& a, const auto& b) {
+      return reports::point_number(a).value_or(0) < reports::point_number(b).value_or(0);
+    });
+    // Written after every point: an interrupted sweep keeps what it finished.
+    if (auto w = reports::write_all(report, out, report_code_lookup()); !w) {
+      log::error(w.error().describe());
+      sweep.exit_code = std::max(sweep.exit_code, kExitHarnessFault);
+    }
+  }
+
+  return sweep;
+}
+
+// The report of an interrupted run to continue: only its finished points count as done (an
+// interrupted one runs again), and it must come from the same scenario and --set values.
+Result<reports::Report> resume_report(const std::string& dir, const nlohmann::json& document,
+                                      std::set<std::string>& finished) {
+  auto prev = reports::read_json(dir + "/report.json");
+  if (!prev) return std::move(prev).error().wrap("--resume");
+  if (prev->scenario != document)
+    return Error("--resume: " + dir + "/report.json was made from a different scenario (or other --set values)");
+  finished = reports::finished_points(*prev);
+  std::erase_if(prev->runs, [&](const reports::RunReport& r) { return !finished.count(r.folder); });
+  return prev;
+}
+
+// --shard I/N picks every N-th point from the I-th; the report keeps each point's index in
+// its folder name.
+Result<std::vector<std::size_t>> shard_points(const po::variables_map& vm, std::size_t points) {
+  std::size_t shard_i = 1, shard_n = 1;
+  if (vm.count("shard")) {
+    const auto& sh = vm["shard"].as<std::string>();
+    if (std::sscanf(sh.c_str(), "%zu/%zu", &shard_i, &shard_n) != 2 || shard_n == 0 || shard_i == 0 ||
+        shard_i > shard_n)
+      return Error("--shard '" + sh + "': expected I/N with 1 <= I <= N");
+  }
+  std::vector<std::size_t> indices;
+  for (std::size_t k = 0; k < points; ++k)
+    if (k % shard_n == shard_i - 1) indices.push_back(k);
+  if (indices.empty()) return Error("shard " + vm["shard"].as<std::string>() + " has no sweep points");
+  return indices;
+}
+
 int run_main(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::vector<std::string> sets;
@@ -193,26 +400,15 @@ int run_main(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (auto rc = parse_args(args, kUsage, opts, pos, vm)) return *rc;
 
-  std::vector<scenario::Override> overrides;
-  for (const auto& s : sets) {
-    auto o = scenario::parse_set(s);
-    if (!o) return fail("run", o.error().describe(), kExitUsage);
-    overrides.push_back(*o);
-  }
-  if (vm.count("peers")) overrides.push_back(scenario::peers_override(vm["peers"].as<std::string>()));
-  auto shortcut = [&](const char* opt, std::string path, std::string value) {
-    overrides.push_back({std::move(path), std::move(value), std::string("--") + opt});
-  };
-  if (vm.count("rate")) shortcut("rate", "peers.arrival", "{rate: " + vm["rate"].as<std::string>() + "}");
-  if (vm.count("backend")) shortcut("backend", "backend", vm["backend"].as<std::string>());
-  if (vm.count("daemons")) shortcut("daemons", "peers.daemons", vm["daemons"].as<std::string>());
+  auto overrides = overrides_of(vm, sets);
+  if (!overrides) return fail("run", overrides.error().describe(), kExitUsage);
 
   // codes.NAME in `expect` must name a real code (with "did you mean" for a typo).
   std::vector<std::string> known_codes;
   for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
   scenario::LoadOutcome loaded = vm.count("file")
-                                     ? scenario::load_file(vm["file"].as<std::string>(), overrides, known_codes)
-                                     : scenario::load_default(overrides, known_codes);
+                                     ? scenario::load_file(vm["file"].as<std::string>(), *overrides, known_codes)
+                                     : scenario::load_default(*overrides, known_codes);
   if (!loaded.ok()) {
     std::cerr << loaded.diagnostics.str() << "\n";
     return kExitUsage;
@@ -224,31 +420,13 @@ int run_main(const std::vector<std::string>& args) {
   std::set<std::string> finished;
   if (vm.count("resume")) {
     if (vm.count("out")) return fail("run", "--resume DIR already names the report folder; drop --out", kExitUsage);
-    std::string dir = vm["resume"].as<std::string>();
-    auto prev = reports::read_json(dir + "/report.json");
-    if (!prev) return fail("run", "--resume: " + prev.error().describe(), kExitUsage);
-    if (prev->scenario != L.document)
-      return fail("run", "--resume: " + dir + "/report.json was made from a different scenario (or other --set values)",
-                  kExitUsage);
+    auto prev = resume_report(vm["resume"].as<std::string>(), L.document, finished);
+    if (!prev) return fail("run", prev.error().describe(), kExitUsage);
     report = std::move(*prev);
-    // Only finished points count as done; an interrupted one runs again.
-    finished = reports::finished_points(report);
-    std::erase_if(report.runs, [&](const reports::RunReport& r) { return !finished.count(r.folder); });
   }
-
-  // Shards pick points by index; the report keeps each point's index in its folder name.
-  std::size_t shard_i = 1, shard_n = 1;
-  if (vm.count("shard")) {
-    const auto& sh = vm["shard"].as<std::string>();
-    if (std::sscanf(sh.c_str(), "%zu/%zu", &shard_i, &shard_n) != 2 || shard_n == 0 || shard_i == 0 ||
-        shard_i > shard_n)
-      return fail("run", "--shard '" + sh + "': expected I/N with 1 <= I <= N", kExitUsage);
-  }
-  std::vector<std::size_t> indices;
-  for (std::size_t k = 0; k < L.points.size(); ++k)
-    if (k % shard_n == shard_i - 1) indices.push_back(k);
-  if (indices.empty()) return fail("run", "shard " + vm["shard"].as<std::string>() + " has no sweep points", kExitUsage);
-  std::size_t selected = indices.size();
+  auto selected = shard_points(vm, L.points.size());
+  if (!selected) return fail("run", selected.error().describe(), kExitUsage);
+  std::vector<std::size_t> indices = *selected;
   std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
@@ -267,150 +445,32 @@ int run_main(const std::vector<std::string>& args) {
   probe::ProbeOptions probe_opts;
   probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
   auto caps = probe::probe_host(probe_opts);
-  std::string reason;
-  std::string backend;
-  switch (first.backend) {
-    case scenario::Backend::auto_select: backend = probe::auto_backend(caps, &reason); break;
-    case scenario::Backend::libipsec: backend = "libipsec"; reason = "asked for"; break;
-    case scenario::Backend::xfrm:
-      if (!caps.esp.available)
-        return fail("run", "backend xfrm: this kernel cannot hold ESP states (" + caps.esp.detail +
-                               "); use libipsec, or vm for real XFRM", kExitUsage);
-      backend = "xfrm";
-      reason = "asked for";
-      break;
-    case scenario::Backend::vm:
-      // The SUT charon runs in a qemu guest with a distro kernel that holds ESP states.
-      if (!caps.qemu.available || !caps.vm_kernel.available)
-        return fail("run", "backend vm: " + (!caps.qemu.available ? caps.qemu.detail : caps.vm_kernel.detail) +
-                               " (ci/install-deps.sh installs qemu-system-x86 and linux-image-amd64)",
-                    kExitUsage);
-      backend = "vm";
-      reason = "asked for: SUT charon with kernel-netlink in a guest running " + caps.vm_kernel_path;
-      break;
-  }
+  auto chosen = choose_backend(first, caps);
+  if (!chosen) return fail("run", chosen.error().describe(), kExitUsage);
+  const std::string& backend = chosen->name;
   if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
-
-  // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
-  {
-    std::size_t dead = 0;
-    for (const auto& id : RunState::list_runs())
-      if (auto st = RunState::open(id); st && !st->owner_alive()) ++dead;
-    if (dead)
-      log::warn(dead, " earlier run(s) were killed before their teardown and left namespaces or state behind; "
-                      "`ikestorm clean` removes them");
-  }
+  warn_about_killed_runs();
 
   auto state = RunState::create(new_run_id());
   if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
 
-  report.tool_version = kVersion;
-  report.run_id = state->run_id();
-  if (report.started_at.empty()) report.started_at = utc_timestamp();
-  {
-    std::string cmd = "ikestorm run";
-    for (const auto& a : args) cmd += " " + a;
-    report.command = cmd;
-  }
-  report.scenario = L.document;
-  report.scenario_yaml = scenario_yaml_as_written(vm.count("file") ? vm["file"].as<std::string>() : "");
-  report.backend = backend;
-  report.real_xfrm = false;  // only from evidence: a point whose SUT kernel held ESP states
-  utsname u{};
-  ::uname(&u);
-  report.host.kernel = std::string(u.sysname) + " " + u.release;
-  report.host.sut_kernel = report.host.kernel;
-  report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
-  report.host.strongswan = caps.charon_version;
+  fill_report_head(report, state->run_id(), args, L.document, vm.count("file") ? vm["file"].as<std::string>() : "",
+                   backend, caps.charon_version);
 
   if (!finished.empty())
-    std::cout << "resuming: " << (selected - indices.size()) << " of " << selected << " point(s) already done\n";
+    std::cout << "resuming: " << (selected->size() - indices.size()) << " of " << selected->size()
+              << " point(s) already done\n";
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
-            << " point(s), backend " << backend << " (" << reason << ")\n"
+            << " point(s), backend " << backend << " (" << chosen->reason << ")\n"
             << "report folder: " << *out << "\n";
   std::cout.flush();
 
-  run::Progress progress;
-  const std::string psk = random_psk();
-  int exit_code = kExitOk;
-  bool interrupted = false;
-  std::map<std::string, std::vector<scenario::Expectation>> after_leaks;  // by run folder
+  DeferredExpectations after_leaks;
+  const Sweep sweep = run_points(L, indices, *state, *out, backend, caps.esp.available, report, after_leaks);
+  int exit_code = sweep.exit_code;
+  const bool interrupted = sweep.interrupted;
   const std::string report_path = *out + "/report.json";
-  for (std::size_t n = 0; n < indices.size() && !signals::stop_requested(); ++n) {
-    std::size_t k = indices[n];
-    const auto& point = L.points[k];
-    run::PointContext ctx;
-    ctx.state = &*state;
-    ctx.out_dir = *out;
-    ctx.point_dir = "run-" + std::to_string(k + 1);
-    ctx.backend = backend;
-    ctx.host_esp = caps.esp.available;
-    ctx.progress = &progress;
-    ctx.psk = psk;
-    if (indices.size() > 1) std::cerr << "point " << (n + 1) << "/" << indices.size() << " (" << ctx.point_dir << ")\n";
-    auto po = run::run_point(point, ctx);
-    if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
-    if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
-    report.real_xfrm = report.real_xfrm || po.real_xfrm;
-    auto& rr = po.report;
-    rr.summary.cpu_s.harness = harness_cpu_s();
-    rr.summary.rss_mb.harness = harness_rss_mb();
-
-    // Expectations on leaks wait until teardown is over and the leak check has run.
-    std::vector<scenario::Expectation> now;
-    for (auto& e : scenario::with_implied_survival(point.scenario.expect))
-      (e.path == "leaks" ? after_leaks[rr.folder] : now).push_back(std::move(e));
-    nlohmann::json run_json = reports::to_json(reports::Report{.runs = {rr}})["runs"][0];
-    for (const auto& e : scenario::evaluate(now, run_json)) rr.expectations.push_back({e.expr, e.ok, e.observed});
-    if (rr.outcome == "harness-fault") {
-      log::error(ctx.point_dir, ": harness fault (see the report's notes and harness_faults)");
-      exit_code = std::max(exit_code, kExitHarnessFault);
-    }
-    if (!po.fault.empty()) {
-      log::error(ctx.point_dir, ": ", po.fault);
-      exit_code = std::max(exit_code, kExitHarnessFault);
-    }
-    interrupted = interrupted || po.interrupted;
-    report.runs.push_back(std::move(rr));
-    // Point order, also when --resume appended to an earlier report.
-    std::stable_sort(report.runs.begin(), report.runs.end(), [](const auto& a, const auto& b) {
-      return reports::point_number(a).value_or(0) < reports::point_number(b).value_or(0);
-    });
-    // Written after every point: an interrupted sweep keeps what it finished.
-    if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) {
-      log::error(w.error().describe());
-      exit_code = std::max(exit_code, kExitHarnessFault);
-    }
-  }
-
-  // Test hook: leave one journaled namespace behind, so tests can prove that a leak is
-  // detected, reported and exits 4 (and that `ikestorm clean` then removes it).
-  if (const char* leak = std::getenv("IKESTORM_TEST_LEAK_NETNS"); leak && *leak == '1') {
-    std::string ns = netns_name(state->run_id(), "leak");
-    (void)state->record({std::string(resource_kind::netns), ns, ""});
-    (void)run_command({ip_program(), "netns", "add", ns});
-  }
-
-  // Nothing may be left behind.
-  std::vector<std::string> leaked;
-  uint64_t leaks = count_leaks(*state, leaked);
-  for (auto& r : report.runs) {
-    r.summary.leaks = leaks;
-    auto deferred = after_leaks.find(r.folder);
-    if (deferred == after_leaks.end()) continue;
-    nlohmann::json run_json = reports::to_json(reports::Report{.runs = {r}})["runs"][0];
-    for (const auto& e : scenario::evaluate(deferred->second, run_json)) r.expectations.push_back({e.expr, e.ok, e.observed});
-  }
-
-  for (const auto& r : report.runs)
-    for (const auto& e : r.expectations)
-      if (!e.ok) exit_code = std::max(exit_code, kExitExpectationFailed);
-  if (leaks) {
-    for (const auto& w : leaked) log::error("left behind: ", w, " (remove with: ikestorm clean)");
-    exit_code = std::max(exit_code, kExitLeak);
-  } else {
-    (void)state->remove();
-  }
+  exit_code = std::max(exit_code, judge_leaks(*state, report, after_leaks));
   if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) log::error(w.error().describe());
 
   std::cout << "\n" << first.name << (first.description.empty() ? "" : ": " + first.description) << "\n";

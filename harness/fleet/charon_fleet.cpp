@@ -110,25 +110,7 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   f->attempt_timeout_ = retransmit_budget(o.settings) + 5s;
   if (o.trap) IST_TRY(f->open_trap_socket());
 
-  for (uint32_t d = 0; d < o.daemons; ++d) {
-    charon::InstanceOptions io;
-    io.name = "peers-" + std::to_string(d);
-    io.netns = o.netns;
-    io.work_dir = o.work_dir + "/" + io.name;
-    io.run_state = o.state;
-    io.settings = o.settings;
-    io.settings.role = charon::Role::initiator;
-    if (!o.socket_dir.empty()) io.settings.vici_socket = o.socket_dir + "/" + io.name + ".vici";
-    // Several daemons share the namespace: each binds its own IKE and NAT-T ports.
-    io.settings.user_keys["port"] = std::to_string(o.first_port + 2 * d);
-    io.settings.user_keys["port_nat_t"] = std::to_string(o.first_port + 2 * d + 1);
-    auto inst = charon::Instance::start(io);
-    if (!inst) return std::move(inst).error().wrap("starting initiator daemon " + io.name);
-    auto session = vici::Session::connect(loop, inst->vici_socket());
-    if (!session) return std::move(session).error().wrap("connecting to " + io.name);
-    f->daemon_logs_.push_back(inst->log_path());
-    f->daemons_.push_back(Daemon{std::move(*inst), std::move(*session), {}});
-  }
+  IST_TRY(f->start_daemons());
 
   // SA events first, so nothing that follows a load can be missed. The `log` event comes
   // after loading: each load-conn makes charon log a line, and thousands of log events
@@ -213,19 +195,49 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   if (first_error)
     return Error(std::to_string(failures) + " load request(s) failed, first: " + first_error->describe());
   f->load_seconds_ = ms_between(t0, loop.clock().now()) / 1000.0;
-  // Now the log event (levels 0-1): how an unanswered attempt's giving up reaches us.
+  IST_TRY(f->subscribe_log_events(forward));
+  log::debug("loaded ", o.peers, " peer connections into ", o.daemons, " daemon(s) in ", f->load_seconds_, " s");
+  return f;
+}
+
+// K initiator daemons in the peers namespace, each with its vici session.
+Status CharonFleet::start_daemons() {
+  const auto& o = opts_;
+  for (uint32_t d = 0; d < o.daemons; ++d) {
+    charon::InstanceOptions io;
+    io.name = "peers-" + std::to_string(d);
+    io.netns = o.netns;
+    io.work_dir = o.work_dir + "/" + io.name;
+    io.run_state = o.state;
+    io.settings = o.settings;
+    io.settings.role = charon::Role::initiator;
+    if (!o.socket_dir.empty()) io.settings.vici_socket = o.socket_dir + "/" + io.name + ".vici";
+    // Several daemons share the namespace: each binds its own IKE and NAT-T ports.
+    io.settings.user_keys["port"] = std::to_string(o.first_port + 2 * d);
+    io.settings.user_keys["port_nat_t"] = std::to_string(o.first_port + 2 * d + 1);
+    auto inst = charon::Instance::start(io);
+    if (!inst) return std::move(inst).error().wrap("starting initiator daemon " + io.name);
+    auto session = vici::Session::connect(loop_, inst->vici_socket());
+    if (!session) return std::move(session).error().wrap("connecting to " + io.name);
+    daemon_logs_.push_back(inst->log_path());
+    daemons_.push_back(Daemon{std::move(*inst), std::move(*session), {}});
+  }
+  return ok();
+}
+
+// The log event (levels 0-1): how an unanswered attempt's giving up reaches us.
+Status CharonFleet::subscribe_log_events(const vici::Session::EventHandler& forward) {
   uint32_t confirmed = 0;
   std::optional<Error> log_error;
-  for (auto& d : f->daemons_)
+  for (auto& d : daemons_)
     d.session->subscribe("log", forward, [&](Status st) {
       ++confirmed;
       if (!st && !log_error) log_error = st.error();
     });
-  auto c = loop.run_until([&] { return confirmed == f->daemons_.size(); }, loop.clock().now() + 30s);
+  auto c = loop_.run_until([&] { return confirmed == daemons_.size(); }, loop_.clock().now() + 30s);
   if (!c) return std::move(c).error();
   if (log_error) return Error("subscribing to the initiators' log events: " + log_error->describe());
-  log::debug("loaded ", o.peers, " peer connections into ", o.daemons, " daemon(s) in ", f->load_seconds_, " s");
-  return f;
+  return ok();
 }
 
 Status CharonFleet::open_trap_socket() {

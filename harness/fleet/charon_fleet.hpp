@@ -86,6 +86,8 @@ class CharonFleet final : public PeerEngine {
   charon::ConnSpec builtin_conn(uint32_t peer) const;
   void emit(PeerObservation o);
   Status open_trap_socket();
+  Status start_daemons();
+  Status subscribe_log_events(const vici::Session::EventHandler& forward);
   void send_trap_datagram(uint32_t peer);
 
   EventLoop& loop_;
