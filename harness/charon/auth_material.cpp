@@ -6,6 +6,7 @@
 
 #include "charon/x509_maker.hpp"
 #include "common/file_write.hpp"
+#include "common/hex.hpp"
 
 namespace ist::charon {
 
@@ -50,13 +51,7 @@ namespace fs = std::filesystem;
 Result<std::string> random_secret() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof(raw)) != 1) return Error("OpenSSL RAND_bytes failed");
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return to_hex(raw);
 }
 
 Status write_blob(const std::string& dir, const PemBlob& b) {

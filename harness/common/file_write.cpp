@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "common/hex.hpp"
 #include "common/unique_fd.hpp"
 
 namespace ist {
@@ -24,13 +25,7 @@ Result<std::string> random_suffix() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : raw) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return to_hex(raw);
 }
 
 Status write_all(int fd, std::string_view content, const std::string& path) {

@@ -4,21 +4,12 @@
 #include <memory>
 #include <sstream>
 
+#include "common/hex.hpp"
 #include "xfrm/json_lines.hpp"
 
 namespace ist::xfrm {
 namespace {
 
-std::string hex(std::span<const uint8_t> b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s.push_back(digits[c >> 4]);
-    s.push_back(digits[c & 15]);
-  }
-  return s;
-}
 
 // "12.345s " before a text line.
 std::string seconds_since(MonoTime t0, MonoTime t) {
@@ -104,7 +95,7 @@ void ConsoleWriter::loss(uint64_t losses_total, MonoTime now) {
 }
 
 void ConsoleWriter::datagram(std::span<const uint8_t> bytes) {
-  if (format_ == ConsoleFormat::raw) out_ << hex(bytes) << std::endl;
+  if (format_ == ConsoleFormat::raw) out_ << to_hex(bytes) << std::endl;
 }
 
 void ConsoleWriter::end(const Monitor::Stats& st, MonoTime now) {

@@ -2,18 +2,11 @@
 
 #include <string>
 
+#include "common/hex.hpp"
+
 namespace ist::native {
 
-std::string to_hex(ByteView b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
+std::string to_hex(ByteView b) { return ist::to_hex(b); }
 
 static int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
