@@ -49,16 +49,8 @@ TEST(RunSteps, EachEngineIsChosenByPeersEngine) {
   EXPECT_EQ(&engine_kind_for(scenario::Engine::charon), &charon_fleet_engine());
 }
 
-TEST(RunSteps, TheNativeEngineRefusesWhatOnlyCharonPeersCanDo) {
-  scenario::Scenario s;
-  EXPECT_FALSE(native_engine().refusal(s));
-  EXPECT_FALSE(charon_fleet_engine().refusal(s));
-  s.sut.config.swanctl_conf = "/etc/swanctl/swanctl.conf";
-  auto why = native_engine().refusal(s);
-  ASSERT_TRUE(why);
-  EXPECT_EQ(*why, "peers.engine: native cannot derive peers from sut.config (use peers.engine: charon)");
-  EXPECT_FALSE(charon_fleet_engine().refusal(s));
-}
+// What the native engine cannot do (non-PSK auth, sut.config) the scenario validator
+// refuses with exit 2 before anything starts (tests/e2e/test_validate_vs_run.py).
 
 TEST(RunSteps, TheVmKindRunsKernelNetlinkAndSaysLinkLossIsNotApplied) {
   scenario::Scenario s;
