@@ -71,13 +71,18 @@ bool Orchestrator::should_stop() const {
   return signals::stop_requested() || !result_.fault.empty() || result_.sut_died_at_s.has_value();
 }
 
+// Ends an open unresponsive span at `end` (an answer, the SUT's death, the run's end).
+void Orchestrator::end_silence(MonoTime end) {
+  if (!sut_silent_since_) return;
+  result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(end));
+  sut_silent_since_.reset();
+}
+
 void Orchestrator::sut_answered(MonoTime now) {
   sut_last_answer_ = std::max(sut_last_answer_, now);
-  if (sut_silent_since_) {
-    result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(now));
+  if (sut_silent_since_)
     log::warn("the SUT answers again after ", static_cast<int>(ms_between(*sut_silent_since_, now) / 1000), " s");
-    sut_silent_since_.reset();
-  }
+  end_silence(now);
 }
 
 void Orchestrator::check_sut(MonoTime now) {
@@ -90,10 +95,7 @@ void Orchestrator::check_sut(MonoTime now) {
     log::error("the SUT died at ", static_cast<int>(*result_.sut_died_at_s), " s: ", why);
     for (uint32_t i = 0; i < tracker_.size(); ++i)
       if (tracker_.peer(i).ike_up || tracker_.peer(i).child_up) on_observation({K::lost, i, now, "the SUT died: " + why});
-    if (sut_silent_since_) {
-      result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(now));
-      sut_silent_since_.reset();
-    }
+    end_silence(now);
     return;
   }
   // CPU and RSS up to the moment of death (the Sut keeps its last reading).
@@ -370,8 +372,7 @@ OrchestratorResult Orchestrator::execute() {
   }
   ticking_ = false;
   tick();  // a last sample, after teardown
-  if (sut_silent_since_)  // still silent at the end
-    result_.sut_unresponsive_s.emplace_back(since_start_s(*sut_silent_since_), since_start_s(loop_.clock().now()));
+  end_silence(loop_.clock().now());  // still silent at the end
   if (progress_) progress_->finish();
   result_.sut_usage = sut_.usage();
   result_.peers_usage = engine_.usage();

@@ -100,6 +100,7 @@ class Orchestrator {
   void tick();  // once a second: timeouts, timeseries, progress, health
   void check_sut(MonoTime now);  // died? answering?
   void sut_answered(MonoTime now);
+  void end_silence(MonoTime end);
   bool should_stop() const;
   // Runs the loop until done() or stop; returns false when stopped early.
   bool wait(const std::function<bool()>& done, std::chrono::milliseconds limit);

@@ -2,23 +2,15 @@
 // classify` calls): side detection, refusing what is not a charon log, the report document.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "charon/log_classify.hpp"
+#include "log_fixture.hpp"
 
 namespace ist::charon {
 namespace {
 
 namespace tx = ist::taxonomy;
-
-std::string read_fixture(const std::string& rel) {
-  std::ifstream f(std::string(IST_FIXTURES_DIR) + "/" + rel, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 TEST(LogClassify, TellsTheSidesApartAndClassifiesBothTogether) {
   std::vector<tx::ObservedEvent> events;

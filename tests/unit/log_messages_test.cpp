@@ -2,22 +2,14 @@
 // example, recorded examples are really in the recorded logs, and every event kind has a row.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "charon/log_messages.hpp"
+#include "log_fixture.hpp"
 
 namespace ist::charon {
 namespace {
-
-std::string read_fixture(const std::string& rel) {
-  std::ifstream f(std::string(IST_FIXTURES_DIR) + "/" + rel, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 TEST(LogMessageTable, EveryRowRecognisesItsExampleFirst) {
   for (const MessageRule& r : message_rules()) {

@@ -12,16 +12,10 @@
 #include <string>
 
 #include "charon/log_parser.hpp"
+#include "log_fixture.hpp"
 
 namespace ist::charon {
 namespace {
-
-std::string read_fixture(const std::string& rel) {
-  std::ifstream f(std::string(IST_FIXTURES_DIR) + "/" + rel, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 constexpr std::array kCountedKinds = {
     LogEventKind::ike_sa_limit_hit, LogEventKind::half_open_limit, LogEventKind::cookie_sent,
