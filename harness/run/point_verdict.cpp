@@ -34,8 +34,8 @@ std::vector<std::string> backtrace_lines(const std::string& path) {
   return out;
 }
 
-bool kernel_held_sas(std::optional<uint64_t> esp_states_at_count, const std::vector<reports::TimeseriesPoint>& ts) {
-  if (esp_states_at_count.value_or(0) > 0) return true;
+bool kernel_held_sas(uint64_t esp_states_at_count, const std::vector<reports::TimeseriesPoint>& ts) {
+  if (esp_states_at_count > 0) return true;
   for (const auto& pt : ts)
     if (auto it = pt.xfrm.find("sut"); it != pt.xfrm.end() && it->second.sas > 0) return true;
   return false;

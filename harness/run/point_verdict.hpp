@@ -3,7 +3,6 @@
 // answered nothing), did the harness fail on its own side, what was cut short or lost, and
 // whether the kernel really held ESP states. Filled into the report after classification,
 // so a verdict rests on what was observed, never on a backend's name.
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +24,8 @@ std::vector<std::string> log_tail(const std::string& path, std::size_t n);
 std::vector<std::string> backtrace_lines(const std::string& path);
 
 // Evidence of real kernel XFRM: the SUT kernel's ESP state count read when the SUT counted
-// its IKE_SAs, or any second in which the kernel observer saw SAs in the SUT's namespace.
-bool kernel_held_sas(std::optional<uint64_t> esp_states_at_count, const std::vector<reports::TimeseriesPoint>& ts);
+// its IKE_SAs (summary.xfrm_states, 0 when not read), or any second in which the kernel
+// observer saw SAs in the SUT's namespace.
+bool kernel_held_sas(uint64_t esp_states_at_count, const std::vector<reports::TimeseriesPoint>& ts);
 
 }  // namespace ist::run

@@ -21,13 +21,13 @@ reports::TimeseriesPoint with_sut_sas(uint64_t sas) {
 }
 
 TEST(RealXfrm, OnlyFromTheSutKernelsOwnCount) {
-  EXPECT_FALSE(run::kernel_held_sas(std::nullopt, {}));
+  EXPECT_FALSE(run::kernel_held_sas(0, {}));
   EXPECT_FALSE(run::kernel_held_sas(0, {with_sut_sas(0), with_sut_sas(0)}));
   EXPECT_TRUE(run::kernel_held_sas(0, {with_sut_sas(0), with_sut_sas(4)}));
   EXPECT_TRUE(run::kernel_held_sas(20, {}));
   reports::TimeseriesPoint peers_only;
   peers_only.xfrm["peers"].sas = 40;
-  EXPECT_FALSE(run::kernel_held_sas(std::nullopt, {peers_only}));
+  EXPECT_FALSE(run::kernel_held_sas(0, {peers_only}));
 }
 
 struct LogFile {
