@@ -60,6 +60,13 @@
 // |                              |                          | 1000 points in the product           |
 // | expect                       | established_ratio >= 1   | path: "OP NUMBER", OP one of         |
 // |                              |                          | >= > <= < == !=                      |
+// | target                       | none (the harness starts | see Target: an external gateway      |
+// |                              | its own SUT)             |                                      |
+// | peers.psk_file               | none                     | target only: file holding the PSK    |
+// | peers.ca_cert / ca_key       | none                     | target only: PEM CA the gateway trusts|
+// | peers.id                     | peer-{i} (derived)       | target only: identity, {i} = index   |
+// | peers.remote_id              | the gateway's (derived)  | target only                          |
+// | peers.remote_ts              | the gateway's (derived)  | target only: 1..32 prefixes          |
 //
 // time_scale divides lifetimes (rekey/reauth/life/over/rand) and hold/churn durations; not
 // arrival/churn rates, storm windows, deadlines or charon's retransmit timers.
@@ -145,6 +152,18 @@ struct Flood {
   Origin origin;
 };
 
+// How the peers authenticate to an external target (peers.psk_file, ...): files and
+// identities the user gives, since the harness does not configure that gateway. Explicit
+// keys override what sut.config derives. Paths are absolute (resolved against the file).
+struct PeerCredentials {
+  std::optional<std::filesystem::path> psk_file;  // the secret as swanctl.conf writes it
+  std::optional<std::filesystem::path> ca_cert;   // PEM: a CA the gateway trusts ...
+  std::optional<std::filesystem::path> ca_key;    // ... and its key; peer certificates issued from it
+  std::optional<std::string> id;                  // identity pattern; "{i}" is the peer's index
+  std::optional<std::string> remote_id;           // the gateway's identity
+  std::vector<std::string> remote_ts;             // the gateway's traffic selectors ("a.b.c.d/n")
+};
+
 struct Peers {
   std::uint64_t count = 1000;
   Engine engine = Engine::charon;
@@ -161,6 +180,7 @@ struct Peers {
   bool vips = false;                 // ask the SUT for a virtual IP (charon engine, sut.config pools)
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only
+  PeerCredentials credentials;       // target only
 };
 
 struct SutConfig {
@@ -222,6 +242,23 @@ struct Traffic {
   Origin origin;  // where `traffic:` was written
 };
 
+// An external gateway as the SUT (top-level `target:`): the harness starts no SUT and
+// configures nothing on it. The peers sit in a namespace of their own behind a macvlan of
+// `interface` holding `local`; they send only to `address` (and its vici port), only from
+// `peers` and `local`. Addresses are text in canonical form (checked by the validator).
+//   target: { address: 198.18.100.1, interface: eth1, local: 198.18.100.50/24,
+//             peers: 198.19.0.0/17, inner: 198.19.128.0/17, vici: tcp://198.18.100.1:4502 }
+struct Target {
+  std::string address;                // the gateway's IKE address
+  std::string interface;              // the host interface on the gateway's network
+  std::string local;                  // "a.b.c.d/n": an unused address on that network
+  std::string peers;                  // the peers' IKE addresses; the gateway routes it via local
+  std::optional<std::string> inner;   // the peers' inner addresses (TSi); unset: their IKE address
+  std::optional<std::string> vici_host;  // vici over TCP: the gateway's own counts and log events
+  std::uint16_t vici_port = 0;
+  Origin origin;                      // where `target:` was written
+};
+
 struct Scenario {
   std::string name = "default";
   std::string description;
@@ -236,6 +273,7 @@ struct Scenario {
                                     // empty when the file says `expect: {}`
   bool expect_implied = false;      // true when `expect` came from the implied default
   std::optional<Traffic> traffic;   // data-plane traffic in hold phases (native engine only)
+  std::optional<Target> target;     // an external gateway instead of the harness's own SUT
 };
 
 const char* to_string(Backend b);

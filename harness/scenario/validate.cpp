@@ -30,6 +30,7 @@ std::optional<Scenario> Validator::run(const Node& doc) {
     read_number(top.get("time_scale"), "time_scale", 1, 3600, s.time_scale);
     read_count(top.get("seed"), "seed", 0, UINT64_MAX, s.seed);
     read_peers(top.get("peers"), s.peers);
+    read_target(top.get("target"), s);
     read_sut(top.get("sut"), s.sut);
     read_link(top.get("link"), s.link);
     read_phases(top.get("phases"), s.phases);
@@ -37,9 +38,9 @@ std::optional<Scenario> Validator::run(const Node& doc) {
     read_expect(top.get("expect"), s);
     read_traffic(top.get("traffic"), s);
     check_gateway_config(top.get("peers"), s);
-    // target: read here, in validate/target.cpp, once external gateways land.
   }
   check_engine_limits(doc, s);
+  check_target(doc, s);
   if (!diag_.empty()) return std::nullopt;
   return s;
 }

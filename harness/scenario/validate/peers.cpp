@@ -41,6 +41,7 @@ void Validator::read_peers(const Node* n, Peers& p) {
   }
   read_impairments(r.get("impair"), p);
   read_floods(r.get("flood"), p);
+  read_credentials(r, p);
 }
 
 // The topology gives each peer addresses from the address plan, which holds at most

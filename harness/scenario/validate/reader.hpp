@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "netns/ip_address.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/doc.hpp"
 #include "scenario/model.hpp"
@@ -177,7 +178,13 @@ class Validator {
   // keys have their place in the file, so `run` never meets them (exit 3) after setup.
   void check_engine_limits(const Node& doc, const Scenario& s);
 
-  // ---- target.cpp (to come): an external gateway as the SUT ---------------------------------
+  // ---- target.cpp: an external gateway as the SUT, the peers' credentials for it -----------
+  std::optional<netns::IpPrefix> read_ipv4(const Node* n, const std::string& path, bool prefix);
+  void read_target(const Node* n, Scenario& s);
+  void read_target_vici(const Node* n, const std::optional<netns::IpPrefix>& address, Target& t);
+  void read_credentials(MapReader& r, Peers& p);
+  // sut.* (but config, unresponsive_after), traffic and backend vm refused; credentials needed.
+  void check_target(const Node& doc, const Scenario& s);
 
   const ValidateContext& ctx_;
   Diagnostics& diag_;

@@ -1,0 +1,200 @@
+// target: an external gateway as the SUT, and the peers' credentials for it (peers.psk_file,
+// ca_cert, ca_key, id, remote_id, remote_ts). What the file alone can tell is checked here;
+// what the host must hold (the interface, its prefix, routes) is checked by the run's host
+// checks before anything is created.
+#include "scenario/validate/reader.hpp"
+
+#include <cstdlib>
+
+#include "netns/ip_address.hpp"
+
+namespace ist::scenario::validation {
+namespace {
+
+const Node* under(const Node* n, const char* key) { return n != nullptr && n->is_map() ? n->find(key) : nullptr; }
+
+// Host addresses a prefix of this length holds (network and broadcast excluded from /30 up).
+std::uint64_t host_addresses(const netns::IpPrefix& p) {
+  const int bits = 32 - p.length;
+  if (bits >= 63) return UINT64_MAX;
+  const std::uint64_t all = std::uint64_t{1} << bits;
+  return bits >= 2 ? all - 2 : all;
+}
+
+bool overlaps(const netns::IpPrefix& a, const netns::IpPrefix& b) {
+  return a.contains(b.address) || b.contains(a.address);
+}
+
+}  // namespace
+
+// An IPv4 address or prefix (IPv6 comes with the IPv6 issue); `prefix` asks for "/n".
+std::optional<netns::IpPrefix> Validator::read_ipv4(const Node* n, const std::string& path, bool prefix) {
+  if (n == nullptr) return std::nullopt;
+  const std::string what = prefix ? "an IPv4 prefix like 198.19.0.0/17" : "an IPv4 address like 198.18.100.1";
+  if (!need_scalar(*n, path, what)) return std::nullopt;
+  const bool has_slash = n->scalar.find('/') != std::string::npos;
+  auto p = netns::IpPrefix::parse(n->scalar);
+  if (!p || has_slash != prefix) {
+    bad(*n, path, what);
+    return std::nullopt;
+  }
+  if (p->address.family != AF_INET) {
+    bad(*n, path, what, "IPv6 targets are not supported yet");
+    return std::nullopt;
+  }
+  return *p;
+}
+
+void Validator::read_target(const Node* n, Scenario& s) {
+  if (n == nullptr) return;
+  MapReader r(n, "target", diag_);
+  Target t;
+  t.origin = n->origin;
+  for (const char* key : {"address", "interface", "local", "peers"})
+    if (n->is_map() && n->find(key) == nullptr) diag_.add(n->origin, std::string("target: missing '") + key + "'");
+  const Node* address_node = r.get("address");
+  auto address = read_ipv4(address_node, "target.address", false);
+  if (const Node* i = r.get("interface")) {
+    const std::string what = "a network interface name (1-15 characters, no '/', ':' or spaces)";
+    if (need_scalar(*i, "target.interface", what)) {
+      const std::string& v = i->scalar;
+      if (v.empty() || v.size() > 15 || v == "." || v == ".." ||
+          v.find_first_of("/: \t") != std::string::npos)
+        bad(*i, "target.interface", what);
+      else
+        t.interface = v;
+    }
+  }
+  const Node* local_node = r.get("local");
+  auto local = read_ipv4(local_node, "target.local", true);
+  const Node* peers_node = r.get("peers");
+  auto peers = read_ipv4(peers_node, "target.peers", true);
+  const Node* inner_node = r.get("inner");
+  auto inner = read_ipv4(inner_node, "target.inner", true);
+  read_target_vici(r.get("vici"), address, t);
+
+  if (address) t.address = address->address.str();
+  if (local) {
+    if (local->length < 8 || local->length > 30)
+      bad(*local_node, "target.local", "an address with its network's prefix length (/8 .. /30)");
+    else if (address && local->address == address->address)
+      bad(*local_node, "target.local", "an unused address on the gateway's network", "it is target.address");
+    else
+      t.local = local->str();
+  }
+  for (auto [prefix, node, key] : {std::tuple{&peers, peers_node, "target.peers"},
+                                   std::tuple{&inner, inner_node, "target.inner"}}) {
+    if (!*prefix) continue;
+    const netns::IpPrefix& p = **prefix;
+    if (host_addresses(p) < s.peers.count) {
+      bad(*node, key, "a prefix that holds one address per peer",
+          std::to_string(s.peers.count) + " peers need more than the " + std::to_string(host_addresses(p)) +
+              " addresses of /" + std::to_string(p.length));
+      *prefix = std::nullopt;
+    } else if (address && p.contains(address->address)) {
+      bad(*node, key, "a prefix away from the gateway", "it holds target.address");
+      *prefix = std::nullopt;
+    } else if (local && overlaps(p, *local)) {
+      bad(*node, key, "a prefix away from the gateway's network", "it overlaps target.local " + local->str());
+      *prefix = std::nullopt;
+    }
+  }
+  if (peers && inner && overlaps(*peers, *inner)) {
+    bad(*inner_node, "target.inner", "a prefix apart from target.peers", "they overlap");
+    inner = std::nullopt;
+  }
+  if (peers) t.peers = peers->str();
+  if (inner) t.inner = inner->str();
+  s.target = std::move(t);
+}
+
+// vici: tcp://ADDRESS:PORT, the gateway's own address (a target run sends nowhere else).
+void Validator::read_target_vici(const Node* n, const std::optional<netns::IpPrefix>& address, Target& t) {
+  if (n == nullptr) return;
+  const std::string what = "tcp://ADDRESS:PORT with the gateway's address, like tcp://198.18.100.1:4502";
+  if (!need_scalar(*n, "target.vici", what)) return;
+  const std::string& v = n->scalar;
+  const std::string scheme = "tcp://";
+  const auto colon = v.rfind(':');
+  if (v.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size())
+    return bad(*n, "target.vici", what);
+  auto host = netns::IpAddress::parse(v.substr(scheme.size(), colon - scheme.size()));
+  const std::string port_text = v.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (!host || port_text.empty() || *end != '\0' || port < 1 || port > 65535) return bad(*n, "target.vici", what);
+  if (address && !(*host == address->address))
+    return bad(*n, "target.vici", what, "a target run talks to target.address only");
+  t.vici_host = host->str();
+  t.vici_port = static_cast<std::uint16_t>(port);
+}
+
+// peers.psk_file, ca_cert, ca_key, id, remote_id, remote_ts (read with peers; judged with target).
+void Validator::read_credentials(MapReader& r, Peers& p) {
+  PeerCredentials& c = p.credentials;
+  read_config_path(r.get("psk_file"), "peers.psk_file", c.psk_file);
+  read_config_path(r.get("ca_cert"), "peers.ca_cert", c.ca_cert);
+  read_config_path(r.get("ca_key"), "peers.ca_key", c.ca_key);
+  for (auto [key, out] : {std::pair{"id", &c.id}, std::pair{"remote_id", &c.remote_id}}) {
+    if (const Node* v = r.get(key)) {
+      std::string text;
+      read_string(*v, r.sub(key), text, false);
+      if (!text.empty()) *out = text;
+    }
+  }
+  const Node* ts = r.get("remote_ts");
+  auto items = list_items(ts, "peers.remote_ts", "a list of IPv4 prefixes like [198.18.200.0/24]");
+  if (items.size() > kMaxProposals) diag_.add(ts->origin, "peers.remote_ts: at most 32 prefixes");
+  for (std::size_t i = 0; i < items.size() && i < kMaxProposals; ++i)
+    if (auto pr = read_ipv4(items[i], "peers.remote_ts[" + std::to_string(i) + "]", true)) c.remote_ts.push_back(pr->str());
+}
+
+// What a target run cannot take: the harness's own SUT settings, traffic, the vm backend;
+// and what it needs: credentials the gateway accepts. Keys are judged where they were written.
+void Validator::check_target(const Node& doc, const Scenario& s) {
+  const Node* peers = under(&doc, "peers");
+  if (!s.target) {
+    for (const char* key : {"psk_file", "ca_cert", "ca_key", "id", "remote_id", "remote_ts"})
+      if (const Node* k = under(peers, key))
+        diag_.add(k->origin, std::string("peers.") + key +
+                                 ": needs target: (the harness's own SUT gets its credentials from the harness)");
+    return;
+  }
+  const Node* target = under(&doc, "target");
+  // Until the target SUT lands (run/sut_kind_target.cpp), a run cannot honour target: at all.
+  diag_.add(target->origin, "target: external gateways are not runnable yet");
+  if (const Node* sut = under(&doc, "sut"); sut != nullptr && sut->is_map()) {
+    for (const Entry& e : sut->entries)
+      if (e.key != "config" && e.key != "unresponsive_after")
+        diag_.add(e.value.origin, "sut." + e.key + ": not with target: (the harness starts no SUT; the gateway is "
+                                "configured by its operator). Only sut.config and sut.unresponsive_after apply");
+  }
+  if (const Node* t = under(&doc, "traffic"))
+    diag_.add(t->origin, "traffic: not with target: yet (the data plane needs a SUT the harness runs)");
+  if (s.backend == Backend::vm) {
+    const Node* b = under(&doc, "backend");
+    diag_.add(b != nullptr ? b->origin : target->origin,
+              "backend: vm runs the harness's own SUT in a guest; with target: use auto, xfrm or libipsec");
+  }
+  const PeerCredentials& c = s.peers.credentials;
+  const bool derived = s.sut.config.swanctl_conf.has_value();
+  const Node* at = peers != nullptr ? peers : target;
+  switch (s.peers.auth) {
+    case Auth::psk:
+      if (!c.psk_file && !derived)
+        diag_.add(at->origin, "peers.psk_file: needed with target: and peers.auth psk (the gateway's secret, "
+                              "never inline), or sut.config to derive it from");
+      break;
+    case Auth::rsa:
+    case Auth::ecdsa:
+      if (!c.ca_cert || !c.ca_key)
+        diag_.add(at->origin, "peers.ca_cert and peers.ca_key: needed with target: and certificate auth (a CA "
+                              "the gateway trusts; the peers' certificates are issued from it)");
+      break;
+    case Auth::eap_mschapv2:
+      diag_.add(at->origin, "peers.auth: eap-mschapv2 is not supported with target: yet");
+      break;
+  }
+}
+
+}  // namespace ist::scenario::validation
