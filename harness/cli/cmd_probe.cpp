@@ -188,10 +188,11 @@ int probe_main(const std::vector<std::string>& args) {
               "trip; the vendor IDs it sent (strongSwan's named); and whether its route back\n"
               "to PREFIX works (the answer reached the peer address). Nothing is retransmitted.\n"
               "Exit codes: 0 it answered with a proposal or a COOKIE; 1 it refused (a notify),\n"
-              "answered garbage or nothing; 2 bad arguments or host checks; 3 harness fault.",
-              "  ikestorm probe\n  ikestorm probe --json | jq .auto_backend\n"
-              "  ikestorm probe --target 198.18.100.1 --interface eth1 --local 198.18.100.50/24 "
-              "--peers 198.19.0.0/17"};
+              "answered garbage or nothing; 2 bad arguments or host checks; 3 harness fault.\n"
+              "For example, on a host whose eth1 faces the gateway:\n"
+              "    ikestorm probe --target 198.18.100.1 --interface eth1 --local 198.18.100.50/24 \\\n"
+              "        --peers 198.19.0.0/17",
+              "  ikestorm probe\n  ikestorm probe --json | jq .auto_backend"};
   po::options_description opts("options");
   opts.add_options()("json", "print one JSON object")
       ("target", po::value<std::string>(), "ADDRESS: the gateway's IKE address (IPv4)")
