@@ -168,7 +168,7 @@ namespace {
 
 // Sends the request from `from` in the peers namespace and reads the first answer.
 Status send_and_wait(const netns::Namespace& ns, const netns::IpAddress& from, const TargetProbeOptions& o,
-                     TargetProbeResult& out) {
+                     std::chrono::milliseconds wait, TargetProbeResult& out) {
   IST_TRY_ASSIGN(auto fd, ns.open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK));
   const sockaddr_in src = v4_sockaddr(from, native::ike_port);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0)
@@ -179,7 +179,7 @@ Status send_and_wait(const netns::Namespace& ns, const netns::IpAddress& from, c
   if (::sendto(fd.get(), request.first.data(), request.first.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
                sizeof dst) < 0)
     return Error::sys("sending the IKE_SA_INIT to " + o.target.str() + ":500");
-  const auto deadline = sent + o.wait;
+  const auto deadline = sent + wait;
   std::vector<uint8_t> buf(65536);
   while (!signals::stop_requested()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -204,6 +204,37 @@ Status send_and_wait(const netns::Namespace& ns, const netns::IpAddress& from, c
                           o.target.str());
     read_probe_answer(*m, out);
     return ok();
+  }
+  return ok();
+}
+
+// No answer from the peer address: was there a host at all (ARP), and does the gateway answer
+// the same request from target.local (on its own network, no route needed)? Then its route
+// back to the peers is what fails.
+Status explain_silence(const netns::Topology& topo, const netns::TargetNetwork& net, const TargetProbeOptions& o,
+                       TargetProbeResult& out) {
+  const netns::IpAddress hop = net.via ? *net.via : o.target;
+  Result<uint16_t> nud = uint16_t{0};
+  IST_TRY(topo.peers_ns().run_in([&] {
+    nud = netns::neighbour_state(hop);
+    return ok();
+  }));
+  if (!nud) return ok();  // no verdict on the neighbour: say no more than "nothing"
+  if (!netns::neighbour_resolved(*nud)) {
+    out.notes.push_back("nobody on " + o.interface + " answers ARP for " + hop.str() +
+                        ": no host holds that address on this network");
+    return ok();
+  }
+  TargetProbeResult second;
+  IST_TRY(send_and_wait(topo.peers_ns(), o.local.address, o, std::chrono::milliseconds(2000), second));
+  if (second.rtt_ms) {
+    out.route_back = "broken";
+    out.notes.push_back("the gateway answered the same request from target.local " + o.local.address.str() +
+                        " (" + to_string(second.answer) + "): its route back to " + o.peers.str() + " via " +
+                        o.local.address.str() + " is missing or wrong");
+  } else {
+    out.notes.push_back(hop.str() + " answers ARP, but no IKE answer came to " + out.from + " nor to target.local " +
+                        o.local.address.str() + " within 2 s");
   }
   return ok();
 }
@@ -241,7 +272,8 @@ Result<TargetProbeResult> probe_target(const TargetProbeOptions& o) {
     } else {
       const netns::IpAddress from = topo->peer_ike_address(0);
       out.from = from.str();
-      probed = send_and_wait(topo->peers_ns(), from, o, out);
+      probed = send_and_wait(topo->peers_ns(), from, o, o.wait, out);
+      if (probed && !out.rtt_ms && !signals::stop_requested()) probed = explain_silence(*topo, net, o, out);
       if (auto st = topo->teardown(); !st && probed) probed = std::move(st).error().wrap("removing the probe's namespace");
     }
   }

@@ -42,7 +42,8 @@ struct TargetProbeResult {
   std::string detail;                   // the chosen proposal, the notify's name, the parse error
   std::optional<double> rtt_ms;         // request to answer
   std::vector<std::string> vendor_ids;  // known ones by name ("strongSwan"), others in hex
-  // "works" (the answer reached the peer address), "unknown" (no answer)
+  // "works" (the answer reached the peer address), "broken" (no answer there, but the same
+  // request from target.local was answered), "unknown" (no answer at all)
   std::string route_back;
   std::vector<std::string> notes;       // e.g. "the gateway's answer came from another address"
   nlohmann::json to_json() const;
