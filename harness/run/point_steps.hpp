@@ -27,7 +27,7 @@
 #include "charon/gateway_config.hpp"
 #include "charon/instance.hpp"
 #include "common/event_loop.hpp"
-#include "fleet/native/data_plane_session.hpp"
+#include "dataplane/data_plane_session.hpp"
 #include "fleet/native/impair_layers.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/peer_engine.hpp"
