@@ -9,7 +9,7 @@
 
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
-#include "fleet/native/initiator.hpp"
+#include "ike/initiator.hpp"
 #include "netns/target_host_check.hpp"
 #include "netns/topology.hpp"
 

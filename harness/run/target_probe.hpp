@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
-#include "fleet/native/ike_message.hpp"
+#include "ike/ike_message.hpp"
 #include "netns/ip_address.hpp"
 
 namespace ist::run {
