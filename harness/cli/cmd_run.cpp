@@ -29,11 +29,8 @@
 #include "reports/report.hpp"
 #include "run/output_dir.hpp"
 #include "run/run_point.hpp"
-<<<<<<< HEAD
 #include "run/target_host.hpp"
-=======
 #include "scenario/generator.hpp"
->>>>>>> main
 #include "scenario/load.hpp"
 #include "taxonomy/codes.hpp"
 
