@@ -178,6 +178,16 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
 }
 
 // --set values and the shortcut options, in the order given.
+// FILE or the built-in scenario. codes.NAME in `expect` must name a real code (with "did you
+// mean" for a typo); target: is judged against this host as `validate` judges it.
+scenario::LoadOutcome load_scenario(const po::variables_map& vm, const std::vector<scenario::Override>& overrides) {
+  std::vector<std::string> known_codes;
+  for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
+  if (vm.count("file"))
+    return scenario::load_file(vm["file"].as<std::string>(), overrides, known_codes, run::target_host_problems);
+  return scenario::load_default(overrides, known_codes, run::target_host_problems);
+}
+
 Result<std::vector<scenario::Override>> overrides_of(const po::variables_map& vm, const std::vector<std::string>& sets) {
   std::vector<scenario::Override> overrides;
   for (const auto& s : sets) {
@@ -459,13 +469,7 @@ int run_main(const std::vector<std::string>& args) {
   auto overrides = overrides_of(vm, sets);
   if (!overrides) return fail("run", overrides.error().describe(), kExitUsage);
 
-  // codes.NAME in `expect` must name a real code (with "did you mean" for a typo).
-  std::vector<std::string> known_codes;
-  for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
-  scenario::LoadOutcome loaded = vm.count("file")
-                                     ? scenario::load_file(vm["file"].as<std::string>(), *overrides, known_codes,
-                                                           run::target_host_problems)
-                                     : scenario::load_default(*overrides, known_codes, run::target_host_problems);
+  scenario::LoadOutcome loaded = load_scenario(vm, *overrides);
   if (!loaded.ok()) {
     std::cerr << loaded.diagnostics.str() << "\n";
     return kExitUsage;
