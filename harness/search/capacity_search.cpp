@@ -124,6 +124,7 @@ void run_search(CapacitySearch& search, const std::function<TrialResult(double, 
     t.folder = std::move(r.folder);
     t.failed = std::move(r.failed);
     t.wall_s = r.wall_s;
+    t.metrics = std::move(r.metrics);
     search.record(std::move(t));
     if (after_trial) after_trial(search, search.trials().back());
   }
@@ -158,7 +159,8 @@ nlohmann::json to_json(const CapacitySearch& s) {
                       {"verdict", verdict_name(t.verdict)},
                       {"folder", t.folder},
                       {"failed", t.failed},
-                      {"wall_s", t.wall_s}});
+                      {"wall_s", t.wall_s},
+                      {"metrics", t.metrics}});
   }
   j["trials"] = std::move(trials);
   return j;

@@ -37,6 +37,7 @@ struct Trial {
   std::string folder;      // report folder below the search's --out (set by the runner)
   std::vector<std::string> failed;  // failed expectations, "expr (observed X)"
   double wall_s = 0;
+  nlohmann::json metrics = nlohmann::json::object();  // the run's headline numbers
 };
 
 // Why the search ended (or "running" while it goes on).
@@ -87,6 +88,7 @@ struct TrialResult {
   std::string folder;
   std::vector<std::string> failed;
   double wall_s = 0;
+  nlohmann::json metrics = nlohmann::json::object();
 };
 
 struct Limits {
