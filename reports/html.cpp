@@ -197,6 +197,15 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
   card(o, "renegotiations (IKE " + std::to_string(s.rekeys.ike) + ", CHILD " + std::to_string(s.rekeys.child) + ")",
        num(s.renegotiations_per_min) + "/min");
   card(o, "renegotiations, wall clock", num(s.renegotiations_per_min_wall) + "/min");
+  card(o, "tunnel attempts", num(s.tunnel_attempts_per_s) + "/s");
+  card(o, "rekeys/s IKE peak / mean", num(s.rekeys_per_s.ike_peak, 0) + " / " + num(s.rekeys_per_s.ike_mean, 2));
+  card(o, "rekeys/s CHILD peak / mean", num(s.rekeys_per_s.child_peak, 0) + " / " + num(s.rekeys_per_s.child_mean, 2));
+  card(o, "peak IKE SAs active / pending",
+       std::to_string(s.peak_sas.ike_active) + " / " + std::to_string(s.peak_sas.ike_pending));
+  card(o, "peak CHILD SAs active / pending",
+       std::to_string(s.peak_sas.child_active) + " / " + std::to_string(s.peak_sas.child_pending));
+  card(o, "SUT peak half-open / queued jobs",
+       std::to_string(s.sut_peak.half_open) + " / " + std::to_string(s.sut_peak.jobs_queued));
   card(o, "CPU SUT / peers / harness", num(s.cpu_s.sut, 2) + " / " + num(s.cpu_s.peers, 2) + " / " + num(s.cpu_s.harness, 2) + " s");
   card(o, "peak RSS SUT / peers", num(s.rss_mb.sut) + " / " + num(s.rss_mb.peers) + " MB");
   card(o, "unclassified failures", std::to_string(s.unclassified), s.unclassified ? "bad" : "");
