@@ -84,6 +84,19 @@
       });
       chart(el, "Setup rate over time (established per second)", "s", ts.t, [{ label: "setups/s", values: rate }]);
     }
+    el = document.getElementById(run.id + "-rekeys");
+    if (el) {
+      // The renegotiation waves a lifetime produces, beside the attempts that start tunnels.
+      chart(el, "Rekeys and tunnel attempts per second", "s", ts.t, [
+        { label: "IKE rekeys/s", values: ts.ike_rekeys }, { label: "CHILD rekeys/s", values: ts.child_rekeys },
+        { label: "attempts/s", values: ts.attempts }]);
+    }
+    el = document.getElementById(run.id + "-sut");
+    if (el) {
+      chart(el, "The SUT's own view (vici stats): IKE_SAs, half-open, queued jobs", "s", ts.t, [
+        { label: "IKE_SAs", values: ts.sut_ike_sas }, { label: "half-open", values: ts.sut_half_open },
+        { label: "jobs queued", values: ts.sut_jobs_queued }]);
+    }
     el = document.getElementById(run.id + "-latency");
     if (el) {
       if (!run.latency.length) { title(el, "Setup latency distribution"); note(el, "no samples"); }
