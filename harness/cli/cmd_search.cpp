@@ -16,6 +16,7 @@
 #include "common/signals.hpp"
 #include "reports/escape.hpp"
 #include "reports/number_text.hpp"
+#include "reports/search_html.hpp"
 #include "run/output_dir.hpp"
 #include "scenario/load.hpp"
 #include "scenario/paths.hpp"
@@ -258,6 +259,8 @@ struct SearchOutput {
     j["exit_code"] = exit_code_of(s.status());
     if (auto w = write_file_atomic(dir + "/search.json", j.dump(2) + "\n"); !w) log::error(w.error().describe());
     if (auto w = write_file_atomic(dir + "/junit.xml", render_junit(*rq, name, s)); !w)
+      log::error(w.error().describe());
+    if (auto w = write_file_atomic(dir + "/report.html", reports::render_search_html(j)); !w)
       log::error(w.error().describe());
   }
 };

@@ -118,6 +118,17 @@
       { label: "p50", values: sw.p50 }, { label: "p90", values: sw.p90 }, { label: "p99", values: sw.p99 }], o);
   }
 
+  // Search pages: the main metrics of each tried value, against the value.
+  var se = data.search;
+  if (se) {
+    var po = { points: true };
+    chart(document.getElementById("search-outcome"), "Established share and setup rate per tried value", se.key, se.x, [
+      { label: "established %", values: se.ratio.map(function (r) { return 100 * r; }) },
+      { label: "setup rate /s", values: se.rate }], po);
+    chart(document.getElementById("search-cost"), "Setup latency p99 (ms) and SUT CPU (s) per tried value", se.key, se.x, [
+      { label: "latency p99 ms", values: se.p99 }, { label: "SUT CPU s", values: se.cpu }], po);
+  }
+
   // Compare pages: latency distributions of A and B as cumulative curves.
   (data.pairs || []).forEach(function (p) {
     var el = document.getElementById(p.id + "-cdf");

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import REPO
+from test_reports import chromium, console_lines
 from test_run import assert_nothing_left, charon_pids
 
 SCENARIO = REPO / "scenarios" / "search-ikesa-limit.yaml"
@@ -51,6 +52,13 @@ def test_search_finds_an_ikesa_limit_of_30_exactly(run_ikestorm, needs_root, tmp
     assert sum(c.find("failure") is not None for c in cases) == 4
     for run_id in trial_run_ids(out):
         assert_nothing_left(run_id, before)
+    # The search's page: the frontier, a link per trial, the metrics against the value, drawn
+    # in headless Chromium without a console error.
+    html = (out / "report.html").read_text()
+    assert 'href="trial-03/report.html"' in html and "highest pass" in html
+    r = chromium((out / "report.html").as_uri(), "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert r.returncode == 0 and console_lines(r.stderr) == [], console_lines(r.stderr)
+    assert 'data-charts-ready="2"' in r.stdout and "Established share and setup rate per tried value" in r.stdout
     print(f"search of 7 trials took {took:.1f} s")
 
 
