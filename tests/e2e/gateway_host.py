@@ -1,0 +1,213 @@
+"""A gateway ikestorm did not start, on a "box" of its own, for the external-target tests.
+
+GatewayHost builds two namespaces, both the test's own (not ikestorm's: their names do not
+start with "ist-", so `ikestorm clean` leaves them alone):
+
+  generator host  "gen-<pid>-<n>": a veth named eth1, 198.18.100.10/24, no default route.
+                  ikestorm runs in here (`ip netns exec`), as it would on its own machine.
+  gateway host    "gwh-<pid>-<n>": the other end (eth0, 198.18.100.1/24), a bare charon the
+                  test starts itself (kernel-libipsec: this kernel has no ESP), vici on
+                  tcp://198.18.100.1:4502, one PSK connection for any remote, the protected
+                  subnet 198.18.200.0/24 on its loopback, and the peers' prefix 198.19.0.0/16
+                  routed via 198.18.100.50 (target.local).
+
+A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
+IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
+TS_UNACCEPTABLE), so its connection takes the peers' inner addresses (198.19.128.0/17).
+
+    with GatewayHost(tmp_path, ikesa_limit=30) as gw:
+        path = gw.scenario(count=100, engine="native")
+        r = gw.run_in_generator(ikestorm_bin, "run", path, "--out", tmp_path / "out")
+        assert gw.list_sas_count() == ...
+"""
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+CHARON = "/usr/lib/ipsec/charon"
+_serial = itertools.count()
+
+
+def _ip(*args, ns=None, check=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + ["ip", *map(str, args)]
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=30)
+
+
+class GatewayHost:
+    address = "198.18.100.1"
+    generator_address = "198.18.100.10/24"
+    local = "198.18.100.50/24"
+    peers = "198.19.0.0/17"
+    inner = "198.19.128.0/17"
+    remote_ts = "198.18.200.0/24"
+    vici_port = 4502
+    remote_id = "gw.example.org"
+
+    def __init__(self, workdir, ikesa_limit=None, psk="ikestorm-gateway-test-secret",
+                 vici=True, charon_settings=None, ready_timeout=20.0):
+        n = next(_serial)
+        self.gen_ns = f"gen-{os.getpid()}-{n}"
+        self.gw_ns = f"gwh-{os.getpid()}-{n}"
+        self.dir = Path(workdir) / f"gateway-{n}"
+        self.psk = psk
+        self.ikesa_limit = ikesa_limit
+        self.vici = vici
+        self.charon_settings = dict(charon_settings or {})
+        self.ready_timeout = ready_timeout
+        self.charon = None
+
+    # ---- the two hosts -------------------------------------------------------------------
+    def __enter__(self):
+        try:
+            self._build()
+            self._start_charon()
+            self._load_connection()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def vici_uri(self):
+        return f"tcp://{self.address}:{self.vici_port}"
+
+    @property
+    def psk_file(self) -> Path:
+        return self.dir / "gw.psk"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "charon.log"
+
+    def _build(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.psk_file.write_text(self.psk + "\n")
+        os.chmod(self.psk_file, 0o600)
+        for ns in (self.gen_ns, self.gw_ns):
+            _ip("netns", "add", ns)
+            _ip("link", "set", "lo", "up", ns=ns)
+        _ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1", "netns", self.gen_ns, ns=self.gw_ns)
+        _ip("addr", "add", f"{self.address}/24", "dev", "eth0", ns=self.gw_ns)
+        _ip("link", "set", "eth0", "up", ns=self.gw_ns)
+        _ip("addr", "add", self.generator_address, "dev", "eth1", ns=self.gen_ns)
+        _ip("link", "set", "eth1", "up", ns=self.gen_ns)
+        # The gateway's protected subnet and the route back to the peers' prefix via local.
+        _ip("addr", "add", "198.18.200.1/24", "dev", "lo", ns=self.gw_ns)  # (no dummy module here)
+        _ip("route", "add", "198.19.0.0/16", "via", self.local.split("/")[0], ns=self.gw_ns)
+
+    def _strongswan_conf(self) -> str:
+        settings = {
+            "load": "random nonce openssl kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink "
+                    "socket-default vici",
+            "install_virtual_ip": "no",
+        }
+        if self.ikesa_limit is not None:
+            settings["ikesa_limit"] = str(self.ikesa_limit)
+        settings.update(self.charon_settings)
+        body = "".join(f"  {k} = {v}\n" for k, v in settings.items())
+        vici = f"    vici {{\n      socket = {self.vici_uri}\n    }}\n" if self.vici else ""
+        # vici on TCP is also how the test itself loads the connection; without `vici` the
+        # gateway still gets one on a unix socket in its private /run, for the test alone.
+        if not self.vici:
+            vici = "    vici {\n      socket = unix:///run/charon.vici\n    }\n"
+        return ("charon {\n" + body +
+                "  plugins {\n" + vici + "  }\n"
+                "  filelog {\n    gw {\n"
+                f"      path = {self.log_path}\n"
+                "      time_format = %b %e %T\n      default = 1\n      flush_line = yes\n"
+                "    }\n  }\n}\n")
+
+    def _swanctl_conf(self) -> str:
+        return ("connections {\n  rw {\n    version = 2\n"
+                f"    local_addrs = {self.address}\n"
+                f"    local {{\n      auth = psk\n      id = {self.remote_id}\n    }}\n"
+                "    remote {\n      auth = psk\n    }\n"
+                "    children {\n      net {\n"
+                f"        local_ts = {self.remote_ts}\n        remote_ts = {self.inner}\n"
+                "      }\n    }\n  }\n}\n"
+                f"secrets {{\n  ike-peers {{\n    secret = \"{self.psk}\"\n  }}\n}}\n")
+
+    def _start_charon(self):
+        conf = self.dir / "strongswan.conf"
+        conf.write_text(self._strongswan_conf())
+        (self.dir / "swanctl.conf").write_text(self._swanctl_conf())
+        env = dict(os.environ, STRONGSWAN_CONF=str(conf))
+        # A private /run: charon's pid file (and a unix vici socket) stay out of the host's.
+        # `ip netns exec` and unshare exec in place, so the pid is charon's own.
+        self.charon = subprocess.Popen(
+            ["ip", "netns", "exec", self.gw_ns, "unshare", "--mount", "--propagation", "private",
+             "sh", "-c", "mount -t tmpfs tmpfs /run && exec " + CHARON],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(self.dir / "charon.stderr", "w"))
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.charon.poll() is not None:
+                raise RuntimeError(f"gateway charon exited with {self.charon.returncode}: "
+                                   + (self.dir / "charon.stderr").read_text()[-2000:])
+            if self._swanctl("--stats", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"gateway charon did not answer vici within {self.ready_timeout} s")
+
+    def _swanctl(self, *args, check=True, timeout=60):
+        if self.vici:
+            cmd = ["ip", "netns", "exec", self.gw_ns, "swanctl", *args, "--uri", self.vici_uri]
+        else:
+            # The unix socket lives in charon's private /run: enter its mount namespace.
+            cmd = ["nsenter", "-t", str(self.charon.pid), "-m", "-n", "swanctl", *args]
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+    def _load_connection(self):
+        self._swanctl("--load-all", "--noprompt", "--file", str(self.dir / "swanctl.conf"))
+
+    # ---- what the tests ask ---------------------------------------------------------------
+    def list_sas_count(self) -> int:
+        """Established IKE_SAs in the gateway's own view (swanctl --list-sas)."""
+        out = self._swanctl("--list-sas", "--raw", timeout=120).stdout
+        # IKE_SAs are ESTABLISHED; their CHILD_SAs are INSTALLED.
+        return len(re.findall(r"\bstate=ESTABLISHED\b", out))
+
+    def stats(self) -> str:
+        return self._swanctl("--stats").stdout
+
+    def scenario(self, count=100, engine="charon", vici=None, psk_file=None, extra="") -> Path:
+        """A target scenario file for this gateway; `extra` is YAML appended as written."""
+        vici = self.vici if vici is None else vici
+        text = (f"name: target-{engine}-{count}\n"
+                "peers:\n"
+                f"  count: {count}\n  engine: {engine}\n"
+                f"  psk_file: {psk_file or self.psk_file}\n"
+                f"  remote_id: {self.remote_id}\n"
+                f"  remote_ts: [{self.remote_ts}]\n"
+                "target:\n"
+                f"  address: {self.address}\n  interface: eth1\n  local: {self.local}\n"
+                f"  peers: {self.peers}\n  inner: {self.inner}\n"
+                + (f"  vici: {self.vici_uri}\n" if vici else "")
+                + extra)
+        path = self.dir / f"target-{engine}-{count}-{next(_serial)}.yaml"
+        path.write_text(text)
+        return path
+
+    def run_in_generator(self, ikestorm_bin, *args, timeout=300, env=None):
+        """`ikestorm ARGS` inside the generator host, as a user would run it on that box."""
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        return subprocess.run(["ip", "netns", "exec", self.gen_ns, str(ikestorm_bin), *map(str, args)],
+                              capture_output=True, text=True, timeout=timeout, env=full_env)
+
+    def close(self):
+        if self.charon is not None and self.charon.poll() is None:
+            self.charon.send_signal(signal.SIGTERM)
+            try:
+                self.charon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.charon.kill()
+                self.charon.wait(timeout=10)
+        for ns in (self.gen_ns, self.gw_ns):
+            _ip("netns", "del", ns, check=False)
