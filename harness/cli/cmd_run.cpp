@@ -15,6 +15,7 @@
 
 #include "cli/command.hpp"
 #include "cli/report_codes.hpp"
+#include "cli/run_exec.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
 #include "common/clock.hpp"
@@ -117,6 +118,8 @@ uint64_t count_leaks(const RunState& state, std::vector<std::string>& what) {
 
 std::string fmt(double v, int prec = 1) { return reports::format_fixed(v, prec); }
 
+}  // namespace
+
 void print_point(const reports::RunReport& r, bool with_parameters) {
   const auto& s = r.summary;
   if (with_parameters) {
@@ -176,6 +179,8 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
               << e.observed.dump() << ")\n";
   if (r.outcome != "complete") std::cout << "  outcome        " << r.outcome << "\n";
 }
+
+namespace {
 
 // --set values and the shortcut options, in the order given.
 // FILE or the built-in scenario. codes.NAME in `expect` must name a real code (with "did you
@@ -243,14 +248,15 @@ void warn_about_killed_runs() {
                     "`ikestorm clean` removes them");
 }
 
-void fill_report_head(reports::Report& report, const std::string& run_id, const std::vector<std::string>& args,
+}  // namespace
+
+void fill_report_head(reports::Report& report, const std::string& run_id, const std::string& command_line,
                       const nlohmann::json& document, const std::string& file, const std::string& backend,
                       const std::string& charon_version) {
   report.tool_version = kVersion;
   report.run_id = run_id;
   if (report.started_at.empty()) report.started_at = utc_timestamp();
-  report.command = "ikestorm run";
-  for (const auto& a : args) report.command += " " + a;
+  report.command = command_line;
   report.scenario = document;
   report.scenario_yaml = scenario_yaml_as_written(file);
   report.backend = backend;
@@ -262,6 +268,8 @@ void fill_report_head(reports::Report& report, const std::string& run_id, const 
   report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
   report.host.strongswan = charon_version;
 }
+
+namespace {
 
 using DeferredExpectations = std::map<std::string, std::vector<scenario::Expectation>>;  // by run folder
 
@@ -439,6 +447,33 @@ Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::L
   return out;
 }
 
+}  // namespace
+
+std::variant<HostSetup, SetupFailure> setup_host(const scenario::Scenario& first) {
+  // Backend: what the host can do decides `auto`.
+  probe::ProbeOptions probe_opts;
+  probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
+  auto caps = probe::probe_host(probe_opts);
+  auto chosen = choose_backend(first, caps);
+  if (!chosen) return SetupFailure{chosen.error().describe(), kExitUsage};
+  if (!caps.charon.available) return SetupFailure{"charon not usable: " + caps.charon.detail, kExitHarnessFault};
+  warn_about_killed_runs();
+  return HostSetup{chosen->name, chosen->reason, caps.charon_version, caps.esp.available};
+}
+
+Execution execute_points(const scenario::Loaded& L, const std::vector<std::size_t>& indices, RunState& state,
+                         const std::string& out, const HostSetup& host, reports::Report& report,
+                         std::optional<std::chrono::system_clock::time_point> start_at) {
+  DeferredExpectations after_leaks;
+  const Sweep sweep = run_points(L, indices, state, out, host.backend, host.host_esp, start_at, report, after_leaks);
+  Execution e{sweep.exit_code, sweep.interrupted};
+  e.exit_code = std::max(e.exit_code, judge_leaks(state, report, after_leaks));
+  if (auto w = reports::write_all(report, out, report_code_lookup()); !w) log::error(w.error().describe());
+  return e;
+}
+
+namespace {
+
 int run_main(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::vector<std::string> sets;
@@ -504,28 +539,24 @@ int run_main(const std::vector<std::string>& args) {
 
   signals::install_stop_handlers();
 
-  // Backend: what the host can do decides `auto`.
-  probe::ProbeOptions probe_opts;
-  probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
-  auto caps = probe::probe_host(probe_opts);
-  auto chosen = choose_backend(first, caps);
-  if (!chosen) return fail("run", chosen.error().describe(), kExitUsage);
-  const std::string& backend = chosen->name;
-  if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
-  warn_about_killed_runs();
+  auto host = setup_host(first);
+  if (auto* f = std::get_if<SetupFailure>(&host)) return fail("run", f->message, f->exit_code);
+  const HostSetup& setup = std::get<HostSetup>(host);
 
   auto state = RunState::create(new_run_id());
   if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
 
-  fill_report_head(report, state->run_id(), args, L.document, vm.count("file") ? vm["file"].as<std::string>() : "",
-                   backend, caps.charon_version);
+  std::string command_line = "ikestorm run";
+  for (const auto& a : args) command_line += " " + a;
+  fill_report_head(report, state->run_id(), command_line, L.document,
+                   vm.count("file") ? vm["file"].as<std::string>() : "", setup.backend, setup.charon_version);
   report.generator = gen->info;
 
   if (!finished.empty())
     std::cout << "resuming: " << (selected->size() - indices.size()) << " of " << selected->size()
               << " point(s) already done\n";
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
-            << " point(s), backend " << backend << " (" << chosen->reason << ")\n"
+            << " point(s), backend " << setup.backend << " (" << setup.reason << ")\n"
             << "report folder: " << *out << "\n";
   if (gen->info) {
     const reports::GeneratorInfo& g = *gen->info;
@@ -537,14 +568,10 @@ int run_main(const std::vector<std::string>& args) {
   if (gen->start_at) std::cout << "start at " << utc_timestamp(*gen->start_at) << "\n";
   std::cout.flush();
 
-  DeferredExpectations after_leaks;
-  const Sweep sweep = run_points(L, indices, *state, *out, backend, caps.esp.available, gen->start_at, report,
-                                 after_leaks);
-  int exit_code = sweep.exit_code;
-  const bool interrupted = sweep.interrupted;
+  const Execution done = execute_points(L, indices, *state, *out, setup, report, gen->start_at);
+  int exit_code = done.exit_code;
+  const bool interrupted = done.interrupted;
   const std::string report_path = *out + "/report.json";
-  exit_code = std::max(exit_code, judge_leaks(*state, report, after_leaks));
-  if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) log::error(w.error().describe());
 
   std::cout << "\n" << first.name << (first.description.empty() ? "" : ": " + first.description) << "\n";
   for (const auto& r : report.runs) print_point(r, report.runs.size() > 1);
