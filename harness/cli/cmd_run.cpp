@@ -218,6 +218,29 @@ Result<BackendChoice> choose_backend(const scenario::Scenario& first, const prob
   return Error("unknown backend");
 }
 
+// The kernel pieces the points' topology needs (a veth pair and bridges always; tbf for
+// link.rate, nftables for link.loss, TUN for libipsec), as the probe found them in its
+// scratch namespace: a missing one is named with the probe's exact error before anything is
+// created (a minimal kernel, e.g. a guest without the bridge module).
+Status check_topology_pieces(const scenario::Loaded& L, const std::vector<std::size_t>& indices,
+                             const std::string& backend, const probe::HostCapabilities& caps) {
+  std::vector<std::pair<const char*, const probe::Check*>> needed = {{"veth", &caps.veth}, {"bridge", &caps.bridge}};
+  bool rate = false, loss = false;
+  for (auto k : indices) {
+    rate = rate || L.points[k].scenario.link.rate_bits_per_s.has_value();
+    loss = loss || L.points[k].scenario.link.loss > 0;
+  }
+  if (rate) needed.push_back({"tbf (link.rate)", &caps.tbf});
+  if (loss) needed.push_back({"nftables (link.loss)", &caps.nftables});
+  if (backend == "libipsec") needed.push_back({"tun (backend libipsec)", &caps.tun});
+  std::string missing;
+  for (const auto& [name, check] : needed)
+    if (!check->available) missing += std::string(missing.empty() ? "" : "; ") + name + ": " + check->detail;
+  if (missing.empty()) return ok();
+  return Error("this kernel lacks what the run's topology needs (nothing was created): " + missing +
+               " (load the modules, e.g. modprobe veth bridge sch_tbf nf_tables nft_numgen tun)");
+}
+
 // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
 void warn_about_killed_runs() {
   std::size_t dead = 0;
@@ -449,6 +472,8 @@ int run_main(const std::vector<std::string>& args) {
   if (!chosen) return fail("run", chosen.error().describe(), kExitUsage);
   const std::string& backend = chosen->name;
   if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
+  if (auto st = check_topology_pieces(L, indices, backend, caps); !st)
+    return fail("run", st.error().describe(), kExitUsage);
   warn_about_killed_runs();
 
   auto state = RunState::create(new_run_id());
