@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "cli/command.hpp"
 #include "cli/report_codes.hpp"
+#include "cli/run_in_vm.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
 #include "common/log.hpp"
@@ -36,18 +38,21 @@ namespace {
 
 const Usage kUsage{
     "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
-    "[--force] [--shard I/N] [--resume DIR]",
+    "[--force] [--shard I/N] [--resume DIR] [--in-vm [--vm-cpus N]]",
     "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
     "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
     "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
     "Needs root (it creates network namespaces). Ctrl-C tears everything down in order and\n"
-    "still writes a partial report.\n\n"
+    "still writes a partial report. --in-vm runs all of it (SUT and peers) inside one qemu\n"
+    "guest with the host's distro kernel, every SA real kernel XFRM (backend xfrm), and\n"
+    "copies the report folder back to --out.\n\n"
     "Exit codes: 0 every expectation met; 1 an expectation failed; 2 bad scenario or\n"
     "arguments; 3 harness fault or interrupted; 4 a resource leaked (the highest wins).",
     "  ikestorm run                                   # the default scenario\n"
     "  ikestorm run --peers 100 --set sut.charon.ikesa_limit=50\n"
     "  ikestorm run scenarios/lifetime-sweep.yaml --out /tmp/sweep\n"
-    "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd"};
+    "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd\n"
+    "  ikestorm run --in-vm --peers 20 --out /tmp/r  # real kernel XFRM on a host without ESP"};
 
 std::string read_cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -402,6 +407,43 @@ Result<std::vector<std::size_t>> shard_points(const po::variables_map& vm, std::
   return indices;
 }
 
+// --in-vm: the same command, run by this binary inside a guest (run_in_vm.hpp). What makes
+// no sense there is refused here, with exit 2, before the guest boots.
+int run_in_vm_main(const po::variables_map& vm, const std::vector<std::string>& sets, const scenario::Loaded& L) {
+  for (const auto& point : L.points) {
+    const auto b = point.scenario.backend;
+    if (b == scenario::Backend::vm || b == scenario::Backend::libipsec)
+      return fail("run",
+                  std::string("--in-vm runs every SA on the guest kernel's XFRM (backend xfrm); backend ") +
+                      (b == scenario::Backend::vm ? "vm" : "libipsec") + " makes no sense with it",
+                  kExitUsage);
+  }
+  if (vm.count("resume")) return fail("run", "--in-vm cannot --resume (the guest starts empty)", kExitUsage);
+  const unsigned cpus = vm["vm-cpus"].as<unsigned>();
+  if (cpus == 0 || cpus > 64) return fail("run", "--vm-cpus must be between 1 and 64", kExitUsage);
+  if (::geteuid() != 0)
+    return fail("run", "needs root: --in-vm boots a guest in a network namespace of its own (try sudo)",
+                kExitHarnessFault);
+  const auto& first = L.points.front().scenario;
+  auto out = run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>() : run::default_output_dir(first.name),
+                                     vm.count("force") > 0);
+  if (!out) return fail("run", out.error().describe(), kExitUsage);
+  signals::install_stop_handlers();
+
+  InVmRun r;
+  std::error_code ec;
+  r.cwd = std::filesystem::current_path(ec).string();
+  r.out = std::filesystem::absolute(*out, ec).string();
+  r.cpus = cpus;
+  if (vm.count("file")) r.inner_args.push_back(std::filesystem::absolute(vm["file"].as<std::string>(), ec).string());
+  for (const auto& s : sets) r.inner_args.insert(r.inner_args.end(), {"--set", s});
+  for (const char* opt : {"peers", "rate", "daemons", "shard"})
+    if (vm.count(opt)) r.inner_args.insert(r.inner_args.end(), {std::string("--") + opt, vm[opt].as<std::string>()});
+  r.inner_args.insert(r.inner_args.end(), {"--backend", "xfrm"});  // auto too: never libipsec by surprise
+  std::cout << "ikestorm run " << first.name << " --in-vm: report folder " << r.out << std::endl;
+  return run_in_vm(r);
+}
+
 int run_main(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::vector<std::string> sets;
@@ -417,7 +459,9 @@ int run_main(const std::vector<std::string>& args) {
       ("force", "write into an existing non-empty --out folder")
       ("shard", po::value<std::string>(), "I/N: run every N-th sweep point starting at the I-th (1-based)")
       ("resume", po::value<std::string>(),
-       "DIR: continue an interrupted run in DIR, skipping the sweep points its report.json finished");
+       "DIR: continue an interrupted run in DIR, skipping the sweep points its report.json finished")
+      ("in-vm", "run everything (SUT and peers) in one qemu guest with the distro kernel: backend xfrm")
+      ("vm-cpus", po::value<unsigned>()->default_value(2), "--in-vm: the guest's vCPUs");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -453,6 +497,8 @@ int run_main(const std::vector<std::string>& args) {
   std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
+  if (vm.count("in-vm")) return run_in_vm_main(vm, sets, L);
+  if (vm.count("vm-cpus") && !vm["vm-cpus"].defaulted()) return fail("run", "--vm-cpus needs --in-vm", kExitUsage);
   if (::geteuid() != 0)
     return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
 
