@@ -481,6 +481,7 @@ int run_main(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   auto& L = *loaded.loaded;
+  if (vm.count("in-vm")) return run_in_vm_main(vm, sets, L);
 
   // --resume: the earlier report decides which points are done (same scenario required).
   reports::Report report;
@@ -497,7 +498,6 @@ int run_main(const std::vector<std::string>& args) {
   std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
-  if (vm.count("in-vm")) return run_in_vm_main(vm, sets, L);
   if (vm.count("vm-cpus") && !vm["vm-cpus"].defaulted()) return fail("run", "--vm-cpus needs --in-vm", kExitUsage);
   if (::geteuid() != 0)
     return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
