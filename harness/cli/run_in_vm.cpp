@@ -158,6 +158,11 @@ int InVm::run() {
     o.network.tap = link_name(state->run_id(), "vm");
     o.network.addresses = {kGuestAddress};
     o.shares = {{r_.out, kOutTag}};
+    // The whole run's timeouts (probe commands, deadlines, retransmits) run on the guest's
+    // clock. Under TCG on a loaded host the kernel's TSC calibration can come out wrong (seen:
+    // 10 s guest timeouts expiring within 10 s of host time, including the boot); HPET is
+    // emulated from the host's clock and needs no calibration.
+    o.extra_kernel_args = {"clocksource=hpet"};
     std::cerr << "in-vm: run " << state->run_id() << ": booting the guest" << std::endl;
     auto guest = vm::Guest::boot(o, *state);
     if (!guest) {
