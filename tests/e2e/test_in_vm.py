@@ -97,6 +97,16 @@ def test_in_vm_charon_engine_trap_peers_real_xfrm(run_ikestorm, needs_root, tmp_
     check_three_counts(r, report, 20, "charon")
     run = report["runs"][0]
     assert any("start_action trap" in n and "ACQUIRE" in n for n in run["notes"]), run["notes"]
+    # STATUS_IPSEC_QUEUE_OVERFLOW on real kernel XFRM: the peers namespace's kernel dropped each
+    # trigger datagram while its SA was being negotiated (xfrm_stat XfrmOutNoStates, one per
+    # peer); the SUT's kernel dropped nothing. Approximate, and a counter names no peer.
+    drops = {ns: sum(p.get("xfrm", {}).get(ns, {}).get("xfrm_stat", {}).get("XfrmOutNoStates", 0)
+                     for p in run["timeseries"]) for ns in ("peers", "sut")}
+    assert drops == {"peers": 20, "sut": 0}, drops
+    assert run["codes"] == {"STATUS_IPSEC_QUEUE_OVERFLOW": {"attempts": 20, "peers": 0}}, run["codes"]
+    recs = [f for f in run["failures"] if f["code"]["name"] == "STATUS_IPSEC_QUEUE_OVERFLOW"]
+    assert recs and all(f["exact"] is False and f["side"] == "initiator" for f in recs), recs
+    assert all("XfrmOutNoStates" in e and "peers namespace" in e for f in recs for e in f["evidence"]), recs
     # Progress lines came through while it ran.
     assert re.search(r"\[\s*[\d.]+s\] (connect|hold) ", r.stderr), r.stderr
     print(f"in-vm charon trap: {run['summary']['established']} established, "
