@@ -141,6 +141,7 @@ def test_in_vm_queue_drop_no_mm_on_kernel_acquires(run_ikestorm, needs_root, tmp
     (["--backend", "libipsec"], "backend libipsec makes no sense"),
     (["--set", "backend=libipsec"], "backend libipsec makes no sense"),
     (["--resume", "/nonexistent"], "--in-vm cannot --resume"),
+    (["--start-at", "+30s"], "--in-vm cannot be a --generator or wait for --start-at"),
 ])
 def test_in_vm_refuses_what_makes_no_sense(run_ikestorm, tmp_path, args, needle):
     r = run_ikestorm("run", "--in-vm", *args, "--out", tmp_path / "out", timeout=30)
