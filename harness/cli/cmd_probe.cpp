@@ -47,6 +47,9 @@ nlohmann::json to_json(const probe::HostCapabilities& caps, const std::string& b
   j["netem"] = check_json(caps.netem);
   j["tun"] = check_json(caps.tun);
   j["nftables"] = check_json(caps.nftables);
+  j["veth"] = check_json(caps.veth);
+  j["bridge"] = check_json(caps.bridge);
+  j["tbf"] = check_json(caps.tbf);
   j["qemu"] = check_json(caps.qemu);
   j["qemu"]["path"] = caps.qemu_path;
   j["vm_kernel"] = check_json(caps.vm_kernel);
@@ -82,6 +85,9 @@ void print_human(const probe::HostCapabilities& caps, const std::string& backend
   row("netem", caps.netem.available, caps.netem.detail);
   row("tun", caps.tun.available, caps.tun.detail);
   row("nftables", caps.nftables.available, caps.nftables.detail);
+  row("veth", caps.veth.available, caps.veth.detail);
+  row("bridge", caps.bridge.available, caps.bridge.detail);
+  row("tbf", caps.tbf.available, caps.tbf.detail);
   row("qemu", caps.qemu.available, caps.qemu.detail);
   row("vm-kernel", caps.vm_kernel.available, caps.vm_kernel.detail);
   row("kvm", caps.kvm.available, caps.kvm.detail);
@@ -173,7 +179,7 @@ int probe_main(const std::vector<std::string>& args) {
   Usage usage{"ikestorm probe [--json]\n"
               "       ikestorm probe --target ADDRESS --interface IF --local A/N --peers PREFIX [--json]",
               "Reports what this host can do for ikestorm: kernel XFRM netlink, ESP states,\n"
-              "netem, TUN and nftables (each tried for real in a scratch namespace\n"
+              "netem, TUN, nftables, veth, bridge and tbf (each tried for real in a scratch namespace\n"
               "ist-<runid>-probe that is removed again), qemu, a distro kernel and KVM for the\n"
               "vm backend, charon's version and plugins, and the backend `--backend auto`\n"
               "would pick and why. Needs root for the namespace checks.\n"

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -16,6 +17,7 @@
 #include "cli/command.hpp"
 #include "cli/report_codes.hpp"
 #include "cli/run_exec.hpp"
+#include "cli/run_in_vm.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
 #include "common/clock.hpp"
@@ -40,18 +42,21 @@ namespace {
 
 const Usage kUsage{
     "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
-    "[--force] [--shard I/N] [--resume DIR] [--generator I/N] [--start-at TIME]",
+    "[--force] [--shard I/N] [--resume DIR] [--generator I/N] [--start-at TIME] [--in-vm [--vm-cpus N]]",
     "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
     "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
     "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
     "Needs root (it creates network namespaces). Ctrl-C tears everything down in order and\n"
-    "still writes a partial report.\n\n"
+    "still writes a partial report. --in-vm runs all of it (SUT and peers) inside one qemu\n"
+    "guest with the host's distro kernel, every SA real kernel XFRM (backend xfrm), and\n"
+    "copies the report folder back to --out.\n\n"
     "Exit codes: 0 every expectation met; 1 an expectation failed; 2 bad scenario or\n"
     "arguments; 3 harness fault or interrupted; 4 a resource leaked (the highest wins).",
     "  ikestorm run                                   # the default scenario\n"
     "  ikestorm run --peers 100 --set sut.charon.ikesa_limit=50\n"
     "  ikestorm run scenarios/lifetime-sweep.yaml --out /tmp/sweep\n"
     "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd\n"
+    "  ikestorm run --in-vm --peers 20 --out /tmp/r  # real kernel XFRM on a host without ESP\n"
     "  ikestorm run gw.yaml --generator 2/4 --start-at 2026-12-07T07:00:00Z --set target.local=198.18.100.51/24\n"
     "                                                 # the 2nd of 4 machines driving one gateway"};
 
@@ -238,6 +243,31 @@ Result<BackendChoice> choose_backend(const scenario::Scenario& first, const prob
   return Error("unknown backend");
 }
 
+// The kernel pieces the points' topology needs (a veth pair and bridges always; tbf for
+// link.rate, nftables for link.loss, TUN for libipsec), as the probe found them in its
+// scratch namespace: a missing one is named with the probe's exact error before anything is
+// created (a minimal kernel, e.g. a guest without the bridge module).
+Status check_topology_pieces(const scenario::Loaded& L, const std::vector<std::size_t>& indices,
+                             const std::string& backend, const probe::HostCapabilities& caps) {
+  // A target's peers leave through a macvlan of the host's interface: no veth, no bridge.
+  std::vector<std::pair<const char*, const probe::Check*>> needed;
+  if (!L.points.front().scenario.target) needed = {{"veth", &caps.veth}, {"bridge", &caps.bridge}};
+  bool rate = false, loss = false;
+  for (auto k : indices) {
+    rate = rate || L.points[k].scenario.link.rate_bits_per_s.has_value();
+    loss = loss || L.points[k].scenario.link.loss > 0;
+  }
+  if (rate) needed.push_back({"tbf (link.rate)", &caps.tbf});
+  if (loss) needed.push_back({"nftables (link.loss)", &caps.nftables});
+  if (backend == "libipsec") needed.push_back({"tun (backend libipsec)", &caps.tun});
+  std::string missing;
+  for (const auto& [name, check] : needed)
+    if (!check->available) missing += std::string(missing.empty() ? "" : "; ") + name + ": " + check->detail;
+  if (missing.empty()) return ok();
+  return Error("this kernel lacks what the run's topology needs (nothing was created): " + missing +
+               " (load the modules, e.g. modprobe veth bridge sch_tbf nf_tables nft_numgen tun)");
+}
+
 // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
 void warn_about_killed_runs() {
   std::size_t dead = 0;
@@ -405,6 +435,46 @@ Result<std::vector<std::size_t>> shard_points(const po::variables_map& vm, std::
   return indices;
 }
 
+// --in-vm: the same command, run by this binary inside a guest (run_in_vm.hpp). What makes
+// no sense there is refused here, with exit 2, before the guest boots.
+int run_in_vm_main(const po::variables_map& vm, const std::vector<std::string>& sets, const scenario::Loaded& L) {
+  for (const auto& point : L.points) {
+    const auto b = point.scenario.backend;
+    if (b == scenario::Backend::vm || b == scenario::Backend::libipsec)
+      return fail("run",
+                  std::string("--in-vm runs every SA on the guest kernel's XFRM (backend xfrm); backend ") +
+                      (b == scenario::Backend::vm ? "vm" : "libipsec") + " makes no sense with it",
+                  kExitUsage);
+  }
+  if (vm.count("resume")) return fail("run", "--in-vm cannot --resume (the guest starts empty)", kExitUsage);
+  if (vm.count("generator") || vm.count("start-at"))
+    return fail("run", "--in-vm cannot be a --generator or wait for --start-at (its guest reaches no gateway)",
+                kExitUsage);
+  const unsigned cpus = vm["vm-cpus"].as<unsigned>();
+  if (cpus == 0 || cpus > 64) return fail("run", "--vm-cpus must be between 1 and 64", kExitUsage);
+  if (::geteuid() != 0)
+    return fail("run", "needs root: --in-vm boots a guest in a network namespace of its own (try sudo)",
+                kExitHarnessFault);
+  const auto& first = L.points.front().scenario;
+  auto out = run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>() : run::default_output_dir(first.name),
+                                     vm.count("force") > 0);
+  if (!out) return fail("run", out.error().describe(), kExitUsage);
+  signals::install_stop_handlers();
+
+  InVmRun r;
+  std::error_code ec;
+  r.cwd = std::filesystem::current_path(ec).string();
+  r.out = std::filesystem::absolute(*out, ec).string();
+  r.cpus = cpus;
+  if (vm.count("file")) r.inner_args.push_back(std::filesystem::absolute(vm["file"].as<std::string>(), ec).string());
+  for (const auto& s : sets) r.inner_args.insert(r.inner_args.end(), {"--set", s});
+  for (const char* opt : {"peers", "rate", "daemons", "shard"})
+    if (vm.count(opt)) r.inner_args.insert(r.inner_args.end(), {std::string("--") + opt, vm[opt].as<std::string>()});
+  r.inner_args.insert(r.inner_args.end(), {"--backend", "xfrm"});  // auto too: never libipsec by surprise
+  std::cout << "ikestorm run " << first.name << " --in-vm: report folder " << r.out << std::endl;
+  return run_in_vm(r);
+}
+
 // --generator I/N and --start-at: each point becomes this generator's share of it (its block
 // of peers, its prefixes, its part of the rates); the report keeps the scenario as written.
 struct GeneratorChoice {
@@ -449,14 +519,16 @@ Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::L
 
 }  // namespace
 
-std::variant<HostSetup, SetupFailure> setup_host(const scenario::Scenario& first) {
+std::variant<HostSetup, SetupFailure> setup_host(const scenario::Loaded& L, const std::vector<std::size_t>& indices) {
   // Backend: what the host can do decides `auto`.
   probe::ProbeOptions probe_opts;
   probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
   auto caps = probe::probe_host(probe_opts);
-  auto chosen = choose_backend(first, caps);
+  auto chosen = choose_backend(L.points.front().scenario, caps);
   if (!chosen) return SetupFailure{chosen.error().describe(), kExitUsage};
   if (!caps.charon.available) return SetupFailure{"charon not usable: " + caps.charon.detail, kExitHarnessFault};
+  if (auto st = check_topology_pieces(L, indices, chosen->name, caps); !st)
+    return SetupFailure{st.error().describe(), kExitUsage};
   warn_about_killed_runs();
   return HostSetup{chosen->name, chosen->reason, caps.charon_version, caps.esp.available};
 }
@@ -495,7 +567,9 @@ int run_main(const std::vector<std::string>& args) {
        "and target.inner, at 1/N of the arrival rate (ikestorm merge folds the N reports)")
       ("start-at", po::value<std::string>(),
        "TIME: build everything, then start the phases at TIME (RFC 3339 UTC, e.g. 2026-12-07T07:00:00Z; "
-       "+30s only without --generator)");
+       "+30s only without --generator)")
+      ("in-vm", "run everything (SUT and peers) in one qemu guest with the distro kernel: backend xfrm")
+      ("vm-cpus", po::value<unsigned>()->default_value(2), "--in-vm: the guest's vCPUs");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -510,6 +584,7 @@ int run_main(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   auto& L = *loaded.loaded;
+  if (vm.count("in-vm")) return run_in_vm_main(vm, sets, L);
 
   // --resume: the earlier report decides which points are done (same scenario required).
   reports::Report report;
@@ -528,6 +603,7 @@ int run_main(const std::vector<std::string>& args) {
   std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
+  if (vm.count("vm-cpus") && !vm["vm-cpus"].defaulted()) return fail("run", "--vm-cpus needs --in-vm", kExitUsage);
   if (::geteuid() != 0)
     return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
 
@@ -539,7 +615,7 @@ int run_main(const std::vector<std::string>& args) {
 
   signals::install_stop_handlers();
 
-  auto host = setup_host(first);
+  auto host = setup_host(L, indices);
   if (auto* f = std::get_if<SetupFailure>(&host)) return fail("run", f->message, f->exit_code);
   const HostSetup& setup = std::get<HostSetup>(host);
 

@@ -350,7 +350,9 @@ int search_main(const std::vector<std::string>& args) {
   if (!out_dir) return fail("search", out_dir.error().describe(), kExitUsage);
 
   signals::install_stop_handlers();
-  auto host = setup_host(first);
+  std::vector<std::size_t> all_points(base.loaded->points.size());
+  for (std::size_t k = 0; k < all_points.size(); ++k) all_points[k] = k;
+  auto host = setup_host(*base.loaded, all_points);
   if (auto* f = std::get_if<SetupFailure>(&host)) return fail("search", f->message, f->exit_code);
   const HostSetup& setup = std::get<HostSetup>(host);
 

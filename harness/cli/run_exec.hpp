@@ -25,8 +25,10 @@ struct SetupFailure {
   std::string message;
   int exit_code = 0;  // 2: the backend asked for is missing here; 3: charon is not usable
 };
-// Probes the host, picks the backend for `first` and warns about earlier killed runs.
-std::variant<HostSetup, SetupFailure> setup_host(const scenario::Scenario& first);
+// Probes the host, picks the backend for the first point, checks that the kernel has what the
+// selected points' topology needs (exit 2 before anything is created) and warns about
+// earlier killed runs.
+std::variant<HostSetup, SetupFailure> setup_host(const scenario::Loaded& L, const std::vector<std::size_t>& indices);
 
 // The report's head: tool, run id, command line, scenario (as effective and as written), host.
 void fill_report_head(reports::Report& report, const std::string& run_id, const std::string& command_line,
