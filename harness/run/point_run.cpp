@@ -86,6 +86,8 @@ void StartedParts::stop(std::vector<std::string>* notes) {
     if (auto st = topo->teardown(); !st) note("topology teardown: " + st.error().describe());
 }
 
+std::string peer_label(const PointRun& run, uint32_t i) { return "p" + std::to_string(run.s.peers.first_index + i); }
+
 void write_file(const std::string& path, const std::string& text, std::vector<std::string>& notes, mode_t mode) {
   if (auto st = write_file_atomic(path, text, mode); !st) {
     log::warn("could not write ", path, ": ", st.error().describe());

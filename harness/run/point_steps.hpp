@@ -173,6 +173,10 @@ void fill_peer_timelines(PointRun& run, const netns::Topology& topo, const fleet
                          OrchestratorResult& r);
 
 // Shared by the steps.
+// The report's name of the point's peer i: "p" + its global index (peers.first_index + i), so
+// a peer has one name whichever of several generators drives it. The engines' own connection
+// names stay local ("p" + i).
+std::string peer_label(const PointRun& run, uint32_t i);
 // Writes a file of the run folder (atomically, created with `mode`); a failure is a warning
 // and a note. swanctl.conf files hold the PSK: 0600.
 void write_file(const std::string& path, const std::string& text, std::vector<std::string>& notes,

@@ -72,7 +72,7 @@ void classify(PointRun& run, StartedParts& parts, const Orchestrator& orch, Orch
     ClassifyInput ci;
     ci.tracker = &orch.tracker();
     for (uint32_t i = 0; i < run.peers; ++i) {
-      ci.peer_names.push_back(fleet::peer_conn_name(i));
+      ci.peer_names.push_back(peer_label(run, i));
       ci.peer_addresses.push_back(tp->peer_ike_address(i).str());
     }
     ci.run_start = orch.start_time();

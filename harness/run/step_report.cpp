@@ -63,7 +63,7 @@ void fill_peer_timelines(PointRun& run, const netns::Topology& topo, const fleet
                     pr.state == fleet::PeerState::idle;
     if (i >= kTimelinePeers && ended_ok) continue;
     reports::PeerTimeline tl;
-    tl.peer = fleet::peer_conn_name(i);
+    tl.peer = peer_label(run, i);
     tl.address = tp->peer_ike_address(i).str();
     tl.state = pr.child_up_at ? "established" : fleet::to_string(pr.state);
     if (pr.state == fleet::PeerState::failed) tl.state = "failed";

@@ -11,6 +11,11 @@ start with "ist-", so `ikestorm clean` leaves them alone):
                   subnet 198.18.200.0/24 on its loopback, and the peers' prefix 198.19.0.0/16
                   routed via 198.18.100.50 (target.local).
 
+With generators=N > 1 there are N generator hosts "gen-<pid>-<n>-<k>" (k = 1..N), each with
+its own eth1 (198.18.100.9+k/24) on a bridge in the gateway host that holds 198.18.100.1,
+and the gateway routes the k-th of 2^ceil(log2 N) parts of the peers' prefixes via
+generator k's local (198.18.100.49+k): one route per generator, as deploy/kubernetes says.
+
 A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
 IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
 TS_UNACCEPTABLE), so its connection takes the peers' inner addresses (198.19.128.0/17).
@@ -48,9 +53,12 @@ class GatewayHost:
     remote_id = "gw.example.org"
 
     def __init__(self, workdir, ikesa_limit=None, psk="ikestorm-gateway-test-secret",
-                 vici=True, charon_settings=None, ready_timeout=20.0):
+                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1):
         n = next(_serial)
-        self.gen_ns = f"gen-{os.getpid()}-{n}"
+        self.generators = generators
+        self.gen_nss = ([f"gen-{os.getpid()}-{n}"] if generators == 1
+                        else [f"gen-{os.getpid()}-{n}-{k}" for k in range(1, generators + 1)])
+        self.gen_ns = self.gen_nss[0]
         self.gw_ns = f"gwh-{os.getpid()}-{n}"
         self.dir = Path(workdir) / f"gateway-{n}"
         self.psk = psk
@@ -86,21 +94,45 @@ class GatewayHost:
     def log_path(self) -> Path:
         return self.dir / "charon.log"
 
+    def generator_local(self, k: int) -> str:
+        """Generator k's (1-based) target.local."""
+        return f"198.18.100.{49 + k}/24"
+
+    def generator_parts(self, k: int):
+        """Generator k's parts of the peers' and inner prefixes (as --generator k/N cuts them)."""
+        bits = (self.generators - 1).bit_length()
+        size = 2 ** (15 - bits)  # addresses per part of a /17
+        return [f"198.19.{base + (k - 1) * size // 256}.0/{17 + bits}" for base in (0, 128)]
+
     def _build(self):
         self.dir.mkdir(parents=True, exist_ok=True)
         self.psk_file.write_text(self.psk + "\n")
         os.chmod(self.psk_file, 0o600)
-        for ns in (self.gen_ns, self.gw_ns):
+        for ns in (*self.gen_nss, self.gw_ns):
             _ip("netns", "add", ns)
             _ip("link", "set", "lo", "up", ns=ns)
-        _ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1", "netns", self.gen_ns, ns=self.gw_ns)
-        _ip("addr", "add", f"{self.address}/24", "dev", "eth0", ns=self.gw_ns)
-        _ip("link", "set", "eth0", "up", ns=self.gw_ns)
-        _ip("addr", "add", self.generator_address, "dev", "eth1", ns=self.gen_ns)
-        _ip("link", "set", "eth1", "up", ns=self.gen_ns)
-        # The gateway's protected subnet and the route back to the peers' prefix via local.
+        # The gateway's protected subnet.
         _ip("addr", "add", "198.18.200.1/24", "dev", "lo", ns=self.gw_ns)  # (no dummy module here)
-        _ip("route", "add", "198.19.0.0/16", "via", self.local.split("/")[0], ns=self.gw_ns)
+        if self.generators == 1:
+            _ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1", "netns", self.gen_ns, ns=self.gw_ns)
+            _ip("addr", "add", f"{self.address}/24", "dev", "eth0", ns=self.gw_ns)
+            _ip("link", "set", "eth0", "up", ns=self.gw_ns)
+            _ip("addr", "add", self.generator_address, "dev", "eth1", ns=self.gen_ns)
+            _ip("link", "set", "eth1", "up", ns=self.gen_ns)
+            # The route back to the peers' prefix via local.
+            _ip("route", "add", "198.19.0.0/16", "via", self.local.split("/")[0], ns=self.gw_ns)
+            return
+        # Several generator hosts on one LAN: a bridge in the gateway host.
+        _ip("link", "add", "br0", "type", "bridge", ns=self.gw_ns)
+        _ip("addr", "add", f"{self.address}/24", "dev", "br0", ns=self.gw_ns)
+        _ip("link", "set", "br0", "up", ns=self.gw_ns)
+        for k, ns in enumerate(self.gen_nss, start=1):
+            _ip("link", "add", f"eth0g{k}", "type", "veth", "peer", "name", "eth1", "netns", ns, ns=self.gw_ns)
+            _ip("link", "set", f"eth0g{k}", "master", "br0", "up", ns=self.gw_ns)
+            _ip("addr", "add", f"198.18.100.{9 + k}/24", "dev", "eth1", ns=ns)
+            _ip("link", "set", "eth1", "up", ns=ns)
+            for part in self.generator_parts(k):
+                _ip("route", "add", part, "via", self.generator_local(k).split("/")[0], ns=self.gw_ns)
 
     def _strongswan_conf(self) -> str:
         settings = {
@@ -194,11 +226,11 @@ class GatewayHost:
         path.write_text(text)
         return path
 
-    def run_in_generator(self, ikestorm_bin, *args, timeout=300, env=None):
-        """`ikestorm ARGS` inside the generator host, as a user would run it on that box."""
+    def run_in_generator(self, ikestorm_bin, *args, timeout=300, env=None, generator=1):
+        """`ikestorm ARGS` inside generator host `generator`, as a user would run it on that box."""
         full_env = dict(os.environ)
         full_env.update(env or {})
-        return subprocess.run(["ip", "netns", "exec", self.gen_ns, str(ikestorm_bin), *map(str, args)],
+        return subprocess.run(["ip", "netns", "exec", self.gen_nss[generator - 1], str(ikestorm_bin), *map(str, args)],
                               capture_output=True, text=True, timeout=timeout, env=full_env)
 
     def close(self):
@@ -209,5 +241,5 @@ class GatewayHost:
             except subprocess.TimeoutExpired:
                 self.charon.kill()
                 self.charon.wait(timeout=10)
-        for ns in (self.gen_ns, self.gw_ns):
+        for ns in (*self.gen_nss, self.gw_ns):
             _ip("netns", "del", ns, check=False)
