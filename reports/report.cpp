@@ -32,6 +32,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutUnresponsive, from_ms, to_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutSample, ike_sas, half_open, jobs_queued, workers_idle)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GeneratorInfo, index, count, start_at, start_skew_ms, first_peer,
+                                                peers, peers_prefix, inner_prefix)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GeneratorRow, generator, run_id, source, outcome, established,
+                                                setup_rate_per_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(XfrmSample, sas, policies_in, policies_out, policies_fwd, acquires,
                                                 expires, xfrm_stat)
 
@@ -136,6 +140,8 @@ json to_json(const Report& r) {
               {"runs", runs}};
   if (!r.scenario_yaml.empty()) j["scenario_yaml"] = r.scenario_yaml;
   if (!r.merged_from.empty()) j["merged_from"] = r.merged_from;
+  if (r.generator) j["generator"] = *r.generator;
+  if (!r.generators.empty()) j["generators"] = r.generators;
   return j;
 }
 
@@ -158,6 +164,8 @@ Result<Report> from_json(const json& j) {
     r.host = j.value("host", Host{});
     for (const auto& run : j.at("runs")) r.runs.push_back(run.get<RunReport>());
     r.merged_from = j.value("merged_from", std::vector<MergedShard>{});
+    if (j.contains("generator") && !j["generator"].is_null()) r.generator = j["generator"].get<GeneratorInfo>();
+    r.generators = j.value("generators", std::vector<GeneratorRow>{});
     return r;
   } catch (const json::exception& e) {
     return Error(std::string("report: ") + e.what());
