@@ -275,4 +275,25 @@ Status create_veth_pair(const NlSocket& sock, const std::string& name, const std
   return send_one(sock, msg, "creating veth pair " + name + "/" + peer_name);
 }
 
+Status create_macvlan(const NlSocket& sock, int parent_ifindex, const std::string& name, int netns_fd) {
+  if (name.size() > 15) return Error("interface names are limited to 15 characters");
+  MsgPtr m = new_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  if (!m) return Error("allocating a netlink message");
+  nl_msg* msg = m.get();
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  bool built = nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) >= 0 &&
+               nla_put_string(msg, IFLA_IFNAME, name.c_str()) >= 0 &&
+               nla_put_u32(msg, IFLA_LINK, static_cast<std::uint32_t>(parent_ifindex)) >= 0 &&
+               nla_put_u32(msg, IFLA_NET_NS_FD, static_cast<std::uint32_t>(netns_fd)) >= 0;
+  nlattr* linkinfo = built ? nla_nest_start(msg, IFLA_LINKINFO) : nullptr;
+  built = linkinfo && nla_put_string(msg, IFLA_INFO_KIND, "macvlan") >= 0;
+  nlattr* data = built ? nla_nest_start(msg, IFLA_INFO_DATA) : nullptr;
+  if (!data || nla_put_u32(msg, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE) < 0)
+    return Error("building a netlink macvlan message");
+  nla_nest_end(msg, data);
+  nla_nest_end(msg, linkinfo);
+  return send_one(sock, msg, "creating macvlan " + name + " of link " + std::to_string(parent_ifindex));
+}
+
 }  // namespace ist::netns

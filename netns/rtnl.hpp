@@ -70,4 +70,8 @@ Status move_link_to_netns(const NlSocket& sock, int ifindex, int netns_fd);
 Status create_veth_pair(const NlSocket& sock, const std::string& name, const std::string& peer_name,
                         int peer_netns_fd, unsigned mtu);
 
+// A macvlan (bridge mode) of the socket's namespace's link `parent_ifindex`, created down
+// and born directly in the namespace `netns_fd` refers to: it never exists where its parent is.
+Status create_macvlan(const NlSocket& sock, int parent_ifindex, const std::string& name, int netns_fd);
+
 }  // namespace ist::netns

@@ -19,7 +19,9 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 constexpr int kLoopbackIndex = 1;  // lo is always ifindex 1 in a fresh namespace
 
-std::vector<Sysctl> namespace_sysctls(const TopologySpec& spec, bool sut) {
+}  // namespace
+
+std::vector<Sysctl> Topology::namespace_sysctls(const TopologySpec& spec, bool sut) {
   const std::string buf = std::to_string(spec.socket_buffer_bytes);
   const std::string def = std::to_string(spec.socket_buffer_default);
   std::vector<Sysctl> list = {
@@ -57,8 +59,6 @@ std::vector<Sysctl> namespace_sysctls(const TopologySpec& spec, bool sut) {
   return list;
 }
 
-}  // namespace
-
 Status validate(const TopologySpec& spec) {
   if (spec.peer_count > AddressPlan::max_peers)
     return Error("at most " + std::to_string(AddressPlan::max_peers) + " peers fit the address plan (asked for " +
@@ -67,6 +67,11 @@ Status validate(const TopologySpec& spec) {
   if (!is_valid_role(spec.sut_role) || !is_valid_role(spec.peers_role))
     return Error("namespace roles are 1-16 characters of a-z, 0-9");
   if (spec.mtu < 1280 || spec.mtu > 9000) return Error("link MTU must be between 1280 and 9000");
+  if (spec.target) {
+    if (spec.ipv6) return Error("IPv6 targets are not supported yet");
+    if (spec.link.shapes() || spec.link.drops()) return Error("link rate and loss do not apply to a target");
+    return validate(*spec.target, spec.peer_count);
+  }
   return validate(spec.link);
 }
 
@@ -80,6 +85,11 @@ Result<Topology> Topology::build(RunState& state, const TopologySpec& spec) {
   t.peers_link_ = link_name(state.run_id(), "peer");
   t.nft_table_ = nft_table_name(state.run_id());
   t.run_id_ = state.run_id();
+  if (spec.target) {
+    if (auto st = t.build_target(state); !st) return std::move(st).error().wrap("building the target topology");
+    t.timings_.total_s = since(t0);
+    return t;
+  }
 
   auto step = Clock::now();
   if (auto st = t.build_namespaces(state); !st) return std::move(st).error().wrap("building the topology");
@@ -145,8 +155,10 @@ Status Topology::build_peer_addresses() {
   if (spec_.ipv6) families.push_back(Family::v6);
   for (Family f : families) {
     const int len = AddressPlan::host_prefix_length(f);
-    for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({AddressPlan::peer_ike_address(i, f), len});
-    for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({AddressPlan::peer_inner_address(i, f), len});
+    for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({peer_ike_address(i, f), len});
+    // A target without target.inner: the inner address is the IKE address, held once.
+    if (spec_.target && !spec_.target->inner) continue;
+    for (std::size_t i = 0; i < spec_.peer_count; ++i) addrs.push_back({peer_inner_address(i, f), len});
   }
   // The kernel walks a device's whole address list (and, for an up device, every route on
   // it: fib_sync_up) for each address added, quadratic in the count: spread the addresses

@@ -12,7 +12,19 @@
 // namespace, so no link of the topology ever exists in the host namespace; the namespaces
 // are journaled before they exist, so `ikestorm clean` removes them after a SIGKILL. A failed
 // build rolls back what it made; teardown() (or the destructor) removes everything.
+//
+// With spec.target (an external gateway, target_topology.cpp) there is no SUT namespace:
+//
+//   the namespace ikestorm runs in (the generator host)      ist-<runid>-peers
+//   <interface> (the host's, untouched)  <---- macvlan ---->  ist<runid>mv: local (e.g. 198.18.100.50/24)
+//                                                             address/32 via <via> when off-link
+//                                                             peers' IKE (and inner) addresses on holders,
+//                                                             or none (a packet layer owns the prefix)
+//
+// The macvlan is born inside the peers namespace (IFLA_NET_NS_FD), so no link of the run
+// ever exists in the host namespace and removing the namespace removes it.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +33,20 @@
 #include "netns/address_plan.hpp"
 #include "netns/impairment.hpp"
 #include "netns/namespace.hpp"
+#include "netns/sysctl.hpp"
 
 namespace ist::netns {
+
+// An external gateway reached through a host interface (target:). The addresses are the
+// user's: the scenario validator and the host checks judged them before a build.
+struct TargetNetwork {
+  std::string interface;          // the host link the macvlan is made from
+  IpPrefix local;                 // the macvlan's address, with its network's prefix length
+  IpAddress address;              // the gateway's IKE address
+  std::optional<IpAddress> via;   // next hop to `address` when it lies outside `local`'s network
+  IpPrefix peers;                 // peer i's IKE address is this prefix's host 1 + i
+  std::optional<IpPrefix> inner;  // peer i's inner address likewise; unset: its IKE address
+};
 
 struct TopologySpec {
   std::size_t peer_count = 1;          // <= AddressPlan::max_peers
@@ -36,6 +60,7 @@ struct TopologySpec {
   // itself (the native engine's RawPrefixIo) is the only taker; the kernel there drops those
   // packets silently (ip_forward=0: no forwarding, no ICMP).
   bool peer_addresses = true;
+  std::optional<TargetNetwork> target;  // set: the target topology (no SUT namespace, no veth)
   std::string sut_role = "sut";
   std::string peers_role = "peers";
 };
@@ -63,10 +88,10 @@ class Topology {
   bool built() const { return sut_.valid() || peers_.valid(); }
 
   const TopologySpec& spec() const { return spec_; }
-  const Namespace& sut_ns() const { return sut_; }
+  const Namespace& sut_ns() const { return sut_; }  // not valid() with spec().target
   const Namespace& peers_ns() const { return peers_; }
   const std::string& sut_link() const { return sut_link_; }      // ifname in the SUT ns
-  const std::string& peers_link() const { return peers_link_; }  // ifname in the peers ns
+  const std::string& peers_link() const { return peers_link_; }  // ifname in the peers ns (target: the macvlan)
   const std::string& nft_table() const { return nft_table_; }    // in the SUT ns
   // The peers' addresses live on port-less bridges ist<runid>h0, h1, ... in the peers ns
   // (this kernel has no dummy links), at most kAddressesPerHolder each: IKE addresses
@@ -75,15 +100,20 @@ class Topology {
   const std::vector<std::string>& address_holders() const { return holders_; }
   std::string peer_address_link(std::size_t i) const;  // holder of peer i's IPv4 IKE address
 
-  IpAddress sut_ike_address(Family f = Family::v4) const { return AddressPlan::sut_link(f).address; }
+  // The gateway's IKE address: target.address with spec().target.
+  IpAddress sut_ike_address(Family f = Family::v4) const {
+    return spec_.target ? spec_.target->address : AddressPlan::sut_link(f).address;
+  }
   IpPrefix sut_subnet(Family f = Family::v4) const { return AddressPlan::sut_subnet(f); }
   IpAddress sut_subnet_address(Family f = Family::v4) const { return AddressPlan::sut_subnet_address(f); }
   // Peer i's addresses, 0 <= i < spec().peer_count (Family::v6 only with spec().ipv6).
+  // With spec().target: host 1 + i of target.peers (and of target.inner, else the IKE address).
   IpAddress peer_ike_address(std::size_t i, Family f = Family::v4) const {
-    return AddressPlan::peer_ike_address(i, f);
+    return spec_.target ? spec_.target->peers.address.plus(1 + i) : AddressPlan::peer_ike_address(i, f);
   }
   IpAddress peer_inner_address(std::size_t i, Family f = Family::v4) const {
-    return AddressPlan::peer_inner_address(i, f);
+    if (!spec_.target) return AddressPlan::peer_inner_address(i, f);
+    return spec_.target->inner ? spec_.target->inner->address.plus(1 + i) : peer_ike_address(i);
   }
   const BuildTimings& timings() const { return timings_; }
   // Optional sysctls this kernel would not let a namespace set (e.g. net.core.rmem_max).
@@ -96,6 +126,9 @@ class Topology {
   Status build_namespaces(RunState& state);
   Status build_link();
   Status build_peer_addresses();
+  Status build_target(RunState& state);  // target_topology.cpp
+  // The sysctls a fresh namespace gets before any link exists (sut: the forwarding side).
+  static std::vector<Sysctl> namespace_sysctls(const TopologySpec& spec, bool sut);
 
   TopologySpec spec_;
   Namespace sut_;
@@ -107,5 +140,9 @@ class Topology {
 };
 
 Status validate(const TopologySpec& spec);
+// What a target topology needs that the spec alone can tell (target_topology.cpp): the next
+// hop when the gateway is off-link, addresses apart from each other, prefixes that hold the
+// peers.
+Status validate(const TargetNetwork& target, std::size_t peer_count);
 
 }  // namespace ist::netns

@@ -161,6 +161,10 @@ void Validator::check_target(const Node& doc, const Scenario& s) {
     return;
   }
   const Node* target = under(&doc, "target");
+  // The host's view, only for a target whose keys were all read: problems at `target:`.
+  const Target& tg = *s.target;
+  if (ctx_.target_host_check && !tg.address.empty() && !tg.interface.empty() && !tg.local.empty() && !tg.peers.empty())
+    for (const auto& problem : ctx_.target_host_check(tg)) diag_.add(target->origin, problem);
   // Until the target SUT lands (run/sut_kind_target.cpp), a run cannot honour target: at all.
   diag_.add(target->origin, "target: external gateways are not runnable yet");
   if (const Node* sut = under(&doc, "sut"); sut != nullptr && sut->is_map()) {
