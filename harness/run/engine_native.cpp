@@ -2,8 +2,9 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "run/point_steps.hpp"
 #include "fleet/native/packet_io_choice.hpp"
+#include "run/native_impair.hpp"
+#include "run/point_steps.hpp"
 
 namespace ist::run {
 
@@ -28,29 +29,8 @@ Result<std::shared_ptr<native::ImpairLayers>> native_impair_layers(EventLoop& lo
                                                                    const fleet::NativeFleetOptions& no) {
   native::ImpairLayerOptions o;
   o.seed = s.seed;
-  for (std::size_t i = 0; i < s.peers.impair.size(); ++i) {
-    const auto& m = s.peers.impair[i];
-    auto r = native::impair_rule_from_words(m.action, m.exchange, m.direction, m.message, m.malform);
-    if (!r) return Error("peers.impair[" + std::to_string(i) + "]: " + r.error().describe());
-    r->esp = m.esp;
-    r->peers = m.peers;
-    r->packets = m.packets;
-    r->delay = m.delay;
-    r->copies = m.copies;
-    o.rules.push_back(*r);
-  }
-  for (std::size_t i = 0; i < s.peers.flood.size(); ++i) {
-    const auto& f = s.peers.flood[i];
-    native::FloodSpec spec;
-    spec.kind = f.kind == "malformed" ? native::FloodSpec::Kind::malformed : native::FloodSpec::Kind::half_open;
-    spec.rate_per_s = f.rate_per_s;
-    spec.duration = f.duration;
-    spec.start = f.start;
-    if (auto k = native::malform_kind_from(f.malform)) spec.malform = *k;
-    if (auto st = native::parse_flood_sources(f.sources, spec); !st)
-      return Error("peers.flood[" + std::to_string(i) + "]: " + st.error().describe());
-    o.floods.push_back(spec);
-  }
+  for (const auto& m : s.peers.impair) o.rules.push_back(native_impair_rule(m));
+  for (const auto& f : s.peers.flood) o.floods.push_back(native_flood_spec(f));
   for (uint32_t i = 0; i < plan.peers; ++i) {
     auto a = netns::IpAddress::parse(plan.ike_address(i));
     if (!a) return Error("peers.impair: " + a.error().describe());

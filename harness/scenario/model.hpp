@@ -70,6 +70,7 @@
 //
 // time_scale divides lifetimes (rekey/reauth/life/over/rand) and hold/churn durations; not
 // arrival/churn rates, storm windows, deadlines or charon's retransmit timers.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -121,34 +122,49 @@ struct CharonSetting {
 
 // One protocol-aware impairment of the native engine (peers.impair[]): what happens to the
 // IKE (or, with esp, ESP) datagrams that match, for a share of the peers. Direction is seen
-// from the peer: in = from the SUT, out = to the SUT. Written as the native engine's
-// ImpairRule (fleet/native/impair.hpp) reads it; names are kept as text here so the
-// scenario library does not depend on the engine.
+// from the peer: in = from the SUT, out = to the SUT. Typed once by the validator; the run
+// maps each value to the native engine's ImpairRule (run/native_impair.hpp) without a
+// failure path, so the scenario library does not depend on the engine.
+enum class ImpairAction { drop, delay, duplicate, reorder, corrupt, malform };
+enum class IkeExchange { any, ike_sa_init, ike_auth, create_child_sa, informational };  // any: not given
+enum class ImpairDirection { in, out, both };
+enum class ImpairMessage { any, request, response };
+// How malform (and a malformed flood) breaks a message.
+enum class MalformKind { unknown_critical, bad_version, short_nonce, bad_ke, bad_length };
+
 struct Impairment {
-  std::string action;            // drop | delay | duplicate | reorder | corrupt | malform
-  std::string exchange;          // "" (every exchange) | IKE_SA_INIT | IKE_AUTH | CREATE_CHILD_SA | INFORMATIONAL
-  std::string direction = "both";  // in | out | both
-  std::string message = "any";   // any | request | response
+  ImpairAction action = ImpairAction::drop;
+  IkeExchange exchange = IkeExchange::any;  // any: every exchange
+  ImpairDirection direction = ImpairDirection::both;
+  ImpairMessage message = ImpairMessage::any;
   bool esp = false;              // ESP datagrams instead of IKE
   double peers = 1.0;            // share of peers (exactly round(share x count), from the seed)
   double packets = 1.0;          // share of the matching datagrams
   milliseconds delay{0};         // delay (required); reorder: longest hold (default 1s)
   unsigned copies = 1;           // duplicate: extra copies
-  std::string malform = "unknown_critical";  // malform: unknown_critical | bad_version |
-                                             // short_nonce | bad_ke | bad_length
+  MalformKind malform = MalformKind::unknown_critical;  // malform only
   Origin origin;
+};
+
+// An IPv4 prefix as the validator read it ("198.19.112.0/20").
+struct Ipv4Prefix {
+  std::array<std::uint8_t, 4> address{198, 19, 112, 0};
+  unsigned length = 20;
+  bool operator==(const Ipv4Prefix&) const = default;
 };
 
 // A flood from spoofed source addresses (peers.flood[]): IKE_SA_INITs that are never
 // followed up (half_open), or malformed ones. Sources are a prefix inside 198.18.0.0/15 that
 // routes back to the peers namespace (198.19.0.0/16, away from the peers' own addresses).
+enum class FloodKind { half_open, malformed };
+
 struct Flood {
-  std::string kind;              // half_open | malformed
+  FloodKind kind = FloodKind::half_open;
   double rate_per_s = 0;         // datagrams per second
   milliseconds duration{0};      // wall clock, not scaled
   milliseconds start{0};         // after the first peer's initiate
-  std::string sources = "198.19.112.0/20";
-  std::string malform = "unknown_critical";  // malformed: as Impairment::malform
+  Ipv4Prefix sources;            // default 198.19.112.0/20
+  MalformKind malform = MalformKind::unknown_critical;  // malformed only
   Origin origin;
 };
 

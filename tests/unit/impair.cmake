@@ -11,3 +11,10 @@ ist_gtest(impair_unit_tests
   LIBS ist_native_impair
   LABELS unit)
 
+
+# The validator's typed peers.impair / peers.flood mapped to the native engine's rules.
+ist_gtest(impair_native_rules_unit_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/impair_native_rules_test.cpp
+  LIBS ist_run ist_scenario
+  LABELS unit)
+target_compile_definitions(impair_native_rules_unit_tests PRIVATE IST_SOURCE_DIR="${IST_SOURCE_DIR}")

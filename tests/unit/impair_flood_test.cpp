@@ -28,7 +28,8 @@ TEST(FloodIo, HalfOpenKeepsItsRateAndItsPrefix) {
   FloodSpec spec;
   spec.rate_per_s = 200;
   spec.duration = 300ms;
-  ASSERT_TRUE(parse_flood_sources("198.19.112.0/29", spec).ok());  // 6 usable, one a peer's
+  spec.prefix = {198, 19, 112, 0};  // 6 usable, one a peer's
+  spec.prefix_len = 29;
   auto inner = std::make_unique<RecordingIo>();
   RecordingIo* fake = inner.get();
   auto io = FloodIo::make(loop, std::move(inner), options(spec));
@@ -79,12 +80,6 @@ TEST(FloodIo, MalformedSendsBrokenMessages) {
 
 TEST(FloodIo, RefusesSourcesOutsideTheHarnessRange) {
   FloodSpec spec;
-  EXPECT_FALSE(parse_flood_sources("10.0.0.0/8", spec).ok());
-  EXPECT_FALSE(parse_flood_sources("198.20.0.0/16", spec).ok());
-  EXPECT_FALSE(parse_flood_sources("198.18.0.0/14", spec).ok());
-  EXPECT_FALSE(parse_flood_sources("198.19.1.0", spec).ok());
-  EXPECT_TRUE(parse_flood_sources("198.19.96.0/20", spec).ok());
-  EXPECT_EQ(spec.prefix_len, 20u);
   EventLoop loop;
   spec.prefix = {10, 0, 0, 0};
   EXPECT_FALSE(FloodIo::make(loop, std::make_unique<RecordingIo>(), options(spec)).ok());

@@ -1,6 +1,5 @@
-// ImpairLayers: the scenario's words as rules, and the decorator chain run_point plugs into
-// the native engine (engine -> FloodIo -> ImpairedIo -> packet layer), with peers found by
-// their IKE address.
+// ImpairLayers: the decorator chain run_point plugs into the native engine
+// (engine -> FloodIo -> ImpairedIo -> packet layer), with peers found by their IKE address.
 #include <gtest/gtest.h>
 
 #include "fleet/native/impair_layers.hpp"
@@ -10,30 +9,6 @@ namespace ist::native {
 namespace {
 
 using test::RecordingIo;
-
-TEST(ImpairWords, BecomeRules) {
-  struct Case {
-    const char *action, *exchange, *direction, *message, *malform;
-    bool ok;
-  };
-  const Case cases[] = {
-      {"drop", "IKE_AUTH", "in", "response", "", true},
-      {"malform", "IKE_SA_INIT", "out", "any", "bad_ke", true},
-      {"delay", "", "both", "", "", true},
-      {"explode", "", "both", "any", "", false},
-      {"drop", "QUICK_MODE", "in", "any", "", false},
-      {"drop", "", "sideways", "any", "", false},
-      {"drop", "", "in", "answer", "", false},
-      {"malform", "", "out", "any", "bad_everything", false},
-  };
-  for (const auto& c : cases) EXPECT_EQ(impair_rule_from_words(c.action, c.exchange, c.direction, c.message, c.malform).ok(), c.ok) << c.action << " " << c.exchange << " " << c.direction;
-  auto r = impair_rule_from_words("drop", "IKE_AUTH", "in", "response", "");
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->action, ImpairAction::drop);
-  EXPECT_EQ(r->exchange, ExchangeType::ike_auth);
-  EXPECT_EQ(r->direction, ImpairDirection::in);
-  EXPECT_EQ(r->message, ImpairMessage::response);
-}
 
 TEST(ImpairLayers, ChainsFloodOverImpairmentsAndFindsPeersByAddress) {
   EventLoop loop;

@@ -171,10 +171,7 @@ TEST(ImpairRule, DescribesItself) {
   r.message = ImpairMessage::response;
   r.peers = 0.1;
   EXPECT_EQ(r.describe(), "drop IKE_AUTH responses in, 10% of peers");
-  EXPECT_EQ(exchange_from("CREATE_CHILD_SA"), ExchangeType::create_child_sa);
-  EXPECT_FALSE(exchange_from("QUICK_MODE").has_value());
-  EXPECT_EQ(impair_action_from("reorder"), ImpairAction::reorder);
-  EXPECT_EQ(malform_kind_from("bad_ke"), MalformKind::bad_ke);
+  EXPECT_STREQ(exchange_name(ExchangeType::create_child_sa), "CREATE_CHILD_SA");
 }
 
 }  // namespace

@@ -25,27 +25,30 @@ TEST(ImpairScenario, ReadsRulesAndFloods) {
   ASSERT_TRUE(out.ok()) << out.diagnostics.str();
   const auto& p = out.loaded->points.at(0).scenario.peers;
   ASSERT_EQ(p.impair.size(), 5u);
-  EXPECT_EQ(p.impair[0].action, "drop");
-  EXPECT_EQ(p.impair[0].exchange, "IKE_AUTH");
-  EXPECT_EQ(p.impair[0].direction, "in");
+  EXPECT_EQ(p.impair[0].action, sc::ImpairAction::drop);
+  EXPECT_EQ(p.impair[0].exchange, sc::IkeExchange::ike_auth);
+  EXPECT_EQ(p.impair[0].direction, sc::ImpairDirection::in);
   EXPECT_EQ(p.impair[0].peers, 1.0);
   EXPECT_EQ(p.impair[1].delay, std::chrono::seconds(6));
-  EXPECT_EQ(p.impair[1].message, "response");
+  EXPECT_EQ(p.impair[1].action, sc::ImpairAction::delay);
+  EXPECT_EQ(p.impair[1].message, sc::ImpairMessage::response);
   EXPECT_DOUBLE_EQ(p.impair[1].peers, 0.2);
-  EXPECT_EQ(p.impair[2].exchange, "");
-  EXPECT_EQ(p.impair[2].direction, "both");
+  EXPECT_EQ(p.impair[2].exchange, sc::IkeExchange::any);
+  EXPECT_EQ(p.impair[2].direction, sc::ImpairDirection::both);
   EXPECT_DOUBLE_EQ(p.impair[2].packets, 0.5);
   EXPECT_TRUE(p.impair[3].esp);
   EXPECT_EQ(p.impair[3].copies, 2u);
-  EXPECT_EQ(p.impair[4].malform, "bad_ke");
+  EXPECT_EQ(p.impair[4].action, sc::ImpairAction::malform);
+  EXPECT_EQ(p.impair[4].malform, sc::MalformKind::bad_ke);
   ASSERT_EQ(p.flood.size(), 2u);
-  EXPECT_EQ(p.flood[0].kind, "half_open");
+  EXPECT_EQ(p.flood[0].kind, sc::FloodKind::half_open);
   EXPECT_EQ(p.flood[0].rate_per_s, 500);
   EXPECT_EQ(p.flood[0].duration, std::chrono::seconds(5));
   EXPECT_EQ(p.flood[0].start, std::chrono::seconds(1));
-  EXPECT_EQ(p.flood[0].sources, "198.19.96.0/20");
-  EXPECT_EQ(p.flood[1].sources, "198.19.112.0/20");
-  EXPECT_EQ(p.flood[1].malform, "short_nonce");
+  EXPECT_EQ(p.flood[0].sources, (sc::Ipv4Prefix{{198, 19, 96, 0}, 20}));
+  EXPECT_EQ(p.flood[1].sources, (sc::Ipv4Prefix{{198, 19, 112, 0}, 20}));
+  EXPECT_EQ(p.flood[1].kind, sc::FloodKind::malformed);
+  EXPECT_EQ(p.flood[1].malform, sc::MalformKind::short_nonce);
 }
 
 TEST(ImpairScenario, ASingleMapIsAListOfOneAndSetWorks) {
@@ -53,7 +56,7 @@ TEST(ImpairScenario, ASingleMapIsAListOfOneAndSetWorks) {
                        {sc::Override{"peers.impair", "[{action: drop, exchange: IKE_SA_INIT}]", "--set peers.impair"}});
   ASSERT_TRUE(out.ok()) << out.diagnostics.str();
   ASSERT_EQ(out.loaded->points[0].scenario.peers.impair.size(), 1u);
-  EXPECT_EQ(out.loaded->points[0].scenario.peers.impair[0].exchange, "IKE_SA_INIT");
+  EXPECT_EQ(out.loaded->points[0].scenario.peers.impair[0].exchange, sc::IkeExchange::ike_sa_init);
 }
 
 TEST(ImpairScenario, ProblemsNameWhereAndWhat) {

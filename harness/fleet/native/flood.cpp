@@ -32,20 +32,6 @@ std::string FloodSpec::describe() const {
   return buf;
 }
 
-Status parse_flood_sources(const std::string& text, FloodSpec& into) {
-  unsigned a, b, c, d, len;
-  char tail;
-  if (std::sscanf(text.c_str(), "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &len, &tail) != 5 || a > 255 || b > 255 ||
-      c > 255 || d > 255 || len > 32)
-    return Error("flood sources: '" + text + "' is not an IPv4 prefix like 198.19.112.0/20");
-  // Spoofing stays inside the harness's own range (RFC 2544's 198.18.0.0/15).
-  if (a != 198 || (b & 0xfe) != 18 || len < 15)
-    return Error("flood sources: '" + text + "' is outside 198.18.0.0/15; the harness spoofs only its own range");
-  into.prefix = {static_cast<uint8_t>(a), static_cast<uint8_t>(b), static_cast<uint8_t>(c), static_cast<uint8_t>(d)};
-  into.prefix_len = len;
-  return ok();
-}
-
 FloodIo::FloodIo(EventLoop& loop, std::unique_ptr<PacketIo> inner, FloodOptions options)
     : loop_(loop), inner_(std::move(inner)), opts_(std::move(options)) {}
 

@@ -38,9 +38,6 @@ struct FloodSpec {
   std::string describe() const;  // "half_open 500/s for 5000 ms from 198.19.112.0/20"
 };
 
-// "198.19.112.0/20" -> prefix and length; an Error for anything else.
-Status parse_flood_sources(const std::string& text, FloodSpec& into);
-
 struct FloodOptions {
   std::vector<FloodSpec> floods;
   IpPort sut;                               // the SUT's IKE address, port 500

@@ -26,12 +26,6 @@ const char* name_of(const Named (&table)[N], uint8_t v) {
     if (n.value == v) return n.name;
   return "?";
 }
-template <size_t N>
-std::optional<uint8_t> value_of(const Named (&table)[N], std::string_view s) {
-  for (const auto& n : table)
-    if (s == n.name) return n.value;
-  return std::nullopt;
-}
 
 std::string percent(double share) {
   char buf[32];
@@ -49,19 +43,7 @@ const char* to_string(ImpairDirection d) {
 const char* to_string(ImpairMessage m) {
   return m == ImpairMessage::request ? "request" : m == ImpairMessage::response ? "response" : "any";
 }
-std::optional<ImpairAction> impair_action_from(std::string_view s) {
-  auto v = value_of(kActions, s);
-  return v ? std::optional(static_cast<ImpairAction>(*v)) : std::nullopt;
-}
-std::optional<MalformKind> malform_kind_from(std::string_view s) {
-  auto v = value_of(kMalforms, s);
-  return v ? std::optional(static_cast<MalformKind>(*v)) : std::nullopt;
-}
 const char* exchange_name(ExchangeType t) { return name_of(kExchanges, static_cast<uint8_t>(t)); }
-std::optional<ExchangeType> exchange_from(std::string_view s) {
-  auto v = value_of(kExchanges, s);
-  return v ? std::optional(static_cast<ExchangeType>(*v)) : std::nullopt;
-}
 
 std::string ImpairRule::describe() const {
   std::string s = to_string(action);

@@ -47,11 +47,8 @@ const char* to_string(ImpairAction a);
 const char* to_string(ImpairDirection d);
 const char* to_string(ImpairMessage m);
 const char* to_string(MalformKind k);
-std::optional<ImpairAction> impair_action_from(std::string_view s);
-std::optional<MalformKind> malform_kind_from(std::string_view s);
 // "IKE_SA_INIT", "IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL"
 const char* exchange_name(ExchangeType t);
-std::optional<ExchangeType> exchange_from(std::string_view s);
 
 struct ImpairRule {
   ImpairAction action = ImpairAction::drop;

@@ -4,42 +4,6 @@
 
 namespace ist::native {
 
-Result<ImpairRule> impair_rule_from_words(const std::string& action, const std::string& exchange,
-                                          const std::string& direction, const std::string& message,
-                                          const std::string& malform) {
-  ImpairRule r;
-  auto a = impair_action_from(action);
-  if (!a) return Error("impairment: unknown action '" + action + "'");
-  r.action = *a;
-  if (!exchange.empty()) {
-    auto e = exchange_from(exchange);
-    if (!e) return Error("impairment: unknown exchange '" + exchange + "'");
-    r.exchange = *e;
-  }
-  if (direction == "in") {
-    r.direction = ImpairDirection::in;
-  } else if (direction == "out") {
-    r.direction = ImpairDirection::out;
-  } else if (direction == "both" || direction.empty()) {
-    r.direction = ImpairDirection::both;
-  } else {
-    return Error("impairment: unknown direction '" + direction + "'");
-  }
-  if (message == "request") {
-    r.message = ImpairMessage::request;
-  } else if (message == "response") {
-    r.message = ImpairMessage::response;
-  } else if (message != "any" && !message.empty()) {
-    return Error("impairment: unknown message '" + message + "'");
-  }
-  if (!malform.empty()) {
-    auto k = malform_kind_from(malform);
-    if (!k) return Error("impairment: unknown malform kind '" + malform + "'");
-    r.malform = *k;
-  }
-  return r;
-}
-
 Result<std::shared_ptr<ImpairLayers>> ImpairLayers::make(EventLoop& loop, ImpairLayerOptions o) {
   std::shared_ptr<ImpairLayers> l(new ImpairLayers(loop, std::move(o)));
   IST_TRY_ASSIGN(auto plan, ImpairPlan::make(l->opts_.rules, static_cast<uint32_t>(l->opts_.peer_addresses.size()),

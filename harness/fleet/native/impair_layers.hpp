@@ -1,7 +1,8 @@
 #pragma once
 // The impairment and flood decorators for one run of the native engine, made from the
-// scenario's peers.impair / peers.flood (converted by the caller) and plugged in through
-// NativeFleetOptions::wrap_io: engine -> FloodIo -> ImpairedIo -> the real packet layer.
+// scenario's peers.impair / peers.flood (typed by the validator, mapped to these types by
+// run/native_impair.hpp) and plugged in through NativeFleetOptions::wrap_io:
+// engine -> FloodIo -> ImpairedIo -> the real packet layer.
 // Floods sit outside the impairments, so the rules act on the peers' traffic only.
 #include <memory>
 #include <string>
@@ -44,11 +45,5 @@ class ImpairLayers {
   ImpairedIo* impaired_ = nullptr;  // owned by the engine's io chain
   FloodIo* flood_ = nullptr;
 };
-
-// The scenario's words (as scenario::Impairment keeps them) as a rule; an Error names the
-// word that is not known.
-Result<ImpairRule> impair_rule_from_words(const std::string& action, const std::string& exchange,
-                                          const std::string& direction, const std::string& message,
-                                          const std::string& malform);
 
 }  // namespace ist::native

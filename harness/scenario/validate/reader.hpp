@@ -147,10 +147,9 @@ class Validator {
   // ---- impair.cpp: peers.impair, peers.flood (native engine) --------------------------------
   // Needs peers.engine native: charon initiators cannot pick single IKE messages.
   bool native_only(const Node& n, const std::string& path, const Peers& p);
-  static const std::vector<std::string>& malform_kinds();
   void read_impairments(const Node* n, Peers& p);
   // "a.b.c.d/len" inside 198.19.0.0/16 (the prefix the SUT routes to the peers namespace).
-  void read_sources(const Node* n, const std::string& path, std::string& out);
+  void read_sources(const Node* n, const std::string& path, Ipv4Prefix& out);
   void read_floods(const Node* n, Peers& p);
 
   // ---- sut.cpp ----------------------------------------------------------------------------
