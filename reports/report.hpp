@@ -209,6 +209,13 @@ struct MergedShard {
   std::string source;  // the folder or file it was read from
 };
 
+// An external gateway's run (target:; extension, absent otherwise).
+struct TargetInfo {
+  std::string address;                // target.address
+  std::optional<std::string> vendor;  // from the IKE_SA_INIT's vendor IDs, when the peers saw any
+  bool counts_available = false;      // the gateway's own counts were read (over target.vici)
+};
+
 struct Report {
   int schema_version = kSchemaVersion;
   std::string tool_version;
@@ -224,6 +231,7 @@ struct Report {
   Host host;
   std::vector<RunReport> runs;
   std::vector<MergedShard> merged_from;  // only in merged reports
+  std::optional<TargetInfo> target;      // only for a target run
 };
 
 nlohmann::json to_json(const Report& r);

@@ -218,6 +218,23 @@ Result<BackendChoice> choose_backend(const scenario::Scenario& first, const prob
   return Error("unknown backend");
 }
 
+// A target run's first line: what will be sent where, from where, at what rate.
+std::string target_line(const scenario::Scenario& s) {
+  const scenario::Target& t = *s.target;
+  const scenario::Arrival& a = s.peers.arrival;
+  std::ostringstream rate;
+  switch (a.kind) {
+    case scenario::Arrival::Kind::rate: rate << a.rate_per_s << "/s"; break;
+    case scenario::Arrival::Kind::burst: rate << "bursts of " << a.burst; break;
+    case scenario::Arrival::Kind::ramp: rate << a.ramp_from_per_s << " to " << a.ramp_to_per_s << "/s"; break;
+  }
+  std::ostringstream o;
+  o << "target: IKE (UDP 500, 4500) to " << t.address << " only, from " << s.peers.count << " peer(s) in " << t.peers
+    << " and " << t.local << " (a macvlan of " << t.interface << "), connecting at " << rate.str();
+  if (t.vici_host) o << "; vici tcp://" << *t.vici_host << ":" << t.vici_port;
+  return o.str();
+}
+
 // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
 void warn_about_killed_runs() {
   std::size_t dead = 0;
@@ -320,6 +337,7 @@ Sweep run_points(const scenario::Loaded& L, const std::vector<std::size_t>& indi
     if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
     if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
     report.real_xfrm = report.real_xfrm || po.real_xfrm;
+    if (po.target) report.target = po.target;
     auto& rr = po.report;
     rr.summary.cpu_s.harness = harness_cpu_s();
     rr.summary.rss_mb.harness = harness_rss_mb();
@@ -457,6 +475,7 @@ int run_main(const std::vector<std::string>& args) {
   fill_report_head(report, state->run_id(), args, L.document, vm.count("file") ? vm["file"].as<std::string>() : "",
                    backend, caps.charon_version);
 
+  if (first.target) std::cout << target_line(first) << "\n";
   if (!finished.empty())
     std::cout << "resuming: " << (selected->size() - indices.size()) << " of " << selected->size()
               << " point(s) already done\n";
