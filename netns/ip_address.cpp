@@ -75,6 +75,20 @@ bool IpPrefix::contains(const IpAddress& a) const {
   return true;
 }
 
+IpPrefix IpPrefix::network() const {
+  IpPrefix n = *this;
+  int bits = length;
+  for (std::size_t i = 0; i < address.size(); ++i, bits -= 8) {
+    const std::uint8_t mask = bits >= 8 ? 0xFF : bits <= 0 ? 0 : static_cast<std::uint8_t>(0xFF << (8 - bits));
+    n.address.bytes[i] &= mask;
+  }
+  return n;
+}
+
+bool IpPrefix::overlaps(const IpPrefix& other) const {
+  return contains(other.address) || other.contains(address);
+}
+
 std::string IpPrefix::str() const { return address.str() + "/" + std::to_string(length); }
 
 bool in_harness_range(const IpAddress& a) {

@@ -32,6 +32,8 @@ struct IpPrefix {
 
   static Result<IpPrefix> parse(std::string_view text);  // "198.18.0.1/30"
   bool contains(const IpAddress& a) const;
+  IpPrefix network() const;  // the host bits cleared: 198.18.100.50/24 -> 198.18.100.0/24
+  bool overlaps(const IpPrefix& other) const;  // one holds the other's first address
   std::string str() const;  // "198.18.0.1/30"
   bool operator==(const IpPrefix&) const = default;
 };

@@ -249,9 +249,10 @@ bool sa_from_ike_name(sv, const MessageRule&, std::size_t, LogEvent& e) {
 // tests/unit/impair_taxonomy_test.cpp); the rest is the format string filled in.
 // Rows sharing a first byte are tried in this order, so the more specific row comes first.
 
-// The first bytes of "%H is initiating an IKE_SA": digits, ':' and the hex letters no other
-// row starts with.
-constexpr std::string_view kAddressStart = "0123456789ABF:bf";
+// The first bytes of "%H is initiating an IKE_SA": digits, ':' and every hex letter, so that
+// IPv6 addresses such as "abcd::5" or "fe80::1" are read. The row is the table's last, so for
+// a line starting with one of these letters that no other row took it costs one suffix test.
+constexpr std::string_view kAddressStart = "0123456789:ABCDEFabcdef";
 
 constexpr auto kRules = std::to_array<MessageRule>({
     // Malformed messages the receiving side refused (ENC/NET lines); tried before the rest.

@@ -28,6 +28,7 @@
 #include "reports/report.hpp"
 #include "run/output_dir.hpp"
 #include "run/run_point.hpp"
+#include "run/target_host.hpp"
 #include "scenario/load.hpp"
 #include "taxonomy/codes.hpp"
 
@@ -425,8 +426,9 @@ int run_main(const std::vector<std::string>& args) {
   std::vector<std::string> known_codes;
   for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
   scenario::LoadOutcome loaded = vm.count("file")
-                                     ? scenario::load_file(vm["file"].as<std::string>(), *overrides, known_codes)
-                                     : scenario::load_default(*overrides, known_codes);
+                                     ? scenario::load_file(vm["file"].as<std::string>(), *overrides, known_codes,
+                                                           run::target_host_problems)
+                                     : scenario::load_default(*overrides, known_codes, run::target_host_problems);
   if (!loaded.ok()) {
     std::cerr << loaded.diagnostics.str() << "\n";
     return kExitUsage;

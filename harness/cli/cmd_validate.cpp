@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "run/target_host.hpp"
 #include "scenario/effective.hpp"
 #include "scenario/load.hpp"
 #include "scenario/units.hpp"
@@ -149,7 +150,8 @@ int validate_main(const std::vector<std::string>& args) {
   // expect's codes.NAME must name a code of the taxonomy (with "did you mean" for typos).
   std::vector<std::string> code_names;
   for (const auto& c : taxonomy::CodeTable::instance().all()) code_names.push_back(c.name);
-  auto out = sc::load_file(file, overrides, code_names);
+  // target: is judged against this host too (interface, prefixes, routes), as run judges it.
+  auto out = sc::load_file(file, overrides, code_names, run::target_host_problems);
   if (!out.ok()) {
     if (json) {
       std::cout << nlohmann::json{{"ok", false}, {"file", file},

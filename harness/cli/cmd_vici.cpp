@@ -1,4 +1,4 @@
-// ikestorm vici [--socket PATH] [COMMAND [key=value ...]] [--json] [--listen EVENT ...]
+// ikestorm vici [--socket PATH|tcp://HOST:PORT] [COMMAND [key=value ...]] [--json] [--listen EVENT ...]
 //               [--timeout S] [--input FILE]
 // Sends one raw vici command to a charon and prints the answer; streams events. The request,
 // the call and the output are harness/vici/raw_command.hpp.
@@ -46,7 +46,11 @@ int send_and_listen(const std::string& socket, bool json, const std::string& com
       static_cast<long long>((timeout_s && listen.empty() ? *timeout_s : 30.0) * 1000));
   sopts.default_timeout = answer_timeout;
   auto connected = vici::Session::connect(loop, socket, sopts);
-  if (!connected) return fail("vici", connected.error().describe(), kExitHarnessFault);
+  if (!connected) {
+    // A malformed tcp:// address is the caller's mistake (2); no daemon is 3.
+    const bool bad_address = vici::is_tcp_uri(socket) && connected.error().errno_value == EINVAL;
+    return fail("vici", connected.error().describe(), bad_address ? kExitUsage : kExitHarnessFault);
+  }
   auto& session = **connected;
 
   int rc = kExitOk;
@@ -100,6 +104,10 @@ int vici_main(const std::vector<std::string>& args) {
       "`swanctl --raw`), or streams events. A debugging tool: it sends exactly what you\n"
       "give it.\n"
       "\n"
+      "--socket takes a unix socket path or a gateway's vici over TCP as\n"
+      "tcp://IPv4:PORT or tcp://[IPv6]:PORT (address literals, never resolved; the connect\n"
+      "gives up after 5 s and says whether it was refused, unreachable or unanswered).\n"
+      "\n"
       "Arguments build the request message:\n"
       "  key=value        a value                    (ike=conn-1 timeout=-1)\n"
       "  a.b.key=value    inside sections a, b        (conn-1.children.net.mode=tunnel)\n"
@@ -114,16 +122,18 @@ int vici_main(const std::vector<std::string>& args) {
       "Output: YAML-like text, or --json (a streamed command prints {\"items\": [...],\n"
       "\"response\": {...}}; events print one JSON object per line: {\"event\", \"data\"}).\n"
       "Exit codes: 0 answered (success not \"no\"), 1 the daemon said success=no or does not\n"
-      "know the command or event, 2 bad arguments, 3 no daemon / no answer in time.",
+      "know the command or event, 2 bad arguments (a malformed tcp:// address too), 3 no\n"
+      "daemon / no answer in time.",
       "  ikestorm vici version\n"
       "  ikestorm vici --socket /tmp/x/charon.vici stats --json\n"
+      "  ikestorm vici --socket tcp://198.18.100.1:4502 list-sas\n"
       "  ikestorm vici list-sas noblock=yes\n"
       "  ikestorm vici initiate ike=peer-1 child=net timeout=-1\n"
       "  ikestorm vici load-shared type=IKE data=secret owners[]=198.19.0.1\n"
       "  ikestorm vici --listen ike-updown --listen child-updown --timeout 60"};
   po::options_description opts("options");
   opts.add_options()
-      ("socket", po::value<std::string>()->default_value(kDefaultSocket), "charon's vici socket")
+      ("socket", po::value<std::string>()->default_value(kDefaultSocket), "charon's vici: a unix socket path or tcp://HOST:PORT")
       ("json", "print JSON instead of text")
       ("listen", po::value<std::vector<std::string>>()->composing(),
        "stream this event (repeatable) until Ctrl-C or --timeout")

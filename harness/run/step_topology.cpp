@@ -1,4 +1,5 @@
 #include "netns/sysctl.hpp"
+#include "netns/target_host_check.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -29,6 +30,10 @@ Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& par
   IST_TRY_ASSIGN(spec.peer_addresses, engine.peer_addresses());
   if (s.target) {
     IST_TRY_ASSIGN(spec.target, target_network(*s.target));
+    // The loader judged the host already; this reads the next hop to an off-link gateway.
+    netns::TargetHostCheck host = netns::check_target_host(*spec.target);
+    if (!host.problems.empty()) return Error("target: " + host.problems.front());
+    spec.target->via = host.via;
   }
   if (s.link.rate_bits_per_s) spec.link.rate_bits_per_s = *s.link.rate_bits_per_s;
   spec.link.loss_percent = s.link.loss * 100.0;

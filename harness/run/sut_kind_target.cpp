@@ -2,7 +2,10 @@
 // credentials the gateway expects (peers.psk_file, id, remote_id, remote_ts) instead of the
 // harness's own; the gateway's own view (IKE_SA count, stats, log events) comes from its
 // vici over TCP when target.vici is set, else the report holds the initiator side alone.
+#include <filesystem>
+
 #include "charon/secret_text.hpp"
+#include "run/gateway_vici.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -11,15 +14,32 @@ namespace {
 
 class TargetSut final : public Sut {
  public:
-  explicit TargetSut(std::string address) : address_(std::move(address)) {}
+  TargetSut(std::string address, std::unique_ptr<GatewayVici> vici)
+      : address_(std::move(address)), vici_(std::move(vici)) {}
 
-  void count_established(std::function<void(Result<uint64_t>)> done) override { done(Error(unavailable())); }
-  void sample_stats(std::function<void(Result<reports::SutSample>)> done) override { done(Error(unavailable())); }
-  // Without vici the gateway's health is what the peers see: its IKE answers (the
-  // orchestrator's unresponsive spans), never a death the harness could not witness.
-  bool healthy(std::string*) override { return true; }
+  void count_established(std::function<void(Result<uint64_t>)> done) override {
+    if (vici_) return vici_->count_established(std::move(done));
+    done(Error(unavailable()));
+  }
+  void sample_stats(std::function<void(Result<reports::SutSample>)> done) override {
+    if (vici_) return vici_->sample_stats(std::move(done));
+    done(Error(unavailable()));
+  }
+  // With vici: the gateway still answers it. Without: its health is what the peers see, its
+  // IKE answers (the orchestrator's unresponsive spans), never a death the harness could
+  // not witness.
+  bool healthy(std::string* why) override {
+    if (!vici_) return true;
+    std::string closed;
+    if (vici_->alive(&closed)) return true;
+    if (why) *why = "the gateway's vici (" + vici_->uri() + ") is gone: " + closed;
+    return false;
+  }
   ProcessUsage usage() override { return {}; }  // the gateway's CPU is not ours to read
-  Status stop() override { return ok(); }
+  Status stop() override {
+    vici_.reset();
+    return ok();
+  }
 
  private:
   std::string unavailable() const {
@@ -27,7 +47,11 @@ class TargetSut final : public Sut {
            " is seen from the initiator side only)";
   }
   std::string address_;
+  std::unique_ptr<GatewayVici> vici_;
 };
+
+// How long a target's vici may take to answer the connect (the gateway is remote).
+constexpr std::chrono::milliseconds kViciConnectTimeout{5000};
 
 class ExternalTarget final : public SutPart {
  public:
@@ -50,12 +74,24 @@ class ExternalTarget final : public SutPart {
     return ok();
   }
 
-  Status start(EventLoop&, const SutPlan&, PointRun& run, StartedParts&) override {
+  Status start(EventLoop& loop, const SutPlan&, PointRun& run, StartedParts&) override {
     const scenario::Target& t = *run.s.target;
-    sut_ = std::make_unique<TargetSut>(t.address);
-    run.out.target = reports::TargetInfo{t.address, std::nullopt, false};
-    run.rep.notes.push_back("target " + t.address + ": the gateway's own counts are unavailable (no target.vici); "
-                            "the report holds the initiator side alone");
+    std::unique_ptr<GatewayVici> vici;
+    if (t.vici_host) {
+      // The gateway's log events, as the SUT's filelog the classifier reads (responder codes).
+      const std::string log = run.dir + "/sut/gateway.log";
+      std::error_code ec;
+      std::filesystem::create_directories(run.dir + "/sut", ec);
+      auto v = GatewayVici::connect(loop, *t.vici_host, t.vici_port, log, kViciConnectTimeout);
+      if (!v) return Error("target.vici: " + v.error().describe());
+      vici = std::move(*v);
+      run.out.sut_log = log;
+    } else {
+      run.rep.notes.push_back("target " + t.address + ": the gateway's own counts are unavailable (no target.vici); "
+                              "the report holds the initiator side alone");
+    }
+    run.out.target = reports::TargetInfo{t.address, std::nullopt, vici != nullptr};
+    sut_ = std::make_unique<TargetSut>(t.address, std::move(vici));
     return ok();
   }
   Sut* sut() override { return sut_.get(); }

@@ -115,7 +115,8 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
   }
   const std::size_t before_sweep = diag.count();
   const auto axes = validation::read_sweep(root, diag);
-  const ValidateContext ctx{options.base_dir, options.default_name, options.known_codes};
+  const ValidateContext ctx{options.base_dir, options.default_name, options.known_codes,
+                            options.target_host_check};
   if (diag.count() != before_sweep) {
     // The sweep cannot be expanded: still report what else is wrong with the document.
     Node base = root;
@@ -169,9 +170,9 @@ LoadOutcome load_text(std::string_view text, const LoadOptions& options) {
 }
 
 LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides,
-                      const std::vector<std::string>& known_codes) {
+                      const std::vector<std::string>& known_codes, const TargetHostCheckFn& target_host_check) {
   LoadOptions opt{file.string(), file.parent_path(), sanitized_name(file.stem().string()), overrides,
-                  known_codes};
+                  known_codes, target_host_check};
   if (opt.base_dir.empty()) opt.base_dir = ".";
   std::error_code ec;
   const Origin where{file.string(), 0, 0};
@@ -220,11 +221,11 @@ phases:
 }
 
 LoadOutcome load_default(const std::vector<Override>& overrides,
-                         const std::vector<std::string>& known_codes) {
+                         const std::vector<std::string>& known_codes, const TargetHostCheckFn& target_host_check) {
   std::error_code ec;
   auto cwd = std::filesystem::current_path(ec);
   return load_text(default_scenario_yaml(), LoadOptions{"<default scenario>", ec ? "." : cwd,
-                                                        "default", overrides, known_codes});
+                                                        "default", overrides, known_codes, target_host_check});
 }
 
 Scenario default_scenario() {

@@ -15,6 +15,7 @@
 #include "scenario/diagnostics.hpp"
 #include "scenario/doc.hpp"
 #include "scenario/model.hpp"
+#include "scenario/validate.hpp"
 
 namespace ist::scenario {
 
@@ -58,16 +59,19 @@ struct LoadOptions {
   std::string default_name;        // scenario name when the document has none
   std::vector<Override> overrides;
   std::vector<std::string> known_codes;  // code names expect's codes.NAME may use; empty: any
+  TargetHostCheckFn target_host_check;   // target: judged against this host (see validate.hpp)
 };
 
 LoadOutcome load_text(std::string_view text, const LoadOptions& options);
 // Reads the file (at most 1 MiB); base_dir = its folder, default name = its stem.
 // known_codes: see LoadOptions (the CLI passes the taxonomy's code names).
 LoadOutcome load_file(const std::filesystem::path& file, const std::vector<Override>& overrides = {},
-                      const std::vector<std::string>& known_codes = {});
+                      const std::vector<std::string>& known_codes = {},
+                      const TargetHostCheckFn& target_host_check = {});
 // The built-in default scenario (see default_scenario_yaml), with overrides.
 LoadOutcome load_default(const std::vector<Override>& overrides = {},
-                         const std::vector<std::string>& known_codes = {});
+                         const std::vector<std::string>& known_codes = {},
+                         const TargetHostCheckFn& target_host_check = {});
 // Same, as Result: the Error message lists every problem, one per line.
 Result<Loaded> load(const std::filesystem::path& file, const std::vector<Override>& overrides = {});
 

@@ -181,6 +181,9 @@ struct Peers {
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only
   PeerCredentials credentials;       // target only
+  // The global index of this run's peer 0: 0, except for one generator of several
+  // (scenario/generator.hpp), so identities and seeds do not depend on who drives a peer.
+  std::uint64_t first_index = 0;
 };
 
 struct SutConfig {

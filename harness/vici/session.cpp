@@ -1,12 +1,17 @@
 #include "vici/session.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace ist::vici {
@@ -45,6 +50,110 @@ Result<unique_fd> connect_unix(const std::string& path) {
   return fd;
 }
 
+// tcp://HOST:PORT with HOST an IPv4 literal or a bracketed IPv6 literal. Names are not
+// resolved: the harness talks only to addresses it was given.
+Result<sockaddr_storage> parse_tcp_uri(const std::string& uri, socklen_t& len) {
+  auto bad = [&](const std::string& why) {
+    return Error("vici address '" + uri + "': " + why +
+                 " (expected tcp://IPv4:PORT or tcp://[IPv6]:PORT)", EINVAL);
+  };
+  std::string_view rest(uri);
+  rest.remove_prefix(std::string_view(kTcpScheme).size());
+  std::string host;
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return bad("no ']' after the IPv6 address");
+    host.assign(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 1);
+    if (rest.empty() || rest.front() != ':') return bad("no ':PORT' after the address");
+    port = rest.substr(1);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return bad("no ':PORT'");
+    host.assign(rest.substr(0, colon));
+    port = rest.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+      value > 65535)
+    return bad("port '" + std::string(port) + "' is not 1..65535");
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(value));
+    len = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(value));
+    len = sizeof(sockaddr_in6);
+  } else {
+    return bad("'" + host + "' is not an IP address (names are not resolved)");
+  }
+  return ss;
+}
+
+Error tcp_connect_error(const std::string& uri, int err, std::chrono::milliseconds timeout) {
+  switch (err) {
+    case ECONNREFUSED:
+      return Error("nothing listens on vici " + uri +
+                       " (connection refused: is charon's vici plugin configured with this "
+                       "socket, e.g. charon.plugins.vici.socket = " + uri + "?)",
+                   err);
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+      return Error("vici " + uri + " is unreachable from here (" + std::strerror(err) +
+                       ": no route, or the host does not answer ARP)",
+                   err);
+    case ETIMEDOUT:
+      return Error("vici " + uri + " did not accept the connection within " +
+                       std::to_string(timeout.count()) +
+                       " ms (host down, or a firewall drops the SYN)",
+                   err);
+    default:
+      return Error("connecting to vici " + uri, err);
+  }
+}
+
+// A non-blocking connect bounded by `timeout`, so an address that drops SYNs costs at
+// most that long instead of the kernel's two minutes.
+Result<unique_fd> connect_tcp(const std::string& uri, std::chrono::milliseconds timeout) {
+  socklen_t len = 0;
+  IST_TRY_ASSIGN(auto addr, parse_tcp_uri(uri, len));
+  unique_fd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return Error::sys("socket(TCP)");
+  int one = 1;
+  // Requests are small and pipelined: do not hold them back for Nagle.
+  (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) return fd;
+  if (errno != EINPROGRESS) return tcp_connect_error(uri, errno, timeout);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) return tcp_connect_error(uri, ETIMEDOUT, timeout);
+    pollfd p{fd.get(), POLLOUT, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::sys("poll on vici connect to " + uri);
+    if (n == 0) return tcp_connect_error(uri, ETIMEDOUT, timeout);
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+      return Error::sys("getsockopt SO_ERROR on vici connect to " + uri);
+    if (err != 0) return tcp_connect_error(uri, err, timeout);
+    return fd;
+  }
+}
+
+Result<unique_fd> connect_endpoint(const std::string& where, std::chrono::milliseconds timeout) {
+  if (is_tcp_uri(where)) return connect_tcp(where, timeout);
+  return connect_unix(where);
+}
+
 Status set_nonblocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
@@ -53,6 +162,8 @@ Status set_nonblocking(int fd) {
 }
 
 }  // namespace
+
+bool is_tcp_uri(std::string_view where) { return where.starts_with(kTcpScheme); }
 
 Session::Session(EventLoop& loop, unique_fd fd, std::string socket_path, SessionOptions options)
     : loop_(loop),
@@ -63,7 +174,7 @@ Session::Session(EventLoop& loop, unique_fd fd, std::string socket_path, Session
 
 Result<std::unique_ptr<Session>> Session::connect(EventLoop& loop, const std::string& socket_path,
                                                   SessionOptions options) {
-  IST_TRY_ASSIGN(auto fd, connect_unix(socket_path));
+  IST_TRY_ASSIGN(auto fd, connect_endpoint(socket_path, options.connect_timeout));
   std::unique_ptr<Session> s(new Session(loop, std::move(fd), socket_path, options));
   IST_TRY(s->attach());
   return s;
@@ -451,7 +562,7 @@ Status Session::reconnect() {
   if (fd_) return ok();
   if (socket_path_.empty())
     return Error("vici session was adopted from an fd and cannot reconnect");
-  IST_TRY_ASSIGN(fd_, connect_unix(socket_path_));
+  IST_TRY_ASSIGN(fd_, connect_endpoint(socket_path_, options_.connect_timeout));
   if (auto st = attach(); !st) {
     fd_.reset();
     return st;

@@ -1,6 +1,7 @@
 #pragma once
-// One vici connection on an ist::EventLoop: non-blocking unix socket, pipelined requests,
-// streamed commands, event subscriptions.
+// One vici connection on an ist::EventLoop: non-blocking unix socket or TCP
+// (tcp://HOST:PORT, a gateway's vici on its network), pipelined requests, streamed
+// commands, event subscriptions.
 //
 // charon processes the packets of one connection strictly in order and answers each
 // CMD_REQUEST with one CMD_RESPONSE/CMD_UNKNOWN and each EVENT_(UN)REGISTER with one
@@ -47,7 +48,13 @@ struct SessionOptions {
   std::size_t max_depth = 64;                           // nested sections accepted
   // Used when a request passes no timeout. Zero means "no timer".
   std::chrono::milliseconds default_timeout{30000};
+  // How long a TCP connect may take (a unix socket connects at once or fails).
+  std::chrono::milliseconds connect_timeout{5000};
 };
+
+inline constexpr const char* kTcpScheme = "tcp://";
+// True when `where` names a TCP endpoint (tcp://HOST:PORT) rather than a unix socket path.
+bool is_tcp_uri(std::string_view where);
 
 class Session {
  public:
@@ -59,8 +66,10 @@ class Session {
   using CloseHandler = std::function<void(const Error&)>;
   using SubscriptionId = uint64_t;
 
-  // Connects to charon's vici unix socket. Errors say whether the socket is missing or
-  // nobody listens on it.
+  // Connects to charon's vici: a unix socket path, or tcp://IPv4:PORT / tcp://[IPv6]:PORT
+  // (literals only, never resolved; bounded by options.connect_timeout). Errors say what is
+  // wrong: socket missing, nobody listens (refused), unreachable (errno EHOSTUNREACH /
+  // ENETUNREACH), no answer in time (ETIMEDOUT), a malformed address (EINVAL).
   static Result<std::unique_ptr<Session>> connect(EventLoop& loop, const std::string& socket_path,
                                                   SessionOptions options = {});
   // Takes over a connected stream socket (tests use one end of a socketpair).
@@ -105,7 +114,7 @@ class Session {
   bool is_open() const { return fd_.valid(); }
   // Closes now; pending requests get ECANCELED.
   void close();
-  // After a close: connects again to the same socket path (sessions from connect() only)
+  // After a close: connects again to the same socket path or URI (sessions from connect() only)
   // and registers the events of the live subscriptions again.
   Status reconnect();
 

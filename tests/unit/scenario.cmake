@@ -7,6 +7,7 @@ ist_gtest(scenario_unit_tests
     ${CMAKE_CURRENT_LIST_DIR}/scenario_override_sweep_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/scenario_effective_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/scenario_expect_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/scenario_target_test.cpp
   LIBS ist_scenario
   LABELS unit)
 target_compile_definitions(scenario_unit_tests PRIVATE IST_SOURCE_DIR="${IST_SOURCE_DIR}")

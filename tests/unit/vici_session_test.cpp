@@ -1,6 +1,8 @@
 // Session against a fake vici server on the other end of a socketpair. Everything runs on
 // one thread: the test pumps the loop and the fake server in turn.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -371,6 +373,95 @@ TEST(ViciSession, ConnectAndReconnectToAListeningSocket) {
   ASSERT_EQ(got.size(), 1u);  // the subscription registered again
   EXPECT_EQ(got[0].type, PacketType::event_register);
   EXPECT_EQ(got[0].name, "ike-updown");
+}
+
+
+// A loopback TCP listener on an ephemeral port; `backlog` as listen() takes it.
+unique_fd listen_tcp(uint16_t& port, int backlog) {
+  unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::listen(fd.get(), backlog), 0);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+TEST(ViciSession, ConnectsOverTcpAndTalks) {
+  EventLoop loop;
+  uint16_t port = 0;
+  auto listener = listen_tcp(port, 4);
+  const std::string uri = "tcp://127.0.0.1:" + std::to_string(port);
+  EXPECT_TRUE(is_tcp_uri(uri));
+  EXPECT_FALSE(is_tcp_uri("/var/run/charon.vici"));
+  auto s = Session::connect(loop, uri);
+  ASSERT_TRUE(s) << s.error().describe();
+  unique_fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(conn.valid());
+  FakeServer server(std::move(conn));
+  std::optional<Result<Message>> answer;
+  (*s)->request("version", {}, [&](Result<Message> r) { answer.emplace(std::move(r)); });
+  std::vector<Packet> got;
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!answer && std::chrono::steady_clock::now() < deadline) {
+    (void)loop.run_once(5ms);
+    for (auto& p : server.pump()) {
+      got.push_back(p);
+      server.respond(kv("daemon", "charon"));
+    }
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name, "version");
+  ASSERT_TRUE(answer && *answer);
+  EXPECT_EQ((*answer)->get_or("daemon", ""), "charon");
+  EXPECT_EQ((*s)->socket_path(), uri);
+}
+
+TEST(ViciSession, TcpConnectErrorsSayWhatIsWrong) {
+  EventLoop loop;
+  uint16_t port = 0;
+  { auto closed = listen_tcp(port, 1); }  // the port is free again: refused
+  auto refused = Session::connect(loop, "tcp://127.0.0.1:" + std::to_string(port));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().errno_value, ECONNREFUSED);
+  EXPECT_NE(refused.error().describe().find("nothing listens on vici tcp://127.0.0.1:"),
+            std::string::npos) << refused.error().describe();
+
+  for (const char* bad : {"tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://127.0.0.1:70000",
+                          "tcp://gateway.example:4502", "tcp://[::1:4502", "tcp://127.0.0.1:45x"}) {
+    auto r = Session::connect(loop, bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().errno_value, EINVAL) << bad;
+    EXPECT_NE(r.error().describe().find(std::string("vici address '") + bad + "'"),
+              std::string::npos) << r.error().describe();
+  }
+}
+
+TEST(ViciSession, TcpConnectIsBoundedInTime) {
+  // A listener that never accepts, with its accept queue full: the kernel drops further
+  // SYNs, as a firewall would, so the connect waits until its own timeout.
+  EventLoop loop;
+  uint16_t port = 0;
+  auto listener = listen_tcp(port, 0);
+  const std::string uri = "tcp://127.0.0.1:" + std::to_string(port);
+  SessionOptions opts;
+  opts.connect_timeout = 300ms;
+  std::vector<std::unique_ptr<Session>> filling;
+  std::optional<Error> timed_out;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 8 && !timed_out; ++i) {
+    auto s = Session::connect(loop, uri, opts);
+    if (s) filling.push_back(std::move(s).value());
+    else timed_out = s.error();
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(timed_out) << "the accept queue never filled";
+  EXPECT_EQ(timed_out->errno_value, ETIMEDOUT) << timed_out->describe();
+  EXPECT_NE(timed_out->describe().find("within 300 ms"), std::string::npos) << timed_out->describe();
+  EXPECT_LT(took, 3s);
 }
 
 }  // namespace

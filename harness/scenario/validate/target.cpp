@@ -161,6 +161,10 @@ void Validator::check_target(const Node& doc, Scenario& s) {
     return;
   }
   const Node* target = under(&doc, "target");
+  // The host's view, only for a target whose keys were all read: problems at `target:`.
+  const Target& tg = *s.target;
+  if (ctx_.target_host_check && !tg.address.empty() && !tg.interface.empty() && !tg.local.empty() && !tg.peers.empty())
+    for (const auto& problem : ctx_.target_host_check(tg)) diag_.add(target->origin, problem);
   // Someone else's gateway: without an arrival written in the file, a gentle one.
   if (under(peers, "arrival") == nullptr) s.peers.arrival = Arrival{.rate_per_s = kTargetDefaultArrivalPerS};
   if (const Node* config = under(under(&doc, "sut"), "config"))

@@ -1,0 +1,173 @@
+// target: and the peers' credentials (validate/target.cpp), and one generator's share of a
+// target run (scenario/generator.hpp).
+#include <gtest/gtest.h>
+
+#include "scenario/generator.hpp"
+#include "scenario_test_util.hpp"
+
+using namespace ist::scenario;
+using scenario_test::load_yaml;
+
+namespace {
+
+const char* kTarget = R"(peers:
+  count: 1000
+  psk_file: gw/gw.psk
+  id: "peer-{i}@example.org"
+  remote_id: gw.example.org
+  remote_ts: [198.18.200.0/24]
+target:
+  address: 198.18.100.1
+  interface: eth1
+  local: 198.18.100.50/24
+  peers: 198.19.0.0/17
+  inner: 198.19.128.0/17
+  vici: tcp://198.18.100.1:4502
+)";
+
+// The problems of a load, one per line, without the run-path refusal that goes away when the
+// target SUT lands.
+std::string problems(const LoadOutcome& out) {
+  std::string s;
+  for (const auto& d : out.diagnostics.items())
+    if (d.message.find("not runnable yet") == std::string::npos) s += d.message + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST(ScenarioTarget, ReadsEveryKeyAsTypedSettings) {
+  auto out = load_yaml(kTarget);
+  ASSERT_EQ(problems(out), "");
+}
+
+TEST(ScenarioTarget, FileProblemsHaveTheirPlace) {
+  auto out = load_yaml(R"(peers:
+  count: 300
+  remote_ts: [198.18.200.0/33]
+target:
+  address: 198.18.100.1
+  interface: "eth/1"
+  local: 198.18.100.1/24
+  peers: 198.19.0.0/24
+  vici: tcp://198.18.100.2:4502
+sut:
+  charon: {threads: 4}
+)");
+  const std::string p = problems(out);
+  EXPECT_NE(p.find("peers.remote_ts[0]: expected an IPv4 prefix"), std::string::npos) << p;
+  EXPECT_NE(p.find("target.interface: expected a network interface name"), std::string::npos) << p;
+  EXPECT_NE(p.find("target.vici: expected tcp://ADDRESS:PORT"), std::string::npos) << p;
+  EXPECT_NE(p.find("target.local: expected an unused address on the gateway's network, got "
+                   "'198.18.100.1/24': it is target.address"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find("300 peers need more than the 254 addresses of /24"), std::string::npos) << p;
+  EXPECT_NE(p.find("sut.charon: not with target:"), std::string::npos) << p;
+  EXPECT_NE(p.find("peers.psk_file: needed with target:"), std::string::npos) << p;
+  for (const auto& d : out.diagnostics.items()) EXPECT_GT(d.origin.line, 0) << d.message;
+}
+
+TEST(ScenarioTarget, MissingKeysAndCredentialsWithoutTarget) {
+  auto out = load_yaml("target: {address: 198.18.100.1}\n");
+  const std::string p = problems(out);
+  for (const char* key : {"'interface'", "'local'", "'peers'"})
+    EXPECT_NE(p.find(std::string("target: missing ") + key), std::string::npos) << p;
+  auto creds = load_yaml("peers: {psk_file: gw/gw.psk, remote_id: gw}\n");
+  ASSERT_FALSE(creds.ok());
+  EXPECT_NE(creds.diagnostics.str().find("peers.psk_file: needs target:"), std::string::npos);
+  EXPECT_NE(creds.diagnostics.str().find("peers.remote_id: needs target:"), std::string::npos);
+}
+
+TEST(ScenarioTarget, PrefixOverlapsAreRefused) {
+  const std::string head = "peers: {count: 10, psk_file: gw/gw.psk}\ntarget: {interface: eth1, ";
+  auto holds = problems(load_yaml(head + "address: 198.19.0.9, local: 198.18.100.50/24, peers: 198.19.0.0/17}\n"));
+  EXPECT_NE(holds.find("target.peers: expected a prefix away from the gateway, got '198.19.0.0/17': it holds "
+                       "target.address"),
+            std::string::npos)
+      << holds;
+  auto lan = problems(load_yaml(head + "address: 198.18.100.1, local: 198.18.100.50/24, peers: 198.19.0.0/17, "
+                                       "inner: 198.18.100.128/25}\n"));
+  EXPECT_NE(lan.find("target.inner: expected a prefix away from the gateway's network"), std::string::npos) << lan;
+  auto both = problems(load_yaml(head + "address: 198.18.100.1, local: 198.18.100.50/24, peers: 198.19.0.0/17, "
+                                        "inner: 198.19.64.0/18}\n"));
+  EXPECT_NE(both.find("target.inner: expected a prefix apart from target.peers"), std::string::npos) << both;
+}
+
+TEST(Generator, ParsesSlotsAndRefusesOthers) {
+  auto g = parse_generator("2/4");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(*g, (GeneratorSlot{2, 4}));
+  for (const char* bad : {"0/4", "5/4", "1/0", "1", "a/b", "1/4x", "", "/", "1/2000"})
+    EXPECT_FALSE(parse_generator(bad)) << bad;
+}
+
+TEST(Generator, PrefixPartsAreEqualAndInOrder) {
+  EXPECT_EQ(*prefix_part("198.19.0.0/17", 1, 0), "198.19.0.0/18");
+  EXPECT_EQ(*prefix_part("198.19.0.0/17", 1, 1), "198.19.64.0/18");
+  EXPECT_EQ(*prefix_part("198.19.0.0/17", 2, 3), "198.19.96.0/19");
+  EXPECT_EQ(*prefix_part("198.19.5.7/17", 0, 0), "198.19.0.0/17");  // host bits dropped
+  EXPECT_FALSE(prefix_part("198.19.0.0/31", 2, 0));
+  EXPECT_FALSE(prefix_part("198.19.0.0/17", 1, 2));
+}
+
+TEST(Generator, EachGeneratorDrivesItsBlockFromItsPrefixAtItsShareOfTheRate) {
+  auto out = load_yaml(std::string(kTarget) + "phases: [connect, {churn: {rate: 30/s, duration: 10s}}, teardown]\n");
+  ASSERT_EQ(problems(out), "");
+  // The load refuses target: until it is runnable; build the scenario the validator read.
+  Scenario s;
+  s.peers.count = 1000;
+  s.peers.arrival.rate_per_s = 300;
+  s.target = Target{"198.18.100.1", "eth1", "198.18.100.50/24", "198.19.0.0/17", "198.19.128.0/17", {}, 0, {}};
+  Phase churn;
+  churn.kind = Phase::Kind::churn;
+  churn.rate_per_s = 30;
+  s.phases = {churn};
+  std::uint64_t total = 0;
+  for (std::uint32_t i = 1; i <= 3; ++i) {
+    auto share = generator_share(s, GeneratorSlot{i, 3});
+    ASSERT_TRUE(share) << share.error().describe();
+    EXPECT_EQ(share->peers.first_index, (i - 1) * 334u);
+    EXPECT_EQ(share->peers.count, i < 3 ? 334u : 332u);
+    EXPECT_DOUBLE_EQ(share->peers.arrival.rate_per_s, 100);
+    EXPECT_DOUBLE_EQ(share->phases[0].rate_per_s, 10);
+    total += share->peers.count;
+  }
+  EXPECT_EQ(total, 1000u);
+  // Three generators cut the prefixes in four: one route per generator on the gateway.
+  EXPECT_EQ(generator_share(s, {3, 3})->target->peers, "198.19.64.0/19");
+  EXPECT_EQ(*generator_share(s, {3, 3})->target->inner, "198.19.192.0/19");
+}
+
+TEST(Generator, RefusesWhatCannotBeShared) {
+  Scenario s;
+  EXPECT_FALSE(generator_share(s, {1, 2}));  // no target
+  s.target = Target{"198.18.100.1", "eth1", "198.18.100.50/24", "198.19.0.0/24", {}, {}, 0, {}};
+  s.peers.count = 200;
+  auto two = generator_share(s, {2, 2});  // 100 peers in a /25 (126 addresses)
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->target->peers, "198.19.0.128/25");
+  auto many = generator_share(s, {1, 4});  // 50 peers in a /26 (62): fits
+  EXPECT_TRUE(many);
+  s.peers.count = 250;
+  auto tight = generator_share(s, {1, 3});  // 84 peers in a /26 (62): does not fit
+  ASSERT_FALSE(tight);
+  EXPECT_NE(tight.error().describe().find("do not fit its prefix 198.19.0.0/26"), std::string::npos);
+  s.peers.count = 3;
+  EXPECT_FALSE(generator_share(s, {4, 4}));  // blocks of 1: the 4th has none
+}
+
+TEST(Generator, StartAtIsUtcOrRelativeForOneGenerator) {
+  using namespace std::chrono;
+  const auto now = system_clock::from_time_t(1'800'000'000);
+  auto t = parse_start_at("2026-12-07T06:30:00.25Z", false, now);
+  ASSERT_TRUE(t) << t.error().describe();
+  EXPECT_EQ(duration_cast<milliseconds>(t->time_since_epoch()).count(), 1796625000250LL);
+  auto rel = parse_start_at("+30s", true, now);
+  ASSERT_TRUE(rel);
+  EXPECT_EQ(*rel - now, seconds(30));
+  EXPECT_FALSE(parse_start_at("+30s", false, now));
+  for (const char* bad : {"2026-12-07 06:30:00Z", "2026-12-07T06:30:00", "2026-12-07T06:30:00+01:00",
+                          "2026-12-07T06:30:00.Z", "tomorrow", "", "+soon"})
+    EXPECT_FALSE(parse_start_at(bad, true, now)) << bad;
+}
