@@ -55,7 +55,7 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count):
     # the hold keeps the SAs up while the gateway is asked.
     text = text.replace(f"  engine: {engine}\n", f"  engine: {engine}\n  arrival: {{ rate: 500/s }}\n")
     path = gw.dir / f"up-{engine}-{count}.yaml"
-    path.write_text(text + HOLD % "20s")
+    path.write_text(text + HOLD % "10s")
     out = tmp_path / f"out-{engine}"
     r, gateway_count = _run_holding(gw, ikestorm_bin, path, out, count, tmp_path / "state")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
