@@ -32,6 +32,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutUnresponsive, from_ms, to_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerEvent, t_ms, event, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeerTimeline, peer, address, state, events)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutSample, ike_sas, half_open, jobs_queued, workers_idle)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GeneratorInfo, index, count, start_at, start_skew_ms, first_peer,
+                                                peers, peers_prefix, inner_prefix)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(GeneratorRow, generator, run_id, source, outcome, established,
+                                                setup_rate_per_s)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(XfrmSample, sas, policies_in, policies_out, policies_fwd, acquires,
                                                 expires, xfrm_stat)
 
@@ -142,6 +146,8 @@ json to_json(const Report& r) {
                    {"vendor", t.vendor ? json(*t.vendor) : json(nullptr)},
                    {"counts_available", t.counts_available}};
   }
+  if (r.generator) j["generator"] = *r.generator;
+  if (!r.generators.empty()) j["generators"] = r.generators;
   return j;
 }
 
@@ -172,6 +178,8 @@ Result<Report> from_json(const json& j) {
       info.counts_available = t.value("counts_available", false);
       r.target = std::move(info);
     }
+    if (j.contains("generator") && !j["generator"].is_null()) r.generator = j["generator"].get<GeneratorInfo>();
+    r.generators = j.value("generators", std::vector<GeneratorRow>{});
     return r;
   } catch (const json::exception& e) {
     return Error(std::string("report: ") + e.what());

@@ -216,6 +216,30 @@ struct TargetInfo {
   bool counts_available = false;      // the gateway's own counts were read (over target.vici)
 };
 
+// One generator of several driving one gateway (`ikestorm run --generator I/N`; extension,
+// absent otherwise): which block of the scenario's peers it drove, from which prefixes, and
+// how far its real start was from the shared --start-at.
+struct GeneratorInfo {
+  uint32_t index = 0;            // 1-based
+  uint32_t count = 0;            // N
+  std::string start_at;          // the shared --start-at instant (RFC 3339 UTC); "" without one
+  double start_skew_ms = 0;      // its first arrival's real start minus start_at
+  uint64_t first_peer = 0;       // global index of its first peer
+  uint64_t peers = 0;            // how many it drove
+  std::string peers_prefix;      // its part of target.peers
+  std::string inner_prefix;      // its part of target.inner ("" when unset)
+};
+
+// One generator's row in a merged report (`generators[]`).
+struct GeneratorRow {
+  GeneratorInfo generator;
+  std::string run_id;
+  std::string source;            // the folder or file it was read from
+  std::string outcome;           // its first point's outcome
+  uint64_t established = 0;      // summed over its points
+  double setup_rate_per_s = 0;   // its first point's
+};
+
 struct Report {
   int schema_version = kSchemaVersion;
   std::string tool_version;
@@ -232,6 +256,8 @@ struct Report {
   std::vector<RunReport> runs;
   std::vector<MergedShard> merged_from;  // only in merged reports
   std::optional<TargetInfo> target;      // only for a target run
+  std::optional<GeneratorInfo> generator;  // only in one generator's report
+  std::vector<GeneratorRow> generators;    // only in a merged report of generators
 };
 
 nlohmann::json to_json(const Report& r);

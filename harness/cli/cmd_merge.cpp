@@ -1,11 +1,14 @@
-// ikestorm merge -o OUT DIR...: folds shard reports of one sweep into one report folder.
+// ikestorm merge -o OUT DIR...: folds shard reports of one sweep, or the generator reports of
+// one run (--generator I/N), into one report folder.
 #include <filesystem>
 #include <iostream>
 
 #include "cli/command.hpp"
 #include "cli/report_codes.hpp"
 #include "reports/merge.hpp"
+#include "reports/merge_generators.hpp"
 #include "reports/output.hpp"
+#include "scenario/expect.hpp"
 
 namespace ist::cli {
 namespace {
@@ -32,6 +35,25 @@ std::error_code copy_run_folder(const fs::path& from, const fs::path& to) {
   return ec;
 }
 
+// The scenario's expectations again, on the merged points: a generator's own verdict was on
+// its block of the peers, the run's is on all of them. Each expression is re-read from the
+// text the generators recorded ("established_ratio >= 0.99").
+void judge_merged(reports::Report& merged) {
+  for (auto& run : merged.runs) {
+    std::vector<scenario::Expectation> again;
+    for (const auto& e : run.expectations) {
+      const auto space = e.expr.find(' ');
+      if (space == std::string::npos) continue;
+      auto cond = scenario::parse_condition(e.expr.substr(space + 1));
+      if (const auto* c = std::get_if<scenario::ParsedCondition>(&cond))
+        again.push_back({e.expr.substr(0, space), c->op, c->threshold, c->threshold_text, {}});
+    }
+    const nlohmann::json run_json = reports::to_json(reports::Report{.runs = {run}})["runs"][0];
+    run.expectations.clear();
+    for (const auto& r : scenario::evaluate(again, run_json)) run.expectations.push_back({r.expr, r.ok, r.observed});
+  }
+}
+
 int merge_main(const std::vector<std::string>& args) {
   Usage usage{
       "ikestorm merge -o OUT DIR... [--force]",
@@ -41,8 +63,15 @@ int merge_main(const std::vector<std::string>& args) {
       "report folder or report.json. Refuses shards of different scenarios (after --set) or\n"
       "backends, and a point that two shards both hold. OUT must be empty or new unless\n"
       "--force.\n\n"
-      "Exit codes: 0 merged; 2 bad input or mismatched shards; 3 could not write.",
-      "  ikestorm merge -o sweep shard-1 shard-2 shard-3"};
+      "Given the reports of the generators of one run (`ikestorm run FILE --generator I/N`),\n"
+      "it folds each point across them instead: counts and codes summed, latency percentiles\n"
+      "from all samples, the timeseries summed per second, the gateway's own counts once,\n"
+      "the expectations judged again on the whole, one row per generator in generators[];\n"
+      "their run folders go to OUT/generator-I/. Refuses generator reports of different\n"
+      "scenarios or start times, and a missing or doubled generator.\n\n"
+      "Exit codes: 0 merged; 2 bad input or mismatched reports; 3 could not write.",
+      "  ikestorm merge -o sweep shard-1 shard-2 shard-3\n"
+      "  ikestorm merge -o run generator-1 generator-2"};
   po::options_description opts("options");
   std::vector<std::string> dirs;
   opts.add_options()
@@ -67,8 +96,11 @@ int merge_main(const std::vector<std::string>& args) {
   }
   std::string command = "ikestorm merge";
   for (const auto& a : args) command += " " + a;
-  auto merged = reports::merge_reports(shards, command);
+  auto generators = reports::are_generator_reports(shards);
+  if (!generators) return fail("merge", generators.error().describe(), kExitUsage);
+  auto merged = *generators ? reports::merge_generator_reports(shards, command) : reports::merge_reports(shards, command);
   if (!merged) return fail("merge", merged.error().describe(), kExitUsage);
+  if (*generators) judge_merged(*merged);
 
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !vm.count("force"))
@@ -77,11 +109,14 @@ int merge_main(const std::vector<std::string>& args) {
   if (ec) return fail("merge", "creating " + out + ": " + ec.message(), kExitHarnessFault);
   // The run folders travel with the report: its `folder` fields stay valid.
   for (std::size_t i = 0; i < shards.size(); ++i) {
+    // Generators all ran the same points: each one's folders under its own name.
+    const fs::path to_dir = *generators ? fs::path(out) / ("generator-" + std::to_string(shards[i].report.generator->index))
+                                        : fs::path(out);
     for (const auto& run : shards[i].report.runs) {
       const fs::path from = fs::path(shard_dirs[i]) / run.folder;
       if (run.folder.empty() || !fs::is_directory(from, ec)) continue;
-      if (fs::weakly_canonical(from, ec) == fs::weakly_canonical(fs::path(out) / run.folder, ec)) continue;
-      ec = copy_run_folder(from, fs::path(out) / run.folder);
+      if (fs::weakly_canonical(from, ec) == fs::weakly_canonical(to_dir / run.folder, ec)) continue;
+      ec = copy_run_folder(from, to_dir / run.folder);
       if (ec) return fail("merge", "copying " + from.string() + ": " + ec.message(), kExitHarnessFault);
     }
   }
@@ -93,7 +128,8 @@ int merge_main(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-CommandRegistrar reg({"merge", "merge shard reports of one sweep into one report", &merge_main, 24});
+CommandRegistrar reg({"merge", "merge shard reports of one sweep, or the generators of one run, into one report",
+                      &merge_main, 24});
 
 }  // namespace
 }  // namespace ist::cli
