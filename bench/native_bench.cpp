@@ -6,9 +6,9 @@
 //   BM_NativeSealOpen: SK payload round trip of an IKE_AUTH-sized chain (AES-GCM-16-128).
 #include <benchmark/benchmark.h>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/ike_message.hpp"
-#include "fleet/native/sk_payload.hpp"
+#include "ike/crypto.hpp"
+#include "ike/ike_message.hpp"
+#include "ike/sk_payload.hpp"
 
 namespace ist::native {
 namespace {

@@ -22,6 +22,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "function lengths (none over 120 lines)"
 /usr/bin/python3 ci/function_lengths.py || status=1
 
+step "include arrows (ike/ and dataplane/ know nothing of runs, scenarios, fleets)"
+/usr/bin/python3 ci/include_arrows.py || status=1
+
 step "build (RelWithDebInfo)"
 cmake --preset default >/dev/null && cmake --build --preset default -j"$jobs" || exit 1
 

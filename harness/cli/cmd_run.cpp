@@ -17,6 +17,7 @@
 #include "cli/report_codes.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/named_netns.hpp"
 #include "common/probe.hpp"
@@ -29,6 +30,7 @@
 #include "run/output_dir.hpp"
 #include "run/run_point.hpp"
 #include "run/target_host.hpp"
+#include "scenario/generator.hpp"
 #include "scenario/load.hpp"
 #include "taxonomy/codes.hpp"
 
@@ -37,7 +39,7 @@ namespace {
 
 const Usage kUsage{
     "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
-    "[--force] [--shard I/N] [--resume DIR]",
+    "[--force] [--shard I/N] [--resume DIR] [--generator I/N] [--start-at TIME]",
     "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
     "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
     "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
@@ -48,7 +50,9 @@ const Usage kUsage{
     "  ikestorm run                                   # the default scenario\n"
     "  ikestorm run --peers 100 --set sut.charon.ikesa_limit=50\n"
     "  ikestorm run scenarios/lifetime-sweep.yaml --out /tmp/sweep\n"
-    "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd"};
+    "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd\n"
+    "  ikestorm run gw.yaml --generator 2/4 --start-at 2026-12-07T07:00:00Z --set target.local=198.18.100.51/24\n"
+    "                                                 # the 2nd of 4 machines driving one gateway"};
 
 std::string read_cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -317,7 +321,8 @@ struct Sweep {
 // Runs the selected points one after another, judging each and writing the report after
 // every point (an interrupted sweep keeps what it finished).
 Sweep run_points(const scenario::Loaded& L, const std::vector<std::size_t>& indices, RunState& state,
-                 const std::string& out, const std::string& backend, bool host_esp, reports::Report& report,
+                 const std::string& out, const std::string& backend, bool host_esp,
+                 std::optional<std::chrono::system_clock::time_point> start_at, reports::Report& report,
                  DeferredExpectations& after_leaks) {
   run::Progress progress;
   const std::string psk = random_psk();
@@ -333,8 +338,10 @@ Sweep run_points(const scenario::Loaded& L, const std::vector<std::size_t>& indi
     ctx.host_esp = host_esp;
     ctx.progress = &progress;
     ctx.psk = psk;
+    if (n == 0) ctx.start_at = start_at;  // the first point starts together; the rest follow
     if (indices.size() > 1) std::cerr << "point " << (n + 1) << "/" << indices.size() << " (" << ctx.point_dir << ")\n";
     auto po = run::run_point(point, ctx);
+    if (po.start_skew_ms && report.generator) report.generator->start_skew_ms = *po.start_skew_ms;
     if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
     if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
     report.real_xfrm = report.real_xfrm || po.real_xfrm;
@@ -398,6 +405,48 @@ Result<std::vector<std::size_t>> shard_points(const po::variables_map& vm, std::
   return indices;
 }
 
+// --generator I/N and --start-at: each point becomes this generator's share of it (its block
+// of peers, its prefixes, its part of the rates); the report keeps the scenario as written.
+struct GeneratorChoice {
+  std::optional<reports::GeneratorInfo> info;
+  std::optional<std::chrono::system_clock::time_point> start_at;
+};
+
+Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::Loaded& L) {
+  GeneratorChoice out;
+  std::optional<scenario::GeneratorSlot> slot;
+  if (vm.count("generator")) {
+    if (vm.count("shard") || vm.count("resume"))
+      return Error("--generator cannot be combined with --shard or --resume (yet)");
+    auto g = scenario::parse_generator(vm["generator"].as<std::string>());
+    if (!g) return std::move(g).error();
+    slot = *g;
+  }
+  if (vm.count("start-at")) {
+    const auto now = std::chrono::system_clock::now();
+    auto t = scenario::parse_start_at(vm["start-at"].as<std::string>(), !slot || slot->count == 1, now);
+    if (!t) return std::move(t).error();
+    out.start_at = *t;
+  }
+  if (!slot) return out;
+  for (auto& point : L.points) {
+    auto share = scenario::generator_share(point.scenario, *slot);
+    if (!share) return std::move(share).error();
+    point.scenario = std::move(*share);
+  }
+  const scenario::Scenario& s = L.points.front().scenario;
+  reports::GeneratorInfo info;
+  info.index = slot->index;
+  info.count = slot->count;
+  if (out.start_at) info.start_at = utc_timestamp(*out.start_at);
+  info.first_peer = s.peers.first_index;
+  info.peers = s.peers.count;
+  info.peers_prefix = s.target->peers;
+  info.inner_prefix = s.target->inner.value_or("");
+  out.info = info;
+  return out;
+}
+
 int run_main(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::vector<std::string> sets;
@@ -413,7 +462,13 @@ int run_main(const std::vector<std::string>& args) {
       ("force", "write into an existing non-empty --out folder")
       ("shard", po::value<std::string>(), "I/N: run every N-th sweep point starting at the I-th (1-based)")
       ("resume", po::value<std::string>(),
-       "DIR: continue an interrupted run in DIR, skipping the sweep points its report.json finished");
+       "DIR: continue an interrupted run in DIR, skipping the sweep points its report.json finished")
+      ("generator", po::value<std::string>(),
+       "I/N: be generator I of N driving one target: its block of the peers, from its part of target.peers "
+       "and target.inner, at 1/N of the arrival rate (ikestorm merge folds the N reports)")
+      ("start-at", po::value<std::string>(),
+       "TIME: build everything, then start the phases at TIME (RFC 3339 UTC, e.g. 2026-12-07T07:00:00Z; "
+       "+30s only without --generator)");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -444,6 +499,8 @@ int run_main(const std::vector<std::string>& args) {
     if (!prev) return fail("run", prev.error().describe(), kExitUsage);
     report = std::move(*prev);
   }
+  auto gen = apply_generator(vm, L);
+  if (!gen) return fail("run", gen.error().describe(), kExitUsage);
   auto selected = shard_points(vm, L.points.size());
   if (!selected) return fail("run", selected.error().describe(), kExitUsage);
   std::vector<std::size_t> indices = *selected;
@@ -476,6 +533,7 @@ int run_main(const std::vector<std::string>& args) {
 
   fill_report_head(report, state->run_id(), args, L.document, vm.count("file") ? vm["file"].as<std::string>() : "",
                    backend, caps.charon_version);
+  report.generator = gen->info;
 
   if (first.target) std::cout << target_line(first) << "\n";
   if (!finished.empty())
@@ -484,10 +542,19 @@ int run_main(const std::vector<std::string>& args) {
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
             << " point(s), backend " << backend << " (" << chosen->reason << ")\n"
             << "report folder: " << *out << "\n";
+  if (gen->info) {
+    const reports::GeneratorInfo& g = *gen->info;
+    std::cout << "generator " << g.index << "/" << g.count << ": peers p" << g.first_peer << "..p"
+              << (g.first_peer + g.peers - 1) << " from " << g.peers_prefix
+              << (g.inner_prefix.empty() ? "" : " (inner " + g.inner_prefix + ")") << " via target.local "
+              << first.target->local << "; the gateway routes these prefixes to it\n";
+  }
+  if (gen->start_at) std::cout << "start at " << utc_timestamp(*gen->start_at) << "\n";
   std::cout.flush();
 
   DeferredExpectations after_leaks;
-  const Sweep sweep = run_points(L, indices, *state, *out, backend, caps.esp.available, report, after_leaks);
+  const Sweep sweep = run_points(L, indices, *state, *out, backend, caps.esp.available, gen->start_at, report,
+                                 after_leaks);
   int exit_code = sweep.exit_code;
   const bool interrupted = sweep.interrupted;
   const std::string report_path = *out + "/report.json";

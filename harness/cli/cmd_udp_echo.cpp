@@ -15,7 +15,7 @@
 #include "common/file_write.hpp"
 #include "common/signals.hpp"
 #include "common/unique_fd.hpp"
-#include "fleet/native/data_plane_sink.hpp"
+#include "dataplane/data_plane_sink.hpp"
 #include "scenario/units.hpp"
 
 namespace ist::cli {

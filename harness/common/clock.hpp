@@ -40,5 +40,7 @@ inline double ms_between(MonoTime a, MonoTime b) {
 
 // Wall clock as "2026-11-23T18:41:07Z" (UTC, seconds) for reports and folder names.
 std::string utc_timestamp(bool compact = false);
+// An instant as RFC 3339 UTC: "2026-12-07T07:00:00Z", or "...:00.250Z" with milliseconds.
+std::string utc_timestamp(std::chrono::system_clock::time_point t);
 
 }  // namespace ist

@@ -48,7 +48,7 @@ struct OrchestratorPlan {
   // observers (the kernel's XFRM state: harness/xfrm RunObserver). Synchronous.
   std::function<void(reports::TimeseriesPoint&)> on_tick;
   // Called as each hold phase starts (with its wall duration) and ends: the data plane's
-  // traffic (fleet/native/data_plane_session.hpp) runs in holds.
+  // traffic (dataplane/data_plane_session.hpp) runs in holds.
   std::function<void(std::chrono::milliseconds)> on_hold_start;
   std::function<void()> on_hold_end;
 };

@@ -10,6 +10,7 @@
 //   step_engine.cpp     the peer engine, chosen in one place (engine_kind_for); one file per
 //                       engine: engine_charon.cpp (charon fleet), engine_native.cpp
 //   step_traffic.cpp    the native engine's data plane and summary.data
+//   step_start.cpp      --start-at: everything is up; the phases wait for the shared instant
 //   step_phases.cpp     the orchestrated phases (harness/run/orchestrator)
 //   step_report.cpp     the report's summary and per-peer timelines
 // point_run.cpp: what the steps share; the started parts, stopped in order on every return.
@@ -27,7 +28,7 @@
 #include "charon/gateway_config.hpp"
 #include "charon/instance.hpp"
 #include "common/event_loop.hpp"
-#include "fleet/native/data_plane_session.hpp"
+#include "dataplane/data_plane_session.hpp"
 #include "fleet/native/impair_layers.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/peer_engine.hpp"
@@ -165,6 +166,9 @@ Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& par
 void observe_kernel(EventLoop& loop, PointRun& run, StartedParts& parts);
 Status plan_sut(PointRun& run, StartedParts& parts, SutPlan& plan);
 Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts);
+// Waits for PointContext::start_at (if set) and records the skew; false when Ctrl-C came
+// first (the outcome is then interrupted).
+bool wait_for_start(PointRun& run);
 // The phases' plan, with the kernel sampled at every tick and the traffic run in the holds.
 OrchestratorPlan phases_plan(EventLoop& loop, PointRun& run, StartedParts& parts);
 // What the data plane (summary.data) and the engine saw, once the phases are over.

@@ -29,6 +29,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   // 3. The peers, and the data plane's traffic through their tunnels.
   if (auto st = engine.start(loop, sut, run, parts); !st) return run.fail(st.error());
   if (auto st = open_traffic(loop, run, parts); !st) return run.fail(st.error());
+  if (!wait_for_start(run)) return std::move(run.out);  // Ctrl-C while waiting: interrupted
 
   // 4. The phases.
   Orchestrator orch(loop, *parts.engine, *parts.sut->sut(), phases_plan(loop, run, parts), ctx.progress);

@@ -2,6 +2,8 @@
 // One sweep point, end to end with real components: a fresh topology, the SUT charon, the
 // initiator fleet, the orchestrated phases, teardown, and the point's RunReport. A failure of
 // the SUT is data in the report; only the harness not being able to act is a fault.
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/run_state.hpp"
@@ -19,6 +21,9 @@ struct PointContext {
   bool host_esp = false;   // the host kernel holds ESP states: initiators may use xfrm
   Progress* progress = nullptr;
   std::string psk;         // random per run
+  // --start-at: the topology, SUT and peers are up, then the phases wait for this instant
+  // (several generators start together); unset: at once.
+  std::optional<std::chrono::system_clock::time_point> start_at;
 };
 
 struct PointOutcome {
@@ -31,6 +36,7 @@ struct PointOutcome {
   std::string sut_kernel;  // the SUT's kernel when it is not the host's (vm: the guest's uname -r)
   bool real_xfrm = false;  // vm: the guest kernel held the SAs as XFRM states
   std::optional<reports::TargetInfo> target;  // a target run: the report's `target`
+  std::optional<double> start_skew_ms;  // with start_at: when the phases really began, minus start_at
 };
 
 PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ctx);

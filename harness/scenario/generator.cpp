@@ -106,6 +106,8 @@ Result<std::chrono::system_clock::time_point> parse_start_at(std::string_view te
                    "same RFC 3339 UTC time, e.g. 2026-12-07T06:30:00Z");
     auto d = parse_duration(t.substr(1));
     if (const auto* why = std::get_if<std::string>(&d)) return Error("--start-at '" + t + "': " + *why);
+    if (std::get<std::chrono::milliseconds>(d) > std::chrono::hours(24))
+      return Error("--start-at '" + t + "' is more than a day ahead");
     return now + std::get<std::chrono::milliseconds>(d);
   }
   const std::string what = "--start-at '" + t + "': expected an RFC 3339 UTC time like 2026-12-07T06:30:00Z";
@@ -123,6 +125,9 @@ Result<std::chrono::system_clock::time_point> parse_start_at(std::string_view te
   if ((*end != 'Z' && *end != 'z') || end[1] != '\0') return Error(what + " (UTC, ending in Z)");
   const std::time_t secs = ::timegm(&tm);
   if (secs == -1) return Error(what);
+  // Compared in seconds first: a far instant would overflow the clock's nanoseconds.
+  const std::time_t now_s = std::chrono::system_clock::to_time_t(now);
+  if (secs > now_s + 86400) return Error("--start-at '" + t + "' is more than a day ahead");
   return std::chrono::system_clock::from_time_t(secs) +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
 }

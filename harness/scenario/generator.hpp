@@ -39,7 +39,7 @@ Result<std::string> prefix_part(const std::string& prefix, unsigned bits, std::u
 
 // --start-at: an RFC 3339 UTC instant ("2026-12-07T06:30:00Z", fractions of a second allowed)
 // as system time; "+30s" (a duration after `now`) only when `single` (N = 1), since N machines
-// cannot agree on a relative start.
+// cannot agree on a relative start. At most a day after `now`.
 Result<std::chrono::system_clock::time_point> parse_start_at(std::string_view text, bool single,
                                                              std::chrono::system_clock::time_point now);
 

@@ -217,7 +217,7 @@ struct Phase {
 };
 
 // Data-plane traffic (top-level `traffic:`), sent through the established peers' CHILD_SAs
-// during every hold phase by the native engine (fleet/native/data_plane.hpp):
+// during every hold phase by the native engine (dataplane/data_plane.hpp):
 //   traffic: { peers: 10 | 50%, rate: 20/s, size: 200, duration: 10s,
 //              faults: { bad_spi: 5, replay: 5, after_expiry: 0 } }
 // | key                    | default        | bounds / values                                |

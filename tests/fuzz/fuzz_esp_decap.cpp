@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "fleet/native/esp.hpp"
-#include "fleet/native/esp_inner.hpp"
+#include "ike/esp.hpp"
+#include "ike/esp_inner.hpp"
 
 namespace {
 using namespace ist::native;

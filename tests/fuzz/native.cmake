@@ -3,4 +3,4 @@
 # strongSwan 5.9.8 messages, and payload chains prefixed with their first payload type).
 ist_fuzz_target(fuzz_ike_message_parser
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_ike_message_parser.cpp
-  LIBS ist_native)
+  LIBS ist_ike)

@@ -3,6 +3,6 @@
 # short-lifetime holds, and 1,000 peers from one loop.
 ist_gtest(native_privileged_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/native_interop_test.cpp
-  LIBS ist_native ist_charon ist_netns ist_vici
+  LIBS ist_ike ist_charon ist_netns ist_vici
   LABELS privileged
   TIMEOUT 180)

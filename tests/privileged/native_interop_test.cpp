@@ -29,7 +29,7 @@
 #include "common/named_netns.hpp"
 #include "common/run_state.hpp"
 #include "common/unique_fd.hpp"
-#include "fleet/native/initiator.hpp"
+#include "ike/initiator.hpp"
 #include "netns/topology.hpp"
 #include "two_namespace_fixture.hpp"
 #include "vici/session.hpp"

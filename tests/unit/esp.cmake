@@ -2,10 +2,10 @@
 # ones (tests/unit/esp_vectors.py), round trips, damaged packets, the anti-replay window.
 ist_gtest(esp_unit_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/esp_test.cpp
-  LIBS ist_native_esp
+  LIBS ist_ike_esp
   LABELS unit)
 # The data plane against an in-process stand-in for the SUT's ESP, and the echo sink on loopback.
 ist_gtest(esp_data_plane_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/esp_data_plane_test.cpp
-  LIBS ist_native_dataplane
+  LIBS ist_dataplane
   LABELS unit)

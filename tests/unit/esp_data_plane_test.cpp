@@ -1,4 +1,4 @@
-// The data plane (harness/fleet/native/data_plane.hpp) against an in-process stand-in for the
+// The data plane (harness/dataplane/data_plane.hpp) against an in-process stand-in for the
 // SUT's IPsec stack: a PacketIo whose send() opens the ESP with the SUT's side of each
 // CHILD_SA (its own replay window and SA table), and echoes normal probes back sealed with
 // the SUT's outbound keys. And the echo sink (data_plane_sink.hpp) on loopback.
@@ -9,10 +9,10 @@
 
 #include <map>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/data_plane.hpp"
-#include "fleet/native/data_plane_sink.hpp"
-#include "fleet/native/esp_inner.hpp"
+#include "dataplane/data_plane.hpp"
+#include "dataplane/data_plane_sink.hpp"
+#include "ike/crypto.hpp"
+#include "ike/esp_inner.hpp"
 
 namespace ist::fleet {
 namespace {

@@ -1,4 +1,4 @@
-// ESP in userspace (harness/fleet/native/esp.hpp, esp_inner.hpp).
+// ESP in userspace (harness/ike/esp.hpp, esp_inner.hpp).
 // Known-answer packets come from tests/unit/esp_vectors.py, which builds them from the RFC
 // text with python3-cryptography, independently of this code. HMAC-SHA-256-128 is checked
 // against RFC 4868 2.7.2.1 (AUTH256-1) through the CBC suite's ICV.
@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/esp.hpp"
-#include "fleet/native/esp_inner.hpp"
+#include "ike/crypto.hpp"
+#include "ike/esp.hpp"
+#include "ike/esp_inner.hpp"
 
 namespace ist::native {
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 // For the impairment tests: IKE headers with chosen exchange / flags, a valid IKE_SA_INIT
 // from the native initiator itself, and a recording packet layer to put below the layers.
-#include "fleet/native/initiator.hpp"
 #include "fleet/native/packet_io.hpp"
+#include "ike/initiator.hpp"
 
 #include <string>
 #include <vector>

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "fleet/native/ike_message.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native {
 namespace {

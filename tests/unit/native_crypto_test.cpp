@@ -14,8 +14,8 @@
 
 #include <string>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/sk_payload.hpp"
+#include "ike/crypto.hpp"
+#include "ike/sk_payload.hpp"
 
 namespace ist::native {
 namespace {

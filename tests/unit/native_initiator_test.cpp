@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "fleet/native/initiator.hpp"
+#include "ike/initiator.hpp"
 
 namespace ist::native {
 namespace {

@@ -194,6 +194,10 @@ TEST(Generator, StartAtIsUtcOrRelativeForOneGenerator) {
   ASSERT_TRUE(rel);
   EXPECT_EQ(*rel - now, seconds(30));
   EXPECT_FALSE(parse_start_at("+30s", false, now));
+  EXPECT_FALSE(parse_start_at("+25h", true, now));
+  auto far = parse_start_at("2999-01-01T00:00:00Z", true, now);  // past the clock's range
+  ASSERT_FALSE(far);
+  EXPECT_NE(far.error().describe().find("more than a day ahead"), std::string::npos);
   for (const char* bad : {"2026-12-07 06:30:00Z", "2026-12-07T06:30:00", "2026-12-07T06:30:00+01:00",
                           "2026-12-07T06:30:00.Z", "tomorrow", "", "+soon"})
     EXPECT_FALSE(parse_start_at(bad, true, now)) << bad;

@@ -20,8 +20,8 @@
 #include "common/event_loop.hpp"
 #include "common/unique_fd.hpp"
 #include "fleet/native/impair.hpp"
-#include "fleet/native/initiator.hpp"
 #include "fleet/native/packet_io.hpp"
+#include "ike/initiator.hpp"
 
 namespace ist::native {
 

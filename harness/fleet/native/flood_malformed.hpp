@@ -3,8 +3,8 @@
 // defined way, so a test knows which error the receiver should report. Used by the `malform`
 // impairment on the peers' own messages and by the malformed flood.
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
 #include "fleet/native/impair.hpp"
+#include "ike/bytes.hpp"
 
 namespace ist::native {
 

@@ -5,4 +5,4 @@ add_library(ist_native_impair STATIC
   ${CMAKE_CURRENT_LIST_DIR}/flood_malformed.cpp ${CMAKE_CURRENT_LIST_DIR}/flood.cpp
   ${CMAKE_CURRENT_LIST_DIR}/impair_layers.cpp)
 target_include_directories(ist_native_impair PUBLIC ${CMAKE_SOURCE_DIR}/harness)
-target_link_libraries(ist_native_impair PUBLIC ist_native ist_common PRIVATE ist_warnings)
+target_link_libraries(ist_native_impair PUBLIC ist_ike ist_common PRIVATE ist_warnings)

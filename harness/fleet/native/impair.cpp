@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "fleet/native/initiator.hpp"  // ike_port, natt_port
+#include "ike/initiator.hpp"  // ike_port, natt_port
 
 namespace ist::native {
 

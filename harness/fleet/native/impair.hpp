@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "fleet/native/ike_message.hpp"
 #include "fleet/native/packet_io.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native {
 

@@ -10,7 +10,7 @@
 #include "common/log.hpp"
 #include "fleet/charon_events.hpp"
 #include "fleet/charon_fleet.hpp"
-#include "fleet/native/proposal_words.hpp"
+#include "ike/proposal_words.hpp"
 
 namespace ist::fleet {
 

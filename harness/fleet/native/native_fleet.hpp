@@ -21,12 +21,12 @@
 
 #include "charon/conn_spec.hpp"
 #include "common/event_loop.hpp"
-#include "fleet/native/initiator.hpp"
 #include "fleet/native/packet_io.hpp"
 #include "fleet/native/timer_wheel.hpp"
 #include "fleet/native/udp_sockets_io.hpp"
 #include "fleet/peer_engine.hpp"
 #include "fleet/peer_plan.hpp"
+#include "ike/initiator.hpp"
 
 namespace ist::fleet {
 

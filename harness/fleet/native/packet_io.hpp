@@ -23,7 +23,7 @@
 #include <string>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
+#include "ike/bytes.hpp"
 
 namespace ist::native {
 

@@ -1,7 +1,7 @@
 // Checks across sections: what an engine cannot do with what the other sections ask.
 #include "scenario/validate/reader.hpp"
 
-#include "fleet/native/proposal_words.hpp"
+#include "ike/proposal_words.hpp"
 
 namespace ist::scenario::validation {
 namespace {
@@ -31,7 +31,7 @@ void Validator::check_engine_limits(const Node& doc, const Scenario& s) {
     diag_.add(config->origin, "sut.config: needs peers.engine: charon (the native engine cannot derive its "
                               "peers from a gateway config)");
   }
-  // One proposal of the algorithms it has (fleet/native/proposal_words.hpp); the defaults fit.
+  // One proposal of the algorithms it has (ike/proposal_words.hpp); the defaults fit.
   const Node* engine = under(peers, "engine");
   for (const bool ike : {true, false}) {
     const SaSettings& sa = ike ? s.peers.ike : s.peers.child;

@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
-#include "fleet/native/ike_message.hpp"
+#include "ike/bytes.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native {
 

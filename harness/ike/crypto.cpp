@@ -1,4 +1,4 @@
-#include "fleet/native/crypto.hpp"
+#include "ike/crypto.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/dh.h>

@@ -17,7 +17,7 @@
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
-#include "fleet/native/data_plane_probe.hpp"
+#include "dataplane/data_plane_probe.hpp"
 
 namespace ist::fleet {
 

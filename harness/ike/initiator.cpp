@@ -1,11 +1,11 @@
 // The initiator: IKE_SA_INIT, IKE_AUTH, INFORMATIONAL, retransmission and the datagram
 // demultiplexing; CREATE_CHILD_SA lives in initiator_rekey.cpp.
-#include "fleet/native/initiator.hpp"
+#include "ike/initiator.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "fleet/native/initiator_helpers.hpp"
+#include "ike/initiator_helpers.hpp"
 
 namespace ist::native {
 

@@ -21,10 +21,10 @@
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
-#include "fleet/native/data_plane_probe.hpp"
-#include "fleet/native/esp.hpp"
-#include "fleet/native/initiator.hpp"
+#include "dataplane/data_plane_probe.hpp"
 #include "fleet/native/packet_io.hpp"
+#include "ike/esp.hpp"
+#include "ike/initiator.hpp"
 
 namespace ist::fleet {
 

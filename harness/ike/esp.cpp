@@ -1,11 +1,11 @@
-#include "fleet/native/esp.hpp"
+#include "ike/esp.hpp"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "fleet/native/crypto.hpp"
+#include "ike/crypto.hpp"
 
 namespace ist::native {
 

@@ -1,4 +1,4 @@
-#include "fleet/native/sk_payload.hpp"
+#include "ike/sk_payload.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "fleet/native/crypto.hpp"
+#include "ike/crypto.hpp"
 
 namespace ist::native {
 

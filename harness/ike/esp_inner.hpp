@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
+#include "ike/bytes.hpp"
 
 namespace ist::native {
 

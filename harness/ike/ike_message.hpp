@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
+#include "ike/bytes.hpp"
 
 namespace ist::native {
 

@@ -2,8 +2,8 @@
 // CHILD_SA and IKE_SA, its answers to the peer's, and the collisions between the two.
 #include <algorithm>
 
-#include "fleet/native/initiator.hpp"
-#include "fleet/native/initiator_helpers.hpp"
+#include "ike/initiator.hpp"
+#include "ike/initiator_helpers.hpp"
 
 namespace ist::native {
 

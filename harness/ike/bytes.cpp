@@ -1,4 +1,4 @@
-#include "fleet/native/bytes.hpp"
+#include "ike/bytes.hpp"
 
 #include <string>
 

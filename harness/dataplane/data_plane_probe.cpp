@@ -1,4 +1,4 @@
-#include "fleet/native/data_plane_probe.hpp"
+#include "dataplane/data_plane_probe.hpp"
 
 #include <algorithm>
 

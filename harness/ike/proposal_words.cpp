@@ -1,4 +1,4 @@
-#include "fleet/native/proposal_words.hpp"
+#include "ike/proposal_words.hpp"
 
 #include <optional>
 #include <sstream>

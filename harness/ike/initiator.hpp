@@ -24,11 +24,11 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/heap_optional.hpp"
-#include "fleet/native/ike_message.hpp"
-#include "fleet/native/sk_payload.hpp"
+#include "ike/bytes.hpp"
+#include "ike/crypto.hpp"
+#include "ike/heap_optional.hpp"
+#include "ike/ike_message.hpp"
+#include "ike/sk_payload.hpp"
 
 namespace ist::native {
 

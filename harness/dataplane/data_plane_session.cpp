@@ -1,4 +1,4 @@
-#include "fleet/native/data_plane_session.hpp"
+#include "dataplane/data_plane_session.hpp"
 
 #include <algorithm>
 #include <cmath>

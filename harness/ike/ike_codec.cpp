@@ -1,7 +1,7 @@
 // IKEv2 wire format (RFC 7296 section 3): strict parser and serializer.
 #include <string>
 
-#include "fleet/native/ike_message.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native {
 

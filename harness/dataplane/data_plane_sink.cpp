@@ -1,4 +1,4 @@
-#include "fleet/native/data_plane_sink.hpp"
+#include "dataplane/data_plane_sink.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -1,11 +1,11 @@
-#include "fleet/native/data_plane.hpp"
+#include "dataplane/data_plane.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/esp_inner.hpp"
+#include "ike/crypto.hpp"
+#include "ike/esp_inner.hpp"
 
 namespace ist::fleet {
 

@@ -2,8 +2,8 @@
 // Small helpers shared by the initiator's translation units (not part of the public API).
 #include <algorithm>
 
-#include "fleet/native/crypto.hpp"
-#include "fleet/native/ike_message.hpp"
+#include "ike/crypto.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native::detail {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "fleet/native/ike_message.hpp"
+#include "ike/ike_message.hpp"
 
 namespace ist::native {
 

@@ -1,4 +1,4 @@
-#include "fleet/native/esp_inner.hpp"
+#include "ike/esp_inner.hpp"
 
 #include <cstring>
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "fleet/native/bytes.hpp"
+#include "ike/bytes.hpp"
 
 namespace ist::fleet {
 

@@ -18,8 +18,8 @@
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
-#include "fleet/native/data_plane.hpp"
-#include "fleet/native/data_plane_sink.hpp"
+#include "dataplane/data_plane.hpp"
+#include "dataplane/data_plane_sink.hpp"
 
 namespace ist::fleet {
 

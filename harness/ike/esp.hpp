@@ -10,8 +10,8 @@
 #include <string>
 
 #include "common/result.hpp"
-#include "fleet/native/bytes.hpp"
-#include "fleet/native/sk_payload.hpp"
+#include "ike/bytes.hpp"
+#include "ike/sk_payload.hpp"
 
 namespace ist::native {
 

@@ -1,6 +1,0 @@
-# ESP in userspace for the native engine's CHILD_SAs (owner: esp): RFC 4303 encapsulation,
-# anti-replay window, inner IPv4/UDP packets. Pure byte functions on top of the crypto core.
-add_library(ist_native_esp STATIC ${CMAKE_CURRENT_LIST_DIR}/esp.cpp ${CMAKE_CURRENT_LIST_DIR}/esp_inner.cpp)
-target_include_directories(ist_native_esp PUBLIC ${CMAKE_SOURCE_DIR}/harness)
-target_link_libraries(ist_native_esp PUBLIC ist_native PRIVATE ist_warnings)
-include(${CMAKE_CURRENT_LIST_DIR}/data_plane.cmake)
