@@ -49,11 +49,11 @@ def _run_holding(gw, ikestorm_bin, path, out, count, state_dir, timeout=300):
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), best
 
 
-def _check_up(gw, ikestorm_bin, tmp_path, engine, count):
+def _check_up(gw, ikestorm_bin, tmp_path, engine, count, rate=500):
     text = gw.scenario(count=count, engine=engine).read_text()
     # The peers' arrival is written (the target default is 100/s) so the test stays short;
     # the hold keeps the SAs up while the gateway is asked.
-    text = text.replace(f"  engine: {engine}\n", f"  engine: {engine}\n  arrival: {{ rate: 500/s }}\n")
+    text = text.replace(f"  engine: {engine}\n", f"  engine: {engine}\n  arrival: {{ rate: {rate}/s }}\n")
     path = gw.dir / f"up-{engine}-{count}.yaml"
     path.write_text(text + HOLD % "10s")
     out = tmp_path / f"out-{engine}"
@@ -61,7 +61,7 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     first = r.stdout.splitlines()[0]
     assert first.startswith(f"target: IKE (UDP 500, 4500) to {gw.address} only, from {count} peer(s) in {gw.peers}")
-    assert "connecting at 500/s" in first and gw.vici_uri in first
+    assert f"connecting at {rate}/s" in first and gw.vici_uri in first
     rep = _report(out)
     run = rep["runs"][0]
     assert run["summary"]["established"] == count, run["notes"]
@@ -87,8 +87,12 @@ def test_target_native_engine_1000_peers_up(tmp_path, needs_root, ikestorm_bin):
 
 @pytest.mark.long
 def test_target_native_engine_5000_peers_up(tmp_path, needs_root, ikestorm_bin):
-    with GatewayHost(tmp_path) as gw:
-        _check_up(gw, ikestorm_bin, tmp_path, "native", 5000)
+    # A bare charon on charon's defaults (cookies at 10 half-open SAs, 16 threads) sharing
+    # 2 cores with the peers loses some of 5,000 at 500/s to retransmit exhaustion: give the
+    # gateway the harness SUT's settings and the peers a rate it can take.
+    settings = {"ikesa_table_size": 4096, "ikesa_table_segments": 16, "threads": 32, "cookie_threshold": 0}
+    with GatewayHost(tmp_path, charon_settings=settings) as gw:
+        _check_up(gw, ikestorm_bin, tmp_path, "native", 5000, rate=200)
 
 
 @pytest.mark.parametrize("vici", [True, False])
