@@ -412,6 +412,18 @@ struct GeneratorChoice {
   std::optional<std::chrono::system_clock::time_point> start_at;
 };
 
+// What this generator drives and when it starts (--generator, --start-at), said before it runs.
+void print_generator_head(const GeneratorChoice& gen, const scenario::Scenario& first) {
+  if (gen.info) {
+    const reports::GeneratorInfo& g = *gen.info;
+    std::cout << "generator " << g.index << "/" << g.count << ": peers p" << g.first_peer << "..p"
+              << (g.first_peer + g.peers - 1) << " from " << g.peers_prefix
+              << (g.inner_prefix.empty() ? "" : " (inner " + g.inner_prefix + ")") << " via target.local "
+              << first.target->local << "; the gateway routes these prefixes to it\n";
+  }
+  if (gen.start_at) std::cout << "start at " << utc_timestamp(*gen.start_at) << "\n";
+}
+
 Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::Loaded& L) {
   GeneratorChoice out;
   std::optional<scenario::GeneratorSlot> slot;
@@ -542,14 +554,7 @@ int run_main(const std::vector<std::string>& args) {
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
             << " point(s), backend " << backend << " (" << chosen->reason << ")\n"
             << "report folder: " << *out << "\n";
-  if (gen->info) {
-    const reports::GeneratorInfo& g = *gen->info;
-    std::cout << "generator " << g.index << "/" << g.count << ": peers p" << g.first_peer << "..p"
-              << (g.first_peer + g.peers - 1) << " from " << g.peers_prefix
-              << (g.inner_prefix.empty() ? "" : " (inner " + g.inner_prefix + ")") << " via target.local "
-              << first.target->local << "; the gateway routes these prefixes to it\n";
-  }
-  if (gen->start_at) std::cout << "start at " << utc_timestamp(*gen->start_at) << "\n";
+  print_generator_head(*gen, first);
   std::cout.flush();
 
   DeferredExpectations after_leaks;
