@@ -1,6 +1,7 @@
 #include "netns/target_host_check.hpp"
 
 #include <linux/if.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -186,6 +187,26 @@ Result<RouteLookup> lookup_route(const IpAddress& destination) {
   }, "route lookup for " + destination.str()));
   if (!answered) return Error("route lookup for " + destination.str() + ": no answer", EPROTO);
   return out;
+}
+
+Result<uint16_t> neighbour_state(const IpAddress& address) {
+  if (address.family != AF_INET) return Error("neighbour lookup: IPv4 only", EAFNOSUPPORT);
+  IST_TRY_ASSIGN(auto fd, open_rtnl());
+  auto req = request<ndmsg>(RTM_GETNEIGH, true);
+  req.body.ndm_family = AF_INET;
+  uint16_t state = 0;
+  IST_TRY(exchange(fd.get(), req, true, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWNEIGH) return;
+    const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
+    for_each_attr<ndmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
+      if (type == NDA_DST && len >= 4 && std::memcmp(data, address.bytes.data(), 4) == 0) state = nd->ndm_state;
+    });
+  }, "reading the neighbour table"));
+  return state;
+}
+
+bool neighbour_resolved(uint16_t s) {
+  return (s & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)) != 0;
 }
 
 // ------------------------------------------------------------------ the judgement

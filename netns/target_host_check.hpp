@@ -59,6 +59,13 @@ Result<HostNetwork> read_host_network();
 // route), EACCES (prohibit), EINVAL (blackhole).
 Result<RouteLookup> lookup_route(const IpAddress& destination);
 
+// The calling thread's namespace's neighbour entry for an IPv4 address: its NUD_* state, or
+// 0 when there is none.
+Result<uint16_t> neighbour_state(const IpAddress& address);
+// A neighbour state that means the address answered ARP (reachable, stale, delay, probe,
+// permanent).
+bool neighbour_resolved(uint16_t nud_state);
+
 struct TargetHostCheck {
   std::vector<std::string> problems;  // one sentence each; empty: the host fits the target
   std::optional<IpAddress> via;       // next hop to target.address when it is off-link

@@ -197,6 +197,15 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
   card(o, "renegotiations (IKE " + std::to_string(s.rekeys.ike) + ", CHILD " + std::to_string(s.rekeys.child) + ")",
        num(s.renegotiations_per_min) + "/min");
   card(o, "renegotiations, wall clock", num(s.renegotiations_per_min_wall) + "/min");
+  card(o, "tunnel attempts", num(s.tunnel_attempts_per_s) + "/s");
+  card(o, "rekeys/s IKE peak / mean", num(s.rekeys_per_s.ike_peak, 0) + " / " + num(s.rekeys_per_s.ike_mean, 2));
+  card(o, "rekeys/s CHILD peak / mean", num(s.rekeys_per_s.child_peak, 0) + " / " + num(s.rekeys_per_s.child_mean, 2));
+  card(o, "peak IKE SAs active / pending",
+       std::to_string(s.peak_sas.ike_active) + " / " + std::to_string(s.peak_sas.ike_pending));
+  card(o, "peak CHILD SAs active / pending",
+       std::to_string(s.peak_sas.child_active) + " / " + std::to_string(s.peak_sas.child_pending));
+  card(o, "SUT peak half-open / queued jobs",
+       std::to_string(s.sut_peak.half_open) + " / " + std::to_string(s.sut_peak.jobs_queued));
   card(o, "CPU SUT / peers / harness", num(s.cpu_s.sut, 2) + " / " + num(s.cpu_s.peers, 2) + " / " + num(s.cpu_s.harness, 2) + " s");
   card(o, "peak RSS SUT / peers", num(s.rss_mb.sut) + " / " + num(s.rss_mb.peers) + " MB");
   card(o, "unclassified failures", std::to_string(s.unclassified), s.unclassified ? "bad" : "");
@@ -208,7 +217,9 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
   o << "<div class=\"charts\">\n"
     << "<div class=\"chart\" id=\"" << id << "-sas\"></div>\n"
     << "<div class=\"chart\" id=\"" << id << "-rate\"></div>\n"
-    << "<div class=\"chart\" id=\"" << id << "-latency\"></div>\n</div>\n";
+    << "<div class=\"chart\" id=\"" << id << "-latency\"></div>\n"
+    << "<div class=\"chart\" id=\"" << id << "-rekeys\"></div>\n"
+    << "<div class=\"chart\" id=\"" << id << "-sut\"></div>\n</div>\n";
   o << "<h3>Failures by Windows code</h3>\n";
   if (run.codes.empty()) o << "<p class=\"muted\">No failures were classified.</p>\n";
   else code_table(o, run.codes, run, lookup, true);
@@ -266,7 +277,9 @@ json chart_data(const Report& r) {
     const auto& run = r.runs[i];
     json ts = {{"t", json::array()},           {"ike_active", json::array()},   {"ike_pending", json::array()},
                {"ike_failed", json::array()},  {"child_active", json::array()}, {"child_pending", json::array()},
-               {"child_failed", json::array()}, {"established_total", json::array()}};
+               {"child_failed", json::array()}, {"established_total", json::array()},
+               {"attempts", json::array()},    {"ike_rekeys", json::array()},   {"child_rekeys", json::array()},
+               {"sut_ike_sas", json::array()}, {"sut_half_open", json::array()}, {"sut_jobs_queued", json::array()}};
     for (const auto& p : run.timeseries) {
       ts["t"].push_back(p.t_s);
       ts["ike_active"].push_back(p.ike_active);
@@ -276,6 +289,13 @@ json chart_data(const Report& r) {
       ts["child_pending"].push_back(p.child_pending);
       ts["child_failed"].push_back(p.child_failed);
       ts["established_total"].push_back(p.established_total);
+      ts["attempts"].push_back(p.attempts);
+      ts["ike_rekeys"].push_back(p.ike_rekeys);
+      ts["child_rekeys"].push_back(p.child_rekeys);
+      // A second the SUT did not answer in is a gap (null), not a zero.
+      ts["sut_ike_sas"].push_back(p.sut ? json(p.sut->ike_sas) : json(nullptr));
+      ts["sut_half_open"].push_back(p.sut ? json(p.sut->half_open) : json(nullptr));
+      ts["sut_jobs_queued"].push_back(p.sut ? json(p.sut->jobs_queued) : json(nullptr));
     }
     runs.push_back({{"id", "r" + std::to_string(i)}, {"timeseries", ts}, {"latency", run.setup_latency_samples}});
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "reports/timeline_metrics.hpp"
+
 namespace ist::reports {
 namespace {
 
@@ -26,6 +28,7 @@ void add_summary(Summary& to, const Summary& s) {
   to.established += s.established;
   to.failed += s.failed;
   to.setup_rate_per_s += s.setup_rate_per_s;  // concurrent generators: their rates add up
+  to.tunnel_attempts_per_s += s.tunnel_attempts_per_s;
   add(to.rekeys, s.rekeys);
   add(to.rekeys_in_hold, s.rekeys_in_hold);
   to.renegotiations_per_min += s.renegotiations_per_min;
@@ -80,6 +83,9 @@ std::vector<TimeseriesPoint> fold_timeseries(const std::vector<const RunReport*>
       to.child_pending += p.child_pending;
       to.child_failed += p.child_failed;
       to.established_total += p.established_total;
+      to.attempts += p.attempts;
+      to.ike_rekeys += p.ike_rekeys;
+      to.child_rekeys += p.child_rekeys;
       for (const auto& [k, v] : p.xfrm_stat) to.xfrm_stat[k] += v;
       if (!to.sut && p.sut) to.sut = p.sut;
       for (const auto& [role, sample] : p.xfrm) to.xfrm.try_emplace(role, sample);
@@ -131,6 +137,8 @@ RunReport fold_generator_runs(const std::vector<const RunReport*>& runs) {
       out.summary.peers == 0 ? 0 : static_cast<double>(out.summary.established) / static_cast<double>(out.summary.peers);
   out.summary.setup_latency_ms = summarize_latency(out.setup_latency_samples);
   out.timeseries = fold_timeseries(runs);
+  // Peaks and per-second rekey rates of the whole: from the folded seconds, not summed peaks.
+  summarize_timeline(out.timeseries, out.summary);
   std::sort(out.sut_unresponsive.begin(), out.sut_unresponsive.end(),
             [](const SutUnresponsive& a, const SutUnresponsive& b) { return a.from_ms < b.from_ms; });
   return out;

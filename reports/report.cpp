@@ -15,13 +15,17 @@ using nlohmann::json;
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LatencySummary, p50, p90, p99, max)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PerRole, sut, peers, harness)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rekeys, ike, child)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RekeyRates, ike_peak, ike_mean, child_peak, child_mean)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PeakSas, ike_active, ike_pending, child_active, child_pending)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SutPeaks, half_open, jobs_queued)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Summary, peers, established, established_ratio, failed,
                                                 setup_rate_per_s, setup_latency_ms, rekeys,
                                                 renegotiations_per_min, renegotiations_per_min_wall,
                                                 cpu_s, rss_mb, unclassified, leaks,
                                                 sut_ike_sas_at_connect_end, xfrm_states, wall_s,
                                                 unclassified_attempts, harness_faults, abandoned, lost,
-                                                sut_survived, rekeys_in_hold)
+                                                sut_survived, rekeys_in_hold, tunnel_attempts_per_s,
+                                                rekeys_per_s, peak_sas, sut_peak)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeCount, peers, attempts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CodeRef, name, value, hex)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Failure, peer, address, side, sa, exchange, t_ms, code,
@@ -48,6 +52,9 @@ void to_json(json& j, const TimeseriesPoint& p) {
            {"child_pending", p.child_pending},
            {"child_failed", p.child_failed},
            {"established_total", p.established_total},
+           {"attempts", p.attempts},
+           {"ike_rekeys", p.ike_rekeys},
+           {"child_rekeys", p.child_rekeys},
            {"xfrm_stat", p.xfrm_stat}};
   if (p.sut) j["sut"] = *p.sut;
   if (!p.xfrm.empty()) j["xfrm"] = p.xfrm;
@@ -63,6 +70,9 @@ void from_json(const json& j, TimeseriesPoint& p) {
   p.child_pending = j.value("child_pending", d.child_pending);
   p.child_failed = j.value("child_failed", d.child_failed);
   p.established_total = j.value("established_total", d.established_total);
+  p.attempts = j.value("attempts", d.attempts);
+  p.ike_rekeys = j.value("ike_rekeys", d.ike_rekeys);
+  p.child_rekeys = j.value("child_rekeys", d.child_rekeys);
   p.xfrm_stat = j.value("xfrm_stat", d.xfrm_stat);
   if (j.contains("sut")) p.sut = j.at("sut").get<SutSample>();
   p.xfrm = j.value("xfrm", d.xfrm);

@@ -27,6 +27,21 @@ struct Rekeys {
   uint64_t ike = 0, child = 0;
 };
 
+// Per wall second (the timeseries' 1 s buckets): the highest second and the mean over the run.
+struct RekeyRates {
+  double ike_peak = 0, ike_mean = 0, child_peak = 0, child_mean = 0;
+};
+
+// The most SAs at once, in the harness's view (the timeseries' active and pending counts).
+struct PeakSas {
+  uint64_t ike_active = 0, ike_pending = 0, child_active = 0, child_pending = 0;
+};
+
+// The most the SUT reported at once in its vici stats (0 when it never answered).
+struct SutPeaks {
+  uint64_t half_open = 0, jobs_queued = 0;
+};
+
 struct Summary {
   uint64_t peers = 0;
   uint64_t established = 0;
@@ -51,6 +66,11 @@ struct Summary {
   uint64_t sut_ike_sas_at_connect_end = 0;  // the SUT's own list-sas count
   uint64_t xfrm_states = 0;  // ESP states in the SUT's kernel at that moment (backend vm; 0 elsewhere)
   double wall_s = 0;
+  // Benchmarking metrics (the IETF IPsec terminology's tunnel attempt and rekey rates).
+  double tunnel_attempts_per_s = 0;  // initiations in the first connect phase / their span
+  RekeyRates rekeys_per_s;
+  PeakSas peak_sas;
+  SutPeaks sut_peak;
 };
 
 struct CodeCount {
@@ -135,6 +155,7 @@ struct TimeseriesPoint {
   uint64_t ike_active = 0, ike_pending = 0, ike_failed = 0;
   uint64_t child_active = 0, child_pending = 0, child_failed = 0;
   uint64_t established_total = 0;
+  uint64_t attempts = 0, ike_rekeys = 0, child_rekeys = 0;  // in this second
   std::map<std::string, int64_t> xfrm_stat;  // per-second deltas (the SUT namespace's, non-zero only)
   std::optional<SutSample> sut;              // absent when the SUT did not answer in time
   std::map<std::string, XfrmSample> xfrm;    // by namespace role ("sut", "peers"); empty: not observed

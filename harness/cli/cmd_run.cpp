@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +16,8 @@
 
 #include "cli/command.hpp"
 #include "cli/report_codes.hpp"
+#include "cli/run_exec.hpp"
+#include "cli/run_in_vm.hpp"
 #include "cli/version.hpp"
 #include "common/child_process.hpp"
 #include "common/clock.hpp"
@@ -39,18 +42,21 @@ namespace {
 
 const Usage kUsage{
     "ikestorm run [FILE] [--set KEY=VALUE ...] [--peers N] [--rate R] [--backend B] [--out DIR] "
-    "[--force] [--shard I/N] [--resume DIR] [--generator I/N] [--start-at TIME]",
+    "[--force] [--shard I/N] [--resume DIR] [--generator I/N] [--start-at TIME] [--in-vm [--vm-cpus N]]",
     "Runs a scenario against a real strongSwan charon (the system under test) in private\n"
     "network namespaces and writes DIR/report.json with a summary on screen. Without FILE it\n"
     "runs the built-in default scenario: 1,000 PSK peers at 500/s, a 10 s hold, teardown.\n"
     "Needs root (it creates network namespaces). Ctrl-C tears everything down in order and\n"
-    "still writes a partial report.\n\n"
+    "still writes a partial report. --in-vm runs all of it (SUT and peers) inside one qemu\n"
+    "guest with the host's distro kernel, every SA real kernel XFRM (backend xfrm), and\n"
+    "copies the report folder back to --out.\n\n"
     "Exit codes: 0 every expectation met; 1 an expectation failed; 2 bad scenario or\n"
     "arguments; 3 harness fault or interrupted; 4 a resource leaked (the highest wins).",
     "  ikestorm run                                   # the default scenario\n"
     "  ikestorm run --peers 100 --set sut.charon.ikesa_limit=50\n"
     "  ikestorm run scenarios/lifetime-sweep.yaml --out /tmp/sweep\n"
     "  ikestorm run scenarios/limits.yaml --shard 2/4 # every 4th sweep point, from the 2nd\n"
+    "  ikestorm run --in-vm --peers 20 --out /tmp/r  # real kernel XFRM on a host without ESP\n"
     "  ikestorm run gw.yaml --generator 2/4 --start-at 2026-12-07T07:00:00Z --set target.local=198.18.100.51/24\n"
     "                                                 # the 2nd of 4 machines driving one gateway"};
 
@@ -117,6 +123,8 @@ uint64_t count_leaks(const RunState& state, std::vector<std::string>& what) {
 
 std::string fmt(double v, int prec = 1) { return reports::format_fixed(v, prec); }
 
+}  // namespace
+
 void print_point(const reports::RunReport& r, bool with_parameters) {
   const auto& s = r.summary;
   if (with_parameters) {
@@ -177,7 +185,19 @@ void print_point(const reports::RunReport& r, bool with_parameters) {
   if (r.outcome != "complete") std::cout << "  outcome        " << r.outcome << "\n";
 }
 
+namespace {
+
 // --set values and the shortcut options, in the order given.
+// FILE or the built-in scenario. codes.NAME in `expect` must name a real code (with "did you
+// mean" for a typo); target: is judged against this host as `validate` judges it.
+scenario::LoadOutcome load_scenario(const po::variables_map& vm, const std::vector<scenario::Override>& overrides) {
+  std::vector<std::string> known_codes;
+  for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
+  if (vm.count("file"))
+    return scenario::load_file(vm["file"].as<std::string>(), overrides, known_codes, run::target_host_problems);
+  return scenario::load_default(overrides, known_codes, run::target_host_problems);
+}
+
 Result<std::vector<scenario::Override>> overrides_of(const po::variables_map& vm, const std::vector<std::string>& sets) {
   std::vector<scenario::Override> overrides;
   for (const auto& s : sets) {
@@ -240,6 +260,31 @@ std::string target_line(const scenario::Scenario& s) {
   return o.str();
 }
 
+// The kernel pieces the points' topology needs (a veth pair and bridges always; tbf for
+// link.rate, nftables for link.loss, TUN for libipsec), as the probe found them in its
+// scratch namespace: a missing one is named with the probe's exact error before anything is
+// created (a minimal kernel, e.g. a guest without the bridge module).
+Status check_topology_pieces(const scenario::Loaded& L, const std::vector<std::size_t>& indices,
+                             const std::string& backend, const probe::HostCapabilities& caps) {
+  // A target's peers leave through a macvlan of the host's interface: no veth, no bridge.
+  std::vector<std::pair<const char*, const probe::Check*>> needed;
+  if (!L.points.front().scenario.target) needed = {{"veth", &caps.veth}, {"bridge", &caps.bridge}};
+  bool rate = false, loss = false;
+  for (auto k : indices) {
+    rate = rate || L.points[k].scenario.link.rate_bits_per_s.has_value();
+    loss = loss || L.points[k].scenario.link.loss > 0;
+  }
+  if (rate) needed.push_back({"tbf (link.rate)", &caps.tbf});
+  if (loss) needed.push_back({"nftables (link.loss)", &caps.nftables});
+  if (backend == "libipsec") needed.push_back({"tun (backend libipsec)", &caps.tun});
+  std::string missing;
+  for (const auto& [name, check] : needed)
+    if (!check->available) missing += std::string(missing.empty() ? "" : "; ") + name + ": " + check->detail;
+  if (missing.empty()) return ok();
+  return Error("this kernel lacks what the run's topology needs (nothing was created): " + missing +
+               " (load the modules, e.g. modprobe veth bridge sch_tbf nf_tables nft_numgen tun)");
+}
+
 // Runs killed outright (SIGKILL, a CI timeout) could not tear down: say so once.
 void warn_about_killed_runs() {
   std::size_t dead = 0;
@@ -250,14 +295,15 @@ void warn_about_killed_runs() {
                     "`ikestorm clean` removes them");
 }
 
-void fill_report_head(reports::Report& report, const std::string& run_id, const std::vector<std::string>& args,
+}  // namespace
+
+void fill_report_head(reports::Report& report, const std::string& run_id, const std::string& command_line,
                       const nlohmann::json& document, const std::string& file, const std::string& backend,
                       const std::string& charon_version) {
   report.tool_version = kVersion;
   report.run_id = run_id;
   if (report.started_at.empty()) report.started_at = utc_timestamp();
-  report.command = "ikestorm run";
-  for (const auto& a : args) report.command += " " + a;
+  report.command = command_line;
   report.scenario = document;
   report.scenario_yaml = scenario_yaml_as_written(file);
   report.backend = backend;
@@ -269,6 +315,8 @@ void fill_report_head(reports::Report& report, const std::string& run_id, const 
   report.host.cpu = read_cpu_model() + " (" + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + " cores)";
   report.host.strongswan = charon_version;
 }
+
+namespace {
 
 using DeferredExpectations = std::map<std::string, std::vector<scenario::Expectation>>;  // by run folder
 
@@ -405,6 +453,46 @@ Result<std::vector<std::size_t>> shard_points(const po::variables_map& vm, std::
   return indices;
 }
 
+// --in-vm: the same command, run by this binary inside a guest (run_in_vm.hpp). What makes
+// no sense there is refused here, with exit 2, before the guest boots.
+int run_in_vm_main(const po::variables_map& vm, const std::vector<std::string>& sets, const scenario::Loaded& L) {
+  for (const auto& point : L.points) {
+    const auto b = point.scenario.backend;
+    if (b == scenario::Backend::vm || b == scenario::Backend::libipsec)
+      return fail("run",
+                  std::string("--in-vm runs every SA on the guest kernel's XFRM (backend xfrm); backend ") +
+                      (b == scenario::Backend::vm ? "vm" : "libipsec") + " makes no sense with it",
+                  kExitUsage);
+  }
+  if (vm.count("resume")) return fail("run", "--in-vm cannot --resume (the guest starts empty)", kExitUsage);
+  if (vm.count("generator") || vm.count("start-at"))
+    return fail("run", "--in-vm cannot be a --generator or wait for --start-at (its guest reaches no gateway)",
+                kExitUsage);
+  const unsigned cpus = vm["vm-cpus"].as<unsigned>();
+  if (cpus == 0 || cpus > 64) return fail("run", "--vm-cpus must be between 1 and 64", kExitUsage);
+  if (::geteuid() != 0)
+    return fail("run", "needs root: --in-vm boots a guest in a network namespace of its own (try sudo)",
+                kExitHarnessFault);
+  const auto& first = L.points.front().scenario;
+  auto out = run::prepare_output_dir(vm.count("out") ? vm["out"].as<std::string>() : run::default_output_dir(first.name),
+                                     vm.count("force") > 0);
+  if (!out) return fail("run", out.error().describe(), kExitUsage);
+  signals::install_stop_handlers();
+
+  InVmRun r;
+  std::error_code ec;
+  r.cwd = std::filesystem::current_path(ec).string();
+  r.out = std::filesystem::absolute(*out, ec).string();
+  r.cpus = cpus;
+  if (vm.count("file")) r.inner_args.push_back(std::filesystem::absolute(vm["file"].as<std::string>(), ec).string());
+  for (const auto& s : sets) r.inner_args.insert(r.inner_args.end(), {"--set", s});
+  for (const char* opt : {"peers", "rate", "daemons", "shard"})
+    if (vm.count(opt)) r.inner_args.insert(r.inner_args.end(), {std::string("--") + opt, vm[opt].as<std::string>()});
+  r.inner_args.insert(r.inner_args.end(), {"--backend", "xfrm"});  // auto too: never libipsec by surprise
+  std::cout << "ikestorm run " << first.name << " --in-vm: report folder " << r.out << std::endl;
+  return run_in_vm(r);
+}
+
 // --generator I/N and --start-at: each point becomes this generator's share of it (its block
 // of peers, its prefixes, its part of the rates); the report keeps the scenario as written.
 struct GeneratorChoice {
@@ -459,6 +547,35 @@ Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::L
   return out;
 }
 
+}  // namespace
+
+std::variant<HostSetup, SetupFailure> setup_host(const scenario::Loaded& L, const std::vector<std::size_t>& indices) {
+  // Backend: what the host can do decides `auto`.
+  probe::ProbeOptions probe_opts;
+  probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
+  auto caps = probe::probe_host(probe_opts);
+  auto chosen = choose_backend(L.points.front().scenario, caps);
+  if (!chosen) return SetupFailure{chosen.error().describe(), kExitUsage};
+  if (!caps.charon.available) return SetupFailure{"charon not usable: " + caps.charon.detail, kExitHarnessFault};
+  if (auto st = check_topology_pieces(L, indices, chosen->name, caps); !st)
+    return SetupFailure{st.error().describe(), kExitUsage};
+  warn_about_killed_runs();
+  return HostSetup{chosen->name, chosen->reason, caps.charon_version, caps.esp.available};
+}
+
+Execution execute_points(const scenario::Loaded& L, const std::vector<std::size_t>& indices, RunState& state,
+                         const std::string& out, const HostSetup& host, reports::Report& report,
+                         std::optional<std::chrono::system_clock::time_point> start_at) {
+  DeferredExpectations after_leaks;
+  const Sweep sweep = run_points(L, indices, state, out, host.backend, host.host_esp, start_at, report, after_leaks);
+  Execution e{sweep.exit_code, sweep.interrupted};
+  e.exit_code = std::max(e.exit_code, judge_leaks(state, report, after_leaks));
+  if (auto w = reports::write_all(report, out, report_code_lookup()); !w) log::error(w.error().describe());
+  return e;
+}
+
+namespace {
+
 int run_main(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::vector<std::string> sets;
@@ -480,7 +597,9 @@ int run_main(const std::vector<std::string>& args) {
        "and target.inner, at 1/N of the arrival rate (ikestorm merge folds the N reports)")
       ("start-at", po::value<std::string>(),
        "TIME: build everything, then start the phases at TIME (RFC 3339 UTC, e.g. 2026-12-07T07:00:00Z; "
-       "+30s only without --generator)");
+       "+30s only without --generator)")
+      ("in-vm", "run everything (SUT and peers) in one qemu guest with the distro kernel: backend xfrm")
+      ("vm-cpus", po::value<unsigned>()->default_value(2), "--in-vm: the guest's vCPUs");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
@@ -489,18 +608,13 @@ int run_main(const std::vector<std::string>& args) {
   auto overrides = overrides_of(vm, sets);
   if (!overrides) return fail("run", overrides.error().describe(), kExitUsage);
 
-  // codes.NAME in `expect` must name a real code (with "did you mean" for a typo).
-  std::vector<std::string> known_codes;
-  for (const auto& c : taxonomy::CodeTable::instance().all()) known_codes.push_back(c.name);
-  scenario::LoadOutcome loaded = vm.count("file")
-                                     ? scenario::load_file(vm["file"].as<std::string>(), *overrides, known_codes,
-                                                           run::target_host_problems)
-                                     : scenario::load_default(*overrides, known_codes, run::target_host_problems);
+  scenario::LoadOutcome loaded = load_scenario(vm, *overrides);
   if (!loaded.ok()) {
     std::cerr << loaded.diagnostics.str() << "\n";
     return kExitUsage;
   }
   auto& L = *loaded.loaded;
+  if (vm.count("in-vm")) return run_in_vm_main(vm, sets, L);
 
   // --resume: the earlier report decides which points are done (same scenario required).
   reports::Report report;
@@ -519,6 +633,7 @@ int run_main(const std::vector<std::string>& args) {
   std::erase_if(indices, [&](std::size_t k) { return finished.count("run-" + std::to_string(k + 1)) > 0; });
 
   const auto& first = L.points.front().scenario;
+  if (vm.count("vm-cpus") && !vm["vm-cpus"].defaulted()) return fail("run", "--vm-cpus needs --in-vm", kExitUsage);
   if (::geteuid() != 0)
     return fail("run", "needs root: it creates network namespaces and starts charon (try sudo)", kExitHarnessFault);
 
@@ -530,21 +645,17 @@ int run_main(const std::vector<std::string>& args) {
 
   signals::install_stop_handlers();
 
-  // Backend: what the host can do decides `auto`.
-  probe::ProbeOptions probe_opts;
-  probe_opts.boot_kernel_under_kvm = false;  // only the vm backend needs that (up to 5 s)
-  auto caps = probe::probe_host(probe_opts);
-  auto chosen = choose_backend(first, caps);
-  if (!chosen) return fail("run", chosen.error().describe(), kExitUsage);
-  const std::string& backend = chosen->name;
-  if (!caps.charon.available) return fail("run", "charon not usable: " + caps.charon.detail, kExitHarnessFault);
-  warn_about_killed_runs();
+  auto host = setup_host(L, indices);
+  if (auto* f = std::get_if<SetupFailure>(&host)) return fail("run", f->message, f->exit_code);
+  const HostSetup& setup = std::get<HostSetup>(host);
 
   auto state = RunState::create(new_run_id());
   if (!state) return fail("run", state.error().describe(), kExitHarnessFault);
 
-  fill_report_head(report, state->run_id(), args, L.document, vm.count("file") ? vm["file"].as<std::string>() : "",
-                   backend, caps.charon_version);
+  std::string command_line = "ikestorm run";
+  for (const auto& a : args) command_line += " " + a;
+  fill_report_head(report, state->run_id(), command_line, L.document,
+                   vm.count("file") ? vm["file"].as<std::string>() : "", setup.backend, setup.charon_version);
   report.generator = gen->info;
 
   if (first.target) std::cout << target_line(first) << "\n";
@@ -552,19 +663,15 @@ int run_main(const std::vector<std::string>& args) {
     std::cout << "resuming: " << (selected->size() - indices.size()) << " of " << selected->size()
               << " point(s) already done\n";
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
-            << " point(s), backend " << backend << " (" << chosen->reason << ")\n"
+            << " point(s), backend " << setup.backend << " (" << setup.reason << ")\n"
             << "report folder: " << *out << "\n";
   print_generator_head(*gen, first);
   std::cout.flush();
 
-  DeferredExpectations after_leaks;
-  const Sweep sweep = run_points(L, indices, *state, *out, backend, caps.esp.available, gen->start_at, report,
-                                 after_leaks);
-  int exit_code = sweep.exit_code;
-  const bool interrupted = sweep.interrupted;
+  const Execution done = execute_points(L, indices, *state, *out, setup, report, gen->start_at);
+  int exit_code = done.exit_code;
+  const bool interrupted = done.interrupted;
   const std::string report_path = *out + "/report.json";
-  exit_code = std::max(exit_code, judge_leaks(*state, report, after_leaks));
-  if (auto w = reports::write_all(report, *out, report_code_lookup()); !w) log::error(w.error().describe());
 
   std::cout << "\n" << first.name << (first.description.empty() ? "" : ": " + first.description) << "\n";
   for (const auto& r : report.runs) print_point(r, report.runs.size() > 1);

@@ -362,6 +362,25 @@ Check check_nftables(const std::string& ns, const std::string& table) {
   return {true, "table inet " + table + " created and deleted"};
 }
 
+// A link of `kind` ("veth", "bridge") could be created in `ns` (it goes with the namespace).
+Check check_link_kind(const std::string& ns, const std::string& kind, const std::string& name) {
+  std::vector<std::string> argv = {ip_program(), "link", "add", name, "type", kind};
+  if (kind == "veth") argv.insert(argv.end(), {"peer", "name", name + "p"});
+  auto add = run_command(argv, std::chrono::seconds(10), ns);
+  if (!command_ok(add)) return {false, "creating " + kind + " link " + name + ": " + command_failure(add)};
+  return {true, kind + " link " + name + " created"};
+}
+
+Check check_tbf(const std::string& ns) {
+  auto tc = find_program("tc");
+  if (tc.empty()) return {false, "tc (iproute2) not found"};
+  auto add = run_command({tc, "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "1mbit", "burst", "32kbit",
+                          "latency", "50ms"},
+                         std::chrono::seconds(10), ns);
+  if (!command_ok(add)) return {false, "adding a tbf qdisc: " + command_failure(add)};
+  return {true, "tbf qdisc added on lo"};
+}
+
 // ---------------------------------------------------------------- host checks
 
 // Runs a one-instruction (HLT) guest: proves /dev/kvm works here, not just that it exists.
@@ -500,7 +519,8 @@ void check_charon(HostCapabilities& caps, const ProbeOptions& options) {
 }
 
 void mark_all(HostCapabilities& caps, const std::string& why) {
-  for (Check* c : {&caps.xfrm_netlink, &caps.esp, &caps.netem, &caps.tun, &caps.nftables})
+  for (Check* c : {&caps.xfrm_netlink, &caps.esp, &caps.netem, &caps.tun, &caps.nftables, &caps.veth, &caps.bridge,
+                   &caps.tbf})
     *c = {false, why};
 }
 
@@ -557,6 +577,9 @@ void check_in_scratch_netns(HostCapabilities& caps, const ProbeOptions& options)
     caps.tun = check_tun(caps.scratch_netns, link_name(caps.run_id, "tun"));
     caps.netem = check_netem(caps.scratch_netns);
     caps.nftables = check_nftables(caps.scratch_netns, nft_table_name(caps.run_id));
+    caps.veth = check_link_kind(caps.scratch_netns, "veth", link_name(caps.run_id, "v"));
+    caps.bridge = check_link_kind(caps.scratch_netns, "bridge", link_name(caps.run_id, "b"));
+    caps.tbf = check_tbf(caps.scratch_netns);
   }
 
   if (auto r = remove_named_netns(caps.scratch_netns); !r) {

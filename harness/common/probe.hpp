@@ -31,6 +31,9 @@ struct HostCapabilities {
   Check netem;         // a netem qdisc could be added on lo
   Check tun;           // /dev/net/tun + TUNSETIFF
   Check nftables;      // a table could be created and deleted
+  Check veth;          // a veth pair could be created (every run's SUT-peers link)
+  Check bridge;        // a bridge could be created (peer address holders; the vm backend's tap)
+  Check tbf;           // a tbf qdisc could be added on lo (link.rate)
 
   Check qemu;          // qemu-system-x86_64 found and executable
   std::string qemu_path;

@@ -65,6 +65,8 @@ bool PeerTracker::observe(const PeerObservation& o) {
   switch (o.kind) {
     case K::initiate_sent:
       if (!first_initiate_) first_initiate_ = o.t;
+      if (!last_initiate_ || o.t > *last_initiate_) last_initiate_ = o.t;
+      ++attempts_;
       p.initiated = o.t;
       p.ike_up_at.reset();
       p.child_up_at.reset();

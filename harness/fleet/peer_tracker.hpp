@@ -123,6 +123,8 @@ class PeerTracker {
   const std::vector<RekeyFailure>& rekey_failures() const { return rekey_failures_; }
   uint64_t rekey_failures_not_kept() const { return rekey_failures_not_kept_; }
   std::optional<MonoTime> first_initiate() const { return first_initiate_; }
+  std::optional<MonoTime> last_initiate() const { return last_initiate_; }
+  uint64_t attempts() const { return attempts_; }  // initiations sent, every phase
   std::optional<MonoTime> last_established() const { return last_established_; }
 
   // Counting window for renegotiations (hold phase): only rekeys observed while open count.
@@ -146,7 +148,8 @@ class PeerTracker {
   std::vector<double> latencies_;
   std::vector<RekeyFailure> rekey_failures_;
   uint64_t rekey_failures_not_kept_ = 0;
-  std::optional<MonoTime> first_initiate_, last_established_;
+  std::optional<MonoTime> first_initiate_, last_initiate_, last_established_;
+  uint64_t attempts_ = 0;
 };
 
 }  // namespace ist::fleet

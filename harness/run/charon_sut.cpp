@@ -3,6 +3,10 @@
 #include <csignal>
 
 #include "vici/commands.hpp"
+#include "common/child_process.hpp"
+#include "common/log.hpp"
+
+#include <sstream>
 
 namespace ist::run {
 
@@ -75,10 +79,37 @@ Result<std::unique_ptr<CharonSut>> CharonSut::start(EventLoop& loop, const charo
   return sut;
 }
 
+uint64_t count_esp_lines(const std::string& dump) {
+  // `ip xfrm state` prints one "src A dst B" line per state, then "\tproto esp spi ...".
+  // SPI 0 is a larval state: an SPI allocation the kernel could not satisfy leaves one
+  // behind until it expires (30 s); it carries no SA.
+  uint64_t n = 0;
+  std::istringstream in(dump);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("proto esp ") != std::string::npos && line.find("spi 0x00000000 ") == std::string::npos) ++n;
+  return n;
+}
+
+Result<uint64_t> count_netns_esp_states(const std::string& netns) {
+  auto r = run_command({ip_program(), "-n", netns, "xfrm", "state", "list", "proto", "esp"}, std::chrono::seconds(60),
+                       "", 256u << 20);
+  if (!r) return std::move(r).error();
+  if (r->timed_out || !r->status.exited || r->status.code != 0)
+    return Error("ip -n " + netns + " xfrm state: " + (r->timed_out ? std::string("timed out") : r->status.describe()));
+  return count_esp_lines(r->output);
+}
+
 CharonSut::~CharonSut() { (void)stop(); }
 
 void CharonSut::count_established(std::function<void(Result<uint64_t>)> done) {
-  count_established_sas(session_.get(), std::move(done));
+  if (esp_netns_.empty()) return count_established_sas(session_.get(), std::move(done));
+  count_established_sas(session_.get(), [this, done](Result<uint64_t> n) {
+    if (auto k = count_netns_esp_states(esp_netns_))
+      esp_states_at_count_ = *k;
+    else
+      log::warn("SUT: counting the kernel's ESP states: ", k.error().describe());
+    done(std::move(n));
+  });
 }
 
 void CharonSut::sample_stats(std::function<void(Result<reports::SutSample>)> done) {

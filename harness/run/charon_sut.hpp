@@ -2,6 +2,7 @@
 // The SUT as a charon in the SUT namespace: one responder connection that accepts every
 // peer, one shared PSK, a filelog the classifier reads afterwards.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "charon/auth_material.hpp"
@@ -19,6 +20,10 @@ namespace ist::run {
 Status send_setup(vici::Session& session, const std::vector<charon::ViciRequest>& setup);
 void count_established_sas(vici::Session* session, std::function<void(Result<uint64_t>)> done);
 void sample_charon_stats(vici::Session* session, std::function<void(Result<reports::SutSample>)> done);
+// ESP states in an `ip xfrm state` dump (larval SPI-0 states not counted).
+uint64_t count_esp_lines(const std::string& dump);
+// `ip -n NETNS xfrm state list proto esp`, counted.
+Result<uint64_t> count_netns_esp_states(const std::string& netns);
 
 class CharonSut final : public Sut {
  public:
@@ -34,6 +39,11 @@ class CharonSut final : public Sut {
   ProcessUsage usage() override;
   Status stop() override;
 
+  // Backend xfrm: also count the ESP states in `netns` whenever the IKE_SAs are counted, so
+  // the kernel's and charon's counts are taken at the same moment (summary.xfrm_states).
+  void count_esp_states_in(std::string netns) { esp_netns_ = std::move(netns); }
+  std::optional<uint64_t> esp_states_at_count() const { return esp_states_at_count_; }
+
   charon::Instance& instance() { return instance_; }
   vici::Session* session() { return session_.get(); }
 
@@ -43,6 +53,8 @@ class CharonSut final : public Sut {
   std::unique_ptr<vici::Session> session_;
   ProcessUsage last_usage_;
   bool stopped_ = false;
+  std::string esp_netns_;
+  std::optional<uint64_t> esp_states_at_count_;
 };
 
 }  // namespace ist::run

@@ -150,6 +150,13 @@ void Orchestrator::tick() {
   }
   pt.ike_failed -= std::min<uint64_t>(pt.ike_failed, pt.child_failed);
   pt.established_total = tracker_.ever_established();
+  // This second's initiations and completed rekeys (the tracker counts since the start).
+  pt.attempts = tracker_.attempts() - attempts_last_tick_;
+  pt.ike_rekeys = tracker_.ike_rekeys() - ike_rekeys_last_tick_;
+  pt.child_rekeys = tracker_.child_rekeys() - child_rekeys_last_tick_;
+  attempts_last_tick_ = tracker_.attempts();
+  ike_rekeys_last_tick_ = tracker_.ike_rekeys();
+  child_rekeys_last_tick_ = tracker_.child_rekeys();
   rate_last_tick_ = static_cast<double>(pt.established_total - established_last_tick_);
   established_last_tick_ = pt.established_total;
   if (plan_.on_tick) plan_.on_tick(pt);
@@ -232,6 +239,8 @@ void Orchestrator::run_connect(const Phase& p, bool first) {
   result_.failed_at_connect_end = tracker_.failed();
   result_.connect_latencies_ms = tracker_.setup_latencies_ms();
   if (tracker_.first_initiate()) result_.connect_first_initiate_s = since_start_s(*tracker_.first_initiate());
+  if (tracker_.last_initiate()) result_.connect_last_initiate_s = since_start_s(*tracker_.last_initiate());
+  result_.connect_attempts = tracker_.attempts();
   if (tracker_.last_established())
     result_.connect_last_established_s = since_start_s(*tracker_.last_established());
   // The SUT's own count, to check the harness's accounting against. A saturated SUT may

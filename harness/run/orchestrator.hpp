@@ -74,6 +74,8 @@ struct OrchestratorResult {
   std::optional<uint64_t> sut_established_at_connect_end;
   std::string sut_count_problem;  // why that count is missing (an error, no answer in time)
   double connect_first_initiate_s = 0, connect_last_established_s = 0;
+  double connect_last_initiate_s = 0;
+  uint64_t connect_attempts = 0;  // initiations sent during the first connect phase
   std::vector<double> connect_latencies_ms;
   // Hold windows (wall seconds) and rekeys counted in them.
   double hold_wall_s = 0;
@@ -127,6 +129,7 @@ class Orchestrator {
   std::mt19937_64 rng_;
   std::vector<bool> reconnect_on_down_;  // churn/storm peers waiting for their SA to go
   uint64_t established_last_tick_ = 0;
+  uint64_t attempts_last_tick_ = 0, ike_rekeys_last_tick_ = 0, child_rekeys_last_tick_ = 0;
   double rate_last_tick_ = 0;
   bool ticking_ = false;
   bool tearing_down_ = false;  // reconnects scheduled before teardown must not fire in it

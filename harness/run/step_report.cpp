@@ -2,6 +2,7 @@
 #include "fleet/charon_events.hpp"
 #include "run/point_steps.hpp"
 #include "run/point_verdict.hpp"
+#include "reports/timeline_metrics.hpp"
 
 namespace ist::run {
 
@@ -28,6 +29,8 @@ void fill_summary(PointRun& run, OrchestratorResult& r, const fleet::PeerTracker
   sm.setup_rate_per_s = window > 0 ? static_cast<double>(sm.established) / window
                                    : static_cast<double>(sm.established);
   sm.setup_latency_ms = reports::summarize_latency(r.connect_latencies_ms);
+  sm.tunnel_attempts_per_s =
+      reports::rate_over(r.connect_attempts, r.connect_first_initiate_s, r.connect_last_initiate_s);
   rep.setup_latency_samples = r.connect_latencies_ms;
   sm.rekeys.ike = tr.ike_rekeys();
   sm.rekeys.child = tr.child_rekeys();
@@ -47,6 +50,7 @@ void fill_summary(PointRun& run, OrchestratorResult& r, const fleet::PeerTracker
   // Real kernel XFRM only from evidence: the guest's ESP states when the SUT counted its
   // IKE_SAs (vm), or SAs the kernel observer saw in the SUT's namespace (any backend).
   out.real_xfrm = kernel_held_sas(sm.xfrm_states, r.timeseries);
+  reports::summarize_timeline(r.timeseries, sm);
   rep.timeseries = std::move(r.timeseries);
 }
 

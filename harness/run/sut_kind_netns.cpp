@@ -12,12 +12,19 @@ class NetnsCharonSut final : public SutPart {
  public:
   Status start(EventLoop& loop, const SutPlan& plan, PointRun& run, StartedParts&) override {
     IST_TRY_ASSIGN(auto c, CharonSut::start(loop, plan.instance, plan.setup));
+    if (run.ctx.backend == "xfrm") c->count_esp_states_in(plan.instance.netns);
     run.out.sut_log = c->instance().log_path();
     run.out.sut_version = c->instance().daemon_version();
     sut_ = std::move(c);
     return ok();
   }
   Sut* sut() override { return sut_.get(); }
+
+  // Backend xfrm: the SUT namespace's ESP states when the SUT counted its IKE_SAs (0 on
+  // libipsec, whose SAs are not in the kernel).
+  void after_phases(const std::vector<reports::TimeseriesPoint>&, PointOutcome& out) override {
+    if (sut_) out.report.summary.xfrm_states = sut_->esp_states_at_count().value_or(0);
+  }
 
   // The sink is a socket in the SUT namespace, where the protected subnet lives.
   Status place_data_sink(fleet::DataPlaneSessionOptions& o, const netns::Topology& topo) override {

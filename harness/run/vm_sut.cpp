@@ -82,16 +82,6 @@ vm::GuestNetwork guest_network(const netns::Topology& topo, const std::string& t
   return n;
 }
 
-uint64_t count_esp_lines(const std::string& dump) {
-  // `ip xfrm state` prints one "src A dst B" line per state, then "\tproto esp spi ...".
-  // SPI 0 is a larval state: an SPI allocation the kernel could not satisfy leaves one
-  // behind until it expires (30 s); it carries no SA.
-  uint64_t n = 0;
-  std::istringstream in(dump);
-  for (std::string line; std::getline(in, line);)
-    if (line.find("proto esp ") != std::string::npos && line.find("spi 0x00000000 ") == std::string::npos) ++n;
-  return n;
-}
 
 }  // namespace
 

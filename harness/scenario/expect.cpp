@@ -114,6 +114,10 @@ const std::vector<std::string>& summary_paths() {
       "rss_mb.sut", "rss_mb.peers", "rss_mb.harness", "unclassified", "leaks",
       "unclassified_attempts", "harness_faults", "abandoned", "lost", "sut_survived",
       "rekeys_in_hold.ike", "rekeys_in_hold.child",
+      // benchmarking metrics, see reports/timeline_metrics.hpp
+      "tunnel_attempts_per_s", "rekeys_per_s.ike_peak", "rekeys_per_s.ike_mean", "rekeys_per_s.child_peak",
+      "rekeys_per_s.child_mean", "peak_sas.ike_active", "peak_sas.ike_pending", "peak_sas.child_active",
+      "peak_sas.child_pending", "sut_peak.half_open", "sut_peak.jobs_queued",
       // data plane (scenario traffic:), see reports::DataSummary
       "data.sent", "data.received_by_sut", "data.echoed", "data.received", "data.dropped", "data.not_sent",
       "data.lost", "data.agree"};

@@ -329,6 +329,14 @@ Status Guest::start_qemu(const std::string& initramfs) {
                 "-device", "virtio-serial-pci,id=vser0",
                 "-chardev", "socket,id=ctl,path=" + socket_path + ",server=on,wait=off",
                 "-device", "virtserialport,bus=vser0.0,chardev=ctl,name=" + std::string(proto::kPortName)};
+  for (std::size_t i = 0; i < o.shares.size(); ++i) {
+    const std::string id = "share" + std::to_string(i);
+    std::string path;  // qemu's option syntax: a comma in a value is written twice
+    for (char c : o.shares[i].host_path) path += c == ',' ? std::string(",,") : std::string(1, c);
+    spawn.argv.insert(spawn.argv.end(),
+                      {"-fsdev", "local,id=" + id + ",path=" + path + ",security_model=none",
+                       "-device", "virtio-9p-pci,fsdev=" + id + ",mount_tag=" + o.shares[i].tag});
+  }
   spawn.netns = o.network.netns->name();
   spawn.stdout_path = o.run_dir + "/qemu.log";
   auto child = ChildProcess::spawn(spawn);
@@ -506,6 +514,12 @@ Status Guest::write_file(const std::string& guest_path, const std::string& conte
   char mode_text[16];
   std::snprintf(mode_text, sizeof mode_text, "%o", mode);
   IST_TRY(request(proto::kWriteFile, {guest_path, mode_text, content}, std::chrono::seconds(30)));
+  return ok();
+}
+
+Status Guest::mount_share(const std::string& tag, const std::string& guest_path) {
+  IST_TRY(run({"/bin/mkdir", "-p", guest_path}));
+  IST_TRY(run({"/bin/mount", "-t", "9p", "-o", "trans=virtio,version=9p2000.L,msize=512000", tag, guest_path}));
   return ok();
 }
 

@@ -65,6 +65,13 @@ struct GuestNetwork {
   std::string mac;  // empty: a locally administered MAC derived from `tap`
 };
 
+// A host folder the guest may write to, over its own virtio-9p device (mount it in the guest
+// with mount_share()). For copying results out at the end, not for hot-path writes.
+struct GuestShare {
+  std::string host_path;  // an existing folder
+  std::string tag;        // 9p mount tag, e.g. "istout"
+};
+
 struct GuestOptions {
   std::string kernel;       // bzImage; empty: newest /boot/vmlinuz-* with its modules
   std::string modules_dir;  // empty: /lib/modules/<release read from the kernel image>
@@ -87,6 +94,7 @@ struct GuestOptions {
   // extra_modules instead.
   bool module_autoload = false;
   std::vector<std::string> extra_kernel_args;  // appended to the kernel command line
+  std::vector<GuestShare> shares;              // writable host folders
 };
 
 struct ExecResult {
@@ -152,6 +160,9 @@ class Guest {
   Result<std::string> read_file(const std::string& guest_path, std::size_t max_bytes = 16u << 20);
   // Creates/truncates a file in the guest (parent folders are created).
   Status write_file(const std::string& guest_path, const std::string& content, unsigned mode = 0644);
+
+  // Mounts the share `tag` (GuestOptions::shares) at guest_path (created), writable.
+  Status mount_share(const std::string& tag, const std::string& guest_path);
 
   // A TCP connection from inside network.netns to the guest (blocking fd) (e.g. vici over tcp:// for
   // vici::Session::adopt). `address` is one of the guest's addresses without prefix.

@@ -159,7 +159,12 @@ const std::vector<std::string>& guest_modules() {
       // older proposals charon still accepts (3DES, SHA-1 is built in)
       "des_generic", "des3_ede_x86_64",
       // the default RNG seqiv/echainiv draw their IVs from
-      "drbg", "jitterentropy_rng", "ansi_cprng"};
+      "drbg", "jitterentropy_rng", "ansi_cprng",
+      // what a whole run (`run --in-vm`, or `run` by hand in the guest) builds its topology
+      // from: veth pairs, port-less bridges holding the peer addresses, AF_PACKET (native
+      // engine), tbf (link.rate), nf_tables with numgen (link.loss), TUN (libipsec), netem
+      // (probe); libcrc32c, which nf_tables needs, asks the crypto API for crc32c when it loads
+      "veth", "bridge", "af_packet", "sch_tbf", "sch_netem", "crc32c_generic", "nf_tables", "nft_numgen", "tun"};
   return names;
 }
 

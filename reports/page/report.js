@@ -84,6 +84,19 @@
       });
       chart(el, "Setup rate over time (established per second)", "s", ts.t, [{ label: "setups/s", values: rate }]);
     }
+    el = document.getElementById(run.id + "-rekeys");
+    if (el) {
+      // The renegotiation waves a lifetime produces, beside the attempts that start tunnels.
+      chart(el, "Rekeys and tunnel attempts per second", "s", ts.t, [
+        { label: "IKE rekeys/s", values: ts.ike_rekeys }, { label: "CHILD rekeys/s", values: ts.child_rekeys },
+        { label: "attempts/s", values: ts.attempts }]);
+    }
+    el = document.getElementById(run.id + "-sut");
+    if (el) {
+      chart(el, "The SUT's own view (vici stats): IKE_SAs, half-open, queued jobs", "s", ts.t, [
+        { label: "IKE_SAs", values: ts.sut_ike_sas }, { label: "half-open", values: ts.sut_half_open },
+        { label: "jobs queued", values: ts.sut_jobs_queued }]);
+    }
     el = document.getElementById(run.id + "-latency");
     if (el) {
       if (!run.latency.length) { title(el, "Setup latency distribution"); note(el, "no samples"); }
@@ -103,6 +116,17 @@
     chart(document.getElementById("sweep-failures"), "Failed peers", x, idx, [{ label: "failed", values: sw.failed }, { label: "unclassified", values: sw.unclassified }], o);
     chart(document.getElementById("sweep-latency"), "Setup latency (ms)", x, idx, [
       { label: "p50", values: sw.p50 }, { label: "p90", values: sw.p90 }, { label: "p99", values: sw.p99 }], o);
+  }
+
+  // Search pages: the main metrics of each tried value, against the value.
+  var se = data.search;
+  if (se) {
+    var po = { points: true };
+    chart(document.getElementById("search-outcome"), "Established share and setup rate per tried value", se.key, se.x, [
+      { label: "established %", values: se.ratio.map(function (r) { return 100 * r; }) },
+      { label: "setup rate /s", values: se.rate }], po);
+    chart(document.getElementById("search-cost"), "Setup latency p99 (ms) and SUT CPU (s) per tried value", se.key, se.x, [
+      { label: "latency p99 ms", values: se.p99 }, { label: "SUT CPU s", values: se.cpu }], po);
   }
 
   // Compare pages: latency distributions of A and B as cumulative curves.

@@ -60,7 +60,7 @@ def test_unknown_option_of_every_command_exits_2_and_names_it(run_ikestorm):
 
 # ----------------------------------------------------------------------------- probe
 
-PROBE_CHECKS = ["xfrm_netlink", "esp", "netem", "tun", "nftables", "qemu", "vm_kernel", "kvm",
+PROBE_CHECKS = ["xfrm_netlink", "esp", "netem", "tun", "nftables", "veth", "bridge", "tbf", "qemu", "vm_kernel", "kvm",
                 "charon"]
 PLUGINS = ["kernel-netlink", "kernel-libipsec", "vici", "openssl", "kdf", "socket-default"]
 LIBIPSEC_REASON = "real kernel XFRM unavailable here; using userspace ESP; --backend vm for real XFRM"
@@ -99,6 +99,14 @@ def test_probe_backend_follows_esp(probe_json, needs_root):
     else:
         assert probe_json["auto_backend"] == "libipsec"
         assert probe_json["auto_backend_reason"] == LIBIPSEC_REASON
+
+
+def test_probe_tries_the_topology_pieces(probe_json, needs_root):
+    # Every run needs a veth pair and bridges; this host's kernel has both (the vm guest too,
+    # tests/e2e/test_in_vm.py).
+    for key in ("veth", "bridge"):
+        assert probe_json[key]["available"], probe_json[key]["detail"]
+        assert "created" in probe_json[key]["detail"]
 
 
 def _in_fresh_netns(argv_list):

@@ -71,6 +71,10 @@ def test_half_open_flood_hits_init_limit_half_open(run_ikestorm, needs_root, tmp
     assert starved == gave_up and len(starved) == 5, (starved, gave_up)
     sut_log = (out / "run-1" / "sut" / "charon.log").read_text()
     assert "half-open IKE_SA limit of 50 reached" in sut_log
+    # The SUT's own vici stats saw its half-open table full; the summary keeps that peak.
+    samples = [p["sut"] for p in run["timeseries"] if "sut" in p]
+    assert run["summary"]["sut_peak"]["half_open"] == max(s["half_open"] for s in samples) == 50
+    assert run["summary"]["sut_peak"]["jobs_queued"] == max(s["jobs_queued"] for s in samples)
     notes = "\n".join(run["notes"])
     m = re.search(r"flood 1: half_open 300/s for 3000 ms from 198.19.112.0/20: sent (\d+)", notes)
     assert m and 850 <= int(m.group(1)) <= 920, notes

@@ -159,7 +159,7 @@ def test_console_error_detection_works(tmp_path):
 
 
 def test_html_of_a_real_run_renders_in_chromium(runs, tmp_path):
-    for name, min_charts in [("small1", 3), ("sweep", 9)]:
+    for name, min_charts in [("small1", 5), ("sweep", 13)]:
         page = runs[name] / "report.html"
         html = page.read_text()
         # Self-contained: no external script, style or image.
@@ -175,6 +175,11 @@ def test_html_of_a_real_run_renders_in_chromium(runs, tmp_path):
         assert "<canvas" in dom
         for text in ("Expectations", "Failures by Windows code", "real_xfrm", "Peers ("):
             assert text in dom, text
+        # Rekeys per second and the SUT's vici view over time, drawn (not just placed).
+        for chart_id in ('id="r0-rekeys"', 'id="r0-sut"'):
+            after = dom.split(chart_id, 1)[1][:3000]
+            assert chart_id in dom and 'class="uplot' in after, chart_id
+        assert "Rekeys and tunnel attempts per second" in dom and "half-open" in dom
         if name == "sweep":
             assert 'id="sweep-reneg"' in dom and "peers.child.rekey_time=5m" in dom
 

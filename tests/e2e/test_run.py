@@ -79,6 +79,12 @@ def test_default_run_establishes_1000_peers(run_ikestorm, needs_root, tmp_path):
                                    {"expr": "sut_survived == 1", "ok": True, "observed": 1}]
     assert run["outcome"] == "complete" and run["sut_death"] is None and run["sut_unresponsive"] == []
     assert (s["sut_survived"], s["lost"], s["harness_faults"], s["unclassified_attempts"]) == (1, 0, 0, 0)
+    # Benchmarking metrics: 1,000 initiations at 500/s, all 1,000 SAs up at once in the hold.
+    assert 400 <= s["tunnel_attempts_per_s"] <= 600, s["tunnel_attempts_per_s"]
+    assert sum(p["attempts"] for p in run["timeseries"]) == 1000
+    assert s["peak_sas"]["ike_active"] == 1000 and s["peak_sas"]["child_active"] == 1000
+    assert s["peak_sas"]["ike_pending"] == max(p["ike_pending"] for p in run["timeseries"])
+    assert s["rekeys_per_s"] == {"ike_peak": 0, "ike_mean": 0, "child_peak": 0, "child_mean": 0}
     # The run folder keeps configs, logs and the effective scenario.
     for f in ("run-1/scenario.json", "run-1/sut/strongswan.conf", "run-1/sut/swanctl.conf",
               "run-1/sut/charon.log", "run-1/peers-sample.swanctl.conf"):

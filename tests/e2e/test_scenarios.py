@@ -23,7 +23,8 @@ def test_lifetime_sweep_measures_renegotiations_per_minute(run_ikestorm, needs_r
                      "--set", "time_scale=100",
                      "--set", "phases=[{connect: {}}, {hold: {duration: 60m}}, {teardown: {}}]",
                      "--set", "peers.child.over_time=3m",
-                     "--set", 'expect={established_ratio: ">= 1", leaks: "== 0"}',
+                     "--set", 'expect={established_ratio: ">= 1", leaks: "== 0", '
+                              'rekeys_per_s.child_peak: ">= 1", peak_sas.child_active: "== 100"}',
                      "--out", out, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     runs = report(out)["runs"]
@@ -36,6 +37,14 @@ def test_lifetime_sweep_measures_renegotiations_per_minute(run_ikestorm, needs_r
         assert run["summary"]["renegotiations_per_min_wall"] == pytest.approx(got * 100, rel=1e-6)
         # What reached charon: whole seconds after compression.
         assert run["effective"]["peers"]["child"]["rekey_time_s"] == rekey_min * 60 // 100
+        # Rekeys per wall second: the 1 s buckets' highest and their mean over the run.
+        ts, rates = run["timeseries"], run["summary"]["rekeys_per_s"]
+        assert rates["child_peak"] == max(p["child_rekeys"] for p in ts) >= 1
+        assert rates["child_mean"] == pytest.approx(sum(p["child_rekeys"] for p in ts) / ts[-1]["t_s"])
+        assert sum(p["child_rekeys"] for p in ts) <= run["summary"]["rekeys"]["child"]
+        assert {e["expr"]: e["ok"] for e in run["expectations"]}["rekeys_per_s.child_peak >= 1"] is True
+    # 100 tunnels rekeying every 3 s wall (rand_time 0) come in waves: most of them in one second.
+    assert runs[1]["summary"]["rekeys_per_s"]["child_peak"] >= 30
     # The report holds both points; the screen shows both.
     assert "peers.child.rekey_time=30m" in r.stdout and "peers.child.rekey_time=5m" in r.stdout
 

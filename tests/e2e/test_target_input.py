@@ -12,11 +12,6 @@ import pytest
 from gateway_host import GatewayHost
 
 
-def _ist_namespaces():
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("ist-")}
-
-
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     import os
@@ -65,10 +60,10 @@ def _scenario(gw, name, address=None, interface="eth1", local=None, peers=None, 
 def test_bad_target_input_is_refused_by_validate_and_run_alike(gw, ikestorm_bin, tmp_path, case):
     replacements, message = CASES[case]
     path = _scenario(gw, case, **replacements)
-    before = _ist_namespaces()
+    state = tmp_path / "state"
     outputs = {}
     for cmd in (["validate", path], ["run", path, "--out", tmp_path / "out"]):
-        r = gw.run_in_generator(ikestorm_bin, *cmd, timeout=60)
+        r = gw.run_in_generator(ikestorm_bin, *cmd, timeout=60, env={"IKESTORM_STATE_DIR": str(state)})
         assert r.returncode == 2, f"{cmd[0]}: rc {r.returncode}\n{r.stdout}\n{r.stderr}"
         assert message in r.stderr, f"{cmd[0]}:\n{r.stderr}"
         # file:line:col of the key it concerns
@@ -76,7 +71,8 @@ def test_bad_target_input_is_refused_by_validate_and_run_alike(gw, ikestorm_bin,
         assert re.match(re.escape(str(path)) + r":\d+:\d+: ", line), line
         outputs[cmd[0]] = sorted(l for l in r.stderr.splitlines() if l.startswith(str(path)))
     assert outputs["validate"] == outputs["run"], "validate and run refuse differently"
-    assert _ist_namespaces() == before, "a namespace was created"
+    # A run journals every namespace in its state folder before creating it: none begun.
+    assert not state.exists() or not any(state.iterdir()), "a run state (journal) was created"
     assert not (tmp_path / "out").exists(), "run created its report folder"
 
 

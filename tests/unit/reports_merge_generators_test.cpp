@@ -22,6 +22,8 @@ Report generator(uint32_t i, uint32_t n, std::vector<double> samples, std::strin
   run.summary.established = 500 - i;
   run.summary.failed = i;
   run.summary.setup_rate_per_s = 100;
+  run.summary.tunnel_attempts_per_s = 250;
+  run.summary.peak_sas.ike_active = 200;  // each generator's own peak; the merge derives the whole's
   run.summary.sut_ike_sas_at_connect_end = 997;  // the gateway's own count: the same gateway
   run.summary.rekeys.child = 10 * i;
   run.codes["ERROR_IPSEC_IKE_MM_LIMIT"] = {i, 2 * i};
@@ -31,6 +33,8 @@ Report generator(uint32_t i, uint32_t n, std::vector<double> samples, std::strin
     p.t_s = t + 0.01 * i;  // each generator's ticks, a little apart on the shared clock
     p.ike_active = 100 * t;
     p.established_total = 100 * t;
+    p.child_rekeys = 5 * t * i;
+    p.attempts = 50;
     if (i == 1) p.sut = SutSample{static_cast<uint64_t>(100 * t), 3, 0, 16};
     run.timeseries.push_back(p);
   }
@@ -81,6 +85,19 @@ TEST(MergeGenerators, FoldsEachPointAcrossGenerators) {
   auto back = from_json(to_json(*m));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->generators.size(), 2u);
+}
+
+TEST(MergeGenerators, BenchmarkingMetricsComeFromTheFoldedSeconds) {
+  auto m = merge_generator_reports({{generator(1, 2, {10}), "g1"}, {generator(2, 2, {20}), "g2"}}, "ikestorm merge");
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  const RunReport& run = m->runs[0];
+  EXPECT_DOUBLE_EQ(run.summary.tunnel_attempts_per_s, 500);  // concurrent generators add up
+  EXPECT_EQ(run.timeseries[2].child_rekeys, 30u);             // 10 + 20 in the same second
+  EXPECT_EQ(run.timeseries[1].attempts, 100u);
+  EXPECT_DOUBLE_EQ(run.summary.rekeys_per_s.child_peak, 30);
+  EXPECT_DOUBLE_EQ(run.summary.rekeys_per_s.child_mean, 45.0 / 2);  // 0 + 15 + 30 over 2 s
+  EXPECT_EQ(run.summary.peak_sas.ike_active, 400u);  // the whole's peak, not the generators' summed
+  EXPECT_EQ(run.summary.sut_peak.half_open, 3u);     // the gateway's own sample, once
 }
 
 TEST(MergeGenerators, RefusesReportsOfDifferentRuns) {

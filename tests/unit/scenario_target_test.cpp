@@ -202,3 +202,35 @@ TEST(Generator, StartAtIsUtcOrRelativeForOneGenerator) {
                           "2026-12-07T06:30:00.Z", "tomorrow", "", "+soon"})
     EXPECT_FALSE(parse_start_at(bad, true, now)) << bad;
 }
+
+// The host checks (run/target_host.hpp) come in through LoadOptions: called with the typed
+// target, their problems placed at `target:`, and not called when a target key is unreadable.
+TEST(ScenarioTarget, TheHostCheckHookSeesTheTargetAndItsProblemsSitAtTarget) {
+  std::vector<Target> seen;
+  LoadOptions opt{"test.yaml", scenario_test::fixture("valid"), "test", {}};
+  opt.target_host_check = [&seen](const Target& t) {
+    seen.push_back(t);
+    return std::vector<std::string>{"target.interface eth1 does not exist in this network namespace"};
+  };
+  auto out = load_text(kTarget, opt);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].address, "198.18.100.1");
+  EXPECT_EQ(seen[0].interface, "eth1");
+  EXPECT_EQ(seen[0].local, "198.18.100.50/24");
+  EXPECT_EQ(seen[0].peers, "198.19.0.0/17");
+  ASSERT_TRUE(seen[0].inner);
+  EXPECT_FALSE(out.ok());
+  bool found = false;
+  for (const auto& d : out.diagnostics.items())
+    if (d.message == "target.interface eth1 does not exist in this network namespace") {
+      found = true;
+      EXPECT_EQ(d.origin.line, 8) << "at target:'s map";
+    }
+  EXPECT_TRUE(found) << out.diagnostics.str();
+
+  seen.clear();
+  std::string broken = kTarget;
+  broken.replace(broken.find("eth1"), 4, "eth/1");
+  (void)load_text(broken, opt);
+  EXPECT_TRUE(seen.empty()) << "the host was asked about a target with an unreadable key";
+}

@@ -1,0 +1,105 @@
+// The benchmarking metrics a summary derives from its timeseries, on synthetic timelines:
+// rekey rates (peak and mean per wall second), peak SA counts, the SUT's vici peaks, and the
+// rate convention of tunnel_attempts_per_s. Also that they reach report.json and back.
+#include <gtest/gtest.h>
+
+#include "reports/report.hpp"
+#include "reports/timeline_metrics.hpp"
+
+namespace ist::reports {
+namespace {
+
+TimeseriesPoint second(double t, uint64_t ike_rekeys, uint64_t child_rekeys, uint64_t ike_active = 0,
+                       uint64_t ike_pending = 0, uint64_t child_active = 0, uint64_t child_pending = 0) {
+  TimeseriesPoint p;
+  p.t_s = t;
+  p.ike_rekeys = ike_rekeys;
+  p.child_rekeys = child_rekeys;
+  p.ike_active = ike_active;
+  p.ike_pending = ike_pending;
+  p.child_active = child_active;
+  p.child_pending = child_pending;
+  return p;
+}
+
+TEST(TimelineMetrics, ARekeyWaveGivesItsPeakAndTheRunsMean) {
+  // Ten seconds; a CHILD rekey wave of 40 + 60 + 20 in seconds 5-7, IKE rekeys 3 in second 8.
+  std::vector<TimeseriesPoint> ts;
+  for (int t = 1; t <= 10; ++t) ts.push_back(second(t, t == 8 ? 3 : 0, t == 5 ? 40 : t == 6 ? 60 : t == 7 ? 20 : 0));
+  Summary s;
+  summarize_timeline(ts, s);
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.child_peak, 60);
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.child_mean, 12);  // 120 over 10 s
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.ike_peak, 3);
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.ike_mean, 0.3);
+  // A run that ended 0.5 s into its last second: the mean is over 10.5 s, not 11 buckets.
+  ts.push_back(second(10.5, 0, 6));
+  summarize_timeline(ts, s);
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.child_mean, 126 / 10.5);
+}
+
+TEST(TimelineMetrics, PeaksOfActiveAndPendingSasAreTakenSeparately) {
+  // Connect: pending climbs then drains while active climbs; a teardown at the end.
+  std::vector<TimeseriesPoint> ts = {second(1, 0, 0, 10, 90, 5, 20), second(2, 0, 0, 80, 40, 70, 35),
+                                     second(3, 0, 0, 120, 0, 118, 2), second(4, 0, 0, 0, 0, 0, 0)};
+  Summary s;
+  summarize_timeline(ts, s);
+  EXPECT_EQ(s.peak_sas.ike_active, 120u);
+  EXPECT_EQ(s.peak_sas.ike_pending, 90u);
+  EXPECT_EQ(s.peak_sas.child_active, 118u);
+  EXPECT_EQ(s.peak_sas.child_pending, 35u);
+}
+
+TEST(TimelineMetrics, SutPeaksComeFromTheSecondsItAnswered) {
+  std::vector<TimeseriesPoint> ts(4);
+  ts[0].sut = SutSample{10, 7, 2, 14};
+  ts[1].sut = std::nullopt;  // no answer in time: not a zero
+  ts[2].sut = SutSample{50, 31, 9, 0};
+  ts[3].sut = SutSample{60, 0, 40, 16};
+  Summary s;
+  summarize_timeline(ts, s);
+  EXPECT_EQ(s.sut_peak.half_open, 31u);
+  EXPECT_EQ(s.sut_peak.jobs_queued, 40u);
+}
+
+TEST(TimelineMetrics, AnEmptyTimelineLeavesZeros) {
+  Summary s;
+  s.peak_sas.ike_active = 5;  // stale values are reset
+  summarize_timeline({}, s);
+  EXPECT_EQ(s.peak_sas.ike_active, 0u);
+  EXPECT_DOUBLE_EQ(s.rekeys_per_s.child_mean, 0);
+  EXPECT_EQ(s.sut_peak.half_open, 0u);
+}
+
+TEST(TimelineMetrics, AttemptRateIsCountOverSpanLikeTheSetupRate) {
+  EXPECT_DOUBLE_EQ(rate_over(1000, 0.5, 2.5), 500);
+  EXPECT_DOUBLE_EQ(rate_over(1, 3.0, 3.0), 1);  // one instant: the count itself
+  EXPECT_DOUBLE_EQ(rate_over(0, 0, 0), 0);
+}
+
+TEST(TimelineMetrics, TheNewFieldsRoundTripThroughReportJson) {
+  Report r;
+  RunReport run;
+  run.summary.tunnel_attempts_per_s = 480.5;
+  run.summary.rekeys_per_s = {2, 0.5, 60, 12};
+  run.summary.peak_sas = {120, 90, 118, 35};
+  run.summary.sut_peak = {31, 40};
+  run.timeseries.push_back(second(1, 3, 40));
+  run.timeseries[0].attempts = 250;
+  r.runs.push_back(run);
+  auto j = to_json(r);
+  const auto& sj = j["runs"][0]["summary"];
+  EXPECT_EQ(sj["tunnel_attempts_per_s"], 480.5);
+  EXPECT_EQ(sj["rekeys_per_s"]["child_peak"], 60);
+  EXPECT_EQ(sj["peak_sas"]["ike_pending"], 90);
+  EXPECT_EQ(sj["sut_peak"]["jobs_queued"], 40);
+  EXPECT_EQ(j["runs"][0]["timeseries"][0]["attempts"], 250);
+  auto back = from_json(j);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->runs[0].summary.peak_sas.child_pending, 35u);
+  EXPECT_DOUBLE_EQ(back->runs[0].summary.rekeys_per_s.ike_mean, 0.5);
+  EXPECT_EQ(back->runs[0].timeseries[0].child_rekeys, 40u);
+}
+
+}  // namespace
+}  // namespace ist::reports
