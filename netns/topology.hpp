@@ -107,6 +107,10 @@ class Topology {
   IpPrefix sut_subnet(Family f = Family::v4) const { return AddressPlan::sut_subnet(f); }
   IpAddress sut_subnet_address(Family f = Family::v4) const { return AddressPlan::sut_subnet_address(f); }
   // Peer i's addresses, 0 <= i < spec().peer_count (Family::v6 only with spec().ipv6).
+  // The prefix the peers' IKE addresses are taken from (target.peers with spec().target).
+  IpPrefix peer_ike_range() const {
+    return spec_.target ? spec_.target->peers : AddressPlan::peer_ike_range(Family::v4);
+  }
   // With spec().target: host 1 + i of target.peers (and of target.inner, else the IKE address).
   IpAddress peer_ike_address(std::size_t i, Family f = Family::v4) const {
     return spec_.target ? spec_.target->peers.address.plus(1 + i) : AddressPlan::peer_ike_address(i, f);

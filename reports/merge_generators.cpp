@@ -186,6 +186,7 @@ Result<Report> merge_generator_reports(const std::vector<ShardInput>& inputs, co
   out.scenario_yaml = first.report.scenario_yaml;
   out.backend = first.report.backend;
   out.host = first.report.host;
+  out.target = first.report.target;  // the same gateway (target:) for every generator
   out.command = command;
   out.started_at = first.report.started_at;
   std::map<std::string, std::vector<const RunReport*>> points;  // folder -> each generator's run

@@ -150,6 +150,12 @@ json to_json(const Report& r) {
               {"runs", runs}};
   if (!r.scenario_yaml.empty()) j["scenario_yaml"] = r.scenario_yaml;
   if (!r.merged_from.empty()) j["merged_from"] = r.merged_from;
+  if (r.target) {
+    const TargetInfo& t = *r.target;
+    j["target"] = {{"address", t.address},
+                   {"vendor", t.vendor ? json(*t.vendor) : json(nullptr)},
+                   {"counts_available", t.counts_available}};
+  }
   if (r.generator) j["generator"] = *r.generator;
   if (!r.generators.empty()) j["generators"] = r.generators;
   return j;
@@ -174,6 +180,14 @@ Result<Report> from_json(const json& j) {
     r.host = j.value("host", Host{});
     for (const auto& run : j.at("runs")) r.runs.push_back(run.get<RunReport>());
     r.merged_from = j.value("merged_from", std::vector<MergedShard>{});
+    if (j.contains("target") && j["target"].is_object()) {
+      const json& t = j["target"];
+      TargetInfo info;
+      info.address = t.value("address", "");
+      if (t.contains("vendor") && t["vendor"].is_string()) info.vendor = t["vendor"].get<std::string>();
+      info.counts_available = t.value("counts_available", false);
+      r.target = std::move(info);
+    }
     if (j.contains("generator") && !j["generator"].is_null()) r.generator = j["generator"].get<GeneratorInfo>();
     r.generators = j.value("generators", std::vector<GeneratorRow>{});
     return r;

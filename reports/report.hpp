@@ -230,6 +230,13 @@ struct MergedShard {
   std::string source;  // the folder or file it was read from
 };
 
+// An external gateway's run (target:; extension, absent otherwise).
+struct TargetInfo {
+  std::string address;                // target.address
+  std::optional<std::string> vendor;  // from the IKE_SA_INIT's vendor IDs, when the peers saw any
+  bool counts_available = false;      // the gateway's own counts were read (over target.vici)
+};
+
 // One generator of several driving one gateway (`ikestorm run --generator I/N`; extension,
 // absent otherwise): which block of the scenario's peers it drove, from which prefixes, and
 // how far its real start was from the shared --start-at.
@@ -269,6 +276,7 @@ struct Report {
   Host host;
   std::vector<RunReport> runs;
   std::vector<MergedShard> merged_from;  // only in merged reports
+  std::optional<TargetInfo> target;      // only for a target run
   std::optional<GeneratorInfo> generator;  // only in one generator's report
   std::vector<GeneratorRow> generators;    // only in a merged report of generators
 };

@@ -807,10 +807,13 @@ std::string render_gateway_swanctl_conf(const GatewayAdaptation& a) {
   return out;
 }
 
-std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i) {
-  std::string id = a.peer_id_pattern;
-  if (auto at = id.find("{i}"); at != std::string::npos) id.replace(at, 3, std::to_string(i));
-  return id;
+std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i) { return peer_id_from_pattern(a.peer_id_pattern, i); }
+
+std::string peer_id_from_pattern(std::string pattern, uint32_t i) {
+  const std::string index = std::to_string(i);
+  for (auto at = pattern.find("{i}"); at != std::string::npos; at = pattern.find("{i}", at + index.size()))
+    pattern.replace(at, 3, index);
+  return pattern;
 }
 
 AuthMaterialOptions gateway_material_options(const GatewayAdaptation& a, uint32_t peers,

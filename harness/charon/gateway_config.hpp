@@ -109,5 +109,7 @@ Status apply_gateway_auth(GatewayAdaptation& a, const AuthMaterial& m);
 ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::string& ike_address,
                            const std::string& inner_address, const AuthMaterial* m = nullptr);
 std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i);
+// An identity pattern with every "{i}" replaced by the peer index (peers.id, gateway ids).
+std::string peer_id_from_pattern(std::string pattern, uint32_t i);
 
 }  // namespace ist::charon

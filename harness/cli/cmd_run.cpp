@@ -243,6 +243,23 @@ Result<BackendChoice> choose_backend(const scenario::Scenario& first, const prob
   return Error("unknown backend");
 }
 
+// A target run's first line: what will be sent where, from where, at what rate.
+std::string target_line(const scenario::Scenario& s) {
+  const scenario::Target& t = *s.target;
+  const scenario::Arrival& a = s.peers.arrival;
+  std::ostringstream rate;
+  switch (a.kind) {
+    case scenario::Arrival::Kind::rate: rate << a.rate_per_s << "/s"; break;
+    case scenario::Arrival::Kind::burst: rate << "bursts of " << a.burst; break;
+    case scenario::Arrival::Kind::ramp: rate << a.ramp_from_per_s << " to " << a.ramp_to_per_s << "/s"; break;
+  }
+  std::ostringstream o;
+  o << "target: IKE (UDP 500, 4500) to " << t.address << " only, from " << s.peers.count << " peer(s) in " << t.peers
+    << " and " << t.local << " (a macvlan of " << t.interface << "), connecting at " << rate.str();
+  if (t.vici_host) o << "; vici tcp://" << *t.vici_host << ":" << t.vici_port;
+  return o.str();
+}
+
 // The kernel pieces the points' topology needs (a veth pair and bridges always; tbf for
 // link.rate, nftables for link.loss, TUN for libipsec), as the probe found them in its
 // scratch namespace: a missing one is named with the probe's exact error before anything is
@@ -376,6 +393,7 @@ Sweep run_points(const scenario::Loaded& L, const std::vector<std::size_t>& indi
     if (!po.sut_version.empty()) report.host.strongswan = po.sut_version;
     if (!po.sut_kernel.empty()) report.host.sut_kernel = po.sut_kernel;
     report.real_xfrm = report.real_xfrm || po.real_xfrm;
+    if (po.target) report.target = po.target;
     auto& rr = po.report;
     rr.summary.cpu_s.harness = harness_cpu_s();
     rr.summary.rss_mb.harness = harness_rss_mb();
@@ -481,6 +499,18 @@ struct GeneratorChoice {
   std::optional<reports::GeneratorInfo> info;
   std::optional<std::chrono::system_clock::time_point> start_at;
 };
+
+// What this generator drives and when it starts (--generator, --start-at), said before it runs.
+void print_generator_head(const GeneratorChoice& gen, const scenario::Scenario& first) {
+  if (gen.info) {
+    const reports::GeneratorInfo& g = *gen.info;
+    std::cout << "generator " << g.index << "/" << g.count << ": peers p" << g.first_peer << "..p"
+              << (g.first_peer + g.peers - 1) << " from " << g.peers_prefix
+              << (g.inner_prefix.empty() ? "" : " (inner " + g.inner_prefix + ")") << " via target.local "
+              << first.target->local << "; the gateway routes these prefixes to it\n";
+  }
+  if (gen.start_at) std::cout << "start at " << utc_timestamp(*gen.start_at) << "\n";
+}
 
 Result<GeneratorChoice> apply_generator(const po::variables_map& vm, scenario::Loaded& L) {
   GeneratorChoice out;
@@ -628,20 +658,14 @@ int run_main(const std::vector<std::string>& args) {
                    vm.count("file") ? vm["file"].as<std::string>() : "", setup.backend, setup.charon_version);
   report.generator = gen->info;
 
+  if (first.target) std::cout << target_line(first) << "\n";
   if (!finished.empty())
     std::cout << "resuming: " << (selected->size() - indices.size()) << " of " << selected->size()
               << " point(s) already done\n";
   std::cout << "ikestorm run " << first.name << ": run " << state->run_id() << ", " << indices.size()
             << " point(s), backend " << setup.backend << " (" << setup.reason << ")\n"
             << "report folder: " << *out << "\n";
-  if (gen->info) {
-    const reports::GeneratorInfo& g = *gen->info;
-    std::cout << "generator " << g.index << "/" << g.count << ": peers p" << g.first_peer << "..p"
-              << (g.first_peer + g.peers - 1) << " from " << g.peers_prefix
-              << (g.inner_prefix.empty() ? "" : " (inner " + g.inner_prefix + ")") << " via target.local "
-              << first.target->local << "; the gateway routes these prefixes to it\n";
-  }
-  if (gen->start_at) std::cout << "start at " << utc_timestamp(*gen->start_at) << "\n";
+  print_generator_head(*gen, first);
   std::cout.flush();
 
   const Execution done = execute_points(L, indices, *state, *out, setup, report, gen->start_at);

@@ -80,7 +80,7 @@ charon::ConnSpec CharonFleet::builtin_conn(uint32_t peer) const {
   c.name = peer_conn_name(peer);
   c.local_addrs = {opts_.ike_address(peer)};
   c.remote_addrs = {opts_.sut_address};
-  c.local_id = peer_identity(peer);
+  c.local_id = opts_.peer_id ? opts_.peer_id(peer) : peer_identity(peer);
   c.remote_id = opts_.sut_id;
   c.ike_proposals = opts_.ike_proposals;
   c.esp_proposals = opts_.esp_proposals;

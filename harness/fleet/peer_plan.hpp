@@ -23,6 +23,8 @@ struct PeerPlan {
   charon::ChildLifetimes child;
   bool encap = false;            // force UDP encapsulation
   std::string psk;
+  // Peer i's identity; empty: charon::peer_identity (the harness's own SUT expects those).
+  std::function<std::string(uint32_t)> peer_id;
 };
 
 }  // namespace ist::fleet

@@ -69,7 +69,9 @@ fleet::CharonFleetOptions fleet_options(PointRun& run, const SutPlan& sut, const
 void write_configs(PointRun& run, const SutPlan& sut, const fleet::CharonFleet& fleet) {
   const std::string& dir = run.dir;
   const uint32_t peers = run.peers;
-  if (sut.gateway) {
+  if (run.s.target) {
+    // The gateway is its operator's: no SUT config of ours to show.
+  } else if (sut.gateway) {
     write_file(dir + "/sut/swanctl.conf", charon::render_gateway_swanctl_conf(*sut.gateway), run.rep.notes, 0600);
   } else if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret})) {
     write_file(dir + "/sut/swanctl.conf", *sut_conf, run.rep.notes, 0600);

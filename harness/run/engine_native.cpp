@@ -71,7 +71,7 @@ Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, S
   if (!topo->spec().peer_addresses) {  // the raw prefix packet layer (peer_addresses above)
     native::RawPrefixIoOptions rio;
     rio.interface = topo->peers_link();
-    const auto range = netns::AddressPlan::peer_ike_range(netns::Family::v4);
+    const auto range = topo->peer_ike_range();
     std::copy_n(range.address.bytes.begin(), 4, rio.prefix.begin());
     rio.prefix_length = static_cast<unsigned>(range.length);
     rio.run_in = no.run_in;
@@ -87,7 +87,7 @@ Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, S
   run.rep.notes.push_back("peers.engine native: " + std::to_string(run.peers) +
                           " IKEv2 initiators inside the harness process (their CPU and memory are the harness's), "
                           "packet layer " + (*nf)->io().name());
-  if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret}))
+  if (auto sut_conf = charon::render_swanctl_conf({sut.responder}, {sut.secret}); sut_conf && !s.target)
     write_file(run.dir + "/sut/swanctl.conf", *sut_conf, run.rep.notes, 0600);
   parts.native = nf->get();
   parts.engine = std::move(*nf);

@@ -5,7 +5,8 @@
 //                       events joined with peers, the classifier's inputs
 //   sut_plan.cpp        what the SUT charon runs: settings, responder, auth, user gateway
 //   step_sut.cpp        the SUT kind, chosen in one place (sut_part_for); one file per kind:
-//                       sut_kind_netns.cpp (charon in the SUT namespace), sut_kind_vm.cpp
+//                       sut_kind_netns.cpp (charon in the SUT namespace), sut_kind_vm.cpp,
+//                       sut_kind_target.cpp (an external gateway: target:)
 //   step_engine.cpp     the peer engine, chosen in one place (engine_kind_for); one file per
 //                       engine: engine_charon.cpp (charon fleet), engine_native.cpp
 //   step_traffic.cpp    the native engine's data plane and summary.data
@@ -75,6 +76,7 @@ struct SutPlan {
   std::optional<charon::GatewayAdaptation> gateway;  // sut.config: the user's own gateway
   std::optional<charon::AuthMaterial> material;      // certificates or EAP secrets
   std::vector<charon::ViciRequest> setup;            // vici requests, in order
+  std::string peer_id_pattern;  // the peers' identities, "{i}" = index; empty: the harness's own
 };
 
 struct StartedParts;
@@ -88,6 +90,9 @@ class SutPart {
   virtual std::string charon_backend(const std::string& backend) const { return backend; }
   // Notes on what of the scenario this kind does not apply, said before it starts.
   virtual void note_limits(const scenario::Scenario&, std::vector<std::string>&) const {}
+  // What the kind changes in the plan once plan_sut() made it (target: the peers' credentials
+  // for the gateway instead of the harness's own).
+  virtual Status adjust_plan(PointRun&, SutPlan&) { return ok(); }
   virtual Status start(EventLoop& loop, const SutPlan& plan, PointRun& run, StartedParts& parts) = 0;
   virtual Sut* sut() = 0;  // null until started
   // Puts the data plane's echo sink at the SUT's protected subnet and says how its counts and
@@ -97,10 +102,12 @@ class SutPart {
   virtual void after_phases(const std::vector<reports::TimeseriesPoint>&, PointOutcome&) {}
 };
 
-// PointContext::backend -> the SUT kind (step_sut.cpp): the one place a kind is chosen.
-std::unique_ptr<SutPart> sut_part_for(const std::string& backend);
+// The scenario's target, else PointContext::backend -> the SUT kind (step_sut.cpp): the one
+// place a kind is chosen.
+std::unique_ptr<SutPart> sut_part_for(const scenario::Scenario& s, const std::string& backend);
 std::unique_ptr<SutPart> netns_charon_sut_part();  // sut_kind_netns.cpp
 std::unique_ptr<SutPart> vm_sut_part();            // sut_kind_vm.cpp
+std::unique_ptr<SutPart> target_sut_part();        // sut_kind_target.cpp
 
 // Vici sockets in a short folder of the run's own when the report folder's path is too long
 // for a unix socket; journaled, removed when the point ends.

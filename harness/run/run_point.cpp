@@ -23,7 +23,7 @@ PointOutcome run_point(const scenario::SweepPoint& point, const PointContext& ct
   if (auto st = build_topology(run, engine, parts); !st) return run.fail(st.error());
   observe_kernel(loop, run, parts);
   // 2. The SUT: what it runs, then its kind starts it.
-  parts.sut = sut_part_for(ctx.backend);
+  parts.sut = sut_part_for(run.s, ctx.backend);
   if (auto st = plan_sut(run, parts, sut); !st) return run.fail(st.error());
   if (auto st = parts.sut->start(loop, sut, run, parts); !st) return run.fail(st.error());
   // 3. The peers, and the data plane's traffic through their tunnels.

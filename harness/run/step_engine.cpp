@@ -26,6 +26,8 @@ fleet::PeerPlan peer_plan(const PointRun& run, const SutPlan& sut, const netns::
   plan.child = child_lifetimes(run.eff.peers_child);
   plan.encap = s.peers.encap;
   plan.psk = sut.peer_psk;
+  if (!sut.peer_id_pattern.empty())
+    plan.peer_id = [pattern = sut.peer_id_pattern](uint32_t i) { return charon::peer_id_from_pattern(pattern, i); };
   return plan;
 }
 

@@ -11,6 +11,7 @@ namespace ist::run {
 // whose kernel is elsewhere replaces the SUT namespace's (sut_kind_vm.cpp).
 void observe_kernel(EventLoop& loop, PointRun& run, StartedParts& parts) {
   for (const netns::Namespace* ns : {&parts.topo->sut_ns(), &parts.topo->peers_ns()}) {
+    if (!ns->valid()) continue;  // a target: the gateway's kernel is not ours to watch
     auto st = parts.kernel.add(loop, ns->role(), [ns](const std::function<Status()>& fn) { return ns->run_in(fn); });
     if (!st) run.rep.notes.push_back("kernel XFRM observer for " + ns->name() + ": " + st.error().describe());
   }

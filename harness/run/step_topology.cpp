@@ -1,14 +1,40 @@
 #include "netns/sysctl.hpp"
+#include "netns/target_host_check.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
 
-// 1. The network: two namespaces, the link between them (rate, loss), the peers' addresses.
+namespace {
+
+// target: as the topology's TargetNetwork (the validator read every address already).
+Result<netns::TargetNetwork> target_network(const scenario::Target& t) {
+  netns::TargetNetwork n;
+  n.interface = t.interface;
+  IST_TRY_ASSIGN(n.local, netns::IpPrefix::parse(t.local));
+  IST_TRY_ASSIGN(n.address, netns::IpAddress::parse(t.address));
+  IST_TRY_ASSIGN(n.peers, netns::IpPrefix::parse(t.peers));
+  if (t.inner) {
+    IST_TRY_ASSIGN(n.inner, netns::IpPrefix::parse(*t.inner));
+  }
+  return n;
+}
+
+}  // namespace
+
+// 1. The network: two namespaces, the link between them (rate, loss), the peers' addresses;
+// or, with target:, the peers' namespace on a macvlan of the host interface.
 Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& parts) {
   const scenario::Scenario& s = run.s;
   netns::TopologySpec spec;
   spec.peer_count = run.peers;
   IST_TRY_ASSIGN(spec.peer_addresses, engine.peer_addresses());
+  if (s.target) {
+    IST_TRY_ASSIGN(spec.target, target_network(*s.target));
+    // The loader judged the host already; this reads the next hop to an off-link gateway.
+    netns::TargetHostCheck host = netns::check_target_host(*spec.target);
+    if (!host.problems.empty()) return Error("target: " + host.problems.front());
+    spec.target->via = host.via;
+  }
   if (s.link.rate_bits_per_s) spec.link.rate_bits_per_s = *s.link.rate_bits_per_s;
   spec.link.loss_percent = s.link.loss * 100.0;
   auto topo = netns::Topology::build(*run.ctx.state, spec);

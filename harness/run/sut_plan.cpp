@@ -15,7 +15,7 @@ Result<charon::Backend> sut_backend(PointRun& run, const SutPart& kind) {
   auto backend = charon::parse_backend(kind.charon_backend(run.ctx.backend));
   if (!backend) return std::move(backend).error();
   kind.note_limits(s, run.rep.notes);
-  if (*backend == charon::Backend::libipsec)
+  if (*backend == charon::Backend::libipsec && !s.target)  // a target's ESP is its own
     run.rep.notes.push_back(
         "backend libipsec: ESP is UDP-encapsulated on port 4500 (kernel-libipsec can only receive "
         "ESP in UDP and fakes NAT detection to force it), so the SUT logs every peer as behind NAT; "
@@ -146,7 +146,8 @@ Status plan_sut(PointRun& run, StartedParts& parts, SutPlan& plan) {
   IST_TRY(make_socket_dir(run, parts));
   plan_daemon(run, *parts.topo, backend, parts.socket_dir.path, plan);
   IST_TRY(plan_auth(run, *parts.topo, plan));
-  return plan_setup(plan);
+  IST_TRY(plan_setup(plan));
+  return parts.sut->adjust_plan(run, plan);
 }
 
 }  // namespace ist::run

@@ -267,6 +267,9 @@ struct Traffic {
 // `peers` and `local`. Addresses are text in canonical form (checked by the validator).
 //   target: { address: 198.18.100.1, interface: eth1, local: 198.18.100.50/24,
 //             peers: 198.19.0.0/17, inner: 198.19.128.0/17, vici: tcp://198.18.100.1:4502 }
+// peers.arrival against a target when the file writes none (someone's gateway: gently).
+inline constexpr double kTargetDefaultArrivalPerS = 100;
+
 struct Target {
   std::string address;                // the gateway's IKE address
   std::string interface;              // the host interface on the gateway's network

@@ -88,6 +88,23 @@ TEST(ReportJson, WriteAndReadFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ReportJson, TargetOnlyInTargetRunsWithVendorNullWhenUnseen) {
+  Report r;
+  EXPECT_FALSE(to_json(r).contains("target"));
+  r.target = TargetInfo{"198.18.100.1", std::nullopt, true};
+  auto j = to_json(r);
+  ASSERT_TRUE(j.contains("target"));
+  EXPECT_EQ(j["target"]["address"], "198.18.100.1");
+  EXPECT_TRUE(j["target"]["vendor"].is_null());
+  EXPECT_EQ(j["target"]["counts_available"], true);
+  r.target->vendor = "strongSwan";
+  auto back = from_json(to_json(r));
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back->target.has_value());
+  EXPECT_EQ(back->target->vendor.value_or(""), "strongSwan");
+  EXPECT_TRUE(back->target->counts_available);
+}
+
 TEST(ReportJson, MergedFromOnlyInMergedReports) {
   Report r;
   EXPECT_FALSE(to_json(r).contains("merged_from"));

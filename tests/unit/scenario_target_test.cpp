@@ -25,8 +25,8 @@ target:
   vici: tcp://198.18.100.1:4502
 )";
 
-// The problems of a load, one per line, without the run-path refusal that goes away when the
-// target SUT lands.
+// The problems of a load, one per line (the run-path refusal of before the target SUT is
+// gone: ReadsEveryKeyAsTypedSettings shows a target loads clean).
 std::string problems(const LoadOutcome& out) {
   std::string s;
   for (const auto& d : out.diagnostics.items())
@@ -39,6 +39,33 @@ std::string problems(const LoadOutcome& out) {
 TEST(ScenarioTarget, ReadsEveryKeyAsTypedSettings) {
   auto out = load_yaml(kTarget);
   ASSERT_EQ(problems(out), "");
+}
+
+TEST(ScenarioTarget, RunsWithAGentleDefaultArrivalUnlessOneIsWritten) {
+  auto out = load_yaml(kTarget);
+  ASSERT_TRUE(out.ok()) << out.diagnostics.str();
+  const Scenario& s = out.loaded->points.front().scenario;
+  EXPECT_EQ(s.peers.arrival.kind, Arrival::Kind::rate);
+  EXPECT_DOUBLE_EQ(s.peers.arrival.rate_per_s, kTargetDefaultArrivalPerS);
+  auto written = load_yaml(std::string(kTarget) + "\n" + "phases: [{connect: {}}]\n");
+  ASSERT_TRUE(written.ok()) << written.diagnostics.str();
+  std::string text = kTarget;
+  text.replace(text.find("  count: 1000\n"), 14, "  count: 1000\n  arrival: {rate: 700/s}\n");
+  auto fast = load_yaml(text);
+  ASSERT_TRUE(fast.ok()) << fast.diagnostics.str();
+  EXPECT_DOUBLE_EQ(fast.loaded->points.front().scenario.peers.arrival.rate_per_s, 700);
+  auto local = load_yaml("peers: {count: 10}\n");
+  ASSERT_TRUE(local.ok());
+  EXPECT_DOUBLE_EQ(local.loaded->points.front().scenario.peers.arrival.rate_per_s, 500);  // no target: as before
+}
+
+TEST(ScenarioTarget, WhatATargetRunCannotDoYetIsRefused) {
+  std::string certs = kTarget;
+  certs.replace(certs.find("  psk_file: gw/gw.psk\n"), 22, "  auth: ecdsa\n  ca_cert: gw/gw.psk\n  ca_key: gw/gw.psk\n");
+  const std::string p = problems(load_yaml(certs));
+  EXPECT_NE(p.find("peers.auth: certificates are not supported with target: yet"), std::string::npos) << p;
+  const std::string config = problems(load_yaml(std::string(kTarget) + "sut:\n  config: {swanctl_conf: gw/swanctl.conf}\n"));
+  EXPECT_NE(config.find("sut.config: not with target: yet"), std::string::npos) << config;
 }
 
 TEST(ScenarioTarget, FileProblemsHaveTheirPlace) {

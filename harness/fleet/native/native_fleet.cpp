@@ -19,6 +19,16 @@ using native::Bytes;
 
 namespace {
 
+// An identity string typed as charon types one: an IPv4 address, user@host as an RFC 822
+// address, "@name" as the FQDN name, anything else as an FQDN.
+native::IdPayload identity_payload(const std::string& id) {
+  if (native::Bytes v4(4); ::inet_pton(AF_INET, id.c_str(), v4.data()) == 1)
+    return native::IdPayload{native::id_type::ipv4_addr, std::move(v4)};
+  if (!id.empty() && id[0] == '@') return native::IdPayload{native::id_type::fqdn, native::to_bytes(id.substr(1))};
+  if (id.find('@') != std::string::npos) return native::IdPayload{native::id_type::rfc822_addr, native::to_bytes(id)};
+  return native::IdPayload{native::id_type::fqdn, native::to_bytes(id)};
+}
+
 Result<Bytes> address_bytes(const std::string& text) {
   Bytes out(16);
   if (::inet_pton(AF_INET, text.c_str(), out.data()) == 1) {
@@ -116,7 +126,7 @@ Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeF
   shared->esp = f->esp_suite_;
   shared->psk = native::to_bytes(f->opts_.psk);
   if (!f->opts_.sut_id.empty())
-    shared->remote_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(f->opts_.sut_id)};
+    shared->remote_id = identity_payload(f->opts_.sut_id);
   for (const auto& ts : f->opts_.remote_ts) {
     IST_TRY_ASSIGN(auto sel, selector_of(ts));
     shared->ts_remote.push_back(std::move(sel));
@@ -173,7 +183,7 @@ native::Millis NativeFleet::now_ms() const {
 native::InitiatorPeerConfig NativeFleet::config_for(uint32_t peer) const {
   native::InitiatorPeerConfig c;
   c.local = native::Endpoint{address_bytes(opts_.ike_address(peer)).value(), native::ike_port};
-  c.local_id = native::IdPayload{native::id_type::fqdn, native::to_bytes(peer_identity(peer))};
+  c.local_id = identity_payload(opts_.peer_id ? opts_.peer_id(peer) : peer_identity(peer));
   if (auto inner = selector_of(opts_.inner_address(peer))) c.ts_local = {std::move(*inner)};
   return c;
 }

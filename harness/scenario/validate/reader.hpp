@@ -183,7 +183,7 @@ class Validator {
   void read_target_vici(const Node* n, const std::optional<netns::IpPrefix>& address, Target& t);
   void read_credentials(MapReader& r, Peers& p);
   // sut.* (but config, unresponsive_after), traffic and backend vm refused; credentials needed.
-  void check_target(const Node& doc, const Scenario& s);
+  void check_target(const Node& doc, Scenario& s);
 
   const ValidateContext& ctx_;
   Diagnostics& diag_;

@@ -151,7 +151,7 @@ void Validator::read_credentials(MapReader& r, Peers& p) {
 
 // What a target run cannot take: the harness's own SUT settings, traffic, the vm backend;
 // and what it needs: credentials the gateway accepts. Keys are judged where they were written.
-void Validator::check_target(const Node& doc, const Scenario& s) {
+void Validator::check_target(const Node& doc, Scenario& s) {
   const Node* peers = under(&doc, "peers");
   if (!s.target) {
     for (const char* key : {"psk_file", "ca_cert", "ca_key", "id", "remote_id", "remote_ts"})
@@ -165,8 +165,11 @@ void Validator::check_target(const Node& doc, const Scenario& s) {
   const Target& tg = *s.target;
   if (ctx_.target_host_check && !tg.address.empty() && !tg.interface.empty() && !tg.local.empty() && !tg.peers.empty())
     for (const auto& problem : ctx_.target_host_check(tg)) diag_.add(target->origin, problem);
-  // Until the target SUT lands (run/sut_kind_target.cpp), a run cannot honour target: at all.
-  diag_.add(target->origin, "target: external gateways are not runnable yet");
+  // Someone else's gateway: without an arrival written in the file, a gentle one.
+  if (under(peers, "arrival") == nullptr) s.peers.arrival = Arrival{.rate_per_s = kTargetDefaultArrivalPerS};
+  if (const Node* config = under(under(&doc, "sut"), "config"))
+    diag_.add(config->origin, "sut.config: not with target: yet (deriving the peers' settings from the gateway's "
+                              "config comes later); write peers.psk_file, id, remote_id and remote_ts");
   if (const Node* sut = under(&doc, "sut"); sut != nullptr && sut->is_map()) {
     for (const Entry& e : sut->entries)
       if (e.key != "config" && e.key != "unresponsive_after")
@@ -194,6 +197,9 @@ void Validator::check_target(const Node& doc, const Scenario& s) {
       if (!c.ca_cert || !c.ca_key)
         diag_.add(at->origin, "peers.ca_cert and peers.ca_key: needed with target: and certificate auth (a CA "
                               "the gateway trusts; the peers' certificates are issued from it)");
+      else
+        diag_.add(at->origin, "peers.auth: certificates are not supported with target: yet (peer certificates "
+                              "issued from peers.ca_cert come later); use psk with peers.psk_file");
       break;
     case Auth::eap_mschapv2:
       diag_.add(at->origin, "peers.auth: eap-mschapv2 is not supported with target: yet");
