@@ -97,6 +97,16 @@ std::vector<TimeseriesPoint> fold_timeseries(const std::vector<const RunReport*>
   return out;
 }
 
+// The scenario as the generators of one run share it: each gives its own target.local (and
+// its node's target.interface) with --set, the rest is the same for all.
+nlohmann::json shared_part(nlohmann::json scenario) {
+  if (scenario.contains("target") && scenario["target"].is_object()) {
+    scenario["target"].erase("local");
+    scenario["target"].erase("interface");
+  }
+  return scenario;
+}
+
 }  // namespace
 
 Result<bool> are_generator_reports(const std::vector<ShardInput>& inputs) {
@@ -156,9 +166,9 @@ Result<Report> merge_generator_reports(const std::vector<ShardInput>& inputs, co
     if (g.count != g0.count)
       return Error("merge: " + who + " is one of " + std::to_string(g.count) + " generators, " + first.source +
                    " one of " + std::to_string(g0.count));
-    if (r.scenario != first.report.scenario)
+    if (shared_part(r.scenario) != shared_part(first.report.scenario))
       return Error("merge: " + who + " ran a different scenario than " + first.source +
-                   "; only the generators of one run merge");
+                   " (target.local and target.interface may differ); only the generators of one run merge");
     if (g.start_at != g0.start_at)
       return Error("merge: " + who + " started at " + (g.start_at.empty() ? "no --start-at" : g.start_at) + ", " +
                    first.source + " at " + (g0.start_at.empty() ? "no --start-at" : g0.start_at) +

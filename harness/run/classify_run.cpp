@@ -244,11 +244,16 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
     for (std::size_t i = 0; i < in.peer_addresses.size() && i < in.peer_names.size(); ++i)
       name_of_address.emplace(in.peer_addresses[i], in.peer_names[i]);
     charon::LogJoiner joiner;
+    uint64_t foreign = 0;  // lines about others' addresses (sut_shared)
     auto sink = [&](const charon::JoinedLogEvent& j) {
       if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
         reached_sut.insert(j.peer_address);
       auto e = charon::observe_charon_log_event(j, Side::responder);
       if (!e) return;
+      if (in.sut_shared && !e->address.empty() && !name_of_address.count(e->address)) {
+        ++foreign;
+        return;
+      }
       if (auto it = name_of_address.find(e->address); it != name_of_address.end() && e->peer != it->second) {
         if (!e->peer.empty()) e->evidence.push_back("the SUT names the peer '" + e->peer + "'");
         e->peer = it->second;
@@ -264,6 +269,10 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
     if (!charon::for_each_log_line_in_file(in.sut_log, [&](const charon::LogEvent& e) { joiner.feed(e, sink); }))
       out.notes.push_back("the SUT's log " + in.sut_log + " could not be read whole: its records may be missing");
     joiner.finish(sink);
+    if (foreign != 0)
+      out.notes.push_back("the gateway's log: " + std::to_string(foreign) +
+                          " event(s) about addresses that are not this run's peers left out (other generators "
+                          "or clients)");
   }
 
   // Attribute the address-less limit drops to the peers that never reached the SUT.
@@ -287,8 +296,9 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
       joined.push_back(std::move(e));
     }
     if (joined.empty()) {
-      // Nothing to attribute them to (e.g. a retry got through): keep them as they are.
-      out.events.insert(out.events.end(), limit_hits.begin(), limit_hits.end());
+      // Nothing to attribute them to (e.g. a retry got through): keep them as they are,
+      // unless the gateway is shared (they may be anyone's).
+      if (!in.sut_shared) out.events.insert(out.events.end(), limit_hits.begin(), limit_hits.end());
     } else {
       out.notes.push_back(std::to_string(limit_hits.size()) + " IKE_SA-limit drops in the SUT log attributed to " +
                           std::to_string(joined.size()) + " peer(s) that never reached the SUT");

@@ -29,6 +29,10 @@ struct ClassifyInput {
   std::chrono::milliseconds deadline_ike{10000}, deadline_child{5000};
   std::string sut_log;                      // path of the SUT's filelog ("" = none)
   double teardown_start_s = -1;             // deletes after this are the harness's own
+  // An external gateway serves others too (other generators of one run, real clients): its
+  // lines about addresses that are not this run's peers are left out, and so are limit drops
+  // that no peer of this run can be joined with.
+  bool sut_shared = false;
   // Kernel XFRM notifications that name a peer (harness/xfrm RunObserver joined by address):
   // ACQUIRE, EXPIRE, SA deletes, from the SUT's or the peers' namespace.
   struct KernelEvent {

@@ -1,3 +1,4 @@
+#include "charon/auth_material.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -26,8 +27,14 @@ fleet::PeerPlan peer_plan(const PointRun& run, const SutPlan& sut, const netns::
   plan.child = child_lifetimes(run.eff.peers_child);
   plan.encap = s.peers.encap;
   plan.psk = sut.peer_psk;
+  // Identities follow the global index (one of several generators drives peers first..).
+  const auto first = static_cast<uint32_t>(s.peers.first_index);
   if (!sut.peer_id_pattern.empty())
-    plan.peer_id = [pattern = sut.peer_id_pattern](uint32_t i) { return charon::peer_id_from_pattern(pattern, i); };
+    plan.peer_id = [pattern = sut.peer_id_pattern, first](uint32_t i) {
+      return charon::peer_id_from_pattern(pattern, first + i);
+    };
+  else if (first != 0)
+    plan.peer_id = [first](uint32_t i) { return charon::peer_identity(first + i); };
   return plan;
 }
 

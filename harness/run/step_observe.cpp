@@ -77,6 +77,7 @@ void classify(PointRun& run, StartedParts& parts, const Orchestrator& orch, Orch
       ci.peer_addresses.push_back(tp->peer_ike_address(i).str());
     }
     ci.run_start = orch.start_time();
+    ci.sut_shared = run.s.target.has_value();
     ci.run_start_wall = r.wall_start;
     ci.deadline_ike = s.peers.deadline_ike;
     ci.deadline_child = s.peers.deadline_child;

@@ -2,6 +2,10 @@
 // (or to QUEUE_DROP_NO_MM for a failed vici initiate) now ends as what it is: unclassified with
 // its evidence, a harness fault without a code, or an abandoned attempt that is no failure.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "fleet/charon_events.hpp"
 #include "fleet/peer_tracker.hpp"
@@ -147,6 +151,46 @@ TEST(SutDeath, UpPeersAreLostOnceAndLeaveTheActiveCounts) {
   EXPECT_EQ(tr.established(), 0u);
   EXPECT_EQ(tr.ever_established(), 2u);
   EXPECT_EQ(tr.connecting(), 1u);
+}
+
+}  // namespace
+}  // namespace ist
+
+namespace ist {
+namespace {
+
+// A shared gateway's log (an external target: other generators and clients use it too):
+// what it says about addresses that are not this run's peers is not this run's failure.
+TEST(SharedGateway, OthersAddressesAreLeftOut) {
+  char dir[] = "/tmp/ist-shared-gw-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string log = std::string(dir) + "/gateway.log";
+  {
+    std::ofstream f(log);
+    f << "Jan  1 00:00:01 07[IKE] <rw|5> 198.19.64.9 is initiating an IKE_SA\n"
+         "Jan  1 00:00:01 07[IKE] <rw|5> tried 1 shared key for 'gw' - 'peer-500', but MAC mismatched\n";
+  }
+  fleet::PeerTracker tr(1);
+  const MonoTime t0{};
+  tr.observe({K::initiate_sent, 0, t0, ""});
+  tr.observe({K::ike_up, 0, t0 + 10ms, ""});
+  tr.observe({K::child_up, 0, t0 + 10ms, ""});
+  run::ClassifyInput in;
+  in.tracker = &tr;
+  in.peer_names = {"p0"};
+  in.peer_addresses = {"198.19.0.1"};
+  in.run_start = t0;
+  in.sut_log = log;
+  reports::RunReport alone, shared;
+  run::classify_point(in, alone);
+  EXPECT_EQ(alone.codes.count("ERROR_IPSEC_IKE_AUTH_FAIL"), 1u);  // the harness's own SUT: every line is ours
+  in.sut_shared = true;
+  auto out = run::classify_point(in, shared);
+  EXPECT_TRUE(shared.codes.empty());
+  ASSERT_FALSE(out.notes.empty());
+  EXPECT_NE(out.notes.back().find("1 event(s) about addresses that are not this run's peers"), std::string::npos)
+      << out.notes.back();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -110,6 +110,13 @@ TEST(MergeGenerators, RefusesReportsOfDifferentRuns) {
   auto other_scenario = merge_generator_reports({{generator(1, 2, {1}), "g1"}, {changed, "g2"}}, "m");
   ASSERT_FALSE(other_scenario.ok());
   EXPECT_NE(other_scenario.error().describe().find("different scenario"), std::string::npos);
+  Report own_local = generator(2, 2, {1});  // each generator's own target.local is the same run
+  Report first = generator(1, 2, {1});
+  first.scenario["target"] = {{"address", "198.18.100.1"}, {"local", "198.18.100.50/24"}, {"interface", "eth1"}};
+  own_local.scenario["target"] = {{"address", "198.18.100.1"}, {"local", "198.18.100.51/24"}, {"interface", "ens4"}};
+  EXPECT_TRUE(merge_generator_reports({{first, "g1"}, {own_local, "g2"}}, "m").ok());
+  own_local.scenario["target"]["address"] = "198.18.100.2";
+  EXPECT_FALSE(merge_generator_reports({{first, "g1"}, {own_local, "g2"}}, "m").ok());
   auto twice = merge_generator_reports({{generator(1, 2, {1}), "a"}, {generator(1, 2, {1}), "b"}}, "m");
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.error().describe().find("generator 1 is both a and b"), std::string::npos);
