@@ -67,7 +67,7 @@ fi
 step "pytest (tests/e2e)"
 marker=(-m "not long")
 [ "${IST_LONG:-0}" = 1 ] && marker=()
-/usr/bin/python3 -m pytest tests/e2e "${marker[@]}" -q -rs
+/usr/bin/python3 -m pytest tests/e2e "${marker[@]}" -q -rs --durations=25
 rc=$?
 [ $rc -ne 0 ] && status=1
 

@@ -57,7 +57,7 @@ Status queue_addresses(RtnlBatch& batch, int type, int flags, int ifindex,
                        const std::vector<IpPrefix>& addrs, const AddressOptions& opts) {
   const char* verb = type == RTM_NEWADDR ? "adding address " : "removing address ";
   for (const auto& p : addrs) {
-    if (!in_harness_range(p.address))
+    if (!opts.user_given && !in_harness_range(p.address))
       return Error(p.address.str() + " is outside the harness's ranges (198.18.0.0/15, 2001:2::/48)");
     MsgPtr m = address_msg(type, flags, ifindex, p, opts);
     if (!m) return Error("building a netlink address message");
@@ -145,8 +145,8 @@ Status remove_addresses(const NlSocket& sock, int ifindex, const std::vector<IpP
   return batch.flush();
 }
 
-Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex) {
-  if (!in_harness_range(dst.address) || !in_harness_range(gateway))
+Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex, bool user_given) {
+  if (!user_given && (!in_harness_range(dst.address) || !in_harness_range(gateway)))
     return Error("route " + dst.str() + " via " + gateway.str() + " is outside the harness's ranges");
   MsgPtr m = new_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
   rtmsg rt{};

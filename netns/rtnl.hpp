@@ -37,6 +37,10 @@ class RtnlBatch {
 struct AddressOptions {
   bool no_prefix_route = false;  // IFA_F_NOPREFIXROUTE: keep the prefix length, add no route
   bool no_dad = true;            // IFA_F_NODAD: IPv6 addresses usable at once
+  // Addresses the user named for an external target (target.local, target.peers/inner), in a
+  // namespace of the run's own, after the target host check: not held to the harness's
+  // ranges, which bound every address the harness picks itself.
+  bool user_given = false;
 };
 
 Status add_addresses(const NlSocket& sock, int ifindex, const std::vector<IpPrefix>& addrs,
@@ -46,7 +50,9 @@ Status add_addresses(RtnlBatch& batch, int ifindex, const std::vector<IpPrefix>&
                      const AddressOptions& opts = {});
 Status remove_addresses(const NlSocket& sock, int ifindex, const std::vector<IpPrefix>& addrs);
 // `dst` via `gateway` out of `ifindex` in the main table.
-Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex);
+// `user_given`: the route to an external target the user named (see AddressOptions).
+Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex,
+                 bool user_given = false);
 
 // A link of a kind that needs no attributes (e.g. "bridge"), created down.
 Status create_simple_link(const NlSocket& sock, const std::string& name, const std::string& kind);

@@ -84,10 +84,10 @@ Status Topology::build_target(RunState& state) {
   IST_TRY_ASSIGN(NlSocket peers_sock, peers_.open_netlink());
   IST_TRY_ASSIGN(int mv, link_index(peers_sock, peers_link_));
   IST_TRY(set_link_up(peers_sock, 1));  // lo
-  IST_TRY(add_addresses(peers_sock, mv, {t.local}));
+  IST_TRY(add_addresses(peers_sock, mv, {t.local}, AddressOptions{.user_given = true}));
   IST_TRY(set_link_up(peers_sock, mv));
   // On local's network the prefix route reaches the gateway; elsewhere the host's next hop.
-  if (t.via) IST_TRY(add_route(peers_sock, IpPrefix{t.address, 32}, *t.via, mv));
+  if (t.via) IST_TRY(add_route(peers_sock, IpPrefix{t.address, 32}, *t.via, mv, /*user_given=*/true));
   return ok();
 }
 

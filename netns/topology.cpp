@@ -173,8 +173,10 @@ Status Topology::build_peer_addresses() {
     holders_.push_back(name);
     holder_ifs.push_back(ifindex);
     const std::size_t last = std::min(addrs.size(), first + kAddressesPerHolder);
-    IST_TRY(add_addresses(batch, ifindex, {addrs.begin() + static_cast<std::ptrdiff_t>(first),
-                                           addrs.begin() + static_cast<std::ptrdiff_t>(last)}));
+    IST_TRY(add_addresses(batch, ifindex,
+                          {addrs.begin() + static_cast<std::ptrdiff_t>(first),
+                           addrs.begin() + static_cast<std::ptrdiff_t>(last)},
+                          AddressOptions{.user_given = spec_.target.has_value()}));
   }
   IST_TRY(batch.flush());
   for (int ifindex : holder_ifs) IST_TRY(set_link_up(peers_sock, ifindex));

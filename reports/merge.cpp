@@ -36,19 +36,25 @@ std::string first_difference(const json& a, const json& b) {
 }
 }  // namespace
 
+Report merged_head(const Report& first, const std::string& command) {
+  Report out;
+  out.schema_version = first.schema_version;
+  out.tool_version = first.tool_version;
+  out.scenario = first.scenario;
+  out.scenario_yaml = first.scenario_yaml;
+  out.backend = first.backend;
+  out.real_xfrm = first.real_xfrm;
+  out.host = first.host;
+  out.target = first.target;  // the same gateway (target:) in every input
+  out.command = command;
+  out.started_at = first.started_at;
+  return out;
+}
+
 Result<Report> merge_reports(const std::vector<ShardInput>& shards, const std::string& command) {
   if (shards.empty()) return Error("merge: no reports given");
   const ShardInput& first = shards.front();
-  Report out;
-  out.schema_version = first.report.schema_version;
-  out.tool_version = first.report.tool_version;
-  out.scenario = first.report.scenario;
-  out.scenario_yaml = first.report.scenario_yaml;
-  out.backend = first.report.backend;
-  out.real_xfrm = first.report.real_xfrm;
-  out.host = first.report.host;
-  out.command = command;
-  out.started_at = first.report.started_at;
+  Report out = merged_head(first.report, command);
 
   std::map<std::string, std::string> point_source;  // folder -> shard it came from
   std::vector<std::string> ids;

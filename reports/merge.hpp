@@ -25,6 +25,11 @@ struct ShardInput {
   std::string source;  // where it was read from (for messages and merged_from)
 };
 
+// A merged report's head, from the first input: schema and tool versions, the scenario (as
+// effective and as written), backend, real_xfrm, host, target, started_at; `command` is the
+// merge's own command line. Runs and the list of inputs are the caller's.
+Report merged_head(const Report& first, const std::string& command);
+
 // One report from shards of the same sweep. Refuses (Error) when the scenarios (the
 // effective documents) or backends differ, when two shards hold the same point, or when
 // there is nothing to merge. runs[] are ordered by point number; each shard is listed in

@@ -189,16 +189,7 @@ Result<Report> merge_generator_reports(const std::vector<ShardInput>& inputs, co
     return Error("merge: generator(s) " + missing + " of " + std::to_string(g0.count) +
                  " missing: a merged report of part of the load would read as the whole");
 
-  Report out;
-  out.schema_version = first.report.schema_version;
-  out.tool_version = first.report.tool_version;
-  out.scenario = first.report.scenario;
-  out.scenario_yaml = first.report.scenario_yaml;
-  out.backend = first.report.backend;
-  out.host = first.report.host;
-  out.target = first.report.target;  // the same gateway (target:) for every generator
-  out.command = command;
-  out.started_at = first.report.started_at;
+  Report out = merged_head(first.report, command);
   std::map<std::string, std::vector<const RunReport*>> points;  // folder -> each generator's run
   std::vector<std::string> order;
   for (std::uint32_t i = 1; i <= g0.count; ++i) {

@@ -266,9 +266,12 @@ std::string target_line(const scenario::Scenario& s) {
 // created (a minimal kernel, e.g. a guest without the bridge module).
 Status check_topology_pieces(const scenario::Loaded& L, const std::vector<std::size_t>& indices,
                              const std::string& backend, const probe::HostCapabilities& caps) {
-  // A target's peers leave through a macvlan of the host's interface: no veth, no bridge.
+  // A target's peers leave through a macvlan of the host's interface (no veth); the charon
+  // engine's peer addresses still sit on port-less bridges.
+  const scenario::Scenario& first = L.points.front().scenario;
   std::vector<std::pair<const char*, const probe::Check*>> needed;
-  if (!L.points.front().scenario.target) needed = {{"veth", &caps.veth}, {"bridge", &caps.bridge}};
+  if (!first.target) needed = {{"veth", &caps.veth}, {"bridge", &caps.bridge}};
+  else if (first.peers.engine == scenario::Engine::charon) needed = {{"bridge", &caps.bridge}};
   bool rate = false, loss = false;
   for (auto k : indices) {
     rate = rate || L.points[k].scenario.link.rate_bits_per_s.has_value();

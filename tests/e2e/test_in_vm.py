@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from vm_leftovers import assert_nothing_left, qemu_pids_of
+
 REPO = Path(__file__).resolve().parents[2]
 QUEUE_DROP_NO_MM = REPO / "scenarios" / "taxonomy" / "queue-drop-no-mm.yaml"
 
@@ -26,30 +28,6 @@ def in_vm_run_id(stderr: str) -> str:
     m = re.search(r"in-vm: run ([0-9a-f]{6})", stderr)
     assert m, f"no --in-vm run id in:\n{stderr}"
     return m.group(1)
-
-
-def qemu_pids_of(run_id: str) -> list:
-    """qemu processes whose command line names this run's tap (ist<runid>vm)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
-        except OSError:
-            continue
-        if "qemu-system" in cmd and f"ist{run_id}vm" in cmd:
-            pids.append(int(entry))
-    return pids
-
-
-def assert_nothing_left(run_id: str):
-    assert qemu_pids_of(run_id) == [], "qemu of this run left behind"
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"ist-{run_id}" not in netns, f"namespaces of run {run_id} left:\n{netns}"
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    assert f"ist{run_id}" not in links
-    assert not os.path.exists(f"/run/ikestorm/{run_id}"), "run state folder left behind"
 
 
 def run_in_vm(run_ikestorm, out, *args, timeout=300):
@@ -170,6 +148,7 @@ def wait_for_line(proc, pattern, timeout):
     return None, text
 
 
+@pytest.mark.long  # 25-45 s of a guest booting and stopping; the host's Ctrl-C path is in the default set
 def test_in_vm_ctrl_c_stops_the_guest_and_keeps_the_report(ikestorm_bin, needs_root, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([str(ikestorm_bin), "run", "--in-vm", "--peers", "4", "--set",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from vm_leftovers import assert_nothing_left, qemu_pids_of
+
 REPO = Path(__file__).resolve().parents[2]
 VM_SMOKE = REPO / "scenarios" / "vm" / "vm-smoke.yaml"
 VM_QUICK = REPO / "scenarios" / "vm" / "vm-quick.yaml"
@@ -24,30 +26,6 @@ def run_id_of(stdout: str) -> str:
     m = re.search(r"run ([0-9a-f]{6})", stdout)
     assert m, f"no run id in output:\n{stdout}"
     return m.group(1)
-
-
-def qemu_pids_of(run_id: str) -> list:
-    """qemu processes whose command line names this run's tap (ist<runid>vm)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
-        except OSError:
-            continue
-        if "qemu-system" in cmd and f"ist{run_id}vm" in cmd:
-            pids.append(int(entry))
-    return pids
-
-
-def assert_nothing_left(run_id: str):
-    assert qemu_pids_of(run_id) == [], "qemu of this run left behind"
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"ist-{run_id}" not in netns, f"namespaces of run {run_id} left:\n{netns}"
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    assert f"ist{run_id}" not in links
-    assert not os.path.exists(f"/run/ikestorm/{run_id}"), "run state folder left behind"
 
 
 def only_run(out):
