@@ -158,6 +158,9 @@ Result<Report> merge_generator_reports(const std::vector<ShardInput>& inputs, co
   if (inputs.empty()) return Error("merge: no reports given");
   const ShardInput& first = inputs.front();
   const GeneratorInfo& g0 = *first.report.generator;
+  if (g0.count < 1 || g0.count > kMaxMergedGenerators)
+    return Error("merge: " + first.source + " says it is one of " + std::to_string(g0.count) +
+                 " generators (1 .. " + std::to_string(kMaxMergedGenerators) + ")");
   std::vector<const ShardInput*> by_index(g0.count + 1, nullptr);
   for (const auto& in : inputs) {
     const Report& r = in.report;

@@ -7,6 +7,7 @@
 //   - the timeseries summed per second on the shared clock (they started at one instant);
 //   - the gateway's own counts (its list-sas, its vici stats) taken once, not summed;
 //   - one row per generator in generators[].
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@
 #include "reports/report.hpp"
 
 namespace ist::reports {
+
+// As many generators as `run --generator` accepts (scenario/generator.cpp).
+inline constexpr std::uint32_t kMaxMergedGenerators = 1024;
 
 // Whether the inputs are generator reports (all of them: true; none: false); a mix is an Error.
 Result<bool> are_generator_reports(const std::vector<ShardInput>& inputs);

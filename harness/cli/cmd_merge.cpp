@@ -41,15 +41,17 @@ std::error_code copy_run_folder(const fs::path& from, const fs::path& to) {
 void judge_merged(reports::Report& merged) {
   for (auto& run : merged.runs) {
     std::vector<scenario::Expectation> again;
+    std::vector<reports::Expectation> kept;  // not readable as "PATH OP NUMBER": as recorded
     for (const auto& e : run.expectations) {
       const auto space = e.expr.find(' ');
-      if (space == std::string::npos) continue;
-      auto cond = scenario::parse_condition(e.expr.substr(space + 1));
+      auto cond = scenario::parse_condition(space == std::string::npos ? "" : e.expr.substr(space + 1));
       if (const auto* c = std::get_if<scenario::ParsedCondition>(&cond))
         again.push_back({e.expr.substr(0, space), c->op, c->threshold, c->threshold_text, {}});
+      else
+        kept.push_back(e);
     }
     const nlohmann::json run_json = reports::to_json(reports::Report{.runs = {run}})["runs"][0];
-    run.expectations.clear();
+    run.expectations = std::move(kept);
     for (const auto& r : scenario::evaluate(again, run_json)) run.expectations.push_back({r.expr, r.ok, r.observed});
   }
 }

@@ -125,6 +125,10 @@ TEST(MergeGenerators, RefusesReportsOfDifferentRuns) {
   EXPECT_NE(missing.error().describe().find("generator(s) 2 of 3 missing"), std::string::npos);
   auto counts = merge_generator_reports({{generator(1, 2, {1}), "a"}, {generator(2, 3, {1}), "b"}}, "m");
   EXPECT_FALSE(counts.ok());
+  // A hostile count is refused, not allocated.
+  auto huge = merge_generator_reports({{generator(1, 4000000000u, {1}), "a"}}, "m");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().describe().find("one of 4000000000 generators"), std::string::npos);
 }
 
 TEST(MergeGenerators, AMixOfGeneratorAndShardReportsIsRefused) {

@@ -189,8 +189,8 @@ void Validator::check_target(const Node& doc, Scenario& s) {
   switch (s.peers.auth) {
     case Auth::psk:
       if (!c.psk_file && !derived)
-        diag_.add(at->origin, "peers.psk_file: needed with target: and peers.auth psk (the gateway's secret, "
-                              "never inline), or sut.config to derive it from");
+        diag_.add(at->origin, "peers.psk_file: needed with target: and peers.auth psk (a file holding the "
+                              "gateway's secret, never the secret inline)");
       break;
     case Auth::rsa:
     case Auth::ecdsa:
