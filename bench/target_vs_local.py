@@ -9,13 +9,15 @@ For each peer count (default 1,000 and 5,000), with every peer arriving at once 
   local   `ikestorm run` with the harness's own SUT charon (backend libipsec) on the same
           machine, the same peers, proposals and arrival
   setups/s = established / (first initiate -> last CHILD_SA up), from report.json
-Prints target/local (goal >= 0.95).
+Each count is measured --rounds times (default 3), target and local alternating, and the ratio
+of the medians is printed (goal >= 0.95): one round swings either way on a shared machine.
 
-  sudo bench/target_vs_local.py [--peers 1000,5000] [--bin build/harness/cli/ikestorm] [--json out.json]
+  sudo bench/target_vs_local.py [--peers 1000,5000] [--rounds 3] [--bin build/harness/cli/ikestorm] [--json out.json]
 Needs root. Everything it makes (gen-*/gwh-* namespaces, ist-* by ikestorm) is removed.
 """
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,24 +69,36 @@ def main():
     ap.add_argument("--peers", default="1000,5000")
     ap.add_argument("--bin", default=str(REPO / "build" / "harness" / "cli" / "ikestorm"))
     ap.add_argument("--json")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     rows = []
     with tempfile.TemporaryDirectory(prefix="ist-bench-target-") as d:
         tmp = Path(d)
         for n in [int(x) for x in a.peers.split(",")]:
-            t, t_codes = target_run(a.bin, n, tmp)
-            loc, l_codes = local_run(a.bin, n, tmp)
-            ratio = t["setup_rate_per_s"] / loc["setup_rate_per_s"] if loc["setup_rate_per_s"] else 0
-            rows.append({"peers": n, "target": {"established": t["established"], "setups_per_s": t["setup_rate_per_s"],
-                                                "gateway_count": t["sut_ike_sas_at_connect_end"],
-                                                "p99_ms": t["setup_latency_ms"]["p99"], "codes": t_codes},
-                         "local": {"established": loc["established"], "setups_per_s": loc["setup_rate_per_s"],
-                                   "sut_count": loc["sut_ike_sas_at_connect_end"],
-                                   "p99_ms": loc["setup_latency_ms"]["p99"], "codes": l_codes},
+            rounds = []
+            for k in range(a.rounds):
+                (tmp / f"r{k}").mkdir()
+                t, t_codes = target_run(a.bin, n, tmp / f"r{k}")
+                loc, l_codes = local_run(a.bin, n, tmp / f"r{k}")
+                rounds.append({"target": {"established": t["established"], "setups_per_s": t["setup_rate_per_s"],
+                                          "gateway_count": t["sut_ike_sas_at_connect_end"],
+                                          "p99_ms": t["setup_latency_ms"]["p99"], "codes": t_codes},
+                               "local": {"established": loc["established"], "setups_per_s": loc["setup_rate_per_s"],
+                                         "sut_count": loc["sut_ike_sas_at_connect_end"],
+                                         "p99_ms": loc["setup_latency_ms"]["p99"], "codes": l_codes}})
+                print(f"{n:>6} peers round {k + 1}: target {t['established']:>6} up {t['setup_rate_per_s']:8.1f}/s "
+                      f"(gateway count {t['sut_ike_sas_at_connect_end']}, p99 {t['setup_latency_ms']['p99']} ms)   "
+                      f"local {loc['established']:>6} up {loc['setup_rate_per_s']:8.1f}/s "
+                      f"(p99 {loc['setup_latency_ms']['p99']} ms)", flush=True)
+            t_med = statistics.median(r["target"]["setups_per_s"] for r in rounds)
+            l_med = statistics.median(r["local"]["setups_per_s"] for r in rounds)
+            ratio = t_med / l_med if l_med else 0
+            rows.append({"peers": n, "rounds": rounds, "target_median": t_med, "local_median": l_med,
                          "target_over_local": ratio})
-            print(f"{n:>6} peers  target {t['established']:>6} up {t['setup_rate_per_s']:8.1f}/s "
-                  f"(gateway count {t['sut_ike_sas_at_connect_end']})   local {loc['established']:>6} up "
-                  f"{loc['setup_rate_per_s']:8.1f}/s   target/local {ratio:.2f} (goal >= 0.95)", flush=True)
+            print(f"{n:>6} peers  medians of {a.rounds}: target {t_med:.1f}/s  local {l_med:.1f}/s  "
+                  f"target/local {ratio:.2f} (goal >= 0.95)", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2) + "\n")
 
