@@ -79,9 +79,9 @@ def main():
         for n in [int(x) for x in a.peers.split(",")]:
             rounds = []
             for k in range(a.rounds):
-                (tmp / f"r{k}").mkdir()
-                t, t_codes = target_run(a.bin, n, tmp / f"r{k}")
-                loc, l_codes = local_run(a.bin, n, tmp / f"r{k}")
+                (tmp / f"{n}-r{k}").mkdir()
+                t, t_codes = target_run(a.bin, n, tmp / f"{n}-r{k}")
+                loc, l_codes = local_run(a.bin, n, tmp / f"{n}-r{k}")
                 rounds.append({"target": {"established": t["established"], "setups_per_s": t["setup_rate_per_s"],
                                           "gateway_count": t["sut_ike_sas_at_connect_end"],
                                           "p99_ms": t["setup_latency_ms"]["p99"], "codes": t_codes},
