@@ -84,6 +84,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataFault, injected, not_injecta
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataSummary, tunnels, sent, received_by_sut, echoed, received, dropped,
                                                 not_sent, lost, misrouted, unrecognized, sut_udp_rcvbuf_errors,
                                                 agree, faults)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrapTrafficPeer, peer, sent, send_errors, received_by_sut, lost,
+                                                acquires)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrapTrafficSummary, peers, sent, send_errors, received_by_sut, lost,
+                                                misrouted, unrecognized, peers_xfrm_out_no_states,
+                                                sut_xfrm_in_no_states, lost_is_no_state)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 
@@ -109,6 +114,10 @@ void to_json(json& j, const RunReport& r) {
     j["summary"]["data"] = *r.data;
     j["data_tunnels"] = r.data_tunnels;
   }
+  if (r.trap_traffic) {
+    j["summary"]["trap_traffic"] = *r.trap_traffic;
+    j["trap_traffic_peers"] = r.trap_traffic_peers;
+  }
 }
 
 void from_json(const json& j, RunReport& r) {
@@ -132,6 +141,10 @@ void from_json(const json& j, RunReport& r) {
   if (j.contains("summary") && j["summary"].contains("data")) {
     r.data = j["summary"]["data"].get<DataSummary>();
     r.data_tunnels = j.value("data_tunnels", std::vector<DataTunnel>{});
+  }
+  if (j.contains("summary") && j["summary"].contains("trap_traffic")) {
+    r.trap_traffic = j["summary"]["trap_traffic"].get<TrapTrafficSummary>();
+    r.trap_traffic_peers = j.value("trap_traffic_peers", std::vector<TrapTrafficPeer>{});
   }
 }
 

@@ -192,6 +192,28 @@ struct DataSummary {
   std::map<std::string, DataFault> faults;   // bad_spi | replay | after_expiry
 };
 
+// peers.trap_traffic (charon peers, start_action trap; extension present only with it): each
+// peer's datagrams from its inner address through its kernel policy, counted by the sender
+// (sent: the kernel took it; send_errors: the send failed, EAGAIN when the policy's hold queue
+// is full) and by a sink at the SUT's protected address. lost = sent - received_by_sut.
+struct TrapTrafficPeer {
+  std::string peer;
+  uint64_t sent = 0, send_errors = 0, received_by_sut = 0, lost = 0;
+  uint64_t acquires = 0;  // the peers namespace's ACQUIREs for this peer's policy
+};
+
+struct TrapTrafficSummary {
+  uint64_t peers = 0, sent = 0, send_errors = 0, received_by_sut = 0, lost = 0;
+  uint64_t misrouted = 0, unrecognized = 0;  // at the sink
+  // xfrm_stat deltas over the run: the peers' kernel dropping datagrams for want of an SA
+  // (XfrmOutNoStates), the SUT's dropping ESP for an SPI it no longer has (XfrmInNoStates).
+  int64_t peers_xfrm_out_no_states = 0;
+  int64_t sut_xfrm_in_no_states = 0;
+  // lost == peers_xfrm_out_no_states: every lost datagram is one the peers' kernel dropped for
+  // want of an SA, so each peer's loss is its count of such drops.
+  bool lost_is_no_state = false;
+};
+
 inline constexpr std::size_t kMaxRawRecords = 1000;
 inline constexpr std::size_t kMaxFailureRecords = 100000;
 
@@ -216,6 +238,8 @@ struct RunReport {
   std::vector<std::string> notes;    // what the harness changed or noticed, for people
   std::optional<DataSummary> data;    // summary.data in JSON (with traffic only)
   std::vector<DataTunnel> data_tunnels;  // per tunnel (with traffic only)
+  std::optional<TrapTrafficSummary> trap_traffic;   // summary.trap_traffic (peers.trap_traffic only)
+  std::vector<TrapTrafficPeer> trap_traffic_peers;  // per peer that sent (peers.trap_traffic only)
 };
 
 struct Host {

@@ -84,9 +84,10 @@ Status bind_udp4(int fd, const std::array<uint8_t, 4>& address, uint16_t port) {
 }
 
 Result<std::unique_ptr<DataSink>> DataSink::open(EventLoop& loop, unique_fd bound,
-                                                 std::function<std::array<uint8_t, 4>(uint32_t)> inner_source) {
+                                                 std::function<std::array<uint8_t, 4>(uint32_t)> inner_source,
+                                                 bool echo) {
   if (!bound.valid()) return Error("data sink: no socket");
-  std::unique_ptr<DataSink> s(new DataSink(loop, std::move(bound), std::move(inner_source)));
+  std::unique_ptr<DataSink> s(new DataSink(loop, std::move(bound), std::move(inner_source), echo));
   DataSink* self = s.get();
   IST_TRY(loop.add_fd(s->fd_.get(), EPOLLIN, [self](uint32_t) { self->on_readable(); }));
   return s;
@@ -129,6 +130,7 @@ void DataSink::on_readable() {
     }
     ++c.received;
     ++total.received;
+    if (!echo_) continue;
     buf[5] = 1;  // the echo flag (data_plane_probe.hpp layout)
     if (::sendto(fd_.get(), buf, static_cast<size_t>(n), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), from_len) ==
         n) {

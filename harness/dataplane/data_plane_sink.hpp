@@ -47,8 +47,10 @@ class DataSink {
   // `inner_source(peer)` is the IPv4 address (network order) tunnel `peer` sends from; a
   // probe from elsewhere counts as misrouted (empty: not checked). `bound` is a UDP socket already bound (made in
   // the SUT namespace by the caller).
+  // `echo` false: count only (the trap traffic of charon peers, which no one waits for).
   static Result<std::unique_ptr<DataSink>> open(EventLoop& loop, unique_fd bound,
-                                                std::function<std::array<uint8_t, 4>(uint32_t)> inner_source);
+                                                std::function<std::array<uint8_t, 4>(uint32_t)> inner_source,
+                                                bool echo = true);
   ~DataSink();
   DataSink(const DataSink&) = delete;
   DataSink& operator=(const DataSink&) = delete;
@@ -62,14 +64,15 @@ class DataSink {
   void close();
 
  private:
-  DataSink(EventLoop& loop, unique_fd fd, std::function<std::array<uint8_t, 4>(uint32_t)> inner_source)
-      : loop_(loop), fd_(std::move(fd)), inner_source_(std::move(inner_source)) {}
+  DataSink(EventLoop& loop, unique_fd fd, std::function<std::array<uint8_t, 4>(uint32_t)> inner_source, bool echo)
+      : loop_(loop), fd_(std::move(fd)), inner_source_(std::move(inner_source)), echo_(echo) {}
   void on_readable();
 
   EventLoop& loop_;
   unique_fd fd_;
   std::function<std::array<uint8_t, 4>(uint32_t)> inner_source_;
   SinkTally tally_;
+  bool echo_ = true;
 };
 
 // Binds a UDP socket to an IPv4 address and port (with a receive buffer for bursts).

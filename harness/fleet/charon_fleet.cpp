@@ -109,6 +109,11 @@ Result<std::unique_ptr<CharonFleet>> CharonFleet::start(EventLoop& loop, CharonF
   const auto& o = f->opts_;
   f->attempt_timeout_ = retransmit_budget(o.settings) + 5s;
   if (o.trap) IST_TRY(f->open_trap_socket());
+  if (o.trap && o.trap_traffic_per_s > 0) {
+    f->trap_counts_.resize(o.peers);
+    f->trap_next_.resize(o.peers);
+    f->trap_sending_.resize(o.peers);
+  }
 
   IST_TRY(f->start_daemons());
 
@@ -250,10 +255,13 @@ Status CharonFleet::open_trap_socket() {
 }
 
 // One datagram whose source is the peer's inner address (IP_PKTINFO picks it per message):
-// it matches the peer's trap policy, the kernel finds no SA and sends an ACQUIRE.
-void CharonFleet::send_trap_datagram(uint32_t peer) {
+// it matches the peer's trap policy; while no SA is installed the kernel sends an ACQUIRE
+// (one per negotiation) and drops the datagram (larval drop, xfrm_stat XfrmOutNoStates) or
+// holds it in the policy's queue (net.core.xfrm_larval_drop 0), else ESP carries it.
+bool CharonFleet::send_trap_datagram(uint32_t peer, uint64_t n) {
   auto fail = [&](const std::string& why) {
-    emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why, FailureKind::harness});
+    if (n == 0) emit({K::attempt_failed, peer, loop_.clock().now(), "trap trigger: " + why, FailureKind::harness});
+    return false;
   };
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
@@ -264,7 +272,9 @@ void CharonFleet::send_trap_datagram(uint32_t peer) {
       ::inet_pton(AF_INET, src.c_str(), &info.ipi_spec_dst) != 1)
     return fail("not IPv4 addresses: " + src + " -> " + opts_.trap_target);
   static constexpr char kPayload[] = "ikestorm trap trigger";
-  iovec iov{const_cast<char*>(kPayload), sizeof kPayload - 1};
+  std::vector<uint8_t> payload =
+      opts_.trap_payload ? opts_.trap_payload(peer, n) : std::vector<uint8_t>(kPayload, kPayload + sizeof kPayload - 1);
+  iovec iov{payload.data(), payload.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
   msghdr msg{};
   msg.msg_name = &dst;
@@ -279,13 +289,35 @@ void CharonFleet::send_trap_datagram(uint32_t peer) {
   c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
   std::memcpy(CMSG_DATA(c), &info, sizeof info);
   // No SA yet: the kernel drops the datagram (larval drop) or fails the send with EAGAIN
-  // after raising the ACQUIRE; either way the ACQUIRE is what counts.
-  if (::sendmsg(trap_socket_.get(), &msg, 0) < 0 && errno != EAGAIN)
-    fail(src + " -> " + opts_.trap_target + ": " + std::strerror(errno));
+  // (its hold queue for the policy is full); either way the ACQUIRE is what starts the peer.
+  const bool sent = ::sendmsg(trap_socket_.get(), &msg, 0) >= 0;
+  const int err = errno;
+  if (!trap_counts_.empty()) ++(sent ? trap_counts_[peer].sent : trap_counts_[peer].send_errors);
+  if (!sent && err != EAGAIN) return fail(src + " -> " + opts_.trap_target + ": " + std::strerror(err));
+  return sent;
+}
+
+// Trap traffic: one datagram per sending peer, then the next tick 1/rate seconds later (a
+// loop that falls behind sends less, never a burst).
+void CharonFleet::trap_traffic_tick() {
+  trap_timer_.reset();
+  if (!trap_socket_) return;
+  for (uint32_t p = 0; p < trap_sending_.size(); ++p)
+    if (trap_sending_[p]) (void)send_trap_datagram(p, trap_next_[p]++);
+  trap_timer_ = loop_.after(trap_period(), [this] { trap_traffic_tick(); });
 }
 
 void CharonFleet::initiate(uint32_t peer) {
-  if (opts_.trap) return send_trap_datagram(peer);
+  if (opts_.trap && !trap_counts_.empty()) {
+    trap_sending_[peer] = true;
+    (void)send_trap_datagram(peer, trap_next_[peer]++);
+    if (!trap_timer_) trap_timer_ = loop_.after(trap_period(), [this] { trap_traffic_tick(); });
+    return;
+  }
+  if (opts_.trap) {
+    (void)send_trap_datagram(peer, 0);
+    return;
+  }
   vici::Message m;
   m.set("child", child_name_).set("ike", peer_conn_name(peer)).set("timeout", "-1");
   // The reply comes at once (timeout = -1); the outcome arrives as events. A transport error
@@ -301,6 +333,7 @@ void CharonFleet::initiate(uint32_t peer) {
 }
 
 void CharonFleet::terminate(uint32_t peer) {
+  if (peer < trap_sending_.size()) trap_sending_[peer] = false;
   vici::Message m;
   m.set("ike", peer_conn_name(peer)).set("timeout", "-1");
   daemon_of(peer).session->request("terminate", m, [](Result<vici::Message>) {}, 30s);
@@ -337,6 +370,9 @@ Status CharonFleet::stop() {
       first = Error(d.instance.name() + " " + st.describe());
   }
   daemons_.clear();
+  if (trap_timer_) loop_.cancel(*trap_timer_);
+  trap_timer_.reset();
+  std::fill(trap_sending_.begin(), trap_sending_.end(), false);
   trap_socket_.reset();
   return first;
 }

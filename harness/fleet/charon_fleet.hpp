@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,19 @@ struct CharonFleetOptions : PeerPlan {
   std::string trap_target = "198.18.255.1";
   uint16_t trap_port = 9;  // discard; the datagram never leaves without an SA
   std::function<Status(const std::function<Status()>&)> run_in;
+  // Trap traffic (scenario peers.trap_traffic): from its initiate until its terminate, each
+  // peer sends trap_traffic_per_s datagrams per second from its inner address through its
+  // kernel policy to trap_target:trap_port, the payload made by trap_payload(peer, n) (n from
+  // 0; the first one is the trigger). 0 = the one trigger datagram only.
+  double trap_traffic_per_s = 0;
+  std::function<std::vector<uint8_t>(uint32_t peer, uint64_t n)> trap_payload;
+};
+
+// What the trap traffic sent per peer: datagrams the kernel took (sent) and those whose send
+// failed (EAGAIN: a full per-policy hold queue when net.core.xfrm_larval_drop is 0).
+struct TrapTrafficCounts {
+  uint64_t sent = 0;
+  uint64_t send_errors = 0;
 };
 
 // Peer i's IKE identity (the one format, shared with the authentication material).
@@ -73,6 +87,8 @@ class CharonFleet final : public PeerEngine {
   // The connection a peer uses (for the run folder's swanctl.conf rendering).
   charon::ConnSpec conn_for(uint32_t peer) const;
   double load_seconds() const { return load_seconds_; }
+  // Per peer (index), with peers.trap_traffic; empty without.
+  const std::vector<TrapTrafficCounts>& trap_traffic() const { return trap_counts_; }
   const std::vector<std::string>& daemon_logs() const { return daemon_logs_; }
 
  private:
@@ -88,7 +104,12 @@ class CharonFleet final : public PeerEngine {
   Status open_trap_socket();
   Status start_daemons();
   Status subscribe_log_events(const vici::Session::EventHandler& forward);
-  void send_trap_datagram(uint32_t peer);
+  // False when the send failed (the failure is emitted only for the trigger, n == 0).
+  bool send_trap_datagram(uint32_t peer, uint64_t n);
+  void trap_traffic_tick();
+  std::chrono::nanoseconds trap_period() const {
+    return std::chrono::nanoseconds(static_cast<int64_t>(1e9 / opts_.trap_traffic_per_s));
+  }
 
   EventLoop& loop_;
   CharonFleetOptions opts_;
@@ -100,6 +121,10 @@ class CharonFleet final : public PeerEngine {
   double load_seconds_ = 0;
   std::vector<PeerObservation> scratch_;
   unique_fd trap_socket_;  // UDP in the peers namespace; the source is set per datagram
+  std::vector<TrapTrafficCounts> trap_counts_;
+  std::vector<uint64_t> trap_next_;  // per peer: the next datagram's number
+  std::vector<bool> trap_sending_;   // per peer: between initiate and terminate
+  std::optional<EventLoop::TimerId> trap_timer_;
 };
 
 // Charon's total time before an initiator gives up on an unanswered request: the sum of

@@ -225,12 +225,65 @@ std::vector<ObservedEvent> xfrm_counter_observations(const std::vector<reports::
   return out;
 }
 
+// peers.trap_traffic: when every datagram the sink missed is one the peers' kernel counted as
+// dropped for want of an SA (lost == XfrmOutNoStates, summary.trap_traffic.lost_is_no_state),
+// each peer's loss is its own count of such drops: one event per peer that lost any, with its
+// ACQUIREs (which name its policy) as evidence. Fills trap_traffic_peers[].acquires.
+std::vector<ObservedEvent> trap_traffic_observations(const ClassifyInput& in, reports::RunReport& rep) {
+  std::vector<ObservedEvent> out;
+  if (!rep.trap_traffic) return out;
+  std::unordered_map<std::string, uint32_t> index_of;
+  for (uint32_t i = 0; i < in.peer_names.size(); ++i) index_of.emplace(in.peer_names[i], i);
+  std::unordered_map<uint32_t, std::vector<const ClassifyInput::KernelEvent*>> acquires;
+  for (const auto& k : in.kernel_events)
+    if (k.kind == "acquire" && k.ns == "peers") acquires[k.peer].push_back(&k);
+  const auto& t = *rep.trap_traffic;
+  for (auto& p : rep.trap_traffic_peers) {
+    auto it = index_of.find(p.peer);
+    if (it == index_of.end()) continue;
+    const auto& acq = acquires[it->second];
+    p.acquires = acq.size();
+    if (!t.lost_is_no_state || p.lost == 0) continue;
+    ObservedEvent e;
+    e.side = Side::initiator;
+    e.what = Observation::xfrm_out_no_states;
+    e.sa = SaKind::child;
+    e.peer = p.peer;
+    e.address = in.peer_addresses.at(it->second);
+    e.attempt = p.peer + "#trap-traffic";
+    e.t_ms = acq.empty() ? 0 : acq.front()->t_ms;
+    e.count = p.lost;
+    e.evidence = {"trap traffic: " + std::to_string(p.sent) + " datagrams sent from its inner address, " +
+                      std::to_string(p.received_by_sut) + " reached the SUT's protected address: " +
+                      std::to_string(p.lost) + " lost",
+                  "xfrm_stat XfrmOutNoStates +" + std::to_string(t.peers_xfrm_out_no_states) +
+                      " in the peers namespace over the run = all peers' " + std::to_string(t.lost) +
+                      " lost datagrams: each was dropped by the peers' kernel for want of an SA",
+                  std::to_string(acq.size()) + " ACQUIRE(s) for its policy in the peers namespace" +
+                      (acq.empty() ? std::string() : ", the first at t=" + std::to_string(acq.front()->t_ms) + " ms: " +
+                                                         acq.front()->detail)};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
   ClassifyOutput out;
   InitiatorObservations initiators = initiator_observations(in);
   out.events = std::move(initiators.events);
   for (auto& e : kernel_observations(in)) out.events.push_back(std::move(e));
-  for (auto& e : xfrm_counter_observations(rep.timeseries)) out.events.push_back(std::move(e));
+  std::vector<ObservedEvent> per_peer = trap_traffic_observations(in, rep);
+  for (auto& e : xfrm_counter_observations(rep.timeseries)) {
+    // Named per peer above: the peers namespace's anonymous drops are the same datagrams.
+    if (!per_peer.empty() && e.what == Observation::xfrm_out_no_states && e.side == Side::initiator) continue;
+    out.events.push_back(std::move(e));
+  }
+  for (auto& e : per_peer) out.events.push_back(std::move(e));
+  if (rep.trap_traffic && rep.trap_traffic->lost > 0 && !rep.trap_traffic->lost_is_no_state)
+    out.notes.push_back("trap traffic: " + std::to_string(rep.trap_traffic->lost) + " datagrams lost, the peers' kernel "
+                        "counted " + std::to_string(rep.trap_traffic->peers_xfrm_out_no_states) +
+                        " dropped for want of an SA (XfrmOutNoStates): not all losses are the kernel's, so its drops "
+                        "are reported without peers");
 
   // The SUT's side, from its filelog.
   std::vector<ObservedEvent> limit_hits;

@@ -7,6 +7,8 @@ namespace ist::run {
 
 namespace {
 
+constexpr size_t kTrapTrafficSize = 64;  // bytes of UDP payload per trap-traffic datagram
+
 class CharonFleetEngine final : public EngineKind {
  public:
   Status start(EventLoop& loop, const SutPlan& sut, PointRun& run, StartedParts& parts) const override;
@@ -39,6 +41,18 @@ fleet::CharonFleetOptions fleet_options(PointRun& run, const SutPlan& sut, const
     run.rep.notes.push_back("peers.start_action trap: the initiators (kernel-netlink) hold kernel trap policies; each "
                             "peer is started by one UDP datagram from its inner address to " + fo.trap_target +
                             ", whose ACQUIRE starts the IKE_SA");
+    if (s.peers.trap_traffic_per_s > 0) {
+      // The datagrams carry the data plane's probe tag, so the sink at the SUT's protected
+      // address counts them per peer (open_traffic places it).
+      fo.trap_traffic_per_s = s.peers.trap_traffic_per_s;
+      fo.trap_port = fleet::DataPlaneOptions{}.sink_port;
+      fo.trap_payload = [](uint32_t peer, uint64_t n) {
+        return fleet::encode_probe({fleet::ProbeKind::normal, false, peer, n}, kTrapTrafficSize);
+      };
+      run.rep.notes.push_back("peers.trap_traffic: each started peer sends " + std::to_string(s.peers.trap_traffic_per_s) +
+                              " datagrams/s from its inner address to " + fo.trap_target + ":" +
+                              std::to_string(fo.trap_port) + " through its kernel policy until it is terminated");
+    }
   }
   fo.settings.filelog = charon::default_filelog(charon::Role::initiator, "");
   fo.settings.user_keys = user_keys(s.peers.charon);
@@ -94,6 +108,7 @@ Status CharonFleetEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& r
   run.rep.notes.push_back("loaded " + std::to_string(run.peers) + " peer connections in " +
                           std::to_string((*fleet)->load_seconds()) + " s");
   write_configs(run, sut, **fleet);
+  parts.charon = fleet->get();
   parts.engine = std::move(*fleet);
   return ok();
 }

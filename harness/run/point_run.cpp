@@ -79,6 +79,8 @@ void StartedParts::stop(std::vector<std::string>* notes) {
   // network.
   if (engine)
     if (auto st = engine->stop(); !st) note("peer daemons: " + st.error().describe());
+  charon = nullptr;
+  if (trap_sink) trap_sink->close();
   if (sut && sut->sut())
     if (auto st = sut->sut()->stop(); !st) note(st.error().describe());
   kernel.stop();

@@ -29,6 +29,7 @@
 #include "charon/instance.hpp"
 #include "common/event_loop.hpp"
 #include "dataplane/data_plane_session.hpp"
+#include "fleet/charon_fleet.hpp"
 #include "fleet/native/impair_layers.hpp"
 #include "fleet/native/native_fleet.hpp"
 #include "fleet/peer_engine.hpp"
@@ -130,7 +131,9 @@ struct StartedParts {
   std::unique_ptr<SutPart> sut;
   std::unique_ptr<fleet::PeerEngine> engine;
   fleet::NativeFleet* native = nullptr;                 // the engine, when it is the native one
+  fleet::CharonFleet* charon = nullptr;                 // the engine, when it is the charon fleet
   std::unique_ptr<fleet::DataPlaneSession> traffic;     // scenario traffic (native engine)
+  std::unique_ptr<fleet::DataSink> trap_sink;           // peers.trap_traffic's counter (charon engine)
   std::shared_ptr<native::ImpairLayers> impair_layers;  // peers.impair / peers.flood (native)
 
   StartedParts() = default;
@@ -191,7 +194,8 @@ void write_file(const std::string& path, const std::string& text, std::vector<st
 std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v);
 charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e);
 charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e);
-// summary.data and data_tunnels, then the traffic closed (step_traffic.cpp).
+// summary.data and data_tunnels, then the traffic closed; summary.trap_traffic and
+// trap_traffic_peers from the charon fleet's and the sink's counts (step_traffic.cpp).
 void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series);
 // Udp RcvbufErrors from /proc/net/snmp's text (step_traffic.cpp).
 Result<uint64_t> udp_rcvbuf_errors(std::istream& snmp);

@@ -98,7 +98,30 @@ void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_l
 
 // Flows from the peers' inner addresses through their CHILD_SAs to a sink at the SUT's
 // protected-subnet address (the SUT kind places the sink).
+// peers.trap_traffic: a counting sink (no echo) at the SUT's protected address, in the SUT
+// namespace; the charon fleet sends the datagrams (engine_charon.cpp).
+Status open_trap_traffic_sink(EventLoop& loop, PointRun& run, StartedParts& parts) {
+  const netns::Topology& topo = *parts.topo;
+  fleet::DataPlaneSessionOptions o;
+  std::copy_n(topo.sut_subnet_address().bytes.begin(), 4, o.plane.sink_address.begin());
+  if (auto st = parts.sut->place_data_sink(o, topo); !st) return Error("peers.trap_traffic: " + st.error().describe());
+  if (!o.open_sink_socket)
+    return Error("peers.trap_traffic: the SUT's protected address is not in a namespace of this run (backend vm "
+                 "keeps it in its guest); use backend xfrm, e.g. run --in-vm");
+  IST_TRY_ASSIGN(unique_fd fd, o.open_sink_socket());
+  IST_TRY(fleet::bind_udp4(fd.get(), o.plane.sink_address, o.plane.sink_port));
+  auto inner_of = [&topo](uint32_t peer) {
+    std::array<uint8_t, 4> a{};
+    std::copy_n(topo.peer_inner_address(peer).bytes.begin(), 4, a.begin());
+    return a;
+  };
+  IST_TRY_ASSIGN(parts.trap_sink, fleet::DataSink::open(loop, std::move(fd), inner_of, false));
+  (void)run;
+  return ok();
+}
+
 Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
+  if (run.s.peers.trap_traffic_per_s > 0 && parts.charon) return open_trap_traffic_sink(loop, run, parts);
   if (!run.s.traffic || !parts.native) return ok();  // traffic needs the native engine
   const scenario::Traffic& t = *run.s.traffic;
   fleet::NativeFleet& nf = *parts.native;
@@ -132,7 +155,44 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
   return ok();
 }
 
+// summary.trap_traffic and trap_traffic_peers: the sender's counts against the sink's, and the
+// kernels' own counts of what they dropped for want of an SA.
+void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, const fleet::DataSink& sink,
+                              const std::vector<reports::TimeseriesPoint>& series) {
+  reports::TrapTrafficSummary t;
+  const auto& counts = fleet.trap_traffic();
+  for (uint32_t p = 0; p < counts.size(); ++p) {
+    const auto& c = counts[p];
+    if (c.sent == 0 && c.send_errors == 0) continue;
+    const uint64_t got = sink.peer(p).received;
+    reports::TrapTrafficPeer tp{peer_label(run, p), c.sent, c.send_errors, got, c.sent - std::min(c.sent, got), 0};
+    ++t.peers;
+    t.sent += tp.sent;
+    t.send_errors += tp.send_errors;
+    t.received_by_sut += tp.received_by_sut;
+    t.lost += tp.lost;
+    run.rep.trap_traffic_peers.push_back(std::move(tp));
+  }
+  t.misrouted = sink.misrouted();
+  t.unrecognized = sink.unrecognized();
+  auto sum = [&](const char* ns, const char* counter) {
+    int64_t n = 0;
+    for (const auto& pt : series)
+      if (auto it = pt.xfrm.find(ns); it != pt.xfrm.end())
+        if (auto c = it->second.xfrm_stat.find(counter); c != it->second.xfrm_stat.end()) n += c->second;
+    return n;
+  };
+  t.peers_xfrm_out_no_states = sum("peers", "XfrmOutNoStates");
+  t.sut_xfrm_in_no_states = sum("sut", "XfrmInNoStates");
+  t.lost_is_no_state = t.lost > 0 && static_cast<int64_t>(t.lost) == t.peers_xfrm_out_no_states;
+  run.rep.trap_traffic = t;
+}
+
 void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series) {
+  if (parts.trap_sink && parts.charon) {
+    fill_trap_traffic_report(run, *parts.charon, *parts.trap_sink, series);
+    parts.trap_sink->close();
+  }
   if (!parts.traffic) return;
   fill_data_report(*parts.traffic, run.out.sut_log, series, run.rep);
   parts.traffic->close();

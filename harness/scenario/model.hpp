@@ -34,6 +34,9 @@
 // | peers.start_action           | none                     | none (vici initiate), trap (charon   |
 // |                              |                          | engine: kernel trap policies, started|
 // |                              |                          | by a datagram from the inner address)|
+// | peers.trap_traffic           | none                     | start_action trap: UDP datagrams per |
+// |                              |                          | second from each peer's inner address|
+// |                              |                          | through its kernel policy, 0..1000/s |
 // | peers.vips                   | false                    | ask for a virtual IP (charon engine; |
 // |                              |                          | needs sut.config with pools)         |
 // | peers.impair[]               | none                     | native engine only; see Impairment   |
@@ -193,6 +196,11 @@ struct Peers {
   std::optional<unsigned> daemons;  // unset: number of cores (see resolved_daemons)
   bool encap = false;                // force UDP encapsulation (NAT-T) on every peer
   StartAction start_action = StartAction::none;  // charon engine only
+  // With start_action trap: each started peer sends this many UDP datagrams per second from
+  // its inner address through its kernel policy to the SUT's protected address, until it is
+  // terminated (0 = only the one trigger datagram). Packets that find no SA are the kernel's
+  // to drop or queue: STATUS_IPSEC_QUEUE_OVERFLOW per peer.
+  double trap_traffic_per_s = 0;
   bool vips = false;                 // ask the SUT for a virtual IP (charon engine, sut.config pools)
   std::vector<Impairment> impair;    // native engine only
   std::vector<Flood> flood;          // native engine only

@@ -203,8 +203,22 @@ constexpr std::array kRules = std::to_array<Rule>({
      "Kernel counter."},
     {"xfrm-queue-overflow", O::xfrm_out_no_states, kAny, kChild, "STATUS_IPSEC_QUEUE_OVERFLOW",
      kApprox, false,
-     "XfrmOutNoStates: packets dropped while SAs negotiate (no win32 code exists; NTSTATUS).",
-     "Kernel counter; needs real XFRM (xfrm or vm backend)."},
+     "XfrmOutNoStates: outbound packets that matched an IPsec policy whose template found no SA "
+     "(none yet, or gone after an expiry or a reauthentication: the SA is being negotiated), "
+     "dropped by the kernel (no win32 code exists; NTSTATUS). Why this counter: with "
+     "net.core.xfrm_larval_drop = 1 (the default, per namespace) xfrm_lookup raises the ACQUIRE "
+     "and drops such a packet, counting it here and nowhere else. With xfrm_larval_drop = 0 the "
+     "packet waits instead in the policy's hold queue (at most 100 packets, XFRM_MAX_QUEUE_LEN, "
+     "retried up to 60 s): an overflow of that queue is freed without any xfrm_stat counter "
+     "(the sender gets EAGAIN, counted as peers.trap_traffic send_errors, and Ip OutDiscards), "
+     "and an expired queue is purged uncounted. XfrmOutPolBlock counts block policies, "
+     "XfrmAcquireError inbound ESP for an SA still being acquired, neither is this. Approximate: "
+     "Windows queues such packets and reports the overflow of its queue; the default Linux queue "
+     "holds none, so every packet that waits for an SA is dropped.",
+     "Kernel counter of a namespace, names no peer; needs real XFRM (xfrm or vm backend). With "
+     "peers.trap_traffic the harness counts each peer's datagrams at both ends: when all that "
+     "were lost equal the peers' XfrmOutNoStates, each peer's record carries its own drops and "
+     "its ACQUIREs."},
 });
 
 }  // namespace

@@ -34,6 +34,13 @@ void Validator::read_peers(const Node* n, Peers& p) {
   }
   read_bool(r.get("encap"), "peers.encap", p.encap);
   read_start_action(r.get("start_action"), p);
+  if (const Node* t = r.get("trap_traffic")) {
+    read_rate(t, "peers.trap_traffic", p.trap_traffic_per_s);
+    if (p.trap_traffic_per_s > 1000) bad(*t, "peers.trap_traffic", "a rate per peer of at most 1000/s", "out of range");
+    if (p.start_action != StartAction::trap)
+      diag_.add(t->origin, "peers.trap_traffic: needs peers.start_action: trap (the datagrams test the kernel's trap "
+                           "policies; without them they would leave unprotected)");
+  }
   if (const Node* v = r.get("vips")) {
     read_bool(v, "peers.vips", p.vips);
     if (p.vips && p.engine != Engine::charon)

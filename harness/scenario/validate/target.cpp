@@ -178,6 +178,8 @@ void Validator::check_target(const Node& doc, Scenario& s) {
   }
   if (const Node* t = under(&doc, "traffic"))
     diag_.add(t->origin, "traffic: not with target: yet (the data plane needs a SUT the harness runs)");
+  if (const Node* t = under(peers, "trap_traffic"))
+    diag_.add(t->origin, "peers.trap_traffic: not with target: yet (its counting sink needs a SUT the harness runs)");
   if (s.backend == Backend::vm) {
     const Node* b = under(&doc, "backend");
     diag_.add(b != nullptr ? b->origin : target->origin,
