@@ -88,7 +88,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrapTrafficPeer, peer, sent, sen
                                                 acquires)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrapTrafficSummary, peers, sent, send_errors, received_by_sut, lost,
                                                 misrouted, unrecognized, peers_xfrm_out_no_states,
-                                                sut_xfrm_in_no_states, lost_is_no_state)
+                                                sut_xfrm_in_no_states, peers_xfrm_out_no_states_after_connect,
+                                                lost_is_no_state)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 

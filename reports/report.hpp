@@ -209,6 +209,9 @@ struct TrapTrafficSummary {
   // (XfrmOutNoStates), the SUT's dropping ESP for an SPI it no longer has (XfrmInNoStates).
   int64_t peers_xfrm_out_no_states = 0;
   int64_t sut_xfrm_in_no_states = 0;
+  // The part of peers_xfrm_out_no_states in the seconds that began after the connect phase
+  // ended: drops while SAs were renegotiated (expiry, reauthentication), not the first login.
+  int64_t peers_xfrm_out_no_states_after_connect = 0;
   // lost == peers_xfrm_out_no_states: every lost datagram is one the peers' kernel dropped for
   // want of an SA, so each peer's loss is its count of such drops.
   bool lost_is_no_state = false;

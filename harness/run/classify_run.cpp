@@ -250,7 +250,7 @@ std::vector<ObservedEvent> trap_traffic_observations(const ClassifyInput& in, re
     e.sa = SaKind::child;
     e.peer = p.peer;
     e.address = in.peer_addresses.at(it->second);
-    e.attempt = p.peer + "#trap-traffic";
+    e.attempt = "";  // unkeyed: the record's attempts are its dropped datagrams, like the counter's
     e.t_ms = acq.empty() ? 0 : acq.front()->t_ms;
     e.count = p.lost;
     e.evidence = {"trap traffic: " + std::to_string(p.sent) + " datagrams sent from its inner address, " +

@@ -196,7 +196,8 @@ charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e);
 charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e);
 // summary.data and data_tunnels, then the traffic closed; summary.trap_traffic and
 // trap_traffic_peers from the charon fleet's and the sink's counts (step_traffic.cpp).
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series);
+void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
+                    double connect_end_s);
 // Udp RcvbufErrors from /proc/net/snmp's text (step_traffic.cpp).
 Result<uint64_t> udp_rcvbuf_errors(std::istream& snmp);
 // A kernel's samples of one second into the report's timeseries point (step_observe.cpp).

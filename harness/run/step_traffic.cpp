@@ -158,7 +158,7 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
 // summary.trap_traffic and trap_traffic_peers: the sender's counts against the sink's, and the
 // kernels' own counts of what they dropped for want of an SA.
 void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, const fleet::DataSink& sink,
-                              const std::vector<reports::TimeseriesPoint>& series) {
+                              const std::vector<reports::TimeseriesPoint>& series, double connect_end_s) {
   reports::TrapTrafficSummary t;
   const auto& counts = fleet.trap_traffic();
   for (uint32_t p = 0; p < counts.size(); ++p) {
@@ -175,22 +175,27 @@ void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, co
   }
   t.misrouted = sink.misrouted();
   t.unrecognized = sink.unrecognized();
-  auto sum = [&](const char* ns, const char* counter) {
+  // A point's delta covers the second before its t_s.
+  auto sum = [&](const char* ns, const char* counter, double from_s = -1e9) {
     int64_t n = 0;
-    for (const auto& pt : series)
+    for (const auto& pt : series) {
+      if (pt.t_s - 1 < from_s) continue;
       if (auto it = pt.xfrm.find(ns); it != pt.xfrm.end())
         if (auto c = it->second.xfrm_stat.find(counter); c != it->second.xfrm_stat.end()) n += c->second;
+    }
     return n;
   };
   t.peers_xfrm_out_no_states = sum("peers", "XfrmOutNoStates");
   t.sut_xfrm_in_no_states = sum("sut", "XfrmInNoStates");
+  t.peers_xfrm_out_no_states_after_connect = sum("peers", "XfrmOutNoStates", connect_end_s);
   t.lost_is_no_state = t.lost > 0 && static_cast<int64_t>(t.lost) == t.peers_xfrm_out_no_states;
   run.rep.trap_traffic = t;
 }
 
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series) {
+void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
+                    double connect_end_s) {
   if (parts.trap_sink && parts.charon) {
-    fill_trap_traffic_report(run, *parts.charon, *parts.trap_sink, series);
+    fill_trap_traffic_report(run, *parts.charon, *parts.trap_sink, series, connect_end_s);
     parts.trap_sink->close();
   }
   if (!parts.traffic) return;

@@ -120,7 +120,11 @@ const std::vector<std::string>& summary_paths() {
       "peak_sas.child_pending", "sut_peak.half_open", "sut_peak.jobs_queued",
       // data plane (scenario traffic:), see reports::DataSummary
       "data.sent", "data.received_by_sut", "data.echoed", "data.received", "data.dropped", "data.not_sent",
-      "data.lost", "data.agree"};
+      "data.lost", "data.agree",
+      // peers.trap_traffic, see reports::TrapTrafficSummary
+      "trap_traffic.peers", "trap_traffic.sent", "trap_traffic.send_errors", "trap_traffic.received_by_sut",
+      "trap_traffic.lost", "trap_traffic.peers_xfrm_out_no_states", "trap_traffic.sut_xfrm_in_no_states",
+      "trap_traffic.peers_xfrm_out_no_states_after_connect", "trap_traffic.lost_is_no_state"};
   return paths;
 }
 

@@ -22,6 +22,9 @@ from vm_leftovers import assert_nothing_left, qemu_pids_of
 
 REPO = Path(__file__).resolve().parents[2]
 QUEUE_DROP_NO_MM = REPO / "scenarios" / "taxonomy" / "queue-drop-no-mm.yaml"
+QUEUE_OVERFLOW = REPO / "scenarios" / "taxonomy" / "queue-overflow.yaml"
+QUEUE_OVERFLOW_LIFETIMES = REPO / "scenarios" / "queue-overflow-lifetimes.yaml"
+SPI_POOL_SWEEP = REPO / "scenarios" / "taxonomy" / "getspifail-pool-sweep.yaml"
 
 
 def in_vm_run_id(stderr: str) -> str:
@@ -112,6 +115,80 @@ def test_in_vm_queue_drop_no_mm_on_kernel_acquires(run_ikestorm, needs_root, tmp
     for f in [f for f in run["failures"] if f["code"]["name"] == "ERROR_IPSEC_IKE_QUEUE_DROP_NO_MM"]:
         assert any(e.startswith("kernel (peers)") and "acquire" in e.lower() for e in f["evidence"]), f
     assert_nothing_left(in_vm_run_id(r.stderr))
+
+
+def kernel_drops(run, ns, counter):
+    """A counter's deltas summed over the run's timeseries for one namespace."""
+    return sum(p.get("xfrm", {}).get(ns, {}).get("xfrm_stat", {}).get(counter, 0) for p in run["timeseries"])
+
+
+def test_in_vm_queue_overflow_per_peer_from_the_kernels_counters(run_ikestorm, needs_root, tmp_path):
+    """STATUS_IPSEC_QUEUE_OVERFLOW on real kernel XFRM: 5 trap peers log in at once and send 20
+    datagrams/s each through their kernel policies; their CHILD_SAs expire every 3 s (no rekey),
+    so each peer's policy is without an SA again and again. The peers' kernel drops what it
+    cannot protect (XfrmOutNoStates); every datagram the sink missed is one of those, so each
+    peer's record carries its own drops and ACQUIREs. About 20 s of run in the guest."""
+    out = tmp_path / "out"
+    r, report = run_in_vm(run_ikestorm, out, QUEUE_OVERFLOW)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = report["runs"][0]
+    s, t = run["summary"], run["summary"]["trap_traffic"]
+    assert report["backend"] == "xfrm" and report["real_xfrm"] is True
+    assert s["established"] == 5 and s["failed"] == 0
+    assert t["peers"] == 5 and t["sent"] > 500 and t["send_errors"] == 0
+    # The sender's and the sink's counts against the kernels' own.
+    assert t["lost"] == t["sent"] - t["received_by_sut"] > 0
+    assert t["peers_xfrm_out_no_states"] == kernel_drops(run, "peers", "XfrmOutNoStates") == t["lost"]
+    assert t["lost_is_no_state"] is True
+    assert t["sut_xfrm_in_no_states"] == 0 and kernel_drops(run, "sut", "XfrmOutNoStates") == 0
+    assert 0 < t["peers_xfrm_out_no_states_after_connect"] < t["lost"]  # expiries, not only the login
+    assert run["codes"] == {"STATUS_IPSEC_QUEUE_OVERFLOW": {"attempts": t["lost"], "peers": 5}}, run["codes"]
+    per_peer = {p["peer"]: p for p in run["trap_traffic_peers"]}
+    assert sorted(per_peer) == [f"p{i}" for i in range(5)]
+    assert sum(p["lost"] for p in per_peer.values()) == t["lost"]
+    assert all(p["acquires"] >= 2 for p in per_peer.values()), per_peer  # the login and at least one expiry
+    recs = [f for f in run["failures"] if f["code"]["name"] == "STATUS_IPSEC_QUEUE_OVERFLOW"]
+    assert sorted(f["peer"] for f in recs) == sorted(per_peer)
+    for f in recs:
+        assert f["exact"] is False and f["side"] == "initiator" and f["sa"] == "child", f
+        assert f"{per_peer[f['peer']]['lost']} lost" in f["evidence"][0], f
+        assert "XfrmOutNoStates" in f["evidence"][1] and "ACQUIRE" in f["evidence"][2], f
+    assert all(e["ok"] for e in run["expectations"]), run["expectations"]
+    assert_nothing_left(in_vm_run_id(r.stderr))
+    print(f"queue overflow in the guest: sent {t['sent']}, lost {t['lost']} = XfrmOutNoStates, "
+          f"{t['peers_xfrm_out_no_states_after_connect']} after the login; {run['codes']}")
+
+
+@pytest.mark.long  # 4 points, about 2.5 min in the guest
+def test_in_vm_longer_lifetimes_bring_the_renegotiation_drops_to_zero(run_ikestorm, needs_root, tmp_path):
+    out = tmp_path / "out"
+    r, report = run_in_vm(run_ikestorm, out, QUEUE_OVERFLOW_LIFETIMES, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = {}
+    for run in report["runs"]:
+        p = run["parameters"]
+        t = run["summary"]["trap_traffic"]
+        assert run["summary"]["established"] == 5
+        assert t["lost"] > 0  # the login's own drops stay at every point
+        after[(p["peers.ike.reauth_time"], p["peers.child.rekey_time"])] = t["peers_xfrm_out_no_states_after_connect"]
+    # 8 h main mode: nothing dropped after the login, whatever the quick mode lifetime (charon
+    # rekeys CHILD_SAs make-before-break); 3 min main mode reauthenticates break-before-make.
+    assert after[("8h", "1h")] == 0 and after[("8h", "1m")] == 0, after
+    assert after[("3m", "1h")] > 0, after
+    print(f"drops after the login by (main mode, quick mode) lifetime: {after}")
+
+
+@pytest.mark.long  # 3 points, about 1.5 min in the guest
+def test_in_vm_spi_pool_sweep(run_ikestorm, needs_root, tmp_path):
+    out = tmp_path / "out"
+    r, report = run_in_vm(run_ikestorm, out, SPI_POOL_SWEEP, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    by_pool = {run["parameters"]["sut.charon.spi_max"]: run for run in report["runs"]}
+    small = by_pool["0xc0000003"]
+    assert small["summary"]["established"] <= 4
+    assert small["codes"]["ERROR_IPSEC_IKE_GETSPIFAIL"]["peers"] >= 2
+    for pool in ("0xc000003f", "0xc00003ff"):
+        assert by_pool[pool]["summary"]["established"] == 6 and by_pool[pool]["codes"] == {}, by_pool[pool]["codes"]
 
 
 @pytest.mark.parametrize("args,needle", [
