@@ -171,10 +171,13 @@ def test_in_vm_longer_lifetimes_bring_the_renegotiation_drops_to_zero(run_ikesto
         assert run["summary"]["established"] == 5
         assert t["lost"] > 0  # the login's own drops stay at every point
         after[(p["peers.ike.reauth_time"], p["peers.child.rekey_time"])] = t["peers_xfrm_out_no_states_after_connect"]
-    # 8 h main mode: nothing dropped after the login, whatever the quick mode lifetime (charon
-    # rekeys CHILD_SAs make-before-break); 3 min main mode reauthenticates break-before-make.
-    assert after[("8h", "1h")] == 0 and after[("8h", "1m")] == 0, after
-    assert after[("3m", "1h")] > 0, after
+    # 8 h main mode, 1 h quick mode: no renegotiation in the run, nothing dropped after the
+    # login. A 1 min quick mode alone: charon rekeys CHILD_SAs make-before-break, ~48 rekeys
+    # lost 0 or 1 datagram in the runs measured. 3 min main mode reauthenticates
+    # break-before-make: the CHILD_SAs are gone until the new IKE_SA is up.
+    assert after[("8h", "1h")] == 0, after
+    assert after[("8h", "1m")] <= 2, after
+    assert after[("3m", "1h")] > max(2, after[("8h", "1m")]), after
     print(f"drops after the login by (main mode, quick mode) lifetime: {after}")
 
 

@@ -155,6 +155,9 @@ def test_coverage_names_every_taxonomy_scenario(run_ikestorm):
     tested.add(("getspifail-vm.yaml", "ERROR_IPSEC_IKE_GETSPIFAIL"))  # backend vm: test_vm.py (long)
     # Asserted by test_queue_drop_no_mm_rests_on_kernel_acquires (no peer: a kernel counter).
     tested.add(("queue-drop-no-mm.yaml", "STATUS_IPSEC_QUEUE_OVERFLOW"))
+    # Backend xfrm, run --in-vm: test_in_vm.py (queue-overflow in the default set, the pool sweep long).
+    tested.add(("queue-overflow.yaml", "STATUS_IPSEC_QUEUE_OVERFLOW"))
+    tested.add(("getspifail-pool-sweep.yaml", "ERROR_IPSEC_IKE_GETSPIFAIL"))
     for scenario, code in tested:
         row = by_name[code]
         assert row["status"] == "reproduced"
