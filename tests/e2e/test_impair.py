@@ -90,9 +90,11 @@ def test_dos_resilience_compares_the_floods_window_with_the_one_before(run_ikest
     assert abs(d["before_from_s"] - (d["flood_from_s"] - 2)) < 0.1, d
     assert 10 <= d["setups_before"] <= 20, d
     assert 5 <= d["setup_rate_before_per_s"] <= 10, d
-    # During the flood the SUT's half-open table is full: the healthy peers hardly get in.
-    assert d["setups_during"] <= 2 and d["ratio"] is not None and d["ratio"] < 0.25, d
-    assert d["setup_rate_during_per_s"] == d["setups_during"] / 2
+    # During the flood the SUT's half-open table is full: the healthy peers hardly get in
+    # (the one or two arriving while the flood fills it in its first 0.17 s do).
+    assert d["setups_during"] <= 3 and d["ratio"] is not None and d["ratio"] < 0.25, d
+    assert d["setup_rate_during_per_s"] == pytest.approx(d["setups_during"] / 2)
+    assert d["ratio"] == pytest.approx(d["setup_rate_during_per_s"] / d["setup_rate_before_per_s"])
     # The same setups the peers' timelines hold (child_up is each peer's establishment).
     ups = [e["t_ms"] / 1000 for p in run["peers"] for e in p["events"] if e["event"] == "child_up"]
     assert sum(d["before_from_s"] <= t < d["flood_from_s"] for t in ups) == d["setups_before"]
