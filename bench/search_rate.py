@@ -11,8 +11,8 @@ search varies and then tear down, with one expectation, `setup_latency_ms.p99 < 
 search.json it takes the frontier (highest passing rate, lowest failing rate) and the
 number of trials. It passes when every frontier lies strictly inside [A, B] (--from itself
 passed, and some rate below --to failed) and the highest passing rates are within --spread
-(default 15%) of each other: |a - b| / max(a, b). Prints one line per round and a last line
-with the verdict; --json prints the same as JSON. Exit 0 pass, 1 a check failed, 2 a search
+(default 15%) of each other: |a - b| / max(a, b). Prints one line per round (with the
+machine's load average before and after it) and a last line with the verdict; --json prints the same as JSON. Exit 0 pass, 1 a check failed, 2 a search
 could not run (its exit code and stderr are printed). Needs root (ikestorm run does).
 Every trial is a full run of its own (ist-<runid>-* namespaces, removed by the run itself).
 
@@ -21,6 +21,7 @@ Every trial is a full run of its own (ist-<runid>-* namespaces, removed by the r
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,8 +52,10 @@ def run_search(args, scenario, out):
     if args.max_time:
         cmd += ["--max-time", args.max_time]
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.monotonic() - started
+    load_after = os.getloadavg()[0]
     search = out / "search.json"
     if not search.is_file() or r.returncode not in (0, 1):
         print(f"search exited {r.returncode}: {' '.join(cmd)}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}", file=sys.stderr)
@@ -70,6 +73,10 @@ def run_search(args, scenario, out):
         "trials": len(s["trials"]),
         "verdicts": [f"{t['value']}:{t['verdict']}" for t in s["trials"]],
         "wall_s": round(wall, 1),
+        # The machine's 1-minute load average as the search began and ended: the frontier
+        # moves with what else runs on a shared box.
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
     }
 
 
@@ -108,7 +115,8 @@ def main():
         rounds.append(res)
         if not args.json:
             print(f"round {k}: {res['status']}, highest pass {res['highest_pass']}, lowest fail {res['lowest_fail']}, "
-                  f"{res['trials']} trials, {res['wall_s']} s  ({' '.join(res['verdicts'])})", flush=True)
+                  f"{res['trials']} trials, {res['wall_s']} s, load {res['load_before']} -> {res['load_after']}  "
+                  f"({' '.join(res['verdicts'])})", flush=True)
 
     problems = []
     for k, r in enumerate(rounds, 1):
