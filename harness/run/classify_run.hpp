@@ -68,6 +68,11 @@ std::vector<taxonomy::ObservedEvent> kernel_observations(const ClassifyInput& in
 // event per second and counter that a rule maps (XfrmInNoStates -> BAD_SPI, XfrmOutNoStates
 // -> QUEUE_OVERFLOW, ...), its count the delta; no peer (the counters name none).
 std::vector<taxonomy::ObservedEvent> xfrm_counter_observations(const std::vector<reports::TimeseriesPoint>& ts);
+// From peers.trap_traffic's counts (rep.trap_traffic, rep.trap_traffic_peers): when every
+// datagram lost is one the peers' kernel counted in XfrmOutNoStates, one xfrm_out_no_states
+// event per peer that lost any (count = its losses, its ACQUIREs as evidence), which replace
+// the peers namespace's anonymous counter events. Fills trap_traffic_peers[].acquires.
+std::vector<taxonomy::ObservedEvent> trap_traffic_observations(const ClassifyInput& in, reports::RunReport& rep);
 // Classifies the point and fills rep.codes, rep.informational, rep.failures, rep.unclassified,
 // rep.harness_faults and summary.unclassified{,_attempts} / harness_faults.
 ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep);

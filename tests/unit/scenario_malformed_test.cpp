@@ -54,6 +54,8 @@ const Case kCases[] = {
     {"encap-not-bool.yaml", 2, 10, "peers.encap: expected true or false, got 'maybe'"},
     {"start-action-typo.yaml", 2, 17, "peers.start_action: expected one of none, trap, got 'trapp': did you mean 'trap'?"},
     {"start-action-native.yaml", 3, 17, "peers.start_action: trap needs peers.engine: charon"},
+    {"trap-traffic-no-trap.yaml", 2, 17, "peers.trap_traffic: needs peers.start_action: trap"},
+    {"trap-traffic-too-fast.yaml", 3, 17, "peers.trap_traffic: expected a rate per peer of at most 1000/s"},
     {"daemons-zero.yaml", 2, 12, "peers.daemons: expected a whole number from 1 to 256, got '0': out of range"},
     {"sut-owned-load.yaml", 4, 5, "sut.charon.load: 'load' is set by the harness"},
     {"sut-owned-vici-socket.yaml", 5, 9, "sut.charon.plugins.vici.socket: 'plugins.vici.socket' is set by the harness"},

@@ -89,3 +89,49 @@ TEST(XfrmClassify, CounterDeltasInTheTimeseriesBecomeCounterRecords) {
 
 }  // namespace
 }  // namespace ist::run
+
+namespace ist::run {
+namespace {
+
+// peers.trap_traffic: each peer's losses become its own QUEUE_OVERFLOW record when all of them
+// are the peers' kernel's XfrmOutNoStates; otherwise no peer is named.
+TEST(XfrmClassify, TrapTrafficNamesEachPeerWhenEveryLossIsTheKernels) {
+  for (bool all_no_state : {true, false}) {
+    fleet::PeerTracker tracker(2);
+    ClassifyInput in;
+    in.tracker = &tracker;
+    in.peer_names = {"p0", "p1"};
+    in.peer_addresses = {"198.19.0.1", "198.19.0.2"};
+    in.kernel_events = {{0, 5, "peers", "acquire", "acquire esp ... (policy out #1)"},
+                        {0, 3005, "peers", "acquire", "acquire esp ... (policy out #1)"},
+                        {1, 7, "peers", "acquire", "acquire esp ... (policy out #2)"},
+                        {1, 9, "sut", "acquire", "not the peers namespace"}};
+    reports::RunReport rep;
+    rep.trap_traffic = reports::TrapTrafficSummary{};
+    rep.trap_traffic->lost = 30;
+    rep.trap_traffic->peers_xfrm_out_no_states = all_no_state ? 30 : 25;
+    rep.trap_traffic->lost_is_no_state = all_no_state;
+    rep.trap_traffic_peers = {{"p0", 100, 0, 80, 20, 0}, {"p1", 100, 0, 90, 10, 0}};
+    auto obs = trap_traffic_observations(in, rep);
+    EXPECT_EQ(rep.trap_traffic_peers[0].acquires, 2u);
+    EXPECT_EQ(rep.trap_traffic_peers[1].acquires, 1u);
+    if (!all_no_state) {
+      EXPECT_TRUE(obs.empty());
+      continue;
+    }
+    ASSERT_EQ(obs.size(), 2u);
+    EXPECT_EQ(obs[0].peer, "p0");
+    EXPECT_EQ(obs[0].count, 20u);
+    EXPECT_EQ(obs[0].side, taxonomy::Side::initiator);
+    EXPECT_EQ(obs[0].t_ms, 5);
+    EXPECT_NE(obs[0].evidence[2].find("2 ACQUIRE(s)"), std::string::npos);
+    taxonomy::Classifier classifier;
+    auto r = classifier.classify(obs);
+    ASSERT_EQ(r.codes.count("STATUS_IPSEC_QUEUE_OVERFLOW"), 1u);
+    EXPECT_EQ(r.codes.at("STATUS_IPSEC_QUEUE_OVERFLOW").attempts, 30u);
+    EXPECT_EQ(r.codes.at("STATUS_IPSEC_QUEUE_OVERFLOW").peers.value_or(0), 2u);
+  }
+}
+
+}  // namespace
+}  // namespace ist::run
