@@ -195,17 +195,11 @@ void write_file(const std::string& path, const std::string& text, std::vector<st
 std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v);
 charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e);
 charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e);
-<<<<<<< HEAD
-// summary.data and data_tunnels, then the traffic closed; summary.trap_traffic and
-// trap_traffic_peers from the charon fleet's and the sink's counts (step_traffic.cpp).
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
-                    double connect_end_s);
-=======
 // summary.data, time_to_first_packet_ms and data_tunnels, then the traffic closed
-// (step_traffic.cpp). t0: the run's start.
+// (step_traffic.cpp). t0: the run's start. summary.trap_traffic and trap_traffic_peers from
+// the charon fleet's and the sink's counts; connect_end_s: the connect phase's end.
 void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
-                    MonoTime t0);
->>>>>>> main
+                    MonoTime t0, double connect_end_s);
 // Udp RcvbufErrors from /proc/net/snmp's text (step_traffic.cpp).
 Result<uint64_t> udp_rcvbuf_errors(std::istream& snmp);
 // A kernel's samples of one second into the report's timeseries point (step_observe.cpp).

@@ -73,16 +73,10 @@ OrchestratorPlan phases_plan(EventLoop& loop, PointRun& run, StartedParts& parts
 
 void note_after_phases(PointRun& run, StartedParts& parts, const Orchestrator& orch, const OrchestratorResult& r) {
   reports::RunReport& rep = run.rep;
-<<<<<<< HEAD
   double connect_end_s = 0;
   for (const auto& span : r.phases)
     if (span.phase == "connect") connect_end_s = span.end_s;
-  finish_traffic(run, parts, r.timeseries, connect_end_s);
-  if (parts.impair_layers)
-    for (auto& line : parts.impair_layers->summary()) rep.notes.push_back(std::move(line));
-=======
-  finish_traffic(run, parts, r.timeseries, orch.start_time());
->>>>>>> main
+  finish_traffic(run, parts, r.timeseries, orch.start_time(), connect_end_s);
   const auto& tr = orch.tracker();
   if (parts.impair_layers) {
     for (auto& line : parts.impair_layers->summary()) rep.notes.push_back(std::move(line));

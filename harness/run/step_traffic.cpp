@@ -175,7 +175,6 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
   return ok();
 }
 
-<<<<<<< HEAD
 // summary.trap_traffic and trap_traffic_peers: the sender's counts against the sink's, and the
 // kernels' own counts of what they dropped for want of an SA.
 void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, const fleet::DataSink& sink,
@@ -214,15 +213,11 @@ void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, co
 }
 
 void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
-                    double connect_end_s) {
+                    MonoTime t0, double connect_end_s) {
   if (parts.trap_sink && parts.charon) {
     fill_trap_traffic_report(run, *parts.charon, *parts.trap_sink, series, connect_end_s);
     parts.trap_sink->close();
   }
-=======
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
-                    MonoTime t0) {
->>>>>>> main
   if (!parts.traffic) return;
   fill_data_report(*parts.traffic, run.out.sut_log, series, run.rep);
   fill_first_packet(*parts.traffic, t0, run.rep);
