@@ -87,6 +87,7 @@ charon::ConnSpec CharonFleet::builtin_conn(uint32_t peer) const {
   c.ike = opts_.ike;
   c.child = opts_.child;
   c.encap = opts_.encap;
+  c.unique = opts_.unique;
   c.keyingtries = 1;  // one attempt per initiate: the harness decides about retries
   c.local_ts = {opts_.inner_address(peer) + "/32"};
   c.remote_ts = opts_.remote_ts;

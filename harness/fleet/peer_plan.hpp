@@ -25,6 +25,9 @@ struct PeerPlan {
   std::string psk;
   // Peer i's identity; empty: charon::peer_identity (the harness's own SUT expects those).
   std::function<std::string(uint32_t)> peer_id;
+  // never: peers sharing one identity send no INITIAL_CONTACT (charon engine; the native
+  // engine sends none anyway), so none evicts the others on the gateway.
+  charon::UniquePolicy unique = charon::UniquePolicy::no;
 };
 
 }  // namespace ist::fleet

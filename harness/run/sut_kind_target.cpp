@@ -53,23 +53,54 @@ class TargetSut final : public Sut {
 // How long a target's vici may take to answer the connect (the gateway is remote).
 constexpr std::chrono::milliseconds kViciConnectTimeout{5000};
 
+// sut.config with target: what the peers take of the gateway's config (read by plan_sut,
+// addresses as written); peers.* keys written in the scenario override it afterwards. The
+// engines then build their peers as for any target (no per-peer gateway template).
+void take_derived(PointRun& run, SutPlan& plan) {
+  const charon::GatewayAdaptation& g = *plan.gateway;
+  const charon::ConnSpec& t = g.peer_template;
+  const scenario::Peers& p = run.s.peers;
+  plan.secret.secret = plan.peer_psk;
+  plan.peer_id_pattern = g.peer_id_pattern;
+  plan.peer_unique = t.unique;
+  plan.responder.local_id = g.sut_id;
+  if (!t.remote_ts.empty()) plan.responder_options.local_ts = t.remote_ts;
+  const bool native = p.engine == scenario::Engine::native;
+  auto take = [&](const std::vector<std::string>& theirs, bool written, bool esp, std::vector<std::string>& out) {
+    if (written || theirs.empty()) return;
+    out = native ? std::vector<std::string>{charon::single_proposal(theirs, esp)} : theirs;
+    if (native && (theirs.size() > 1 || out.front() != theirs.front()))
+      run.rep.notes.push_back(std::string("sut.config: the native engine proposes ") + (esp ? "ESP " : "IKE ") +
+                              out.front() + " of the gateway's " + (esp ? "esp_" : "") + "proposals (one proposal" +
+                              (esp ? ", no PFS: the first CHILD_SA has no key exchange" : "") + ")");
+  };
+  take(t.ike_proposals, p.ike.proposals_written, false, plan.peer_ike_proposals);
+  take(t.esp_proposals, p.child.proposals_written, true, plan.peer_esp_proposals);
+  plan.gateway.reset();
+}
+
 class ExternalTarget final : public SutPart {
  public:
   Status adjust_plan(PointRun& run, SutPlan& plan) override {
     const scenario::Scenario& s = run.s;
     const scenario::PeerCredentials& c = s.peers.credentials;
+    // The gateway's identity: unset, the peers accept whatever it proves (no IDr sent).
+    plan.responder.local_id = "";
+    // The gateway's side of the tunnels: unset, its own address (host-to-host).
+    plan.responder_options.local_ts = {s.target->address + "/32"};
+    if (plan.gateway) take_derived(run, plan);
     if (c.psk_file) {
       auto psk = charon::read_secret_file(c.psk_file->string());
       if (!psk) return Error("peers.psk_file: " + psk.error().describe());
       plan.peer_psk = *psk;
       plan.secret.secret = std::move(*psk);
     }
-    if (c.id) plan.peer_id_pattern = *c.id;
-    // The gateway's identity: unset, the peers accept whatever it proves (no IDr sent).
-    plan.responder.local_id = c.remote_id.value_or("");
-    // The gateway's side of the tunnels: unset, its own address (host-to-host).
-    plan.responder_options.local_ts =
-        c.remote_ts.empty() ? std::vector<std::string>{s.target->address + "/32"} : c.remote_ts;
+    if (c.id) {
+      plan.peer_id_pattern = *c.id;
+      plan.peer_unique = charon::UniquePolicy::no;
+    }
+    if (c.remote_id) plan.responder.local_id = *c.remote_id;
+    if (!c.remote_ts.empty()) plan.responder_options.local_ts = c.remote_ts;
     plan.responder_options.local_addr = s.target->address;
     return ok();
   }

@@ -16,6 +16,9 @@ its own eth1 (198.18.100.9+k/24) on a bridge in the gateway host that holds 198.
 and the gateway routes the k-th of 2^ceil(log2 N) parts of the peers' prefixes via
 generator k's local (198.18.100.49+k): one route per generator, as deploy/kubernetes says.
 
+With swanctl_conf=TEXT the gateway loads that swanctl.conf instead of its own connection
+(a real gateway config, its addresses moved onto this network by the test).
+
 A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
 IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
 TS_UNACCEPTABLE), so its connection takes the peers' inner addresses (198.19.128.0/17).
@@ -53,7 +56,7 @@ class GatewayHost:
     remote_id = "gw.example.org"
 
     def __init__(self, workdir, ikesa_limit=None, psk="ikestorm-gateway-test-secret",
-                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1):
+                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1, swanctl_conf=None):
         n = next(_serial)
         self.generators = generators
         self.gen_nss = ([f"gen-{os.getpid()}-{n}"] if generators == 1
@@ -67,6 +70,7 @@ class GatewayHost:
         self.charon_settings = dict(charon_settings or {})
         self.ready_timeout = ready_timeout
         self.charon = None
+        self.swanctl_text = swanctl_conf  # the gateway's swanctl.conf instead of the one below
 
     # ---- the two hosts -------------------------------------------------------------------
     def __enter__(self):
@@ -89,6 +93,11 @@ class GatewayHost:
     @property
     def psk_file(self) -> Path:
         return self.dir / "gw.psk"
+
+    @property
+    def swanctl_path(self) -> Path:
+        """The swanctl.conf the gateway's charon loaded."""
+        return self.dir / "swanctl.conf"
 
     @property
     def log_path(self) -> Path:
@@ -169,7 +178,7 @@ class GatewayHost:
     def _start_charon(self):
         conf = self.dir / "strongswan.conf"
         conf.write_text(self._strongswan_conf())
-        (self.dir / "swanctl.conf").write_text(self._swanctl_conf())
+        (self.dir / "swanctl.conf").write_text(self.swanctl_text or self._swanctl_conf())
         env = dict(os.environ, STRONGSWAN_CONF=str(conf))
         # A private /run: charon's pid file (and a unix vici socket) stay out of the host's.
         # `ip netns exec` and unshare exec in place, so the pid is charon's own.
