@@ -79,6 +79,32 @@ void take_derived(PointRun& run, SutPlan& plan) {
   plan.gateway.reset();
 }
 
+// Certificate peers (peers.auth rsa/ecdsa, or sut.config's pubkey): one certificate each,
+// issued from the user's CA (peers.ca_cert / ca_key) for its identity; the peers trust that CA
+// for the gateway's certificate too.
+Status make_peer_certificates(PointRun& run, SutPlan& plan) {
+  const scenario::Scenario& s = run.s;
+  const scenario::PeerCredentials& c = s.peers.credentials;
+  if (!c.ca_cert || !c.ca_key) return Error("peers.ca_cert and peers.ca_key are needed for certificate peers");
+  charon::AuthMaterialOptions o{plan.auth == charon::AuthKind::rsa ? charon::AuthKind::rsa : charon::AuthKind::ecdsa,
+                                run.peers, run.dir + "/auth"};
+  o.sut_id = plan.responder.local_id;
+  const auto first = static_cast<uint32_t>(s.peers.first_index);
+  o.peer_id = [pattern = plan.peer_id_pattern, first](uint32_t i) {
+    return pattern.empty() ? charon::peer_identity(first + i) : charon::peer_id_from_pattern(pattern, first + i);
+  };
+  o.ca_cert_file = c.ca_cert->string();
+  o.ca_key_file = c.ca_key->string();
+  auto m = charon::make_auth_material(o);
+  if (!m) return Error("peer certificates from peers.ca_cert: " + m.error().describe());
+  plan.auth = o.kind;
+  plan.material = std::move(*m);
+  run.rep.notes.push_back("auth " + std::string(charon::to_string(o.kind)) + ": " + std::to_string(run.peers) +
+                          " peer certificates issued from peers.ca_cert in " +
+                          std::to_string(plan.material->generate_seconds) + " s");
+  return ok();
+}
+
 class ExternalTarget final : public SutPart {
  public:
   Status adjust_plan(PointRun& run, SutPlan& plan) override {
@@ -102,6 +128,7 @@ class ExternalTarget final : public SutPart {
     if (c.remote_id) plan.responder.local_id = *c.remote_id;
     if (!c.remote_ts.empty()) plan.responder_options.local_ts = c.remote_ts;
     plan.responder_options.local_addr = s.target->address;
+    if (plan.auth != charon::AuthKind::psk) return make_peer_certificates(run, plan);
     return ok();
   }
 

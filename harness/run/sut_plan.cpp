@@ -97,9 +97,8 @@ Status plan_auth(PointRun& run, const netns::Topology& topo, SutPlan& plan) {
     for (const auto& c : gateway->changes) run.rep.notes.push_back("sut.config: " + c);
   }  // strongswan_conf alone: refused by the scenario validator (exit 2)
 
-  if (kind != charon::AuthKind::psk && s.target)
-    return Error("sut.config: certificate auth with target: is not supported yet");  // refused by validate
-  if (kind != charon::AuthKind::psk) {
+  // A target's peers get their certificates once their identities are known (adjust_plan).
+  if (kind != charon::AuthKind::psk && !s.target) {
     auto mo = gateway ? charon::gateway_material_options(*gateway, run.peers, run.dir + "/auth")
                       : charon::AuthMaterialOptions{kind, run.peers, run.dir + "/auth"};
     auto m = charon::make_auth_material(mo);

@@ -17,7 +17,8 @@ and the gateway routes the k-th of 2^ceil(log2 N) parts of the peers' prefixes v
 generator k's local (198.18.100.49+k): one route per generator, as deploy/kubernetes says.
 
 With swanctl_conf=TEXT the gateway loads that swanctl.conf instead of its own connection
-(a real gateway config, its addresses moved onto this network by the test).
+(a real gateway config, its addresses moved onto this network by the test); private_keys=
+[FILE, ...] are copied into its own swanctl folder's private/ and loaded with it.
 
 A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
 IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
@@ -56,7 +57,8 @@ class GatewayHost:
     remote_id = "gw.example.org"
 
     def __init__(self, workdir, ikesa_limit=None, psk="ikestorm-gateway-test-secret",
-                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1, swanctl_conf=None):
+                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1, swanctl_conf=None,
+                 private_keys=()):
         n = next(_serial)
         self.generators = generators
         self.gen_nss = ([f"gen-{os.getpid()}-{n}"] if generators == 1
@@ -71,6 +73,7 @@ class GatewayHost:
         self.ready_timeout = ready_timeout
         self.charon = None
         self.swanctl_text = swanctl_conf  # the gateway's swanctl.conf instead of the one below
+        self.private_keys = list(private_keys)  # key files its certs need (swanctl's private/)
 
     # ---- the two hosts -------------------------------------------------------------------
     def __enter__(self):
@@ -179,6 +182,10 @@ class GatewayHost:
         conf = self.dir / "strongswan.conf"
         conf.write_text(self._strongswan_conf())
         (self.dir / "swanctl.conf").write_text(self.swanctl_text or self._swanctl_conf())
+        if self.private_keys:
+            (self.dir / "private").mkdir(exist_ok=True)
+            for key in self.private_keys:
+                (self.dir / "private" / Path(key).name).write_bytes(Path(key).read_bytes())
         env = dict(os.environ, STRONGSWAN_CONF=str(conf))
         # A private /run: charon's pid file (and a unix vici socket) stay out of the host's.
         # `ip netns exec` and unshare exec in place, so the pid is charon's own.
@@ -202,7 +209,9 @@ class GatewayHost:
         else:
             # The unix socket lives in charon's private /run: enter its mount namespace.
             cmd = ["nsenter", "-t", str(self.charon.pid), "-m", "-n", "swanctl", *args]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+        # With private keys, swanctl's credential folders are the gateway's own (SWANCTL_DIR).
+        env = dict(os.environ, SWANCTL_DIR=str(self.dir)) if self.private_keys else None
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout, env=env)
 
     def _load_connection(self):
         self._swanctl("--load-all", "--noprompt", "--file", str(self.dir / "swanctl.conf"))

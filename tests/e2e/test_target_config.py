@@ -7,6 +7,7 @@ sut.config and writes no peers.psk_file, id, remote_id, remote_ts or proposals. 
 call runs inside the generator host.
 """
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,91 @@ def test_a_config_the_native_engine_cannot_answer_is_refused_alike(tmp_path, nee
                         "authenticates with a PSK only")
             assert expected in r.stderr, r.stderr
             seen[cmd[0]] = sorted(l for l in r.stderr.splitlines() if l.startswith(str(conf)))
+        assert seen["validate"] == seen["run"]
+        assert not state.exists() or not any(state.iterdir()), "a run state (journal) was created"
+        assert not (tmp_path / "out").exists()
+
+
+# ---- certificate peers from the user's CA (peers.ca_cert / ca_key) -----------------------------
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _make_ca(d: Path):
+    """A CA of the test's own (the `pki` tool is not installed here: openssl's CLI) and the
+    gateway's certificate from it."""
+    d.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+             "-subj", "/C=CH/O=ikestorm tests/CN=Target Test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    _openssl("req", "-new", *ec, "-keyout", "gw.key", "-out", "gw.csr", "-subj", "/CN=gw.example.org", cwd=d)
+    (d / "gw.ext").write_text("subjectAltName=DNS:gw.example.org\n")
+    _openssl("x509", "-req", "-in", "gw.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-out", "gw.pem", "-extfile", "gw.ext", cwd=d)
+    return d
+
+
+def _cert_gateway_conf(d: Path, gw_cls=GatewayHost):
+    return ("connections {\n  rw {\n    version = 2\n"
+            f"    local_addrs = {gw_cls.address}\n"
+            f"    local {{\n      auth = pubkey\n      certs = {d / 'gw.pem'}\n      id = gw.example.org\n    }}\n"
+            f"    remote {{\n      auth = pubkey\n      cacerts = {d / 'ca.pem'}\n    }}\n"
+            "    children {\n      net {\n"
+            f"        local_ts = {gw_cls.remote_ts}\n        remote_ts = {gw_cls.inner}\n"
+            "      }\n    }\n  }\n}\n")
+
+
+def test_certificate_peers_issued_from_the_users_ca_come_up(tmp_path, needs_root, ikestorm_bin):
+    """The gateway trusts the test's CA; the scenario names the gateway's own swanctl.conf
+    (remote.auth = pubkey) and the CA: 50 charon peers authenticate with certificates from it."""
+    count = 50
+    ca = _make_ca(tmp_path / "ca")
+    with GatewayHost(tmp_path, swanctl_conf=_cert_gateway_conf(ca), private_keys=[ca / "gw.key"]) as gw:
+        extra = f"  ca_cert: {ca / 'ca.pem'}\n  ca_key: {ca / 'ca.key'}\n"
+        path = _scenario(gw, "charon", count, HOLD % "5s")
+        path.write_text(path.read_text().replace("  arrival:", extra + "  arrival:"))
+        out = tmp_path / "out"
+        r, gateway_count = _run_holding(gw, ikestorm_bin, path, out, count, tmp_path / "state")
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+        run = _report(out)["runs"][0]
+        assert run["summary"]["established"] == count, run["notes"]
+        assert gateway_count == count
+        assert any(f"auth ecdsa: {count} peer certificates issued from peers.ca_cert" in n for n in run["notes"]), run["notes"]
+        # Issued by that CA, for the peer's identity.
+        issued = subprocess.run(["openssl", "x509", "-in", str(out / "run-1" / "auth" / "x509" / "peer-7.pem"),
+                                 "-noout", "-issuer", "-ext", "subjectAltName"], capture_output=True, text=True)
+        assert "CN = Target Test CA" in issued.stdout and "DNS:peer-7.ikestorm.test" in issued.stdout, issued.stdout
+        log = gw.log_path.read_text()
+        assert "authentication of 'peer-7.ikestorm.test' with ECDSA" in log or "peer-7.ikestorm.test" in log
+
+
+@pytest.mark.parametrize("case", ["key-mismatch", "garbage-cert"])
+def test_a_bad_ca_is_refused_alike_before_anything_exists(tmp_path, needs_root, ikestorm_bin, case):
+    ca = _make_ca(tmp_path / "ca")
+    with GatewayHost(tmp_path) as gw:
+        cert, key = ca / "ca.pem", ca / "ca.key"
+        if case == "key-mismatch":
+            key = ca / "gw.key"  # a key, but not the CA's
+            message, at = "peers.ca_cert / ca_key: the key does not match the CA certificate", "ca_key"
+        else:
+            cert = ca / "garbage.pem"
+            cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+            message, at = f"peers.ca_cert: {cert}: no PEM certificate in it", "ca_cert"
+        path = gw.scenario(count=10, engine="charon", extra="")
+        text = path.read_text().replace(f"  psk_file: {gw.psk_file}\n",
+                                        f"  auth: ecdsa\n  ca_cert: {cert}\n  ca_key: {key}\n")
+        path.write_text(text)
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith(f"  {at}:"))
+        state = tmp_path / "state"
+        seen = {}
+        for cmd in (["validate", path], ["run", path, "--out", tmp_path / "out"]):
+            r = gw.run_in_generator(ikestorm_bin, *cmd, timeout=60, env={"IKESTORM_STATE_DIR": str(state)})
+            assert r.returncode == 2, f"{cmd[0]}: rc {r.returncode}\n{r.stdout}\n{r.stderr}"
+            column = len(f"  {at}: ") + 1  # the value naming the file at fault
+            assert f"{path}:{line}:{column}: {message}" in r.stderr, r.stderr
+            seen[cmd[0]] = sorted(l for l in r.stderr.splitlines() if l.startswith(str(path)))
         assert seen["validate"] == seen["run"]
         assert not state.exists() or not any(state.iterdir()), "a run state (journal) was created"
         assert not (tmp_path / "out").exists()

@@ -59,11 +59,13 @@ TEST(ScenarioTarget, RunsWithAGentleDefaultArrivalUnlessOneIsWritten) {
   EXPECT_DOUBLE_EQ(local.loaded->points.front().scenario.peers.arrival.rate_per_s, 500);  // no target: as before
 }
 
-TEST(ScenarioTarget, WhatATargetRunCannotDoYetIsRefused) {
+TEST(ScenarioTarget, ACaThatIsNoPemCaIsRefused) {
   std::string certs = kTarget;
   certs.replace(certs.find("  psk_file: gw/gw.psk\n"), 22, "  auth: ecdsa\n  ca_cert: gw/gw.psk\n  ca_key: gw/gw.psk\n");
   const std::string p = problems(load_yaml(certs));
-  EXPECT_NE(p.find("peers.auth: certificates are not supported with target: yet"), std::string::npos) << p;
+  // Certificates from peers.ca_cert are issued by the run; a file that is no PEM CA is refused.
+  EXPECT_NE(p.find("/gw/gw.psk: no PEM certificate in it"), std::string::npos) << p;
+  EXPECT_NE(p.find("/gw/gw.psk: no unencrypted PEM private key in it"), std::string::npos) << p;
 }
 
 TEST(ScenarioTarget, SutConfigIsReadForThePeersAndWhatTheEngineCannotTakeIsRefusedAtItsLine) {

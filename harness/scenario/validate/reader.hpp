@@ -188,6 +188,7 @@ class Validator {
 
   // sut.config with target: what the engine cannot take of the derived settings.
   void check_derived_credentials(const Node& doc, const Scenario& s, const Node* at);
+  void check_ca_files(const Node* peers, const PeerCredentials& c);
 
   const ValidateContext& ctx_;
   Diagnostics& diag_;

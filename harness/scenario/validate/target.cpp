@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "charon/x509_maker.hpp"
 #include "ike/proposal_words.hpp"
 #include "netns/ip_address.hpp"
 
@@ -197,8 +198,7 @@ void Validator::check_target(const Node& doc, Scenario& s) {
         diag_.add(at->origin, "peers.ca_cert and peers.ca_key: needed with target: and certificate auth (a CA "
                               "the gateway trusts; the peers' certificates are issued from it)");
       else
-        diag_.add(at->origin, "peers.auth: certificates are not supported with target: yet (peer certificates "
-                              "issued from peers.ca_cert come later); use psk with peers.psk_file");
+        check_ca_files(under(&doc, "peers"), c);
       break;
     case Auth::eap_mschapv2:
       diag_.add(at->origin, "peers.auth: eap-mschapv2 is not supported with target: yet");
@@ -245,10 +245,25 @@ void Validator::check_derived_credentials(const Node& doc, const Scenario& s, co
                               "auth (" + a->auth_at.str() + "): a CA the gateway trusts; the peers' certificates are "
                               "issued from it");
       else
-        diag_.add(origin(a->auth_at), auth + "certificates are not supported with target: yet");
+        check_ca_files(under(&doc, "peers"), c);
       break;
   }
-  (void)doc;
+}
+
+// peers.ca_cert / ca_key: a PEM CA certificate and its unencrypted PEM key, which match and
+// may issue certificates; each problem at the key that names the file at fault.
+void Validator::check_ca_files(const Node* peers, const PeerCredentials& c) {
+  const Node* cert_node = under(peers, "ca_cert");
+  const Node* key_node = under(peers, "ca_key");
+  if (cert_node == nullptr || key_node == nullptr) return;
+  auto cert = charon::read_certificate_pem(c.ca_cert->string());
+  if (!cert) diag_.add(cert_node->origin, "peers.ca_cert: " + c.ca_cert->string() + ": " + cert.error().message);
+  auto key = charon::read_private_key_pem(c.ca_key->string());
+  if (!key) diag_.add(key_node->origin, "peers.ca_key: " + c.ca_key->string() + ": " + key.error().message);
+  if (!cert || !key) return;
+  if (auto st = charon::check_ca_pair(cert->get(), key->get()); !st)
+    diag_.add(st.error().message.find("does not match") != std::string::npos ? key_node->origin : cert_node->origin,
+              "peers.ca_cert / ca_key: " + st.error().message);
 }
 
 }  // namespace ist::scenario::validation
