@@ -2,11 +2,14 @@
 // credentials the gateway expects (peers.psk_file, id, remote_id, remote_ts) instead of the
 // harness's own; the gateway's own view (IKE_SA count, stats, log events) comes from its
 // vici over TCP when target.vici is set, else the report holds the initiator side alone.
+#include <cstdio>
 #include <filesystem>
 
 #include "charon/secret_text.hpp"
+#include "common/signals.hpp"
 #include "run/gateway_vici.hpp"
 #include "run/point_steps.hpp"
+#include "run/target_probe.hpp"
 
 namespace ist::run {
 
@@ -52,6 +55,8 @@ class TargetSut final : public Sut {
 
 // How long a target's vici may take to answer the connect (the gateway is remote).
 constexpr std::chrono::milliseconds kViciConnectTimeout{5000};
+// How long the vendor probe waits for the gateway's IKE_SA_INIT answer.
+constexpr std::chrono::milliseconds kVendorProbeWait{2000};
 
 // sut.config with target: what the peers take of the gateway's config (read by plan_sut,
 // addresses as written); peers.* keys written in the scenario override it afterwards. The
@@ -132,8 +137,9 @@ class ExternalTarget final : public SutPart {
     return ok();
   }
 
-  Status start(EventLoop& loop, const SutPlan&, PointRun& run, StartedParts&) override {
+  Status start(EventLoop& loop, const SutPlan&, PointRun& run, StartedParts& parts) override {
     const scenario::Target& t = *run.s.target;
+    local_ = t.local;
     std::unique_ptr<GatewayVici> vici;
     if (t.vici_host) {
       // The gateway's log events, as the SUT's filelog the classifier reads (responder codes).
@@ -150,9 +156,36 @@ class ExternalTarget final : public SutPart {
     }
     run.out.target = reports::TargetInfo{t.address, std::nullopt, vici != nullptr};
     sut_ = std::make_unique<TargetSut>(t.address, std::move(vici));
+    peers_ns_ = &parts.topo->peers_ns();
     return ok();
   }
   Sut* sut() override { return sut_.get(); }
+
+  // report.target.vendor: the phases are over, so the one half-open IKE_SA this leaves on the
+  // gateway (until its half-open timeout) counts in none of the run's measurements.
+  void after_phases(const std::vector<reports::TimeseriesPoint>&, PointOutcome& out) override {
+    if (!out.target || peers_ns_ == nullptr || out.interrupted || signals::stop_requested()) return;
+    const auto local = netns::IpPrefix::parse(local_);
+    const auto target = netns::IpAddress::parse(out.target->address);
+    if (!local || !target) return;
+    auto r = probe_once(*peers_ns_, local->address, *target, kVendorProbeWait);
+    auto& notes = out.report.notes;
+    if (!r) {
+      notes.push_back("target: the vendor probe failed: " + r.error().describe());
+    } else if (!r->rtt_ms) {
+      notes.push_back("target: one IKE_SA_INIT from target.local " + r->from + " after the phases got no answer "
+                      "within " + std::to_string(kVendorProbeWait.count() / 1000) + " s: vendor unknown");
+    } else {
+      std::string names;
+      for (const auto& v : r->vendor_ids) names += (names.empty() ? "" : ", ") + v;
+      if (!names.empty()) out.target->vendor = names;
+      char rtt[32];
+      std::snprintf(rtt, sizeof rtt, "%.1f", *r->rtt_ms);
+      notes.push_back("target: one IKE_SA_INIT from target.local " + r->from + " after the phases: " +
+                      to_string(r->answer) + " in " + rtt + " ms; vendor IDs: " +
+                      (names.empty() ? std::string("none") : names));
+    }
+  }
 
   Status place_data_sink(fleet::DataPlaneSessionOptions&, const netns::Topology&) override {
     return Error("traffic: not with target: (the data plane needs a SUT the harness runs)");
@@ -160,6 +193,8 @@ class ExternalTarget final : public SutPart {
 
  private:
   std::unique_ptr<TargetSut> sut_;
+  const netns::Namespace* peers_ns_ = nullptr;  // the topology's, which outlives this part
+  std::string local_;                           // target.local
 };
 
 }  // namespace
