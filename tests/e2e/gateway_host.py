@@ -41,9 +41,9 @@ CHARON = "/usr/lib/ipsec/charon"
 _serial = itertools.count()
 
 
-def _ip(*args, ns=None, check=True):
+def _ip(*args, ns=None, check=True, timeout=30):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + ["ip", *map(str, args)]
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=30)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
 
 
 class GatewayHost:
@@ -268,5 +268,9 @@ class GatewayHost:
             except subprocess.TimeoutExpired:
                 self.charon.kill()
                 self.charon.wait(timeout=10)
+        # Every namespace is deleted, however slow a loaded machine makes one deletion.
         for ns in (*self.gen_nss, self.gw_ns):
-            _ip("netns", "del", ns, check=False)
+            try:
+                _ip("netns", "del", ns, check=False, timeout=120)
+            except subprocess.TimeoutExpired:
+                _ip("netns", "del", ns, check=False, timeout=120)
