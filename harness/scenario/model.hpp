@@ -111,6 +111,7 @@ struct SaSettings {
   std::optional<milliseconds> life_time;   // unset: 1.1 x rekey (or rekey + over_time)
   std::optional<milliseconds> over_time;   // unset: life_time - rekey_time
   milliseconds reauth_time{0};         // IKE only; 0 = never
+  bool proposals_written = false;      // the file names proposals (they override sut.config's)
 };
 
 // strongswan.conf charon.* settings, flattened: key "plugins.kernel-netlink.mtu".

@@ -27,7 +27,9 @@ void Validator::check_engine_limits(const Node& doc, const Scenario& s) {
     diag_.add(auth->origin, "peers.auth: " + std::string(to_string(s.peers.auth)) +
                                 " needs peers.engine: charon (the native engine authenticates with a PSK only)");
   }
-  if (config != nullptr && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
+  // A target's config is only read: what the native engine cannot take of it is judged
+  // with the target (check_derived_credentials).
+  if (config != nullptr && !s.target && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
     diag_.add(config->origin, "sut.config: needs peers.engine: charon (the native engine cannot derive its "
                               "peers from a gateway config)");
   }

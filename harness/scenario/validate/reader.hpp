@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "charon/gateway_config.hpp"
 #include "netns/ip_address.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/doc.hpp"
@@ -189,8 +190,16 @@ class Validator {
   // sut.* (but config, unresponsive_after), traffic and backend vm refused; credentials needed.
   void check_target(const Node& doc, Scenario& s);
 
+  // sut.config with target: what the engine cannot take of the derived settings.
+  void check_derived_credentials(const Node& doc, const Scenario& s, const Node* at);
+  void check_ca_files(const Node* peers, const PeerCredentials& c);
+
   const ValidateContext& ctx_;
   Diagnostics& diag_;
 };
+
+// sut.config as the validator and the run read it (sut.cpp).
+charon::GatewayPlan gateway_plan(const Scenario& s);
+charon::GatewayFiles gateway_files(const Scenario& s);
 
 }  // namespace ist::scenario::validation
