@@ -180,6 +180,9 @@ Status Topology::build_peer_addresses() {
   // brought up at the end (20,000 on one up lo: 5.1 s; this way: ~0.5 s).
   RtnlBatch batch(peers_sock);
   std::vector<int> holder_ifs;
+  // An IPv6 /128 gets a prefix route of its own besides its local one (an IPv4 /32 does not):
+  // none for an IPv6 run's peers, a third less kernel work (16,384 peers: 39 s -> 27 s).
+  const bool v6_only = family() == Family::v6 && !spec_.target;
   for (std::size_t first = 0; first < addrs.size(); first += kAddressesPerHolder) {
     const std::string name = link_name(run_id_, "h" + std::to_string(holder_ifs.size()));
     IST_TRY(create_simple_link(peers_sock, name, "bridge"));
@@ -190,7 +193,7 @@ Status Topology::build_peer_addresses() {
     IST_TRY(add_addresses(batch, ifindex,
                           {addrs.begin() + static_cast<std::ptrdiff_t>(first),
                            addrs.begin() + static_cast<std::ptrdiff_t>(last)},
-                          AddressOptions{.user_given = spec_.target.has_value()}));
+                          AddressOptions{.no_prefix_route = v6_only, .user_given = spec_.target.has_value()}));
   }
   IST_TRY(batch.flush());
   for (int ifindex : holder_ifs) IST_TRY(set_link_up(peers_sock, ifindex));
