@@ -118,7 +118,7 @@ class ExternalTarget final : public SutPart {
     // The gateway's identity: unset, the peers accept whatever it proves (no IDr sent).
     plan.responder.local_id = "";
     // The gateway's side of the tunnels: unset, its own address (host-to-host).
-    plan.responder_options.local_ts = {s.target->address + "/32"};
+    plan.responder_options.local_ts = {charon::host_ts(s.target->address)};
     if (plan.gateway) take_derived(run, plan);
     if (c.psk_file) {
       auto psk = charon::read_secret_file(c.psk_file->string());
