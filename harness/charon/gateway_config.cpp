@@ -855,7 +855,7 @@ ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::st
   c.name = "p" + std::to_string(i);
   c.local_addrs = {ike_address};
   // With a virtual IP the CHILD_SA's selector is the address the SUT assigns.
-  c.local_ts = {c.vips.empty() ? inner_address + "/32" : std::string("dynamic")};
+  c.local_ts = {c.vips.empty() ? host_ts(inner_address) : std::string("dynamic")};
   if (m != nullptr) (void)apply_peer_auth(c, *m, i);  // no-op for psk; validate() reports misuse
   c.local_id = gateway_peer_id(a, i);
   if (c.local_id == "{ike}") c.local_id = ike_address;  // secrets keyed by their clients' addresses

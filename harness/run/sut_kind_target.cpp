@@ -69,7 +69,7 @@ class ExternalTarget final : public SutPart {
     plan.responder.local_id = c.remote_id.value_or("");
     // The gateway's side of the tunnels: unset, its own address (host-to-host).
     plan.responder_options.local_ts =
-        c.remote_ts.empty() ? std::vector<std::string>{s.target->address + "/32"} : c.remote_ts;
+        c.remote_ts.empty() ? std::vector<std::string>{charon::host_ts(s.target->address)} : c.remote_ts;
     plan.responder_options.local_addr = s.target->address;
     return ok();
   }

@@ -58,6 +58,9 @@ void plan_daemon(PointRun& run, const netns::Topology& topo, charon::Backend bac
   charon::ResponderOptions& ro = plan.responder_options;
   ro.local_addr = topo.sut_ike_address().str();
   ro.local_ts = {topo.sut_subnet().str()};
+  // The peers of the run's family (peers.family): their IKE range and their inner range.
+  ro.peer_range = topo.peer_ike_range().str();
+  ro.remote_ts = {topo.peer_inner_range().str()};
   ro.ike_proposals = s.sut.ike.proposals.empty() ? s.peers.ike.proposals : s.sut.ike.proposals;
   ro.esp_proposals = s.sut.child.proposals.empty() ? s.peers.child.proposals : s.sut.child.proposals;
   ro.ike = ike_lifetimes(run.eff.sut_ike);

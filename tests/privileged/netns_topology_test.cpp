@@ -150,6 +150,30 @@ TEST_F(NetnsTest, Ipv6PlanIsReachable) {
   expect_round_trip(*topo, topo->peer_ike_address(0), topo->sut_ike_address());
 }
 
+// peers.family: ipv6: the peers hold IPv6 addresses only, the family-less accessors answer
+// IPv6, and the addresses are usable at once (no DAD: nothing stays tentative).
+TEST_F(NetnsTest, Ipv6OnlyPeersHoldNoIpv4AddressAndReachTheSut) {
+  TopologySpec spec;
+  spec.peer_count = 2000;
+  spec.peer_family = Family::v6;
+  auto topo = Topology::build(state(), spec);
+  ASSERT_TRUE(topo.ok()) << topo.error().describe();
+  std::printf("netns build, 2000 IPv6 peers: total %.3f s (addresses %.3f)\n", topo->timings().total_s,
+              topo->timings().addresses_s);
+  EXPECT_EQ(topo->peer_ike_address(1999).str(), "2001:2:0:2::7d0");
+  EXPECT_EQ(topo->sut_ike_address().str(), "2001:2::1");
+  EXPECT_EQ(topo->sut_subnet().str(), "2001:2:0:ff::/64");
+  const std::string peers = topo->peers_ns().name();
+  EXPECT_EQ(count_lines_with(testing::ip_output({"-o", "-4", "addr", "show"}, peers), " 198.19."), 0u);
+  EXPECT_EQ(count_lines_with(testing::ip_output({"-o", "-6", "addr", "show"}, peers), " 2001:2:0:"), 4000u);
+  EXPECT_EQ(count_lines_with(testing::ip_output({"-o", "-6", "addr", "show", "tentative"}, peers), "2001:2"), 0u);
+  EXPECT_EQ(topo->address_holders().size(), 4u);
+  expect_round_trip(*topo, topo->peer_ike_address(1999), topo->sut_ike_address());
+  expect_round_trip(*topo, topo->peer_inner_address(3), topo->sut_subnet_address());
+  const std::string neigh = testing::ip_output({"-6", "neigh", "show"}, topo->sut_ns().name());
+  EXPECT_EQ(count_lines_with(neigh, "2001:2:0:2"), 0u) << neigh;
+}
+
 TEST_F(NetnsTest, PartialFailureRollsBackAndSparesForeignNamespaces) {
   // Someone else's namespace holds the name the peers side needs.
   auto squatter = Namespace::create(state(), "peers");

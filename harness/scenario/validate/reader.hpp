@@ -137,7 +137,7 @@ class Validator {
   // ---- peers.cpp --------------------------------------------------------------------------
   void read_peers(const Node* n, Peers& p);
   // The topology gives each peer addresses from the address plan, which holds at most
-  // peer_capacity(family) of them (IPv4 is the only family today).
+  // peer_capacity(peers.family) of them.
   void read_peer_count(const Node* n, Peers& p);
   // peers.start_action: trap policies live in the initiator charons' kernel-netlink; the native
   // engine has no kernel policies to trap on.
@@ -176,6 +176,8 @@ class Validator {
   // What the native engine cannot do, and sut.config's pairing: checked here, where the
   // keys have their place in the file, so `run` never meets them (exit 3) after setup.
   void check_engine_limits(const Node& doc, const Scenario& s);
+  // What peers.family: ipv6 does not take yet (the vm backend, traffic:, sut.config, target:).
+  void check_family(const Node& doc, const Scenario& s);
 
   // ---- target.cpp: an external gateway as the SUT, the peers' credentials for it -----------
   std::optional<netns::IpPrefix> read_ipv4(const Node* n, const std::string& path, bool prefix);
