@@ -45,6 +45,23 @@ def test_1000_native_peers_on_the_shared_packet_layer(run_ikestorm, needs_root, 
     assert received >= 3 * 1000  # IKE_SA_INIT, IKE_AUTH and INFORMATIONAL answers
 
 
+def test_1000_ipv6_native_peers_on_the_shared_packet_layer(run_ikestorm, needs_root, tmp_path):
+    """peers.family: ipv6 on the raw prefix layer: every peer up, the SUT's count agrees, no fallback."""
+    run, r = run_native(run_ikestorm, tmp_path, 1000, extra=("--set", "peers.family=ipv6"))
+    assert any("packet layer raw-prefix" in n for n in run["notes"]), run["notes"]
+    assert not any("udp-sockets" in n for n in run["notes"]), run["notes"]
+    m = re.search(r"packet layer raw-prefix: sent (\d+), send errors (\d+), received (\d+), dropped on receipt (\d+)",
+                  r.stdout + r.stderr)
+    assert m, r.stdout + r.stderr
+    sent, errors, received, dropped = map(int, m.groups())
+    assert errors == 0 and dropped == 0
+    assert received >= 3 * 1000
+    # The SUT saw each peer from its own IPv6 address in 2001:2:0:2::/64.
+    sut_log = (tmp_path / "out" / "run-1" / "sut" / "charon.log").read_text()
+    initiating = set(re.findall(r"(2001:2:0:2::[0-9a-f:]+) is initiating an IKE_SA", sut_log))
+    assert len(initiating) == 1000, sorted(initiating)[:5]
+
+
 def test_udp_sockets_stay_selectable(run_ikestorm, needs_root, tmp_path):
     run, _ = run_native(run_ikestorm, tmp_path, 50, env={"IKESTORM_NATIVE_IO": "udp-sockets"})
     assert any("packet layer udp-sockets" in n for n in run["notes"]), run["notes"]

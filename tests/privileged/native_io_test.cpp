@@ -65,7 +65,7 @@ class RawPrefixIoTest : public test::TwoNamespaceTopology {
     netns::TopologySpec spec;
     spec.peer_count = 100;
     spec.peer_addresses = false;
-    spec.ipv6 = family_ == netns::Family::v6;
+    spec.peer_family = family_;  // v6: IPv6-only peers, as peers.family: ipv6 builds them
     return spec;
   }
   void SetUp() override {
