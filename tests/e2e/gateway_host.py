@@ -143,18 +143,27 @@ class GatewayHost:
         if self.ikesa_limit is not None:
             settings["ikesa_limit"] = str(self.ikesa_limit)
         settings.update(self.charon_settings)
-        body = "".join(f"  {k} = {v}\n" for k, v in settings.items())
-        vici = f"    vici {{\n      socket = {self.vici_uri}\n    }}\n" if self.vici else ""
+        # Dotted keys ("plugins.kernel-netlink.roam_events") become nested sections:
+        # strongswan.conf has no dotted names, only sections.
+        tree = {}
+        for key, value in settings.items():
+            node = tree
+            *sections, leaf = key.split(".")
+            for name in sections:
+                node = node.setdefault(name, {})
+            node[leaf] = value
+        plugins = tree.setdefault("plugins", {})
         # vici on TCP is also how the test itself loads the connection; without `vici` the
         # gateway still gets one on a unix socket in its private /run, for the test alone.
-        if not self.vici:
-            vici = "    vici {\n      socket = unix:///run/charon.vici\n    }\n"
-        return ("charon {\n" + body +
-                "  plugins {\n" + vici + "  }\n"
-                "  filelog {\n    gw {\n"
-                f"      path = {self.log_path}\n"
-                "      time_format = %b %e %T\n      default = 1\n      flush_line = yes\n"
-                "    }\n  }\n}\n")
+        plugins.setdefault("vici", {})["socket"] = self.vici_uri if self.vici else "unix:///run/charon.vici"
+        tree["filelog"] = {"gw": {"path": str(self.log_path), "time_format": "%b %e %T", "default": "1",
+                                  "flush_line": "yes"}}
+
+        def section(node, indent):
+            pad = "  " * indent
+            return "".join(f"{pad}{k} {{\n{section(v, indent + 1)}{pad}}}\n" if isinstance(v, dict)
+                           else f"{pad}{k} = {v}\n" for k, v in node.items())
+        return "charon {\n" + section(tree, 1) + "}\n"
 
     def _swanctl_conf(self) -> str:
         return ("connections {\n  rw {\n    version = 2\n"

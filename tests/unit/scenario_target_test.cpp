@@ -41,6 +41,27 @@ TEST(ScenarioTarget, ReadsEveryKeyAsTypedSettings) {
   ASSERT_EQ(problems(out), "");
 }
 
+// An expectation on a figure a target run never reads would judge a 0: refused where it
+// is written, so the verdict can fail.
+TEST(ScenarioTarget, ExpectationsOnWhatIsNotObservedAreRefused) {
+  const std::string gated = std::string(kTarget) + "expect:\n  cpu_s.sut: \"< 50\"\n  sut_peak.half_open: \"< 10\"\n";
+  auto with_vici = load_yaml(gated);
+  const std::string p = problems(with_vici);
+  EXPECT_NE(p.find("expect: cpu_s.sut is not observed with target:"), std::string::npos) << p;
+  EXPECT_EQ(p.find("sut_peak.half_open"), std::string::npos) << p;  // vici reads it
+  ASSERT_FALSE(with_vici.diagnostics.items().empty());
+  EXPECT_EQ(with_vici.diagnostics.items().front().origin.line, 15u);
+  std::string no_vici = gated;
+  const std::string vici_line = "  vici: tcp://198.18.100.1:4502\n";
+  no_vici.erase(no_vici.find(vici_line), vici_line.size());
+  const std::string q = problems(load_yaml(no_vici));
+  EXPECT_NE(q.find("expect: sut_peak.half_open needs target.vici"), std::string::npos) << q;
+  auto ok = load_yaml(std::string(kTarget) + "expect:\n  established_ratio: \">= 1\"\n  cpu_s.peers: \"< 50\"\n");
+  EXPECT_EQ(problems(ok), "");
+  auto local = load_yaml("peers: {count: 10}\nexpect:\n  cpu_s.sut: \"< 50\"\n");  // the harness's own SUT
+  EXPECT_TRUE(local.ok()) << local.diagnostics.str();
+}
+
 TEST(ScenarioTarget, RunsWithAGentleDefaultArrivalUnlessOneIsWritten) {
   auto out = load_yaml(kTarget);
   ASSERT_TRUE(out.ok()) << out.diagnostics.str();

@@ -30,4 +30,19 @@ void Validator::read_expect(const Node* n, Scenario& s) {
   }
 }
 
+// An expectation must be able to fail: one on a figure this run never observes would judge
+// the 0 it reads. With target: the gateway is not the harness's process (no CPU or memory
+// of it is read), and without target.vici none of its own counters are.
+void Validator::check_expect_observable(const Scenario& s) {
+  if (!s.target) return;
+  for (const Expectation& e : s.expect) {
+    if (e.path == "cpu_s.sut" || e.path == "rss_mb.sut")
+      diag_.add(e.origin, "expect: " + e.path + " is not observed with target: (the gateway runs on its own box, "
+                          "not as the harness's process); gate on the gateway's own monitoring instead");
+    else if (!s.target->vici_host && e.path.rfind("sut_peak.", 0) == 0)
+      diag_.add(e.origin, "expect: " + e.path + " needs target.vici (without it the gateway's own counters are "
+                          "not read and the value would always be 0)");
+  }
+}
+
 }  // namespace ist::scenario::validation
