@@ -206,6 +206,13 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
        std::to_string(s.peak_sas.child_active) + " / " + std::to_string(s.peak_sas.child_pending));
   card(o, "SUT peak half-open / queued jobs",
        std::to_string(s.sut_peak.half_open) + " / " + std::to_string(s.sut_peak.jobs_queued));
+  if (const auto& f = s.time_to_first_packet_ms)
+    card(o, "time to first packet p50 / p99 / max",
+         num(f->p50, 1) + " / " + num(f->p99, 1) + " / " + num(f->max, 1) + " ms");
+  if (const auto& d = s.dos_resilience)
+    card(o, "DoS resilience: setups/s before / during the flood",
+         num(d->setup_rate_before_per_s, 1) + " / " + num(d->setup_rate_during_per_s, 1) +
+             (d->ratio ? " (ratio " + num(*d->ratio, 2) + ")" : std::string(" (no baseline)")));
   card(o, "CPU SUT / peers / harness", num(s.cpu_s.sut, 2) + " / " + num(s.cpu_s.peers, 2) + " / " + num(s.cpu_s.harness, 2) + " s");
   card(o, "peak RSS SUT / peers", num(s.rss_mb.sut) + " / " + num(s.rss_mb.peers) + " MB");
   card(o, "unclassified failures", std::to_string(s.unclassified), s.unclassified ? "bad" : "");
@@ -267,7 +274,8 @@ void sweep_section(std::ostringstream& o, const Report& r) {
       << "</td></tr>\n";
   }
   o << "</table>\n<div class=\"charts\">\n<div class=\"chart\" id=\"sweep-reneg\"></div>\n"
-       "<div class=\"chart\" id=\"sweep-failures\"></div>\n<div class=\"chart\" id=\"sweep-latency\"></div>\n</div>\n";
+       "<div class=\"chart\" id=\"sweep-failures\"></div>\n<div class=\"chart\" id=\"sweep-latency\"></div>\n"
+       "<div class=\"chart\" id=\"sweep-cost\"></div>\n</div>\n";
 }
 
 // What the page script draws, in compact columns.
@@ -279,7 +287,8 @@ json chart_data(const Report& r) {
                {"ike_failed", json::array()},  {"child_active", json::array()}, {"child_pending", json::array()},
                {"child_failed", json::array()}, {"established_total", json::array()},
                {"attempts", json::array()},    {"ike_rekeys", json::array()},   {"child_rekeys", json::array()},
-               {"sut_ike_sas", json::array()}, {"sut_half_open", json::array()}, {"sut_jobs_queued", json::array()}};
+               {"sut_ike_sas", json::array()}, {"sut_half_open", json::array()}, {"sut_jobs_queued", json::array()},
+               {"sut_cpu", json::array()}};
     for (const auto& p : run.timeseries) {
       ts["t"].push_back(p.t_s);
       ts["ike_active"].push_back(p.ike_active);
@@ -296,6 +305,7 @@ json chart_data(const Report& r) {
       ts["sut_ike_sas"].push_back(p.sut ? json(p.sut->ike_sas) : json(nullptr));
       ts["sut_half_open"].push_back(p.sut ? json(p.sut->half_open) : json(nullptr));
       ts["sut_jobs_queued"].push_back(p.sut ? json(p.sut->jobs_queued) : json(nullptr));
+      ts["sut_cpu"].push_back(p.sut_cpu_s);
     }
     runs.push_back({{"id", "r" + std::to_string(i)}, {"timeseries", ts}, {"latency", run.setup_latency_samples}});
   }
@@ -309,7 +319,7 @@ json chart_data(const Report& r) {
     for (const auto& a : axes) axis += (axis.empty() ? "" : ", ") + a;
     json sweep = {{"axis", axis.empty() ? "point" : axis}, {"labels", json::array()}, {"reneg", json::array()},
                   {"failed", json::array()}, {"unclassified", json::array()}, {"p50", json::array()},
-                  {"p90", json::array()}, {"p99", json::array()}};
+                  {"p90", json::array()}, {"p99", json::array()}, {"cpu", json::array()}};
     for (const auto& run : r.runs) {
       // With one axis the label is its value; with several, every k=v.
       std::string label;
@@ -323,6 +333,7 @@ json chart_data(const Report& r) {
       sweep["p50"].push_back(run.summary.setup_latency_ms.p50);
       sweep["p90"].push_back(run.summary.setup_latency_ms.p90);
       sweep["p99"].push_back(run.summary.setup_latency_ms.p99);
+      sweep["cpu"].push_back(run.summary.cpu_s.sut);
     }
     out["sweep"] = sweep;
   }

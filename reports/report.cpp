@@ -55,6 +55,7 @@ void to_json(json& j, const TimeseriesPoint& p) {
            {"attempts", p.attempts},
            {"ike_rekeys", p.ike_rekeys},
            {"child_rekeys", p.child_rekeys},
+           {"sut_cpu_s", p.sut_cpu_s},
            {"xfrm_stat", p.xfrm_stat}};
   if (p.sut) j["sut"] = *p.sut;
   if (!p.xfrm.empty()) j["xfrm"] = p.xfrm;
@@ -73,6 +74,7 @@ void from_json(const json& j, TimeseriesPoint& p) {
   p.attempts = j.value("attempts", d.attempts);
   p.ike_rekeys = j.value("ike_rekeys", d.ike_rekeys);
   p.child_rekeys = j.value("child_rekeys", d.child_rekeys);
+  p.sut_cpu_s = j.value("sut_cpu_s", d.sut_cpu_s);
   p.xfrm_stat = j.value("xfrm_stat", d.xfrm_stat);
   if (j.contains("sut")) p.sut = j.at("sut").get<SutSample>();
   p.xfrm = j.value("xfrm", d.xfrm);
@@ -85,6 +87,45 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataSummary, tunnels, sent, rece
                                                 not_sent, lost, misrouted, unrecognized, sut_udp_rcvbuf_errors,
                                                 agree, faults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, kernel, sut_kernel, cpu, strongswan)
+
+void to_json(json& j, const DosResilience& d) {
+  j = json{{"flood_from_s", d.flood_from_s},
+           {"flood_to_s", d.flood_to_s},
+           {"before_from_s", d.before_from_s},
+           {"setups_before", d.setups_before},
+           {"setups_during", d.setups_during},
+           {"setup_rate_before_per_s", d.setup_rate_before_per_s},
+           {"setup_rate_during_per_s", d.setup_rate_during_per_s},
+           {"ratio", d.ratio ? json(*d.ratio) : json(nullptr)}};
+}
+
+void from_json(const json& j, DosResilience& d) {
+  const DosResilience z;
+  d.flood_from_s = j.value("flood_from_s", z.flood_from_s);
+  d.flood_to_s = j.value("flood_to_s", z.flood_to_s);
+  d.before_from_s = j.value("before_from_s", z.before_from_s);
+  d.setups_before = j.value("setups_before", z.setups_before);
+  d.setups_during = j.value("setups_during", z.setups_during);
+  d.setup_rate_before_per_s = j.value("setup_rate_before_per_s", z.setup_rate_before_per_s);
+  d.setup_rate_during_per_s = j.value("setup_rate_during_per_s", z.setup_rate_during_per_s);
+  if (j.contains("ratio") && j["ratio"].is_number()) d.ratio = j["ratio"].get<double>();
+}
+
+namespace {
+
+// The summary's optional parts (Summary's macro leaves them out).
+void put_optional_summary(const Summary& s, json& summary) {
+  if (s.time_to_first_packet_ms) summary["time_to_first_packet_ms"] = *s.time_to_first_packet_ms;
+  if (s.dos_resilience) summary["dos_resilience"] = *s.dos_resilience;
+}
+
+void get_optional_summary(const json& summary, Summary& s) {
+  if (summary.contains("time_to_first_packet_ms"))
+    s.time_to_first_packet_ms = summary["time_to_first_packet_ms"].get<LatencySummary>();
+  if (summary.contains("dos_resilience")) s.dos_resilience = summary["dos_resilience"].get<DosResilience>();
+}
+
+}  // namespace
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergedShard, run_id, started_at, command, source)
 
 void to_json(json& j, const RunReport& r) {
@@ -105,6 +146,7 @@ void to_json(json& j, const RunReport& r) {
            {"outcome", r.outcome},
            {"notes", r.notes}};
   j["sut_death"] = r.sut_death ? json(*r.sut_death) : json(nullptr);
+  put_optional_summary(r.summary, j["summary"]);
   if (r.data) {
     j["summary"]["data"] = *r.data;
     j["data_tunnels"] = r.data_tunnels;
@@ -115,6 +157,7 @@ void from_json(const json& j, RunReport& r) {
   r.parameters = j.value("parameters", json::object());
   r.effective = j.value("effective", json::object());
   r.summary = j.value("summary", Summary{});
+  if (j.contains("summary") && j["summary"].is_object()) get_optional_summary(j["summary"], r.summary);
   r.codes = j.value("codes", std::map<std::string, CodeCount>{});
   r.informational = j.value("informational", std::map<std::string, CodeCount>{});
   r.failures = j.value("failures", std::vector<Failure>{});

@@ -42,6 +42,17 @@ struct SutPeaks {
   uint64_t half_open = 0, jobs_queued = 0;
 };
 
+// Under peers.flood (DoS resilience, the IETF IPsec terminology's term): the healthy peers'
+// setups in the flood's window against an equal window just before it, in one run. Seconds
+// since the run's start.
+struct DosResilience {
+  double flood_from_s = 0, flood_to_s = 0;  // the first flood's start to the last one's planned end
+  double before_from_s = 0;  // the window before: [before_from_s, flood_from_s), no earlier than the first initiate
+  uint64_t setups_before = 0, setups_during = 0;
+  double setup_rate_before_per_s = 0, setup_rate_during_per_s = 0;
+  std::optional<double> ratio;  // during / before; null (no baseline) when nothing was set up before
+};
+
 struct Summary {
   uint64_t peers = 0;
   uint64_t established = 0;
@@ -71,6 +82,12 @@ struct Summary {
   RekeyRates rekeys_per_s;
   PeakSas peak_sas;
   SutPeaks sut_peak;
+  // Written by hand in report.json (absent when they do not apply, so a gate on them fails
+  // instead of passing on a zero):
+  // with traffic: each sending tunnel's initiate -> the first probe back through it (the
+  // IETF IPsec terminology's time to first packet), over the tunnels that carried one.
+  std::optional<LatencySummary> time_to_first_packet_ms;
+  std::optional<DosResilience> dos_resilience;  // with peers.flood
 };
 
 struct CodeCount {
@@ -156,6 +173,7 @@ struct TimeseriesPoint {
   uint64_t child_active = 0, child_pending = 0, child_failed = 0;
   uint64_t established_total = 0;
   uint64_t attempts = 0, ike_rekeys = 0, child_rekeys = 0;  // in this second
+  double sut_cpu_s = 0;  // CPU seconds the SUT's process spent in this second (0: not ours to read, target:)
   std::map<std::string, int64_t> xfrm_stat;  // per-second deltas (the SUT namespace's, non-zero only)
   std::optional<SutSample> sut;              // absent when the SUT did not answer in time
   std::map<std::string, XfrmSample> xfrm;    // by namespace role ("sut", "peers"); empty: not observed

@@ -36,4 +36,30 @@ double rate_over(uint64_t count, double first_s, double last_s) {
   return span > 0 ? static_cast<double>(count) / span : static_cast<double>(count);
 }
 
+std::optional<LatencySummary> summarize_first_packet(const std::vector<FirstPacketTimes>& tunnels) {
+  std::vector<double> samples;
+  for (const auto& t : tunnels)
+    if (t.first_echo_ms) samples.push_back(std::max(0.0, *t.first_echo_ms - t.initiate_ms));
+  if (samples.empty()) return std::nullopt;
+  return summarize_latency(samples);
+}
+
+DosResilience dos_resilience(const std::vector<double>& established_s, double first_initiate_s, double flood_from_s,
+                             double flood_to_s) {
+  DosResilience d;
+  d.flood_from_s = flood_from_s;
+  d.flood_to_s = std::max(flood_from_s, flood_to_s);
+  const double window = d.flood_to_s - d.flood_from_s;
+  d.before_from_s = std::min(flood_from_s, std::max(flood_from_s - window, first_initiate_s));
+  for (double t : established_s) {
+    if (t >= d.before_from_s && t < flood_from_s) ++d.setups_before;
+    if (t >= flood_from_s && t < d.flood_to_s) ++d.setups_during;
+  }
+  const double before_span = flood_from_s - d.before_from_s;
+  if (before_span > 0) d.setup_rate_before_per_s = static_cast<double>(d.setups_before) / before_span;
+  if (window > 0) d.setup_rate_during_per_s = static_cast<double>(d.setups_during) / window;
+  if (d.setup_rate_before_per_s > 0) d.ratio = d.setup_rate_during_per_s / d.setup_rate_before_per_s;
+  return d;
+}
+
 }  // namespace ist::reports

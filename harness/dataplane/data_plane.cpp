@@ -107,25 +107,41 @@ void DataPlane::tick() {
     const auto due = static_cast<uint64_t>(std::floor(elapsed_s * rate_per_s_ + 1.0 - t.phase));
     while (t.due_done < due) {
       ++t.due_done;
-      refresh(peer, t);
-      if (!t.out) {
-        ++t.counts.not_sent;
-        last_send_error_ = "peer " + std::to_string(peer) + " had no CHILD_SA";
-        continue;
-      }
-      Probe p{ProbeKind::normal, false, peer, t.numbers[0]};
-      if (auto st = send_probe(peer, t, *t.out, t.out->spi, t.out->next_seq, p)) {
-        ++t.numbers[0];
-        ++t.out->next_seq;
-        ++t.counts.sent;
-      } else {
-        ++t.counts.not_sent;
-        last_send_error_ = st.error().describe();
-      }
+      (void)send_normal(peer, t);
     }
   }
   io_.flush();
   if (loop_.clock().now() < end_) tick_timer_ = loop_.after(kTick, [this] { tick(); });
+}
+
+Status DataPlane::send_normal(uint32_t peer, Tunnel& t) {
+  refresh(peer, t);
+  Status st = ok();
+  if (!t.out) {
+    st = Error("peer " + std::to_string(peer) + " had no CHILD_SA");
+  } else {
+    Probe p{ProbeKind::normal, false, peer, t.numbers[0]};
+    st = send_probe(peer, t, *t.out, t.out->spi, t.out->next_seq, p);
+    if (st) {
+      ++t.numbers[0];
+      ++t.out->next_seq;
+      ++t.counts.sent;
+      return st;
+    }
+  }
+  ++t.counts.not_sent;
+  last_send_error_ = st.error().describe();
+  return st;
+}
+
+Status DataPlane::send_now(uint32_t peer) {
+  Status st = send_normal(peer, tunnel(peer));
+  io_.flush();
+  return st;
+}
+
+std::optional<MonoTime> DataPlane::first_echo_at(uint32_t peer) const {
+  return peer < tunnels_.size() ? tunnels_[peer].first_echo_at : std::nullopt;
 }
 
 Status DataPlane::send_probe(uint32_t peer, Tunnel& t, const OutSa& sa, uint32_t spi, uint32_t seq,
@@ -233,6 +249,7 @@ void DataPlane::on_esp(uint32_t peer, const native::PacketDatagram& d) {
     return;
   }
   ++t.counts.received;
+  if (!t.first_echo_at) t.first_echo_at = loop_.clock().now();
 }
 
 TunnelCounts DataPlane::counts(uint32_t peer) const {

@@ -69,6 +69,12 @@ class DataPlane {
   void stop();
   bool sending() const { return tick_timer_ != 0; }
 
+  // One normal probe on `peer`'s tunnel now (its first packet, as its CHILD_SA comes up),
+  // counted like the flows' probes. An Error says why it could not be sent.
+  Status send_now(uint32_t peer);
+  // When the first echo came back through `peer`'s tunnel (nullopt: none yet).
+  std::optional<MonoTime> first_echo_at(uint32_t peer) const;
+
   // One induced fault on `peer`'s tunnel, now:
   //   bad_spi       a probe sealed with the peer's keys under an SPI no SA of it has;
   //   replay        a probe under the current SA with the sequence number of the last packet
@@ -111,11 +117,14 @@ class DataPlane {
     std::array<uint8_t, 4> inner{};  // our inner address (TSi start)
     std::array<uint64_t, kProbeKinds> numbers{};  // next probe number per kind
     TunnelCounts counts;
+    std::optional<MonoTime> first_echo_at;
   };
 
   Tunnel& tunnel(uint32_t peer);
   void refresh(uint32_t peer, Tunnel& t);
   void tick();
+  // The next normal probe on the tunnel's current SA; counted as sent or not_sent.
+  Status send_normal(uint32_t peer, Tunnel& t);
   // Seals `probe` as an inner UDP packet under `sa` with `seq` (and `iv` if given) and sends it.
   Status send_probe(uint32_t peer, Tunnel& t, const OutSa& sa, uint32_t spi, uint32_t seq, const Probe& probe,
                     native::ByteView iv = {});

@@ -45,6 +45,29 @@ void DataPlaneSession::close() {
   if (sink_) sink_->close();
 }
 
+void DataPlaneSession::tunnel_up(uint32_t peer, MonoTime initiated) {
+  if (!plane_ || peer >= opts_.peers) return;
+  const auto senders = opts_.spec.peer_count
+                           ? *opts_.spec.peer_count
+                           : static_cast<uint32_t>(std::max(1.0, std::round(opts_.spec.peer_share * opts_.peers)));
+  if (peer >= senders) return;
+  first_done_.resize(opts_.peers, false);
+  if (first_done_[peer]) return;
+  first_done_[peer] = true;
+  if (auto st = plane_->send_now(peer); !st) {
+    if (first_not_sent_++ == 0) notes_.push_back("traffic: a first packet was not sent: " + st.error().describe());
+    return;
+  }
+  first_sent_.emplace_back(peer, initiated);
+}
+
+std::vector<DataPlaneSession::FirstPacket> DataPlaneSession::first_packets() const {
+  std::vector<FirstPacket> out;
+  out.reserve(first_sent_.size());
+  for (const auto& [peer, initiated] : first_sent_) out.push_back({peer, initiated, plane_->first_echo_at(peer)});
+  return out;
+}
+
 void DataPlaneSession::hold_started(std::chrono::milliseconds hold) {
   ++holds_;
   in_hold_ = true;

@@ -57,6 +57,18 @@ class DataPlaneSession {
                                                         DataPlaneSessionOptions options);
   ~DataPlaneSession();
 
+  // A peer was established (its attempt's first CHILD_SA up; the attempt began at
+  // `initiated`). The peers the traffic sends from (the lowest indices: traffic peer_count,
+  // or peer_share of all peers) send one probe at once, their first packet, each peer once
+  // per run; from `initiated` to the first probe back is its time to first packet.
+  void tunnel_up(uint32_t peer, MonoTime initiated);
+  struct FirstPacket {
+    uint32_t peer = 0;
+    MonoTime initiated{};
+    std::optional<MonoTime> first_echo;  // the first probe of any kind back through the tunnel
+  };
+  std::vector<FirstPacket> first_packets() const;
+
   void hold_started(std::chrono::milliseconds hold);
   void hold_ended();
 
@@ -87,6 +99,9 @@ class DataPlaneSession {
   std::array<FaultTally, kProbeKinds> tally_{};
   std::vector<std::string> notes_;
   unsigned holds_ = 0;
+  std::vector<std::pair<uint32_t, MonoTime>> first_sent_;  // peer, its initiate; in send order
+  std::vector<bool> first_done_;                           // by peer
+  uint64_t first_not_sent_ = 0;
   std::optional<uint64_t> rcvbuf_at_start_, rcvbuf_errors_;
 };
 

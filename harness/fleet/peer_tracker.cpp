@@ -89,6 +89,7 @@ bool PeerTracker::observe(const PeerObservation& o) {
       p.child_up_at = o.t;
       p.child_since = o.t;
       latencies_.push_back(ms_between(p.initiated, o.t));
+      established_at_.push_back(o.t);
       if (!last_established_ || o.t > *last_established_) last_established_ = o.t;
       ++ever_established_;
       set_state(p, PeerState::established);

@@ -117,6 +117,8 @@ class PeerTracker {
 
   // Setup latency of every establishment (initiate -> CHILD_SA up), ms.
   const std::vector<double>& setup_latencies_ms() const { return latencies_; }
+  // When each of those establishments happened (CHILD_SA up), in the same order.
+  const std::vector<MonoTime>& established_times() const { return established_at_; }
   // The first kMaxRekeyFailures of them (a long soak whose rekeys all fail would otherwise
   // grow without bound); the rest are only counted.
   static constexpr std::size_t kMaxRekeyFailures = 100000;
@@ -146,6 +148,7 @@ class PeerTracker {
   uint64_t abandoned_ = 0, harness_faults_ = 0, lost_ = 0;
   bool window_open_ = false;
   std::vector<double> latencies_;
+  std::vector<MonoTime> established_at_;
   std::vector<RekeyFailure> rekey_failures_;
   uint64_t rekey_failures_not_kept_ = 0;
   std::optional<MonoTime> first_initiate_, last_initiate_, last_established_;

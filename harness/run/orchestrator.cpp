@@ -51,7 +51,9 @@ bool answered_by_sut(const PeerObservation& o) {
 }  // namespace
 
 void Orchestrator::on_observation(const PeerObservation& o) {
-  tracker_.observe(o);
+  const bool changed = tracker_.observe(o);
+  if (changed && o.kind == K::child_up && plan_.on_established)
+    plan_.on_established(o.peer, tracker_.peer(o.peer).initiated, o.t);
   if (answered_by_sut(o)) sut_answered(o.t);
   result_.timelines.add(o.peer, {ms_between(t0_, o.t), fleet::to_string(o.kind), o.detail});
   if (o.kind == K::ike_down && o.peer < reconnect_on_down_.size() && reconnect_on_down_[o.peer]) {
@@ -150,6 +152,11 @@ void Orchestrator::tick() {
   }
   pt.ike_failed -= std::min<uint64_t>(pt.ike_failed, pt.child_failed);
   pt.established_total = tracker_.ever_established();
+  // The SUT's CPU in this second (check_sut just read it; a dead SUT's stays at its last).
+  if (sut_cpu_last_s_ >= 0) {
+    pt.sut_cpu_s = std::max(0.0, sut_cpu_last_s_ - sut_cpu_tick_last_s_);
+    sut_cpu_tick_last_s_ = sut_cpu_last_s_;
+  }
   // This second's initiations and completed rekeys (the tracker counts since the start).
   pt.attempts = tracker_.attempts() - attempts_last_tick_;
   pt.ike_rekeys = tracker_.ike_rekeys() - ike_rekeys_last_tick_;
@@ -334,6 +341,7 @@ void Orchestrator::run_teardown() {
 OrchestratorResult Orchestrator::execute() {
   t0_ = loop_.clock().now();
   sut_last_answer_ = t0_;
+  sut_cpu_tick_last_s_ = sut_.usage().cpu_s;  // the SUT's start is not the first second's
   result_.wall_start = std::chrono::system_clock::now();
   engine_.set_sink([this](const PeerObservation& o) { on_observation(o); });
   if (signals::stop_fd() >= 0) {

@@ -51,6 +51,9 @@ struct OrchestratorPlan {
   // traffic (dataplane/data_plane_session.hpp) runs in holds.
   std::function<void(std::chrono::milliseconds)> on_hold_start;
   std::function<void()> on_hold_end;
+  // Called as a peer is established (its attempt's first CHILD_SA up), with the initiate
+  // that began the attempt: the data plane's first packet goes out here.
+  std::function<void(uint32_t peer, MonoTime initiated, MonoTime up)> on_established;
 };
 
 struct PhaseSpan {
@@ -135,6 +138,7 @@ class Orchestrator {
   bool tearing_down_ = false;  // reconnects scheduled before teardown must not fire in it
   MonoTime sut_last_answer_{};
   double sut_cpu_last_s_ = -1;
+  double sut_cpu_tick_last_s_ = 0;  // the SUT's CPU total at the previous tick
   std::optional<MonoTime> sut_silent_since_;
 };
 

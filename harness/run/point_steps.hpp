@@ -171,7 +171,8 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts);
 bool wait_for_start(PointRun& run);
 // The phases' plan, with the kernel sampled at every tick and the traffic run in the holds.
 OrchestratorPlan phases_plan(EventLoop& loop, PointRun& run, StartedParts& parts);
-// What the data plane (summary.data) and the engine saw, once the phases are over.
+// What the data plane (summary.data), the floods (summary.dos_resilience) and the engine saw,
+// once the phases are over.
 void note_after_phases(PointRun& run, StartedParts& parts, const Orchestrator& orch, const OrchestratorResult& r);
 void fill_summary(PointRun& run, OrchestratorResult& r, const fleet::PeerTracker& tr);
 // The kernel's events in the peers' timelines, then the point classified (rep.codes, ...).
@@ -191,8 +192,10 @@ void write_file(const std::string& path, const std::string& text, std::vector<st
 std::map<std::string, std::string> user_keys(const std::vector<scenario::CharonSetting>& v);
 charon::IkeLifetimes ike_lifetimes(const scenario::EffectiveSa& e);
 charon::ChildLifetimes child_lifetimes(const scenario::EffectiveSa& e);
-// summary.data and data_tunnels, then the traffic closed (step_traffic.cpp).
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series);
+// summary.data, time_to_first_packet_ms and data_tunnels, then the traffic closed
+// (step_traffic.cpp). t0: the run's start.
+void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
+                    MonoTime t0);
 // Udp RcvbufErrors from /proc/net/snmp's text (step_traffic.cpp).
 Result<uint64_t> udp_rcvbuf_errors(std::istream& snmp);
 // A kernel's samples of one second into the report's timeseries point (step_observe.cpp).

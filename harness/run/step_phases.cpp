@@ -1,5 +1,6 @@
 // The phases: the scenario's phase list as the orchestrator's plan, the observers hooked on
 // its ticks and holds, and what the engine and the data plane saw once it is over.
+#include "reports/timeline_metrics.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -63,16 +64,29 @@ OrchestratorPlan phases_plan(EventLoop& loop, PointRun& run, StartedParts& parts
     auto* traffic = &parts.traffic;
     oplan.on_hold_start = [traffic](std::chrono::milliseconds hold) { (*traffic)->hold_started(hold); };
     oplan.on_hold_end = [traffic] { (*traffic)->hold_ended(); };
+    oplan.on_established = [traffic](uint32_t peer, MonoTime initiated, MonoTime) {
+      (*traffic)->tunnel_up(peer, initiated);
+    };
   }
   return oplan;
 }
 
 void note_after_phases(PointRun& run, StartedParts& parts, const Orchestrator& orch, const OrchestratorResult& r) {
   reports::RunReport& rep = run.rep;
-  finish_traffic(run, parts, r.timeseries);
-  if (parts.impair_layers)
-    for (auto& line : parts.impair_layers->summary()) rep.notes.push_back(std::move(line));
+  finish_traffic(run, parts, r.timeseries, orch.start_time());
   const auto& tr = orch.tracker();
+  if (parts.impair_layers) {
+    for (auto& line : parts.impair_layers->summary()) rep.notes.push_back(std::move(line));
+    if (auto w = parts.impair_layers->flood_window()) {
+      // The healthy peers' setups in the flood's window against the one before it.
+      auto since_start_s = [&](MonoTime t) { return ms_between(orch.start_time(), t) / 1000.0; };
+      std::vector<double> established_s;
+      for (MonoTime t : tr.established_times()) established_s.push_back(since_start_s(t));
+      const double first = tr.first_initiate() ? since_start_s(*tr.first_initiate()) : 0;
+      rep.summary.dos_resilience =
+          reports::dos_resilience(established_s, first, since_start_s(w->first), since_start_s(w->second));
+    }
+  }
   if (tr.rekey_failures_not_kept())
     rep.notes.push_back(std::to_string(tr.rekey_failures_not_kept()) + " failed rekeys after the first " +
                         std::to_string(fleet::PeerTracker::kMaxRekeyFailures) +

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "fleet/charon_events.hpp"
+#include "reports/timeline_metrics.hpp"
 #include "run/point_steps.hpp"
 
 namespace ist::run {
@@ -94,6 +95,25 @@ void fill_data_report(const fleet::DataPlaneSession& t, const std::string& sut_l
   for (const auto& n : t.notes()) rep.notes.push_back(n);
 }
 
+// time_to_first_packet_ms: each sending tunnel's first packet went out as it came up.
+void fill_first_packet(const fleet::DataPlaneSession& t, MonoTime t0, reports::RunReport& rep) {
+  std::vector<reports::FirstPacketTimes> tunnels;
+  uint64_t back = 0;
+  for (const auto& f : t.first_packets()) {
+    reports::FirstPacketTimes ft{ms_between(t0, f.initiated), std::nullopt};
+    if (f.first_echo) {
+      ft.first_echo_ms = ms_between(t0, *f.first_echo);
+      ++back;
+    }
+    tunnels.push_back(ft);
+  }
+  rep.summary.time_to_first_packet_ms = reports::summarize_first_packet(tunnels);
+  if (tunnels.empty()) return;
+  rep.notes.push_back("traffic: " + std::to_string(tunnels.size()) +
+                      " tunnels sent their first packet as their CHILD_SA came up; " + std::to_string(back) +
+                      " had a probe back through the tunnel (time_to_first_packet_ms is over those)");
+}
+
 }  // namespace
 
 // Flows from the peers' inner addresses through their CHILD_SAs to a sink at the SUT's
@@ -134,9 +154,11 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
   return ok();
 }
 
-void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series) {
+void finish_traffic(PointRun& run, StartedParts& parts, const std::vector<reports::TimeseriesPoint>& series,
+                    MonoTime t0) {
   if (!parts.traffic) return;
   fill_data_report(*parts.traffic, run.out.sut_log, series, run.rep);
+  fill_first_packet(*parts.traffic, t0, run.rep);
   parts.traffic->close();
 }
 

@@ -118,6 +118,10 @@ const std::vector<std::string>& summary_paths() {
       "tunnel_attempts_per_s", "rekeys_per_s.ike_peak", "rekeys_per_s.ike_mean", "rekeys_per_s.child_peak",
       "rekeys_per_s.child_mean", "peak_sas.ike_active", "peak_sas.ike_pending", "peak_sas.child_active",
       "peak_sas.child_pending", "sut_peak.half_open", "sut_peak.jobs_queued",
+      // present only where they apply (traffic:, peers.flood); absent, a gate on them fails
+      "time_to_first_packet_ms.p50", "time_to_first_packet_ms.p90", "time_to_first_packet_ms.p99",
+      "time_to_first_packet_ms.max", "dos_resilience.setups_before", "dos_resilience.setups_during",
+      "dos_resilience.setup_rate_before_per_s", "dos_resilience.setup_rate_during_per_s", "dos_resilience.ratio",
       // data plane (scenario traffic:), see reports::DataSummary
       "data.sent", "data.received_by_sut", "data.echoed", "data.received", "data.dropped", "data.not_sent",
       "data.lost", "data.agree"};

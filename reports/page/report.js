@@ -28,21 +28,25 @@
     el.appendChild(t);
   }
 
-  // series: [{label, values}], x: numbers; opts.bars draws bars; opts.xlabels names categories.
+  // series: [{label, values, right}], x: numbers; a series with `right` is drawn against a
+  // second y axis on the right (another unit); opts.bars draws bars; opts.xlabels names categories.
   function chart(el, heading, xname, x, series, opts) {
     opts = opts || {};
     title(el, heading);
     if (!x.length) { note(el, "no data"); return; }
     var s = [{ label: xname }];
     var d = [x];
+    var right = null;
     series.forEach(function (se, i) {
       var one = { label: se.label, stroke: palette[i % palette.length], width: 2 };
       if (opts.bars) { one.fill = palette[i % palette.length] + "99"; one.paths = uPlot.paths.bars({ size: [0.9, 80] }); one.points = { show: false }; }
       if (opts.points) { one.points = { show: true, size: 7 }; }
+      if (se.right) { one.scale = "right"; right = se.right; }
       s.push(one);
       d.push(se.values);
     });
     var axes = [{ label: xname }, {}];
+    if (right) axes.push({ scale: "right", side: 1, label: right, grid: { show: false } });
     if (opts.xlabels) {
       axes[0].values = function (u, splits) { return splits.map(function (v) { return Number.isInteger(v) && opts.xlabels[v] !== undefined ? opts.xlabels[v] : ""; }); };
       axes[0].splits = function () { return x.slice(); };
@@ -93,9 +97,10 @@
     }
     el = document.getElementById(run.id + "-sut");
     if (el) {
-      chart(el, "The SUT's own view (vici stats): IKE_SAs, half-open, queued jobs", "s", ts.t, [
+      chart(el, "The SUT over time: IKE_SAs, half-open, queued jobs (vici stats) and its CPU", "s", ts.t, [
         { label: "IKE_SAs", values: ts.sut_ike_sas }, { label: "half-open", values: ts.sut_half_open },
-        { label: "jobs queued", values: ts.sut_jobs_queued }]);
+        { label: "jobs queued", values: ts.sut_jobs_queued },
+        { label: "CPU s/s", values: ts.sut_cpu, right: "CPU s per s" }]);
     }
     el = document.getElementById(run.id + "-latency");
     if (el) {
@@ -116,6 +121,9 @@
     chart(document.getElementById("sweep-failures"), "Failed peers", x, idx, [{ label: "failed", values: sw.failed }, { label: "unclassified", values: sw.unclassified }], o);
     chart(document.getElementById("sweep-latency"), "Setup latency (ms)", x, idx, [
       { label: "p50", values: sw.p50 }, { label: "p90", values: sw.p90 }, { label: "p99", values: sw.p99 }], o);
+    // The cost of a lifetime: what the SUT spent beside how often it renegotiated.
+    chart(document.getElementById("sweep-cost"), "SUT CPU seconds per point beside renegotiations per minute", x, idx, [
+      { label: "renegotiations/min", values: sw.reneg }, { label: "SUT CPU s", values: sw.cpu, right: "CPU s" }], o);
   }
 
   // Search pages: the main metrics of each tried value, against the value.

@@ -80,6 +80,31 @@ def test_half_open_flood_hits_init_limit_half_open(run_ikestorm, needs_root, tmp
     assert m and 850 <= int(m.group(1)) <= 920, notes
 
 
+def test_dos_resilience_compares_the_floods_window_with_the_one_before(run_ikestorm, needs_root, tmp_path):
+    r, run, out = run_scenario(run_ikestorm, tmp_path, IMPAIR / "dos-resilience.yaml")
+    check_common(r, run)
+    d = run["summary"]["dos_resilience"]
+    # The flood starts 2 s after the first initiate and runs 2 s: the window before is the
+    # 2 s from the first initiate, in which 40 peers at 8/s set up about 16 tunnels.
+    assert 1.9 <= d["flood_from_s"] <= 2.6 and abs(d["flood_to_s"] - d["flood_from_s"] - 2) < 1e-6, d
+    assert abs(d["before_from_s"] - (d["flood_from_s"] - 2)) < 0.1, d
+    assert 10 <= d["setups_before"] <= 20, d
+    assert 5 <= d["setup_rate_before_per_s"] <= 10, d
+    # During the flood the SUT's half-open table is full: the healthy peers hardly get in
+    # (the one or two arriving while the flood fills it in its first 0.17 s do).
+    assert d["setups_during"] <= 3 and d["ratio"] is not None and d["ratio"] < 0.25, d
+    assert d["setup_rate_during_per_s"] == pytest.approx(d["setups_during"] / 2)
+    assert d["ratio"] == pytest.approx(d["setup_rate_during_per_s"] / d["setup_rate_before_per_s"])
+    # The same setups the peers' timelines hold (child_up is each peer's establishment).
+    ups = [e["t_ms"] / 1000 for p in run["peers"] for e in p["events"] if e["event"] == "child_up"]
+    assert sum(d["before_from_s"] <= t < d["flood_from_s"] for t in ups) == d["setups_before"]
+    # The flood's entries time out (3 s) and the starved peers' retransmits get in afterwards.
+    assert run["summary"]["established"] > d["setups_before"] + d["setups_during"]
+    assert all(e["ok"] for e in run["expectations"]), run["expectations"]
+    html = (out / "report.html").read_text()
+    assert "DoS resilience: setups/s before / during the flood" in html
+
+
 def test_malformed_messages_sut_survives_and_codes_name_the_errors(run_ikestorm, needs_root, tmp_path):
     r, run, out = run_scenario(run_ikestorm, tmp_path, IMPAIR / "malformed.yaml")
     check_common(r, run)

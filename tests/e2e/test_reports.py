@@ -180,8 +180,13 @@ def test_html_of_a_real_run_renders_in_chromium(runs, tmp_path):
             after = dom.split(chart_id, 1)[1][:3000]
             assert chart_id in dom and 'class="uplot' in after, chart_id
         assert "Rekeys and tunnel attempts per second" in dom and "half-open" in dom
+        # The SUT's CPU over time beside its vici view, on the chart's second axis.
+        assert "CPU s/s" in dom.split('id="r0-sut"', 1)[1][:3000]
         if name == "sweep":
             assert 'id="sweep-reneg"' in dom and "peers.child.rekey_time=5m" in dom
+            # The cost of a lifetime: SUT CPU per point beside renegotiations per minute.
+            cost = dom.split('id="sweep-cost"', 1)[1][:3000]
+            assert 'class="uplot' in cost and "SUT CPU s" in cost and "renegotiations/min" in cost
 
     shot = tmp_path / "report.png"
     r = chromium((runs["sweep"] / "report.html").as_uri(), f"--screenshot={shot}", "--window-size=1280,1500")

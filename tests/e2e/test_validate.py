@@ -6,6 +6,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "scenarios").glob("*.yaml"))
+# Scenarios for a search or a sweep (knobs/) and the native engine's impairments (impair/).
+SHIPPED_SUB = sorted((REPO / "scenarios" / "knobs").glob("*.yaml")) + sorted((REPO / "scenarios" / "impair").glob("*.yaml"))
 MALFORMED = REPO / "tests" / "fixtures" / "scenarios" / "malformed"
 
 
@@ -19,6 +21,14 @@ def test_shipped_scenario_validates(run_ikestorm, scenario):
     r = run_ikestorm("validate", scenario)
     assert r.returncode == 0, r.stderr
     assert f"scenario '{scenario.stem}'" in r.stdout
+    assert "run 1" in r.stdout
+
+
+@pytest.mark.parametrize("scenario", SHIPPED_SUB, ids=lambda p: p.parent.name + "/" + p.stem)
+def test_shipped_search_and_impair_scenario_validates(run_ikestorm, scenario):
+    r = run_ikestorm("validate", scenario)
+    assert r.returncode == 0, r.stderr
+    assert f"{scenario}: ok, scenario '" in r.stdout
     assert "run 1" in r.stdout
 
 

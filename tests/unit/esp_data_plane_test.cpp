@@ -176,6 +176,28 @@ TEST(EspDataPlane, FlowsAtTheRateAndEveryEchoComesBack) {
   EXPECT_EQ(rig.dp->tunnels(), (std::vector<uint32_t>{0, 1, 2}));
 }
 
+TEST(EspDataPlane, AFirstPacketGoesAtOnceAndItsEchoIsTimed) {
+  Rig rig(2);
+  const MonoTime before = rig.loop.clock().now();
+  ASSERT_TRUE(rig.dp->send_now(1));
+  EXPECT_EQ(rig.dp->counts(1).sent, 1u);  // counted like a flow's probe
+  EXPECT_FALSE(rig.dp->first_echo_at(0).has_value());
+  rig.run_for(50ms);
+  ASSERT_TRUE(rig.dp->first_echo_at(1).has_value());
+  EXPECT_GE(*rig.dp->first_echo_at(1), before);
+  EXPECT_EQ(rig.dp->counts(1).received, 1u);
+  EXPECT_FALSE(rig.dp->first_echo_at(0).has_value());  // peer 0 sent nothing
+  // A later flow keeps the first echo's time.
+  const MonoTime first = *rig.dp->first_echo_at(1);
+  ASSERT_TRUE(rig.dp->start({1}, 100, 200, 50ms));
+  rig.run_for(100ms);
+  EXPECT_EQ(*rig.dp->first_echo_at(1), first);
+  // No CHILD_SA: an Error, counted as not sent.
+  rig.children.erase(0);
+  EXPECT_FALSE(rig.dp->send_now(0).ok());
+  EXPECT_EQ(rig.dp->counts(0).not_sent, 1u);
+}
+
 TEST(EspDataPlane, RefusesBadRatesAndSizes) {
   Rig rig(1);
   EXPECT_FALSE(rig.dp->start({0}, 0, 200, 1s));

@@ -61,6 +61,35 @@ TEST(FloodIo, HalfOpenKeepsItsRateAndItsPrefix) {
   EXPECT_NE((*io)->summary()[0].find("half_open 200/s for 300 ms from 198.19.112.0/29: sent"), std::string::npos);
 }
 
+TEST(FloodIo, WindowSpansTheFloodsThatStarted) {
+  EventLoop loop;
+  FloodSpec a, b;
+  a.rate_per_s = b.rate_per_s = 10;
+  a.duration = 100ms;
+  a.start = 50ms;
+  b.duration = 100ms;
+  b.start = 120ms;
+  FloodOptions o = options(a);
+  o.floods.push_back(b);
+  auto io = FloodIo::make(loop, std::make_unique<RecordingIo>(), o);
+  ASSERT_TRUE(io.ok()) << io.error().describe();
+  EXPECT_FALSE((*io)->window().has_value());  // nothing started yet
+  const MonoTime t0 = loop.clock().now();
+  (*io)->start();
+  (void)loop.run_until([] { return false; }, t0 + 80ms);
+  auto w = (*io)->window();
+  ASSERT_TRUE(w.has_value());  // the first flood only, so far
+  EXPECT_EQ(w->second - w->first, std::chrono::nanoseconds(100ms));
+  (void)loop.run_until([] { return false; }, t0 + 300ms);
+  w = (*io)->window();
+  ASSERT_TRUE(w.has_value());
+  // From the first's start (about 50 ms in) to the second's planned end (about 220 ms in).
+  EXPECT_GE(w->first - t0, std::chrono::nanoseconds(50ms));
+  EXPECT_LT(w->first - t0, std::chrono::nanoseconds(70ms));
+  EXPECT_GE(w->second - t0, std::chrono::nanoseconds(220ms));
+  EXPECT_LT(w->second - t0, std::chrono::nanoseconds(250ms));
+}
+
 TEST(FloodIo, MalformedSendsBrokenMessages) {
   EventLoop loop;
   FloodSpec spec;

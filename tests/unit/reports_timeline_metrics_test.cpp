@@ -1,6 +1,7 @@
 // The benchmarking metrics a summary derives from its timeseries, on synthetic timelines:
 // rekey rates (peak and mean per wall second), peak SA counts, the SUT's vici peaks, and the
-// rate convention of tunnel_attempts_per_s. Also that they reach report.json and back.
+// rate convention of tunnel_attempts_per_s, time to first packet over synthetic tunnels, DoS
+// resilience over a synthetic run with a flood in it. Also that they reach report.json and back.
 #include <gtest/gtest.h>
 
 #include "reports/report.hpp"
@@ -75,6 +76,95 @@ TEST(TimelineMetrics, AttemptRateIsCountOverSpanLikeTheSetupRate) {
   EXPECT_DOUBLE_EQ(rate_over(1000, 0.5, 2.5), 500);
   EXPECT_DOUBLE_EQ(rate_over(1, 3.0, 3.0), 1);  // one instant: the count itself
   EXPECT_DOUBLE_EQ(rate_over(0, 0, 0), 0);
+}
+
+TEST(TimelineMetrics, TimeToFirstPacketIsFromTheInitiateToTheFirstProbeBack) {
+  // Five sending tunnels: three came back 12, 30 and 8 ms after their initiates (one of them
+  // retried, so its initiate is the second attempt's), one carried nothing back, and a clock
+  // step may not make a negative time.
+  std::vector<FirstPacketTimes> tunnels = {
+      {100, 112}, {250, 280}, {1200.5, 1208.5}, {400, std::nullopt}, {500, 499.9}};
+  auto f = summarize_first_packet(tunnels);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_DOUBLE_EQ(f->max, 30);
+  EXPECT_DOUBLE_EQ(f->p50, 8);  // nearest rank over {0, 8, 12, 30}
+  EXPECT_DOUBLE_EQ(f->p99, 30);
+  // None carried a packet (or there was no traffic): no summary at all, not zeros.
+  EXPECT_FALSE(summarize_first_packet({{100, std::nullopt}}).has_value());
+  EXPECT_FALSE(summarize_first_packet({}).has_value());
+}
+
+// Setups at `rate` per second from `from` to `to` (seconds since the run's start).
+std::vector<double> setups(double from, double to, double rate) {
+  std::vector<double> out;
+  for (int i = 0; from + i / rate < to - 1e-9; ++i) out.push_back(from + i / rate);
+  return out;
+}
+
+TEST(TimelineMetrics, DosResilienceComparesTheFloodsWindowWithTheOneBeforeIt) {
+  // Peers arrive from 0.5 s; 10 setups/s until the flood at 4 s, 2/s during its 3 s, 10/s after.
+  auto est = setups(0.5, 4, 10);
+  for (double t : setups(4, 7, 2)) est.push_back(t);
+  for (double t : setups(7, 9, 10)) est.push_back(t);
+  DosResilience d = dos_resilience(est, 0.5, 4, 7);
+  EXPECT_DOUBLE_EQ(d.before_from_s, 1);  // the 3 s before the flood
+  EXPECT_EQ(d.setups_before, 30u);
+  EXPECT_EQ(d.setups_during, 6u);
+  EXPECT_DOUBLE_EQ(d.setup_rate_before_per_s, 10);
+  EXPECT_DOUBLE_EQ(d.setup_rate_during_per_s, 2);
+  ASSERT_TRUE(d.ratio.has_value());
+  EXPECT_DOUBLE_EQ(*d.ratio, 0.2);
+}
+
+TEST(TimelineMetrics, DosResilienceBeforeWindowStartsNoEarlierThanTheFirstInitiate) {
+  // The flood starts 2 s after the first initiate and lasts 5 s: the 2 s left are the baseline.
+  auto est = setups(1, 3, 8);
+  for (double t : setups(3, 8, 8)) est.push_back(t);
+  DosResilience d = dos_resilience(est, 1, 3, 8);
+  EXPECT_DOUBLE_EQ(d.before_from_s, 1);
+  EXPECT_EQ(d.setups_before, 16u);
+  EXPECT_DOUBLE_EQ(d.setup_rate_before_per_s, 8);
+  EXPECT_DOUBLE_EQ(d.setup_rate_during_per_s, 8);
+  EXPECT_DOUBLE_EQ(*d.ratio, 1);
+}
+
+TEST(TimelineMetrics, DosResilienceWithoutABaselineHasNoRatio) {
+  // The flood starts with the first initiate (the default): nothing before it to compare.
+  DosResilience d = dos_resilience(setups(0, 3, 5), 0, 0, 3);
+  EXPECT_EQ(d.setups_before, 0u);
+  EXPECT_DOUBLE_EQ(d.setup_rate_before_per_s, 0);
+  EXPECT_EQ(d.setups_during, 15u);
+  EXPECT_FALSE(d.ratio.has_value());
+  // A window before that saw no setup (all starved) is no baseline either.
+  d = dos_resilience({5.5, 6}, 0, 5, 8);
+  EXPECT_EQ(d.setups_before, 0u);
+  EXPECT_FALSE(d.ratio.has_value());
+}
+
+TEST(TimelineMetrics, FirstPacketAndDosResilienceAreAbsentUnlessSetAndRoundTrip) {
+  Report r;
+  RunReport run;
+  run.timeseries.push_back(second(1, 0, 0));
+  run.timeseries[0].sut_cpu_s = 0.25;
+  r.runs.push_back(run);
+  auto j = to_json(r);
+  EXPECT_FALSE(j["runs"][0]["summary"].contains("time_to_first_packet_ms"));
+  EXPECT_FALSE(j["runs"][0]["summary"].contains("dos_resilience"));
+  EXPECT_EQ(j["runs"][0]["timeseries"][0]["sut_cpu_s"], 0.25);
+  r.runs[0].summary.time_to_first_packet_ms = LatencySummary{8, 20, 30, 31};
+  r.runs[0].summary.dos_resilience = dos_resilience({0.5}, 0, 0, 3);  // no ratio
+  j = to_json(r);
+  const auto& sj = j["runs"][0]["summary"];
+  EXPECT_EQ(sj["time_to_first_packet_ms"]["p99"], 30);
+  EXPECT_TRUE(sj["dos_resilience"]["ratio"].is_null());
+  EXPECT_EQ(sj["dos_resilience"]["setups_during"], 1);
+  auto back = from_json(j);
+  ASSERT_TRUE(back.ok());
+  const auto& bs = back->runs[0].summary;
+  ASSERT_TRUE(bs.time_to_first_packet_ms && bs.dos_resilience);
+  EXPECT_DOUBLE_EQ(bs.time_to_first_packet_ms->max, 31);
+  EXPECT_FALSE(bs.dos_resilience->ratio.has_value());
+  EXPECT_DOUBLE_EQ(back->runs[0].timeseries[0].sut_cpu_s, 0.25);
 }
 
 TEST(TimelineMetrics, TheNewFieldsRoundTripThroughReportJson) {

@@ -62,6 +62,24 @@ TEST(ScenarioTarget, ExpectationsOnWhatIsNotObservedAreRefused) {
   EXPECT_TRUE(local.ok()) << local.diagnostics.str();
 }
 
+// Time to first packet needs traffic, DoS resilience a flood: refused where written without.
+TEST(ScenarioTarget, FirstPacketAndDosResilienceGatesNeedWhatTheyMeasure) {
+  const std::string native = "peers: {count: 10, engine: native}\n";
+  auto without = load_yaml(native + "expect:\n  time_to_first_packet_ms.p99: \"< 50\"\n"
+                                    "  dos_resilience.ratio: \"> 0.5\"\n");
+  const std::string q = problems(without);
+  EXPECT_NE(q.find("expect: time_to_first_packet_ms.p99 needs traffic:"), std::string::npos) << q;
+  EXPECT_NE(q.find("expect: dos_resilience.ratio needs peers.flood"), std::string::npos) << q;
+  std::vector<unsigned> lines;  // where each is written
+  for (const auto& d : without.diagnostics.items()) lines.push_back(d.origin.line);
+  EXPECT_EQ(lines, (std::vector<unsigned>{3, 4}));
+  auto with = load_yaml("peers:\n  count: 10\n  engine: native\n"
+                        "  flood: [{kind: half_open, rate: 10/s, duration: 1s, start: 1s}]\n"
+                        "traffic: {rate: 5/s}\nexpect:\n  time_to_first_packet_ms.p99: \"< 50\"\n"
+                        "  dos_resilience.ratio: \"> 0.5\"\n");
+  EXPECT_TRUE(with.ok()) << with.diagnostics.str();
+}
+
 TEST(ScenarioTarget, RunsWithAGentleDefaultArrivalUnlessOneIsWritten) {
   auto out = load_yaml(kTarget);
   ASSERT_TRUE(out.ok()) << out.diagnostics.str();

@@ -74,6 +74,18 @@ void FloodIo::send(const PacketDatagram& d) {
   inner_->send(d);
 }
 
+std::optional<std::pair<MonoTime, MonoTime>> FloodIo::window() const {
+  std::optional<std::pair<MonoTime, MonoTime>> w;
+  for (size_t i = 0; i < opts_.floods.size(); ++i) {
+    if (!started_at_[i]) continue;
+    const MonoTime from = *started_at_[i], to = from + opts_.floods[i].duration;
+    if (!w) w.emplace(from, to);
+    w->first = std::min(w->first, from);
+    w->second = std::max(w->second, to);
+  }
+  return w;
+}
+
 void FloodIo::start() {
   if (started_ || closed_) return;
   started_ = true;
@@ -173,7 +185,7 @@ void FloodIo::send_spoofed(const IpPort& src, ByteView ike, FloodStats& st) {
 void FloodIo::tick(size_t i) {
   if (closed_) return;
   const FloodSpec& f = opts_.floods[i];
-  const auto elapsed = loop_.clock().now() - started_at_[i];
+  const auto elapsed = loop_.clock().now() - *started_at_[i];
   const double elapsed_s = std::chrono::duration<double>(std::min<std::chrono::nanoseconds>(
                                                              elapsed, std::chrono::duration_cast<std::chrono::nanoseconds>(f.duration)))
                                .count();

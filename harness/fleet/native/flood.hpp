@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -68,6 +70,9 @@ class FloodIo final : public PacketIo {
   // Starts the floods now (also done by the first send).
   void start();
   const std::vector<FloodStats>& flood_stats() const { return stats_; }
+  // From the first flood's start to the last one's planned end, over the floods that
+  // started (nullopt: none did).
+  std::optional<std::pair<MonoTime, MonoTime>> window() const;
   std::vector<std::string> summary() const;
 
  private:
@@ -83,7 +88,7 @@ class FloodIo final : public PacketIo {
   std::unordered_set<uint32_t> peer_v4_;  // the peers' own IPv4 addresses (host order)
   std::vector<FloodStats> stats_;
   std::vector<uint64_t> next_index_;       // per flood: next source index
-  std::vector<MonoTime> started_at_;
+  std::vector<std::optional<MonoTime>> started_at_;
   std::vector<uint64_t> due_;              // per flood: messages sent so far (rate pacing)
   std::vector<EventLoop::TimerId> timers_;
   unique_fd raw_;                          // IPPROTO_RAW socket, made on first need

@@ -47,6 +47,10 @@ std::unique_ptr<PacketIo> ImpairLayers::wrap(std::unique_ptr<PacketIo> inner) {
   return io;
 }
 
+std::optional<std::pair<MonoTime, MonoTime>> ImpairLayers::flood_window() const {
+  return flood_ ? flood_->window() : std::nullopt;
+}
+
 std::vector<std::string> ImpairLayers::summary() const {
   std::vector<std::string> out;
   if (impaired_)

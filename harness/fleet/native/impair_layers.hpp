@@ -5,6 +5,8 @@
 // engine -> FloodIo -> ImpairedIo -> the real packet layer.
 // Floods sit outside the impairments, so the rules act on the peers' traffic only.
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,8 @@ class ImpairLayers {
   std::unique_ptr<PacketIo> wrap(std::unique_ptr<PacketIo> inner);
   // What each rule and flood did (for the run's notes); valid while the engine lives.
   std::vector<std::string> summary() const;
+  // The floods' window (FloodIo::window); nullopt without floods or before any started.
+  std::optional<std::pair<MonoTime, MonoTime>> flood_window() const;
 
  private:
   ImpairLayers(EventLoop& loop, ImpairLayerOptions options) : loop_(loop), opts_(std::move(options)) {}

@@ -34,6 +34,15 @@ void Validator::read_expect(const Node* n, Scenario& s) {
 // the 0 it reads. With target: the gateway is not the harness's process (no CPU or memory
 // of it is read), and without target.vici none of its own counters are.
 void Validator::check_expect_observable(const Scenario& s) {
+  // Reported only where they apply: the first packet needs traffic, DoS resilience a flood.
+  for (const Expectation& e : s.expect) {
+    if (!s.traffic && e.path.rfind("time_to_first_packet_ms.", 0) == 0)
+      diag_.add(e.origin, "expect: " + e.path + " needs traffic: (the time to first packet is measured on the data "
+                          "plane's probes; without traffic it is never reported)");
+    else if (s.peers.flood.empty() && e.path.rfind("dos_resilience.", 0) == 0)
+      diag_.add(e.origin, "expect: " + e.path + " needs peers.flood (DoS resilience compares the setups during a "
+                          "flood with those before it; without one it is never reported)");
+  }
   if (!s.target) return;
   for (const Expectation& e : s.expect) {
     if (e.path == "cpu_s.sut" || e.path == "rss_mb.sut")

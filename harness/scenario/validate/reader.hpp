@@ -171,8 +171,9 @@ class Validator {
 
   // ---- expect.cpp -------------------------------------------------------------------------
   void read_expect(const Node* n, Scenario& s);
-  // Expectations on figures the run cannot observe (the gateway's CPU with target:, its
-  // counters without target.vici) are refused where they are written.
+  // Expectations on figures the run cannot observe (time_to_first_packet_ms without traffic,
+  // dos_resilience without a flood, the gateway's CPU with target:, its counters without
+  // target.vici) are refused where they are written.
   void check_expect_observable(const Scenario& s);
 
   // ---- engine.cpp: across sections --------------------------------------------------------
