@@ -16,11 +16,15 @@ native peer with one CHILD_SA: (RSS at N - RSS at 1) / (N - 1) (goal <= 2 KB).
 reports how many CHILD_SAs were up at once (established, the SUT's count) and what stopped
 the rest (the report's codes). The address plan holds 32,767 peer addresses (one CHILD_SA
 each): that is the engine's ceiling on this plan. --ceiling-backend vm runs that SUT in the
-qemu guest (kernel XFRM) instead of on libipsec.
+qemu guest (kernel XFRM) instead of on libipsec. --family ipv6 runs every point with IPv6
+peers (peers.family: ipv6, up to 131,072 addresses), so --ceiling 65536 --family ipv6 offers
+65,536 native peers to one SUT; the ceiling run then also prints the harness's memory per
+peer at that count, (RSS during the hold - RSS of a 1-peer run) / peers offered, and per peer
+established.
 
   sudo bench/native_vs_charon.py [--peers 1000,5000] [--memory | --memory-only] [--ceiling 32767]
                                  [--ceiling-rate 150/s] [--ceiling-backend libipsec|vm]
-                                 [--bin build/harness/cli/ikestorm] [--json out.json]
+                                 [--family ipv4|ipv6] [--bin build/harness/cli/ikestorm] [--json out.json]
 Needs root. Everything ikestorm creates is named ist-<6 hex>-* and removed by the run.
 """
 import argparse
@@ -48,7 +52,7 @@ def vm_rss_kb(pid):
     return None
 
 
-def run(binary, engine, peers, out, hold_s=6, arrival=None, timeout=1800, extra=()):
+def run_point(binary, engine, peers, out, hold_s=6, arrival=None, timeout=1800, extra=()):
     arrival = arrival or f"{{burst: {peers}}}"
     argv = [binary, "run", "--peers", str(peers), "--set", f"peers.engine={engine}",
             "--set", f"peers.arrival={arrival}",
@@ -105,13 +109,19 @@ def main():
     ap.add_argument("--ceiling-timeout", type=int, default=1200, help="seconds before the ceiling run is stopped")
     ap.add_argument("--ceiling-backend", default="libipsec", choices=["libipsec", "vm"],
                     help="the SUT backend of the ceiling run")
+    ap.add_argument("--family", default="ipv4", choices=["ipv4", "ipv6"], help="peers.family of every run")
     ap.add_argument("--bin", default=os.environ.get("IKESTORM_BIN", str(REPO / "build/harness/cli/ikestorm")))
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("native_vs_charon.py: needs root")
     work = Path(tempfile.mkdtemp(prefix="ist-bench-native-"))
-    results = {"rate": [], "memory": [], "ceiling": None}
+    results = {"rate": [], "memory": [], "ceiling": None, "family": args.family}
+    family = ("--set", f"peers.family={args.family}") if args.family != "ipv4" else ()
+
+    def run(binary, engine, peers, out, extra=(), **kw):
+        return run_point(binary, engine, peers, out, extra=(*family, *extra), **kw)
+
     try:
         for n in (int(x) for x in args.peers.split(",") if x and not args.memory_only):
             row = {}
@@ -146,6 +156,15 @@ def main():
             print(f"       ceiling: {r['established']} CHILD_SAs up at once (SUT count {r['sut_count']}, most seen "
                   f"{r['most_up_seen']}, exit {r['exit']}); codes: "
                   + (", ".join(f"{k} {v.get('peers')}" for k, v in r["codes"].items()) or "none"), flush=True)
+            base = run(args.bin, "native", 1, work / "ceiling-1", extra=("--backend", args.ceiling_backend))
+            if r["rss_at_hold_kb"] and base["rss_at_hold_kb"]:
+                grown = (r["rss_at_hold_kb"] - base["rss_at_hold_kb"]) * 1024
+                r["bytes_per_peer_offered"] = grown / (args.ceiling - 1)
+                r["bytes_per_peer_up"] = grown / max(1, r["established"] - 1)
+                print(f"       ceiling memory: harness RSS {base['rss_at_hold_kb'] / 1024:.1f} MB at 1 peer, "
+                      f"{r['rss_at_hold_kb'] / 1024:.1f} MB during the hold at {args.ceiling} -> "
+                      f"{r['bytes_per_peer_offered']:.0f} bytes per peer offered, {r['bytes_per_peer_up']:.0f} per "
+                      f"peer up (goal <= 2048)", flush=True)
             results["ceiling"] = r
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -165,6 +165,23 @@ Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gat
   return send_one(sock, m.get(), "adding route " + dst.str() + " via " + gateway.str());
 }
 
+Status add_blackhole_route(const NlSocket& sock, const IpPrefix& dst, bool user_given) {
+  if (!user_given && !in_harness_range(dst.address))
+    return Error("blackhole route " + dst.str() + " is outside the harness's ranges");
+  MsgPtr m = new_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  rtmsg rt{};
+  rt.rtm_family = static_cast<unsigned char>(dst.address.family);
+  rt.rtm_dst_len = static_cast<unsigned char>(dst.length);
+  rt.rtm_table = RT_TABLE_MAIN;
+  rt.rtm_protocol = RTPROT_STATIC;
+  rt.rtm_scope = RT_SCOPE_UNIVERSE;
+  rt.rtm_type = RTN_BLACKHOLE;
+  if (!m || nlmsg_append(m.get(), &rt, sizeof rt, NLMSG_ALIGNTO) < 0 ||
+      nla_put(m.get(), RTA_DST, static_cast<int>(dst.address.size()), dst.address.bytes.data()) < 0)
+    return Error("building a netlink route message");
+  return send_one(sock, m.get(), "adding blackhole route " + dst.str());
+}
+
 Status create_simple_link(const NlSocket& sock, const std::string& name, const std::string& kind) {
   if (name.size() > 15) return Error("interface names are limited to 15 characters");
   MsgPtr m = new_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);

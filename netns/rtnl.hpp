@@ -53,6 +53,10 @@ Status remove_addresses(const NlSocket& sock, int ifindex, const std::vector<IpP
 // `user_given`: the route to an external target the user named (see AddressOptions).
 Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex,
                  bool user_given = false);
+// A blackhole route for `dst` in the main table: the kernel drops what it would route there
+// without a word. An IPv6 prefix that a packet layer reads off the link (no kernel address)
+// needs it: without a route the kernel answers each packet with an ICMPv6 "no route".
+Status add_blackhole_route(const NlSocket& sock, const IpPrefix& dst, bool user_given = false);
 
 // A link of a kind that needs no attributes (e.g. "bridge"), created down.
 Status create_simple_link(const NlSocket& sock, const std::string& name, const std::string& kind);

@@ -49,8 +49,12 @@ struct TargetNetwork {
 };
 
 struct TopologySpec {
-  std::size_t peer_count = 1;          // <= AddressPlan::max_peers
-  bool ipv6 = false;                   // also build the IPv6 plan (2001:2::/48)
+  std::size_t peer_count = 1;          // <= peer_capacity(peer_family)
+  // The family of the peers' own addresses and of the SUT address they talk to. v6: the
+  // peers hold IPv6 addresses only (2001:2:0:2::1 + i, 2001:2:0:3::1 + i) and the IPv6 plan
+  // is built; the link keeps its IPv4 addresses too (nothing of the run uses them).
+  Family peer_family = Family::v4;
+  bool ipv6 = false;                   // v4 peers: also build the IPv6 plan (dual stack)
   unsigned mtu = 1500;
   LinkImpairment link;                 // rate and loss between peers and SUT
   std::size_t socket_buffer_bytes = 8u << 20;  // net.core.{r,w}mem_max per namespace
@@ -95,27 +99,42 @@ class Topology {
   const std::string& nft_table() const { return nft_table_; }    // in the SUT ns
   // The peers' addresses live on port-less bridges ist<runid>h0, h1, ... in the peers ns
   // (this kernel has no dummy links), at most kAddressesPerHolder each: IKE addresses
-  // first, then inner ones, then the IPv6 ones.
+  // first, then inner ones, of the run's family; then a dual-stack spec's IPv6 ones.
   static constexpr std::size_t kAddressesPerHolder = 1024;
   const std::vector<std::string>& address_holders() const { return holders_; }
-  std::string peer_address_link(std::size_t i) const;  // holder of peer i's IPv4 IKE address
+  std::string peer_address_link(std::size_t i) const;  // holder of peer i's IKE address (family())
+
+  // The run's family (spec().peer_family): the accessors without a family argument use it.
+  Family family() const { return spec_.peer_family; }
+  // The families whose plan is built: the peers' own, and v6 too for a dual-stack spec.
+  bool has_family(Family f) const { return f == spec_.peer_family || (f == Family::v6 && spec_.ipv6); }
 
   // The gateway's IKE address: target.address with spec().target.
-  IpAddress sut_ike_address(Family f = Family::v4) const {
+  IpAddress sut_ike_address() const { return sut_ike_address(family()); }
+  IpAddress sut_ike_address(Family f) const {
     return spec_.target ? spec_.target->address : AddressPlan::sut_link(f).address;
   }
-  IpPrefix sut_subnet(Family f = Family::v4) const { return AddressPlan::sut_subnet(f); }
-  IpAddress sut_subnet_address(Family f = Family::v4) const { return AddressPlan::sut_subnet_address(f); }
-  // Peer i's addresses, 0 <= i < spec().peer_count (Family::v6 only with spec().ipv6).
+  IpPrefix sut_subnet() const { return sut_subnet(family()); }
+  IpPrefix sut_subnet(Family f) const { return AddressPlan::sut_subnet(f); }
+  IpAddress sut_subnet_address() const { return sut_subnet_address(family()); }
+  IpAddress sut_subnet_address(Family f) const { return AddressPlan::sut_subnet_address(f); }
+  // Peer i's addresses, 0 <= i < spec().peer_count, of a family has_family() holds.
   // The prefix the peers' IKE addresses are taken from (target.peers with spec().target).
   IpPrefix peer_ike_range() const {
-    return spec_.target ? spec_.target->peers : AddressPlan::peer_ike_range(Family::v4);
+    return spec_.target ? spec_.target->peers : AddressPlan::peer_ike_range(family());
+  }
+  // The prefix of the peers' inner addresses (target.inner, else target.peers, with spec().target).
+  IpPrefix peer_inner_range() const {
+    if (!spec_.target) return AddressPlan::peer_inner_range(family());
+    return spec_.target->inner ? *spec_.target->inner : spec_.target->peers;
   }
   // With spec().target: host 1 + i of target.peers (and of target.inner, else the IKE address).
-  IpAddress peer_ike_address(std::size_t i, Family f = Family::v4) const {
+  IpAddress peer_ike_address(std::size_t i) const { return peer_ike_address(i, family()); }
+  IpAddress peer_ike_address(std::size_t i, Family f) const {
     return spec_.target ? spec_.target->peers.address.plus(1 + i) : AddressPlan::peer_ike_address(i, f);
   }
-  IpAddress peer_inner_address(std::size_t i, Family f = Family::v4) const {
+  IpAddress peer_inner_address(std::size_t i) const { return peer_inner_address(i, family()); }
+  IpAddress peer_inner_address(std::size_t i, Family f) const {
     if (!spec_.target) return AddressPlan::peer_inner_address(i, f);
     return spec_.target->inner ? spec_.target->inner->address.plus(1 + i) : peer_ike_address(i);
   }

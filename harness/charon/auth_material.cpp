@@ -84,22 +84,43 @@ Result<AuthMaterial> make_auth_material(const AuthMaterialOptions& o) {
   // eap-mschapv2: the SUT's certificate is ECDSA (cheap; the MSCHAPv2 exchange is the cost).
   const KeyAlgorithm alg = o.kind == AuthKind::rsa ? KeyAlgorithm::rsa_2048 : KeyAlgorithm::ecdsa_p256;
   const std::string ca_cn = "ikestorm throwaway CA";
-  IST_TRY_ASSIGN(PkeyPtr ca_key, generate_key(alg));
-  uint64_t serial = 1;
-  CertRequest ca_req{ca_cn, true, serial++, o.validity};
-  IST_TRY_ASSIGN(std::string ca_pem, make_certificate(ca_req, ca_key.get(), ca_key.get(), ca_cn));
-  m.ca_cert = {"x509ca/ca.pem", std::move(ca_pem)};
+  const bool user_ca = !o.ca_cert_file.empty();
+  PkeyPtr ca_key;
+  X509Ptr ca_cert;
+  // Serial numbers from the clock when the CA is the user's: certificates of earlier runs
+  // from the same CA keep theirs.
+  uint64_t serial = user_ca ? static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) : 1;
+  if (user_ca) {
+    auto cert = read_certificate_pem(o.ca_cert_file);
+    if (!cert) return Error(o.ca_cert_file + ": " + cert.error().message);
+    auto key = read_private_key_pem(o.ca_key_file);
+    if (!key) return Error(o.ca_key_file + ": " + key.error().message);
+    IST_TRY(check_ca_pair(cert->get(), key->get()));
+    ca_cert = std::move(*cert);
+    ca_key = std::move(*key);
+    IST_TRY_ASSIGN(std::string ca_pem, certificate_pem(ca_cert.get()));
+    m.ca_cert = {"x509ca/ca.pem", std::move(ca_pem)};
+  } else {
+    IST_TRY_ASSIGN(ca_key, generate_key(alg));
+    CertRequest ca_req{ca_cn, true, serial++, o.validity};
+    IST_TRY_ASSIGN(std::string ca_pem, make_certificate(ca_req, ca_key.get(), ca_key.get(), ca_cn));
+    m.ca_cert = {"x509ca/ca.pem", std::move(ca_pem)};
+  }
 
   auto leaf_cert = [&](const std::string& cn, EVP_PKEY* key) -> Result<std::string> {
     CertRequest req{cn, false, serial++, o.validity};
-    return make_certificate(req, key, ca_key.get(), ca_cn);
+    return user_ca ? make_certificate(req, key, ca_key.get(), ca_cert.get()) : make_certificate(req, key, ca_key.get(), ca_cn);
   };
 
-  IST_TRY_ASSIGN(PkeyPtr sut_key, generate_key(alg));
-  IST_TRY_ASSIGN(std::string sut_cert, leaf_cert(o.sut_id, sut_key.get()));
-  IST_TRY_ASSIGN(std::string sut_key_pem, private_key_pem(sut_key.get()));
-  m.sut_cert = {"x509/sut.pem", std::move(sut_cert)};
-  m.sut_key = {"private/sut.key", std::move(sut_key_pem)};
+  if (user_ca) {
+    // The gateway proves itself with its own certificate.
+  } else {
+    IST_TRY_ASSIGN(PkeyPtr sut_key, generate_key(alg));
+    IST_TRY_ASSIGN(std::string sut_cert, leaf_cert(o.sut_id, sut_key.get()));
+    IST_TRY_ASSIGN(std::string sut_key_pem, private_key_pem(sut_key.get()));
+    m.sut_cert = {"x509/sut.pem", std::move(sut_cert)};
+    m.sut_key = {"private/sut.key", std::move(sut_key_pem)};
+  }
 
   if (o.kind == AuthKind::eap_mschapv2) {
     m.eap_secrets.reserve(o.peers);

@@ -48,6 +48,10 @@ struct AuthMaterialOptions {
   std::function<std::string(uint32_t)> peer_id;  // empty: peer_identity
   bool per_peer_rsa_keys = false;
   std::chrono::hours validity{48};
+  // A CA of the user's (scenario peers.ca_cert / ca_key, PEM files): the peers' certificates
+  // are issued from it instead of a throwaway CA, and no SUT certificate is made (the gateway
+  // is someone else's). Empty: the throwaway CA.
+  std::string ca_cert_file, ca_key_file;
 };
 
 struct AuthMaterial {

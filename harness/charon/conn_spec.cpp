@@ -221,6 +221,10 @@ Result<std::string> render_swanctl_conf(const std::vector<ConnSpec>& conns,
   return out;
 }
 
+std::string host_ts(const std::string& address) {
+  return address + (address.find(':') == std::string::npos ? "/32" : "/128");
+}
+
 ConnSpec sut_responder_conn(const ResponderOptions& o) {
   ConnSpec c;
   c.name = o.name;

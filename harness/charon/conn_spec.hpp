@@ -136,6 +136,9 @@ struct ResponderOptions {
 };
 ConnSpec sut_responder_conn(const ResponderOptions& o);
 
+// One address as a traffic selector of just that host: "a.b.c.d/32" or "x:y::z/128".
+std::string host_ts(const std::string& address);
+
 std::string_view to_string(AuthMethod a);
 std::string_view to_string(StartAction a);
 std::string_view to_string(DpdAction a);

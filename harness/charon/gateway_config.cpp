@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 
@@ -503,6 +504,72 @@ Status adapt_pools(ConfNode& conn, const ConfNode& root, const GatewayPlan& plan
   return ok();
 }
 
+// The column of the first character on a line of their file (1-based; 0 when unreadable):
+// where the key of a one-key line starts.
+int line_column(const std::string& file, int line) {
+  if (line <= 0) return 0;
+  std::ifstream in(file);
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n)
+    if (n == line) {
+      const auto first = text.find_first_not_of(" \t");
+      return first == std::string::npos ? 0 : static_cast<int>(first) + 1;
+    }
+  return 0;
+}
+
+GatewayProblem where(const std::string& file, const ConfNode* node, const std::string& what) {
+  if (node == nullptr) return {file, 0, what};
+  return {file, node->line, what, line_column(file, node->line)};
+}
+
+// Where the tested connection's auth and proposals were written (for refusals by engine).
+void note_where(const ConfNode& conn, const std::string& file, GatewayAdaptation& a) {
+  const std::string path = "connections." + conn.name;
+  auto remotes = sections_named(conn, "remote");
+  auto locals = sections_named(conn, "local");
+  const ConfNode* side = !remotes.empty() ? remotes[0] : nullptr;
+  if (side == nullptr || side->get("auth").value_or("pubkey") == "psk") side = !locals.empty() ? locals[0] : side;
+  if (side != nullptr) {
+    const ConfNode* auth = side->child("auth");
+    a.auth_at = where(file, auth != nullptr ? auth : side,
+                      path + "." + side->name + ".auth = " + side->get("auth").value_or("pubkey"));
+  }
+  if (const ConfNode* p = conn.child("proposals")) a.ike_proposals_at = where(file, p, path + ".proposals = " + p->value.value_or(""));
+  if (const ConfNode* children = conn.child("children"))
+    for (const auto& c : children->children)
+      if (c.is_section()) {
+        if (const ConfNode* p = c.child("esp_proposals"))
+          a.esp_proposals_at = where(file, p, path + ".children." + c.name + ".esp_proposals = " + p->value.value_or(""));
+        break;
+      }
+}
+
+// A target's tested connection: nothing is rewritten (the gateway runs it as written). Its
+// authentication is what the peers must answer; certificates are the peers' to bring
+// (peers.ca_cert / ca_key), so only the kind is kept.
+Status read_target_connection(ConfNode& conn, const GatewayPlan& plan, const std::string& file,
+                              GatewayAdaptation& a) {
+  const std::string path = "connections." + conn.name;
+  auto remotes = sections_named(conn, "remote");
+  const std::string r = remotes.empty() ? "pubkey" : remotes[0]->get("auth").value_or("pubkey");
+  a.auth = r == "psk" ? AuthKind::psk : r == "eap-mschapv2" ? AuthKind::eap_mschapv2 : AuthKind::ecdsa;
+  if (!a.their_remote_addrs.empty()) {
+    const bool covers = std::any_of(a.their_remote_addrs.begin(), a.their_remote_addrs.end(), [&](const std::string& x) {
+      return x == "%any" || fits(plan.peer_range, x);
+    });
+    if (!covers)
+      a.changes.push_back("swanctl.conf:" + std::to_string(conn.child("remote_addrs")->line) + ": " + path +
+                          ".remote_addrs (" + join(a.their_remote_addrs) + ") does not hold target.peers " +
+                          plan.peer_range + ": the gateway will not pick this connection for the peers");
+  }
+  const ConfNode* children = conn.child("children");
+  if (children == nullptr || std::none_of(children->children.begin(), children->children.end(),
+                                          [](const ConfNode& c) { return c.is_section(); }))
+    return Error(at(file, conn.line) + ": " + path + " has no children (no CHILD_SA to test)");
+  return ok();
+}
+
 Status adapt_connection(ConfNode& conn, const ConfNode& root, const GatewayPlan& plan, const std::string& file,
                         GatewayAdaptation& a, std::vector<GatewayProblem>& problems) {
   const std::string path = "connections." + conn.name;
@@ -511,11 +578,13 @@ Status adapt_connection(ConfNode& conn, const ConfNode& root, const GatewayPlan&
     return ok();
   }
   if (!check_tested_auth(conn, file, problems)) return ok();
-  a.auth = adapt_tested_auth(conn, file, a);
+  note_where(conn, file, a);
   if (const ConfNode* la = conn.child("local_addrs"); la != nullptr && !la->is_section())
     a.their_local_addrs = split_conf_list(*la->value);
   if (const ConfNode* ra = conn.child("remote_addrs"); ra != nullptr && !ra->is_section())
     a.their_remote_addrs = split_conf_list(*ra->value);
+  if (plan.target) return read_target_connection(conn, plan, file, a);
+  a.auth = adapt_tested_auth(conn, file, a);
   auto is_any = [](const std::vector<std::string>& items) {
     return items.empty() || (items.size() == 1 && (items[0] == "%any" || items[0] == "0.0.0.0/0"));
   };
@@ -611,6 +680,34 @@ void map_secrets_to_peers(std::vector<Secret>& secrets, const GatewayPlan& plan,
   }
 }
 
+// A target's per-client secrets stay keyed as written (the gateway is not ours to change):
+// when its remote.id accepts any identity, the peers take the identity of the first secret
+// keyed by a remote one. A wildcard (*@example.org) becomes a pattern (peer-{i}@example.org);
+// a fixed identity (alice@example.org, an address) is shared by all peers, which then send
+// no INITIAL_CONTACT (it would evict the others on the gateway).
+void identity_from_secrets(const std::vector<Secret>& secrets, const GatewayPlan& plan, GatewayAdaptation& a) {
+  const std::string me = a.sut_id.empty() ? plan.sut_address : a.sut_id;
+  for (const auto& s : secrets) {
+    if (s.type != "IKE") continue;
+    for (const auto& o : s.owners) {
+      if (o == "%any" || o == me || o == plan.sut_address || o.find('/') != std::string::npos ||
+          std::find(a.their_local_addrs.begin(), a.their_local_addrs.end(), o) != a.their_local_addrs.end())
+        continue;
+      if (auto star = o.find('*'); star != std::string::npos) {
+        a.peer_id_pattern = o.substr(0, star) + "peer-{i}" + o.substr(star + 1);
+        a.changes.push_back(at("swanctl.conf", s.line) + ": peers: identities " + a.peer_id_pattern +
+                            " match secrets." + s.name + " (" + o + ")");
+      } else {
+        a.peer_id_pattern = o;
+        a.peer_template.unique = UniquePolicy::never;
+        a.changes.push_back(at("swanctl.conf", s.line) + ": peers: all peers use the one identity " + o +
+                            " of secrets." + s.name + "; they send no INITIAL_CONTACT");
+      }
+      return;
+    }
+  }
+}
+
 // The PSK the peers use: the one charon on the SUT will pick for (SUT id, a peer's id): the
 // best match of the peer's identity, then of the SUT's; the later-loaded on a tie.
 Status choose_peer_psk(GatewayAdaptation& a, const std::vector<Secret>& secrets, const GatewayPlan& plan,
@@ -662,13 +759,16 @@ GatewayProblem problem_from(const Error& e, const std::string& fallback_file) {
 Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& plan,
                                 std::vector<GatewayProblem>& problems) {
   GatewayAdaptation a;
-  IST_TRY(adapt_strongswan_conf(files.strongswan_conf, a, problems));
+  if (!plan.target)
+    IST_TRY(adapt_strongswan_conf(files.strongswan_conf, a, problems));
+  else if (!files.strongswan_conf.empty())
+    a.changes.push_back("strongswan.conf: not read (the gateway runs its own daemon settings)");
   if (files.swanctl_conf.empty()) return Error("sut.config: swanctl_conf is required");
   const std::string& file = files.swanctl_conf;
   IST_TRY_ASSIGN(ConfNode root, parse_conf_file(file));
   for (const auto& top : root.children) {
     if (top.name == "connections" || top.name == "secrets" || top.name == "pools") continue;
-    if (top.name == "authorities" && top.is_section()) {
+    if (top.name == "authorities" && top.is_section() && !plan.target) {
       for (const auto& ca : top.children)
         for (const auto& k : ca.children) {
           if (k.name == "ocsp_uris")
@@ -697,7 +797,7 @@ Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& pl
   IST_TRY(adapt_connection(*chosen, root, plan, file, a, problems));
   if (problems.size() != before) return a;  // refused: the caller reports the problems
   for (auto& c : conns->children)
-    if (&c != chosen && adapt_other_connection(c, file, a)) order.push_back(&c);
+    if (&c != chosen && !plan.target && adapt_other_connection(c, file, a)) order.push_back(&c);
 
   // ---- peers, derived from the chosen connection (after the rewrites).
   const ConfNode& conn = *chosen;
@@ -716,8 +816,12 @@ Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& pl
     if (c.is_section()) { child = &c; break; }
   if (child == nullptr) return Error(file + ": connections." + conn.name + ".children holds no section");
   t.child_name = child->name;
-  t.remote_ts = split_conf_list(child->get("local_ts").value_or(plan.sut_subnet));
+  t.remote_ts = split_conf_list(child->get("local_ts").value_or(plan.target ? "dynamic" : plan.sut_subnet));
+  if (plan.target)  // "dynamic" is the gateway's own address
+    for (auto& ts : t.remote_ts)
+      if (ts == "dynamic") ts = plan.sut_address + "/32";
   if (auto p = child->get("esp_proposals")) t.esp_proposals = split_conf_list(*p);
+  if (plan.target && plan.peer_vips && conn.child("pools") != nullptr) a.pool = *conn.get("pools");
   if (plan.peer_vips && !a.pool.empty()) {
     t.vips = {"0.0.0.0"};
     a.changes.push_back("peers: each asks for a virtual IP (peers.vips) from pool " + a.pool);
@@ -725,6 +829,7 @@ Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& pl
 
   if (their_remote_id == "%any") {
     a.peer_id_pattern = "peer-{i}.ikestorm.test";
+    if (plan.target && a.auth == AuthKind::psk) identity_from_secrets(secrets, plan, a);
   } else if (auto star = their_remote_id.find('*'); star != std::string::npos) {
     a.peer_id_pattern = their_remote_id.substr(0, star) + "peer-{i}" + their_remote_id.substr(star + 1);
     a.changes.push_back("peers: identities " + a.peer_id_pattern + " match remote.id " + their_remote_id);
@@ -738,9 +843,10 @@ Result<GatewayAdaptation> adapt(const GatewayFiles& files, const GatewayPlan& pl
   if (a.auth != AuthKind::psk) {
     a.sut_extra_plugins = auth_extra_plugins(a.auth);
   } else {
-    map_secrets_to_peers(secrets, plan, a);
+    if (!plan.target) map_secrets_to_peers(secrets, plan, a);
     IST_TRY(choose_peer_psk(a, secrets, plan, file, conn.name));
   }
+  if (plan.target) return a;  // nothing of it is loaded anywhere
 
   // ---- SUT requests: secrets, pools, then connections.
   for (const auto& s : secrets) {
@@ -807,6 +913,38 @@ std::string render_gateway_swanctl_conf(const GatewayAdaptation& a) {
   return out;
 }
 
+GatewayPlan target_gateway_plan(const std::string& address, const std::string& peers, const std::string& inner,
+                                uint32_t count, bool vips) {
+  GatewayPlan p;
+  p.target = true;
+  p.sut_address = address;
+  p.peer_range = peers;
+  p.peer_inner_range = inner.empty() ? peers : inner;
+  p.sut_subnet = address + "/32";
+  p.peers = count;
+  p.peer_vips = vips;
+  return p;
+}
+
+std::string single_proposal(const std::vector<std::string>& proposals, bool esp) {
+  if (proposals.empty()) return {};
+  if (!esp) return proposals.front();
+  std::string out;
+  size_t start = 0;
+  const std::string& p = proposals.front();
+  while (start <= p.size()) {
+    size_t end = p.find('-', start);
+    if (end == std::string::npos) end = p.size();
+    const std::string t = p.substr(start, end - start);
+    const bool dh = starts_with(t, "modp") || starts_with(t, "ecp") || starts_with(t, "curve") ||
+                    t == "x25519" || t == "x448" || starts_with(t, "mlkem") ||
+                    (t.size() > 3 && starts_with(t, "ke") && std::isdigit(static_cast<unsigned char>(t[2])));
+    if (!dh && !t.empty()) out += (out.empty() ? "" : "-") + t;
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string gateway_peer_id(const GatewayAdaptation& a, uint32_t i) { return peer_id_from_pattern(a.peer_id_pattern, i); }
 
 std::string peer_id_from_pattern(std::string pattern, uint32_t i) {
@@ -855,7 +993,7 @@ ConnSpec gateway_peer_conn(const GatewayAdaptation& a, uint32_t i, const std::st
   c.name = "p" + std::to_string(i);
   c.local_addrs = {ike_address};
   // With a virtual IP the CHILD_SA's selector is the address the SUT assigns.
-  c.local_ts = {c.vips.empty() ? inner_address + "/32" : std::string("dynamic")};
+  c.local_ts = {c.vips.empty() ? host_ts(inner_address) : std::string("dynamic")};
   if (m != nullptr) (void)apply_peer_auth(c, *m, i);  // no-op for psk; validate() reports misuse
   c.local_id = gateway_peer_id(a, i);
   if (c.local_id == "{ike}") c.local_id = ike_address;  // secrets keyed by their clients' addresses

@@ -41,7 +41,17 @@ struct GatewayPlan {
   std::string peer_inner_range = "198.19.128.0/17";
   uint32_t peers = 1;      // scenario peers.count: a pool of theirs is sized for all of them
   bool peer_vips = false;  // scenario peers.vips: peers ask for a virtual IP from their pool
+  // An external gateway's config (scenario target: with sut.config): read, not started. Its
+  // addresses stand (sut_address is target.address, peer_range target.peers, peer_inner_range
+  // target.inner or target.peers); nothing is rewritten for a SUT of ours, its strongswan.conf
+  // and other connections are not read, and the identities its secrets are keyed by are the
+  // peers' as written (see README, "sut.config with target:").
+  bool target = false;
 };
+
+// The plan for a target's config (GatewayPlan::target), from the scenario's target: keys.
+GatewayPlan target_gateway_plan(const std::string& address, const std::string& peers,
+                                const std::string& inner, uint32_t count, bool vips);
 
 // Something in their config the harness cannot run, at their file and line (line 0: the
 // file as a whole), e.g. "swanctl.conf:14: connections.rw-eap.remote.auth = eap-radius:
@@ -50,6 +60,7 @@ struct GatewayProblem {
   std::string file;
   int line = 0;
   std::string message;
+  int column = 0;  // 0: the line as a whole
   std::string str() const;  // "file:line: message"
 };
 
@@ -82,7 +93,14 @@ struct GatewayAdaptation {
   std::vector<std::string> changes;  // human-readable, one per rewrite or ignored item
   // Their tested connection's addresses as written (secrets keyed by them are remapped).
   std::vector<std::string> their_local_addrs, their_remote_addrs;
+  // Where the tested connection's settings the peers take were written (line 0: not
+  // written): what refuses one of them (the native engine: PSK only, one proposal) points there.
+  GatewayProblem auth_at, ike_proposals_at, esp_proposals_at;
 };
+
+// What a peer offering one proposal and no PFS (the native engine) takes of a derived list:
+// the first proposal; with `esp`, its DH groups dropped (the first CHILD_SA has no KE).
+std::string single_proposal(const std::vector<std::string>& proposals, bool esp);
 
 // Errors: every problem (GatewayProblem::str, one per line), or what stopped the reading.
 Result<GatewayAdaptation> adapt_gateway(const GatewayFiles& files, const GatewayPlan& plan);

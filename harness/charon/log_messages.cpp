@@ -147,7 +147,7 @@ bool count_and_last_word(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
 bool sender_and_limit(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
   sv rest = m.substr(r.prefix.size());
   sv address = take_addr(rest);
-  sv why = rest.substr(address.size());
+  sv why = after_addr(rest, address);
   if (!starts(why, r.tail)) return false;
   e.address = address;
   e.number = int_after(why, "limit of ");
@@ -158,7 +158,7 @@ bool sender_and_limit(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
 bool sender(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
   sv rest = m.substr(r.prefix.size());
   sv address = take_addr(rest);
-  if (!starts(rest.substr(address.size()), r.tail)) return false;
+  if (!starts(after_addr(rest, address), r.tail)) return false;
   e.address = address;
   return true;
 }
@@ -166,7 +166,7 @@ bool sender(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
 // The job load's limit: the number after "exceeds limit of".
 bool sender_and_load_limit(sv m, const MessageRule& r, std::size_t at, LogEvent& e) {
   if (!sender(m, r, at, e)) return false;
-  e.number = int_after(m.substr(r.prefix.size() + e.address.size()), "exceeds limit of ");
+  e.number = int_after(after_addr(m.substr(r.prefix.size()), e.address), "exceeds limit of ");
   return true;
 }
 
@@ -194,7 +194,7 @@ void read_between(sv between, LogEvent& e) {
   e.local = take_addr(between);
   sv remote = after(between, "...");
   e.address = take_addr(remote);
-  e.detail = bracket_after_addr(remote);
+  e.detail = bracket_after_addr(after_addr(remote, e.address));
 }
 bool addresses_between(sv m, const MessageRule& r, std::size_t, LogEvent& e) {
   read_between(after(m.substr(r.prefix.size()), " between "), e);
@@ -213,7 +213,7 @@ bool config_lookup_addresses(sv m, const MessageRule& r, std::size_t, LogEvent& 
   e.local = take_addr(rest);
   sv remote = after(rest, "...");
   e.address = take_addr(remote);
-  e.detail = bracket_after_addr(remote);
+  e.detail = bracket_after_addr(after_addr(remote, e.address));
   return true;
 }
 
@@ -250,9 +250,10 @@ bool sa_from_ike_name(sv, const MessageRule&, std::size_t, LogEvent& e) {
 // Rows sharing a first byte are tried in this order, so the more specific row comes first.
 
 // The first bytes of "%H is initiating an IKE_SA": digits, ':' and every hex letter, so that
-// IPv6 addresses such as "abcd::5" or "fe80::1" are read. The row is the table's last, so for
-// a line starting with one of these letters that no other row took it costs one suffix test.
-constexpr std::string_view kAddressStart = "0123456789:ABCDEFabcdef";
+// IPv6 addresses such as "abcd::5" or "fe80::1" are read, and '[' for the bracketed form
+// ("[2001:2::5]"). The row is the table's last, so for a line starting with one of these
+// that no other row took it costs one suffix test.
+constexpr std::string_view kAddressStart = "0123456789:ABCDEFabcdef[";
 
 constexpr auto kRules = std::to_array<MessageRule>({
     // Malformed messages the receiving side refused (ENC/NET lines); tried before the rest.

@@ -40,13 +40,32 @@ inline sv after(sv s, sv marker) {
 }
 
 // An address as %H / %#H prints it: up to a space, '[' (port), ',' or the end. Empty when the
-// token does not look like an IPv4/IPv6 address.
+// token does not look like an IPv4/IPv6 address. charon prints IPv6 bare ("2001:2::5",
+// "2001:2::5[500]"); the bracketed form ("[2001:2::5]", "[2001:2::5]:500") is taken too,
+// without its brackets: after_addr() finds what follows either form.
 inline sv take_addr(sv s) {
+  if (!s.empty() && s[0] == '[') {
+    std::size_t close = s.find(']');
+    if (close == sv::npos || close < 3 || close > 47) return {};
+    sv a = s.substr(1, close - 1);
+    for (char c : a)
+      if (!is_hex(c) && c != ':' && c != '.') return {};
+    return a.find(':') == sv::npos ? sv{} : a;
+  }
   std::size_t i = 0;
   while (i < s.size() && i < 64 && s[i] != ' ' && s[i] != '[' && s[i] != ',') ++i;
   sv a = s.substr(0, i);
   if (a.empty() || !(is_hex(a[0]) || a[0] == ':' || a[0] == '%')) return {};
   return a;
+}
+
+// What follows the address `a` that take_addr(s) returned (its closing bracket skipped);
+// all of s when there was none.
+inline sv after_addr(sv s, sv a) {
+  if (a.empty()) return s;
+  std::size_t end = static_cast<std::size_t>(a.data() - s.data()) + a.size();
+  if (a.data() != s.data() && end < s.size() && s[end] == ']') ++end;
+  return s.substr(end);
 }
 
 // "%H[%Y]": the identity inside the brackets following the address.

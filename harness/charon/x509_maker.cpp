@@ -13,12 +13,10 @@
 namespace ist::charon {
 
 void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+void X509Free::operator()(X509* x) const { X509_free(x); }
 
 namespace {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -70,6 +68,11 @@ bool set_dn(X509_NAME* name, const std::string& dn) {
   return true;
 }
 
+// One certificate: issued by `issuer_cert` when given (its subject is the issuer DN), else by
+// the CA named `issuer_cn` (the harness's own throwaway CA, or a self-signed CA itself).
+Result<std::string> sign_certificate(const CertRequest& req, EVP_PKEY* subject_key, EVP_PKEY* issuer_key,
+                                     const std::string& issuer_cn, X509* issuer_cert);
+
 }  // namespace
 
 bool is_distinguished_name(const std::string& id) {
@@ -97,6 +100,70 @@ Result<std::string> private_key_pem(EVP_PKEY* key) {
 
 Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_key,
                                      EVP_PKEY* issuer_key, const std::string& issuer_cn) {
+  return sign_certificate(req, subject_key, issuer_key, issuer_cn, nullptr);
+}
+
+Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_key, EVP_PKEY* issuer_key,
+                                     X509* issuer_cert) {
+  return sign_certificate(req, subject_key, issuer_key, "", issuer_cert);
+}
+
+namespace {
+std::string file_text_error(const std::string& what) {
+  std::string reason = "not PEM";
+  if (unsigned long code = ERR_peek_last_error(); code != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    reason += " (" + std::string(buf) + ")";
+  }
+  ERR_clear_error();
+  return what + ": " + reason;
+}
+}  // namespace
+
+Result<X509Ptr> read_certificate_pem(const std::string& path) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    ERR_clear_error();
+    return Error("cannot be read");
+  }
+  X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  if (cert == nullptr) return Error(file_text_error("no PEM certificate in it"));
+  return X509Ptr(cert);
+}
+
+Result<PkeyPtr> read_private_key_pem(const std::string& path) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) {
+    ERR_clear_error();
+    return Error("cannot be read");
+  }
+  // No passphrase callback: an encrypted key is refused, never prompted for.
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+  if (key == nullptr) return Error(file_text_error("no unencrypted PEM private key in it"));
+  return PkeyPtr(key);
+}
+
+Status check_ca_pair(X509* cert, EVP_PKEY* key) {
+  if (X509_check_private_key(cert, key) != 1) {
+    ERR_clear_error();
+    return Error("the key does not match the CA certificate");
+  }
+  if (X509_check_ca(cert) != 1) return Error("the certificate is not a CA (it has no basicConstraints CA:TRUE)");
+  return ok();
+}
+
+Result<std::string> certificate_pem(X509* cert) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  if (!bio) return ssl_error("BIO_new");
+  if (PEM_write_bio_X509(bio.get(), cert) != 1) return ssl_error("PEM_write_bio_X509");
+  return bio_text(bio.get());
+}
+
+namespace {
+
+Result<std::string> sign_certificate(const CertRequest& req, EVP_PKEY* subject_key, EVP_PKEY* issuer_key,
+                                     const std::string& issuer_cn, X509* issuer_cert) {
   std::unique_ptr<X509, X509Free> cert(X509_new());
   if (!cert) return ssl_error("X509_new");
   if (X509_set_version(cert.get(), X509_VERSION_3) != 1) return ssl_error("X509_set_version");
@@ -115,13 +182,14 @@ Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_k
                                       reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                       0) == 1;
   };
-  if (!set_cn(X509_get_subject_name(cert.get()), req.common_name) ||
-      !set_cn(X509_get_issuer_name(cert.get()), issuer_cn))
-    return ssl_error("X509_NAME_add_entry_by_txt");
+  if (!set_cn(X509_get_subject_name(cert.get()), req.common_name)) return ssl_error("X509_NAME_add_entry_by_txt");
+  if (issuer_cert != nullptr ? X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer_cert)) != 1
+                             : !set_cn(X509_get_issuer_name(cert.get()), issuer_cn))
+    return ssl_error("issuer name");
   if (X509_set_pubkey(cert.get(), subject_key) != 1) return ssl_error("X509_set_pubkey");
 
   // The issuer context only provides the authority key id; a self-signed CA is its own.
-  X509* issuer_ctx = req.is_ca ? cert.get() : nullptr;
+  X509* issuer_ctx = req.is_ca ? cert.get() : issuer_cert;
   if (req.is_ca) {
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_basic_constraints, "critical,CA:TRUE"));
     IST_TRY(add_extension(cert.get(), issuer_ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
@@ -148,5 +216,7 @@ Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_k
   if (PEM_write_bio_X509(bio.get(), cert.get()) != 1) return ssl_error("PEM_write_bio_X509");
   return bio_text(bio.get());
 }
+
+}  // namespace
 
 }  // namespace ist::charon

@@ -9,6 +9,7 @@
 #include "common/result.hpp"
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct x509_st X509;
 
 namespace ist::charon {
 
@@ -16,6 +17,10 @@ struct PkeyFree {
   void operator()(EVP_PKEY* k) const;
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+struct X509Free {
+  void operator()(X509* x) const;
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 enum class KeyAlgorithm { ecdsa_p256, rsa_2048 };
 
@@ -40,5 +45,18 @@ struct CertRequest {
 // DN's CN (a CA signs itself with its own key and CN). Returns PEM.
 Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_key,
                                      EVP_PKEY* issuer_key, const std::string& issuer_cn);
+
+// Signs with a CA of the user's (scenario peers.ca_cert / ca_key): the issuer DN is the CA
+// certificate's subject, and the authority key id its subject key id.
+Result<std::string> make_certificate(const CertRequest& req, EVP_PKEY* subject_key, EVP_PKEY* issuer_key,
+                                     X509* issuer_cert);
+
+// A CA of the user's from PEM files. Errors say what is wrong with the file (unreadable, not
+// PEM, no certificate or key in it) without its path; check_ca_pair: the key is not the
+// certificate's, or the certificate may not issue certificates (no basicConstraints CA:TRUE).
+Result<X509Ptr> read_certificate_pem(const std::string& path);
+Result<PkeyPtr> read_private_key_pem(const std::string& path);
+Status check_ca_pair(X509* cert, EVP_PKEY* key);
+Result<std::string> certificate_pem(X509* cert);
 
 }  // namespace ist::charon

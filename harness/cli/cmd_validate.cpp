@@ -66,7 +66,7 @@ void print_summary(const std::string& file, const sc::Loaded& l) {
   std::cout << "  backend " << sc::to_string(s.backend) << ", time_scale " << s.time_scale
             << ", seed " << s.seed << "\n";
   std::cout << "  peers: " << s.peers.count << " (" << sc::to_string(s.peers.engine) << ", "
-            << sc::to_string(s.peers.auth) << ", " << sc::resolved_daemons(s)
+            << sc::to_string(s.peers.family) << ", " << sc::to_string(s.peers.auth) << ", " << sc::resolved_daemons(s)
             << " daemon(s)), arrival " << describe_arrival(s.peers.arrival) << "\n";
   const auto eff = sc::effective(s);
   std::cout << "  phases:";

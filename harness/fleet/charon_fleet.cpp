@@ -87,8 +87,10 @@ charon::ConnSpec CharonFleet::builtin_conn(uint32_t peer) const {
   c.ike = opts_.ike;
   c.child = opts_.child;
   c.encap = opts_.encap;
+  c.unique = opts_.unique;
+  c.send_certreq = opts_.send_certreq;
   c.keyingtries = 1;  // one attempt per initiate: the harness decides about retries
-  c.local_ts = {opts_.inner_address(peer) + "/32"};
+  c.local_ts = {charon::host_ts(opts_.inner_address(peer))};
   c.remote_ts = opts_.remote_ts;
   return c;
 }

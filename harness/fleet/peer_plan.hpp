@@ -25,6 +25,12 @@ struct PeerPlan {
   std::string psk;
   // Peer i's identity; empty: charon::peer_identity (the harness's own SUT expects those).
   std::function<std::string(uint32_t)> peer_id;
+  // never: peers sharing one identity send no INITIAL_CONTACT (charon engine; the native
+  // engine sends none anyway), so none evicts the others on the gateway.
+  charon::UniquePolicy unique = charon::UniquePolicy::no;
+  // Certificate peers ask for the gateway's certificate (CERTREQ): a gateway configured
+  // as charon is by default (send_cert = ifasked) sends it only when asked (charon engine).
+  bool send_certreq = false;
 };
 
 }  // namespace ist::fleet

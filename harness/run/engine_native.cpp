@@ -1,8 +1,12 @@
 // peers.engine native: IKEv2 initiators inside the harness process (harness/fleet/native).
+#include <linux/netlink.h>
+
 #include <cmath>
 #include <cstdlib>
 
 #include "fleet/native/packet_io_choice.hpp"
+#include "netns/nl_socket.hpp"
+#include "netns/rtnl.hpp"
 #include "run/native_impair.hpp"
 #include "run/point_steps.hpp"
 
@@ -46,12 +50,26 @@ Result<std::shared_ptr<native::ImpairLayers>> native_impair_layers(EventLoop& lo
   return native::ImpairLayers::make(loop, std::move(o));
 }
 
+// IPv6 peers on the raw prefix layer: what the SUT routes to the peers' namespace gets a
+// blackhole route there, or that kernel would answer every packet for a peer address with
+// an ICMPv6 "no route" (raw_prefix_io.hpp).
+Status claim_routed_prefix(const netns::Topology& topo) {
+  const bool target = topo.spec().target.has_value();
+  const netns::IpPrefix prefix = target ? topo.peer_ike_range() : netns::AddressPlan::peers_side_route(netns::Family::v6);
+  return topo.peers_ns().run_in([&]() -> Status {
+    IST_TRY_ASSIGN(auto sock, netns::NlSocket::open(NETLINK_ROUTE));
+    if (auto st = netns::add_blackhole_route(sock, prefix, target); !st)
+      return Error("peers.engine native: claiming " + prefix.str() + " in the peers namespace: " + st.error().describe());
+    return ok();
+  });
+}
+
 class NativeEngine final : public EngineKind {
  public:
   // Native peers share one packet layer for the routed peer prefix by default (no kernel
   // address per peer); IKESTORM_NATIVE_IO=udp-sockets keeps per-peer sockets and addresses.
   Result<bool> peer_addresses() const override {
-    auto native_io = native::choose_packet_io(false);
+    auto native_io = native::choose_packet_io();
     if (!native_io) return Error("peers.engine native: " + native_io.error().describe());
     return *native_io != native::PacketIoKind::raw_prefix;
   }
@@ -72,9 +90,10 @@ Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, S
     native::RawPrefixIoOptions rio;
     rio.interface = topo->peers_link();
     const auto range = topo->peer_ike_range();
-    std::copy_n(range.address.bytes.begin(), 4, rio.prefix.begin());
-    rio.prefix_length = static_cast<unsigned>(range.length);
+    rio.set_prefix(native::ByteView(range.address.bytes.data(), range.address.size()),
+                   static_cast<unsigned>(range.length));
     rio.run_in = no.run_in;
+    if (range.address.family == AF_INET6) IST_TRY(claim_routed_prefix(*topo));
     no.make_io = native::raw_prefix_maker(rio);
   }
   // peers.impair / peers.flood: decorators around the engine's packet layer.
@@ -84,6 +103,10 @@ Status NativeEngine::start(EventLoop& loop, const SutPlan& sut, PointRun& run, S
   }
   auto nf = fleet::NativeFleet::start(loop, no);
   if (!nf) return Error("native peers: " + nf.error().describe());
+  if (auto fallback = native::fallback_note(topo->spec().peer_addresses ? native::PacketIoKind::udp_sockets
+                                                                         : native::PacketIoKind::raw_prefix);
+      !fallback.empty())
+    run.rep.notes.push_back(fallback);
   run.rep.notes.push_back("peers.engine native: " + std::to_string(run.peers) +
                           " IKEv2 initiators inside the harness process (their CPU and memory are the harness's), "
                           "packet layer " + (*nf)->io().name());

@@ -78,6 +78,10 @@ struct SutPlan {
   std::optional<charon::AuthMaterial> material;      // certificates or EAP secrets
   std::vector<charon::ViciRequest> setup;            // vici requests, in order
   std::string peer_id_pattern;  // the peers' identities, "{i}" = index; empty: the harness's own
+  // What the peers propose; empty: peers.ike / peers.child proposals (a target's sut.config).
+  std::vector<std::string> peer_ike_proposals, peer_esp_proposals;
+  // never: the peers share one identity and send no INITIAL_CONTACT (a target's sut.config).
+  charon::UniquePolicy peer_unique = charon::UniquePolicy::no;
 };
 
 struct StartedParts;

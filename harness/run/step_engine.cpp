@@ -21,8 +21,11 @@ fleet::PeerPlan peer_plan(const PointRun& run, const SutPlan& sut, const netns::
   plan.sut_address = sut.responder_options.local_addr;
   plan.sut_id = sut.responder.local_id;
   plan.remote_ts = sut.responder_options.local_ts;
-  plan.ike_proposals = s.peers.ike.proposals;
-  plan.esp_proposals = s.peers.child.proposals;
+  plan.ike_proposals = sut.peer_ike_proposals.empty() ? s.peers.ike.proposals : sut.peer_ike_proposals;
+  plan.esp_proposals = sut.peer_esp_proposals.empty() ? s.peers.child.proposals : sut.peer_esp_proposals;
+  plan.unique = sut.peer_unique;
+  // The harness's own SUT sends its certificate always; someone else's gateway when asked.
+  plan.send_certreq = s.target.has_value() && sut.auth != charon::AuthKind::psk;
   plan.ike = ike_lifetimes(run.eff.peers_ike);
   plan.child = child_lifetimes(run.eff.peers_child);
   plan.encap = s.peers.encap;

@@ -27,6 +27,7 @@ Status build_topology(PointRun& run, const EngineKind& engine, StartedParts& par
   const scenario::Scenario& s = run.s;
   netns::TopologySpec spec;
   spec.peer_count = run.peers;
+  spec.peer_family = s.peers.family == scenario::AddressFamily::ipv6 ? netns::Family::v6 : netns::Family::v4;
   IST_TRY_ASSIGN(spec.peer_addresses, engine.peer_addresses());
   if (s.target) {
     IST_TRY_ASSIGN(spec.target, target_network(*s.target));

@@ -146,6 +146,8 @@ Status open_traffic(EventLoop& loop, PointRun& run, StartedParts& parts) {
   const scenario::Traffic& t = *run.s.traffic;
   fleet::NativeFleet& nf = *parts.native;
   const netns::Topology& topo = *parts.topo;
+  if (topo.sut_subnet_address().family != AF_INET)
+    return Error("traffic: the data plane carries IPv4 inner packets only; it does not run with IPv6 peers yet");
   fleet::DataPlaneSessionOptions o;
   if (t.peer_count) o.spec.peer_count = static_cast<uint32_t>(*t.peer_count);
   o.spec.peer_share = t.peer_share;

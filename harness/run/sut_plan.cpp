@@ -58,6 +58,9 @@ void plan_daemon(PointRun& run, const netns::Topology& topo, charon::Backend bac
   charon::ResponderOptions& ro = plan.responder_options;
   ro.local_addr = topo.sut_ike_address().str();
   ro.local_ts = {topo.sut_subnet().str()};
+  // The peers of the run's family (peers.family): their IKE range and their inner range.
+  ro.peer_range = topo.peer_ike_range().str();
+  ro.remote_ts = {topo.peer_inner_range().str()};
   ro.ike_proposals = s.sut.ike.proposals.empty() ? s.peers.ike.proposals : s.sut.ike.proposals;
   ro.esp_proposals = s.sut.child.proposals.empty() ? s.peers.child.proposals : s.sut.child.proposals;
   ro.ike = ike_lifetimes(run.eff.sut_ike);
@@ -86,6 +89,9 @@ Status plan_auth(PointRun& run, const netns::Topology& topo, SutPlan& plan) {
     gplan.sut_subnet = topo.sut_subnet().str();
     gplan.peers = run.peers;
     gplan.peer_vips = run.s.peers.vips;
+    if (s.target)  // read, not started: the target's addresses stand
+      gplan = charon::target_gateway_plan(s.target->address, s.target->peers, s.target->inner.value_or(""), run.peers,
+                                          s.peers.vips);
     auto a = charon::adapt_gateway(files, gplan);
     if (!a) return Error("sut.config: " + a.error().describe());
     gateway = std::move(*a);
@@ -94,7 +100,8 @@ Status plan_auth(PointRun& run, const netns::Topology& topo, SutPlan& plan) {
     for (const auto& c : gateway->changes) run.rep.notes.push_back("sut.config: " + c);
   }  // strongswan_conf alone: refused by the scenario validator (exit 2)
 
-  if (kind != charon::AuthKind::psk) {
+  // A target's peers get their certificates once their identities are known (adjust_plan).
+  if (kind != charon::AuthKind::psk && !s.target) {
     auto mo = gateway ? charon::gateway_material_options(*gateway, run.peers, run.dir + "/auth")
                       : charon::AuthMaterialOptions{kind, run.peers, run.dir + "/auth"};
     auto m = charon::make_auth_material(mo);
@@ -116,7 +123,9 @@ Status plan_setup(SutPlan& plan) {
   auto& material = plan.material;
   auto& sio = plan.instance;
   std::vector<charon::ViciRequest>& setup = plan.setup;
-  if (gateway) {
+  if (gateway && gateway->sut_requests.empty()) {
+    // A target's config: read for the peers, loaded nowhere.
+  } else if (gateway) {
     if (material) {
       if (auto st = charon::apply_gateway_auth(*gateway, *material); !st) return st;
     }

@@ -241,6 +241,16 @@ Status explain_silence(const netns::Topology& topo, const netns::TargetNetwork& 
 
 }  // namespace
 
+Result<TargetProbeResult> probe_once(const netns::Namespace& ns, const netns::IpAddress& from,
+                                     const netns::IpAddress& target, std::chrono::milliseconds wait) {
+  TargetProbeOptions o;
+  o.target = target;
+  TargetProbeResult out;
+  out.from = from.str();
+  IST_TRY(send_and_wait(ns, from, o, wait, out));
+  return out;
+}
+
 Result<TargetProbeResult> probe_target(const TargetProbeOptions& o) {
   netns::TargetNetwork net;
   net.interface = o.interface;

@@ -14,6 +14,10 @@
 #include "ike/ike_message.hpp"
 #include "netns/ip_address.hpp"
 
+namespace ist::netns {
+class Namespace;
+}
+
 namespace ist::run {
 
 struct TargetProbeOptions {
@@ -53,6 +57,12 @@ struct TargetProbeResult {
 std::string known_vendor_id(native::ByteView vid);
 // A response to our IKE_SA_INIT (spi_i must match) read into a result.
 void read_probe_answer(const native::Message& response, TargetProbeResult& out);
+
+// One IKE_SA_INIT from `from` (an address `ns` holds) to `target`:500, not retransmitted, and
+// the first answer within `wait` (none: rtt_ms unset). A target run asks this once its phases
+// are over (report.target.vendor); route_back and the silence are not explained here.
+Result<TargetProbeResult> probe_once(const netns::Namespace& ns, const netns::IpAddress& from,
+                                     const netns::IpAddress& target, std::chrono::milliseconds wait);
 
 // Builds the topology (host checks first: their problems are an Error with errno EINVAL),
 // sends, waits, tears down. Errors are harness faults unless errno is EINVAL.

@@ -16,6 +16,8 @@ const char* to_string(Backend b) {
 
 const char* to_string(Engine e) { return e == Engine::charon ? "charon" : "native"; }
 
+const char* to_string(AddressFamily f) { return f == AddressFamily::ipv6 ? "ipv6" : "ipv4"; }
+
 const char* to_string(StartAction a) { return a == StartAction::trap ? "trap" : "none"; }
 
 const char* to_string(Auth a) {

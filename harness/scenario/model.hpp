@@ -11,7 +11,10 @@
 // | backend                      | auto                     | auto, xfrm, libipsec, vm             |
 // | time_scale                   | 1                        | 1 .. 3600                            |
 // | seed                         | 1                        | 0 .. 2^64-1                          |
-// | peers.count                  | 1000                     | 1 .. 32,767 (netns/peer_capacity.hpp) |
+// | peers.family                 | ipv4                     | ipv4, ipv6 (the peers' addresses, the|
+// |                              |                          | SUT's IKE address, the TS)           |
+// | peers.count                  | 1000                     | 1 .. 32,767 (ipv4), 1 .. 131,072     |
+// |                              |                          | (ipv6) (netns/peer_capacity.hpp)     |
 // | peers.engine                 | charon                   | charon, native                       |
 // | peers.auth                   | psk                      | psk, ecdsa, rsa, eap-mschapv2        |
 // | peers.arrival                | { rate: 500/s }          | exactly one of rate (0 < r <= 1e6/s),|
@@ -91,6 +94,9 @@ using std::chrono::milliseconds;
 enum class Backend { auto_select, xfrm, libipsec, vm };
 enum class Engine { charon, native };
 enum class Auth { psk, ecdsa, rsa, eap_mschapv2 };
+// The address family of a run (peers.family): the peers' IKE and inner addresses, the SUT's
+// IKE address and subnet, the traffic selectors. ipv6 peers hold IPv6 addresses only.
+enum class AddressFamily { ipv4, ipv6 };
 // How a peer's connection is started (swanctl start_action): `none` = the harness calls vici
 // initiate; `trap` = the initiators install kernel trap policies (kernel-netlink) and the
 // harness sends a datagram from the peer's inner address, so the kernel's ACQUIRE starts it.
@@ -114,6 +120,7 @@ struct SaSettings {
   std::optional<milliseconds> life_time;   // unset: 1.1 x rekey (or rekey + over_time)
   std::optional<milliseconds> over_time;   // unset: life_time - rekey_time
   milliseconds reauth_time{0};         // IKE only; 0 = never
+  bool proposals_written = false;      // the file names proposals (they override sut.config's)
 };
 
 // strongswan.conf charon.* settings, flattened: key "plugins.kernel-netlink.mtu".
@@ -184,6 +191,7 @@ struct PeerCredentials {
 };
 
 struct Peers {
+  AddressFamily family = AddressFamily::ipv4;
   std::uint64_t count = 1000;
   Engine engine = Engine::charon;
   Auth auth = Auth::psk;
@@ -309,6 +317,7 @@ struct Scenario {
 const char* to_string(Backend b);
 const char* to_string(Engine e);
 const char* to_string(Auth a);
+const char* to_string(AddressFamily f);
 const char* to_string(StartAction a);
 const char* to_string(Phase::Kind k);
 

@@ -40,6 +40,7 @@ std::optional<Scenario> Validator::run(const Node& doc) {
     check_gateway_config(top.get("peers"), s);
   }
   check_engine_limits(doc, s);
+  check_family(doc, s);
   check_target(doc, s);  // also sets a target's default arrival
   check_expect_observable(s);
   if (!diag_.empty()) return std::nullopt;

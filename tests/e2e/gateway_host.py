@@ -16,6 +16,10 @@ its own eth1 (198.18.100.9+k/24) on a bridge in the gateway host that holds 198.
 and the gateway routes the k-th of 2^ceil(log2 N) parts of the peers' prefixes via
 generator k's local (198.18.100.49+k): one route per generator, as deploy/kubernetes says.
 
+With swanctl_conf=TEXT the gateway loads that swanctl.conf instead of its own connection
+(a real gateway config, its addresses moved onto this network by the test); private_keys=
+[FILE, ...] are copied into its own swanctl folder's private/ and loaded with it.
+
 A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
 IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
 TS_UNACCEPTABLE), so its connection takes the peers' inner addresses (198.19.128.0/17).
@@ -37,9 +41,9 @@ CHARON = "/usr/lib/ipsec/charon"
 _serial = itertools.count()
 
 
-def _ip(*args, ns=None, check=True):
+def _ip(*args, ns=None, check=True, timeout=30):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + ["ip", *map(str, args)]
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=30)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
 
 
 class GatewayHost:
@@ -53,7 +57,8 @@ class GatewayHost:
     remote_id = "gw.example.org"
 
     def __init__(self, workdir, ikesa_limit=None, psk="ikestorm-gateway-test-secret",
-                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1):
+                 vici=True, charon_settings=None, ready_timeout=20.0, generators=1, swanctl_conf=None,
+                 private_keys=()):
         n = next(_serial)
         self.generators = generators
         self.gen_nss = ([f"gen-{os.getpid()}-{n}"] if generators == 1
@@ -67,6 +72,8 @@ class GatewayHost:
         self.charon_settings = dict(charon_settings or {})
         self.ready_timeout = ready_timeout
         self.charon = None
+        self.swanctl_text = swanctl_conf  # the gateway's swanctl.conf instead of the one below
+        self.private_keys = list(private_keys)  # key files its certs need (swanctl's private/)
 
     # ---- the two hosts -------------------------------------------------------------------
     def __enter__(self):
@@ -89,6 +96,11 @@ class GatewayHost:
     @property
     def psk_file(self) -> Path:
         return self.dir / "gw.psk"
+
+    @property
+    def swanctl_path(self) -> Path:
+        """The swanctl.conf the gateway's charon loaded."""
+        return self.dir / "swanctl.conf"
 
     @property
     def log_path(self) -> Path:
@@ -178,7 +190,11 @@ class GatewayHost:
     def _start_charon(self):
         conf = self.dir / "strongswan.conf"
         conf.write_text(self._strongswan_conf())
-        (self.dir / "swanctl.conf").write_text(self._swanctl_conf())
+        (self.dir / "swanctl.conf").write_text(self.swanctl_text or self._swanctl_conf())
+        if self.private_keys:
+            (self.dir / "private").mkdir(exist_ok=True)
+            for key in self.private_keys:
+                (self.dir / "private" / Path(key).name).write_bytes(Path(key).read_bytes())
         env = dict(os.environ, STRONGSWAN_CONF=str(conf))
         # A private /run: charon's pid file (and a unix vici socket) stay out of the host's.
         # `ip netns exec` and unshare exec in place, so the pid is charon's own.
@@ -202,7 +218,9 @@ class GatewayHost:
         else:
             # The unix socket lives in charon's private /run: enter its mount namespace.
             cmd = ["nsenter", "-t", str(self.charon.pid), "-m", "-n", "swanctl", *args]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+        # With private keys, swanctl's credential folders are the gateway's own (SWANCTL_DIR).
+        env = dict(os.environ, SWANCTL_DIR=str(self.dir)) if self.private_keys else None
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout, env=env)
 
     def _load_connection(self):
         self._swanctl("--load-all", "--noprompt", "--file", str(self.dir / "swanctl.conf"))
@@ -250,5 +268,9 @@ class GatewayHost:
             except subprocess.TimeoutExpired:
                 self.charon.kill()
                 self.charon.wait(timeout=10)
+        # Every namespace is deleted, however slow a loaded machine makes one deletion.
         for ns in (*self.gen_nss, self.gw_ns):
-            _ip("netns", "del", ns, check=False)
+            try:
+                _ip("netns", "del", ns, check=False, timeout=120)
+            except subprocess.TimeoutExpired:
+                _ip("netns", "del", ns, check=False, timeout=120)

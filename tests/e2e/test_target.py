@@ -69,7 +69,8 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count, rate=500):
     # The count the run read over vici at the end of connect: list-sas with noblock skips an
     # IKE_SA the gateway is busy with at that instant, so it may miss one or two.
     assert count - 5 <= run["summary"]["sut_ike_sas_at_connect_end"] <= count
-    assert rep["target"] == {"address": gw.address, "vendor": None, "counts_available": True}
+    assert rep["target"] == {"address": gw.address, "vendor": None, "counts_available": True}  # no VIDs sent
+    assert any(n.endswith("vendor IDs: none") for n in run["notes"]), run["notes"]
     assert rep["real_xfrm"] is False
     assert not _ist_namespaces(rep["run_id"])
     assert "macvlan" not in _links(gw.gen_ns) and "istmv" not in _links(gw.gen_ns)
@@ -93,6 +94,21 @@ def test_target_native_engine_5000_peers_up(tmp_path, needs_root, ikestorm_bin):
     settings = {"ikesa_table_size": 4096, "ikesa_table_segments": 16, "threads": 32, "cookie_threshold": 0}
     with GatewayHost(tmp_path, charon_settings=settings) as gw:
         _check_up(gw, ikestorm_bin, tmp_path, "native", 5000, rate=200)
+
+
+def test_target_vendor_is_the_gateways_ike_sa_init_vendor_id(tmp_path, needs_root, ikestorm_bin):
+    # charon sends its vendor ID (MD5("strongSwan")) only with send_vendor_id = yes; the default
+    # gateway of the other tests sends none, and their reports say vendor null.
+    with GatewayHost(tmp_path, charon_settings={"send_vendor_id": "yes"}) as gw:
+        path = gw.scenario(count=5, engine="native", extra=HOLD % "1s")
+        r = gw.run_in_generator(ikestorm_bin, "run", path, "--out", tmp_path / "out",
+                                env={"IKESTORM_STATE_DIR": str(tmp_path / "state")})
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        rep = _report(tmp_path / "out")
+        assert rep["target"] == {"address": gw.address, "vendor": "strongSwan", "counts_available": True}
+        note = [n for n in rep["runs"][0]["notes"] if n.startswith("target: one IKE_SA_INIT from target.local")]
+        assert note and "198.18.100.50 after the phases: proposal in" in note[0], rep["runs"][0]["notes"]
+        assert note[0].endswith("vendor IDs: strongSwan"), note
 
 
 @pytest.mark.parametrize("vici", [True, False])

@@ -21,6 +21,7 @@ REFUSED = [(p, []) for p in sorted((FIXTURES / "malformed").glob("*.yaml"))] + [
     (VALID / "minimal.yaml", ["--peers", "40000"]),
     (VALID / "minimal.yaml", ["--set", "peers.engine=native", "--set", "peers.auth=rsa"]),
     (VALID / "minimal.yaml", ["--set", "sweep={peers.count: [10, 32768]}"]),
+    (VALID / "minimal.yaml", ["--set", "peers.family=ipv6", "--peers", "131073"]),
 ]
 ACCEPTED = sorted(VALID.glob("*.yaml"))
 

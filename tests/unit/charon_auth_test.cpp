@@ -13,6 +13,8 @@
 #include <memory>
 
 #include "charon/auth_material.hpp"
+#include "charon/x509_maker.hpp"
+#include "common/file_write.hpp"
 
 namespace ist::charon {
 namespace {
@@ -270,6 +272,62 @@ TEST(CharonAuth, ConnValidationForCertificatesAndEap) {
   EXPECT_NE(validate(c).error().describe().find("remote_eap_id needs"), std::string::npos);
   c.remote_auth = AuthMethod::eap_mschapv2;
   EXPECT_TRUE(validate(c).ok());
+}
+
+// A CA of the user's (scenario peers.ca_cert / ca_key): peer certificates issued from it,
+// its subject as their issuer, no SUT certificate; a key that is not the CA's is refused.
+TEST(CharonAuth, PeerCertificatesFromTheUsersCa) {
+  char tmpl[] = "/tmp/ist-user-ca-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  AuthMaterialOptions made;  // stands in for a CA the user made with pki or openssl
+  made.kind = AuthKind::ecdsa;
+  made.dir = dir;
+  ASSERT_TRUE(make_auth_material(made).ok());
+  AuthMaterialOptions o;
+  o.kind = AuthKind::ecdsa;
+  o.peers = 2;
+  o.peer_id = [](uint32_t i) { return "peer-" + std::to_string(i) + "@example.org"; };
+  o.ca_cert_file = dir + "/x509ca/ca.pem";
+  o.ca_key_file = dir + "/private/sut.key";  // a key, but not the CA's
+  auto wrong = make_auth_material(o);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().describe().find("the key does not match the CA certificate"), std::string::npos);
+  o.ca_cert_file = dir + "/x509/sut.pem";  // its own key: a pair, but no CA
+  auto leaf = make_auth_material(o);
+  ASSERT_FALSE(leaf.ok());
+  EXPECT_NE(leaf.error().describe().find("is not a CA"), std::string::npos) << leaf.error().describe();
+  o.ca_cert_file = dir + "/nonexistent.pem";
+  auto gone = make_auth_material(o);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.error().describe().find("nonexistent.pem: cannot be read"), std::string::npos);
+
+  // A real CA with a DN of several attributes: the issuer of the peers' certificates.
+  auto key = generate_key(KeyAlgorithm::ecdsa_p256);
+  ASSERT_TRUE(key.ok());
+  const std::string dn = "C=CH, O=ikestorm tests, CN=User CA";
+  auto ca_pem = make_certificate(CertRequest{dn, true, 7}, key->get(), key->get(), dn);
+  ASSERT_TRUE(ca_pem.ok());
+  auto key_pem = private_key_pem(key->get());
+  ASSERT_TRUE(key_pem.ok());
+  ASSERT_TRUE(write_file_atomic(dir + "/user-ca.pem", *ca_pem, 0644).ok());
+  ASSERT_TRUE(write_file_atomic(dir + "/user-ca.key", *key_pem, 0600).ok());
+  o.ca_cert_file = dir + "/user-ca.pem";
+  o.ca_key_file = dir + "/user-ca.key";
+  auto m = make_auth_material(o);
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  EXPECT_EQ(m->ca_cert.pem, *ca_pem);
+  EXPECT_TRUE(m->sut_cert.pem.empty());  // the gateway brings its own
+  auto ca = parse_cert(m->ca_cert.pem);
+  for (uint32_t i = 0; i < 2; ++i) {
+    auto peer = parse_cert(m->peer_certs[i].pem);
+    ASSERT_TRUE(peer);
+    EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(peer.get()), X509_get_subject_name(ca.get())), 0);
+    EXPECT_EQ(X509_verify(peer.get(), X509_get0_pubkey(ca.get())), 1);
+    const std::string id = "peer-" + std::to_string(i) + "@example.org";
+    EXPECT_EQ(X509_check_email(peer.get(), id.c_str(), id.size(), 0), 1) << id;
+  }
+  fs::remove_all(dir);
 }
 
 TEST(CharonAuth, WritesPemFilesButNoSecrets) {

@@ -160,6 +160,26 @@ TEST(CharonConn, SutResponderAcceptsEveryPeer) {
   EXPECT_TRUE(validate(c).ok());
 }
 
+// peers.family: ipv6: the SUT's responder over the IPv6 plan, and host selectors of either family.
+TEST(CharonConn, SutResponderOverIpv6) {
+  ResponderOptions o;
+  o.local_addr = "2001:2::1";
+  o.peer_range = "2001:2:0:2::/64";
+  o.local_ts = {"2001:2:0:ff::/64"};
+  o.remote_ts = {"2001:2:0:3::/64"};
+  o.ike = ike_lifetimes_from_rekey(seconds(28800));
+  o.child = child_lifetimes_from_rekey(seconds(3600));
+  auto c = sut_responder_conn(o);
+  EXPECT_TRUE(validate(c).ok());
+  auto text = render_swanctl_conf({c}, {});
+  ASSERT_TRUE(text.ok()) << text.error().describe();
+  for (const char* line : {"local_addrs = 2001:2::1\n", "remote_addrs = 2001:2:0:2::/64\n",
+                           "local_ts = 2001:2:0:ff::/64\n", "remote_ts = 2001:2:0:3::/64\n"})
+    EXPECT_NE(text->find(line), std::string::npos) << line << *text;
+  EXPECT_EQ(host_ts("198.19.128.1"), "198.19.128.1/32");
+  EXPECT_EQ(host_ts("2001:2:0:3::1"), "2001:2:0:3::1/128");
+}
+
 TEST(CharonConn, SwanctlTextIsExactAndRedactsSecrets) {
   auto c = peer_conn();
   c.ike_proposals = {"aes128-sha256-x25519", "aes256-sha384-ecp384"};

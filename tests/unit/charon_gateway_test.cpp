@@ -417,6 +417,50 @@ TEST_F(GatewayFileCases, PoolsHoldEveryPeerAndPeersAskForVirtualIps) {
   EXPECT_NE(none[0].message.find("has no pools, but peers.vips asks for virtual IPs"), std::string::npos);
 }
 
+// A target's config (target: with sut.config) is read, not started: its addresses stand,
+// its secrets stay keyed as written, and the peers take an identity a secret names.
+TEST(Gateway, ATargetsConfigKeepsItsAddressesAndNamesThePeersIdentity) {
+  const auto plan = target_gateway_plan("198.18.100.1", "198.19.0.0/17", "198.19.128.0/17", 100, false);
+  auto a = adapt_gateway({"", kFixtures + "/rw-psk-fqdn/swanctl.conf", ""}, plan);
+  ASSERT_TRUE(a.ok()) << a.error().describe();
+  EXPECT_TRUE(a->sut_requests.empty());  // loaded nowhere
+  EXPECT_EQ(a->auth, AuthKind::psk);
+  const ConnSpec& t = a->peer_template;
+  EXPECT_EQ(t.remote_ts, std::vector<std::string>{"10.10.0.0/16"});  // as written, not mapped
+  EXPECT_EQ(t.remote_addrs, std::vector<std::string>{"198.18.100.1"});
+  EXPECT_EQ(t.remote_id, "vpn.example.org");
+  EXPECT_EQ(t.ike_proposals, std::vector<std::string>{"aes128-sha256-x25519"});
+  EXPECT_EQ(t.esp_proposals, std::vector<std::string>{"aes128gcm128-x25519"});
+  EXPECT_EQ(a->peer_id_pattern, "alice@example.org");  // the gateway knows no peer-{i}@...
+  EXPECT_EQ(t.unique, UniquePolicy::never);
+  EXPECT_EQ(a->peer_secret.secret, "alice's long pre-shared key");
+  EXPECT_EQ(a->ike_proposals_at.line, 20);
+  EXPECT_EQ(a->ike_proposals_at.column, 7);
+
+  // net2net-psk: a fixed remote.id, five secrets: charon's pick for (hq, branch).
+  auto n = adapt_gateway({"", kFixtures + "/net2net-psk/swanctl.conf", ""}, plan);
+  ASSERT_TRUE(n.ok()) << n.error().describe();
+  EXPECT_EQ(n->peer_id_pattern, "branch.example.org");
+  EXPECT_EQ(n->peer_secret.secret, "0sU2l0ZVRvU2l0ZVNoYXJlZEtleQ==");
+  EXPECT_EQ(n->peer_template.remote_ts, std::vector<std::string>{"10.10.0.0/16"});
+  EXPECT_TRUE(has_change(*n, "does not hold target.peers 198.19.0.0/17"));  // remote_addrs 192.0.2.2
+
+  // rw-cert: certificates are the peers' to bring; the auth is where the gateway asks for it.
+  auto c = adapt_gateway({"", kFixtures + "/rw-cert/swanctl.conf", ""}, plan);
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->auth, AuthKind::ecdsa);
+  EXPECT_EQ(c->auth_at.line, 11);
+  EXPECT_EQ(c->auth_at.column, 10);
+  EXPECT_EQ(c->auth_at.message, "connections.roadwarrior.remote.auth = pubkey");
+}
+
+TEST(Gateway, SingleProposalDropsPfsFromEsp) {
+  EXPECT_EQ(single_proposal({"aes128gcm128-x25519", "aes256gcm16"}, true), "aes128gcm128");
+  EXPECT_EQ(single_proposal({"aes128-sha256-modp2048-ke1_mlkem768"}, true), "aes128-sha256");
+  EXPECT_EQ(single_proposal({"aes128-sha256-x25519", "aes256-sha384-ecp384"}, false), "aes128-sha256-x25519");
+  EXPECT_EQ(single_proposal({}, true), "");
+}
+
 TEST(Gateway, CharonSystemdIsReadLikeCharonAndScriptsAreDropped) {
   char tmpl[] = "/tmp/ist-gateway-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

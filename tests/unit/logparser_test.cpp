@@ -58,6 +58,9 @@ constexpr FixtureCounts kFixtures[] = {
     {"ts-mismatch/responder.log", 80, {0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 2, 2, 0, 10, 10}},
     {"wrong-psk/initiator.log", 41, {0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 4}},
     {"wrong-psk/responder.log", 40, {0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 4, 4}},
+    // IPv6 (peers.family: ipv6), the harness's filelog; grep -cE as for the others.
+    {"ipv6-ikesa-limit/responder.log", 129, {12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 0, 0, 4, 4, 0, 12, 12}},
+    {"ipv6-ikesa-limit/initiator.log", 14, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 4, 0, 0}},
 };
 
 TEST(LogParserFixtures, CountsPerKindMatchTheRecordedLogs) {
@@ -146,6 +149,9 @@ TEST(LogParserFixtures, JoinerCarriesAddressesAndContext) {
        {"198.19.0.1", "198.19.0.2"}, {"198.18.0.1", "198.18.0.1"}},
       {"ikesa-limit/initiator.log", LogEventKind::giving_up,
        {"198.18.0.1", "198.18.0.1", "198.18.0.1"}, {"198.19.0.4", "198.19.0.5", "198.19.0.6"}},
+      {"ipv6-ikesa-limit/responder.log", LogEventKind::delete_received,
+       {"2001:2:0:2::1", "2001:2:0:2::2", "2001:2:0:2::4", "2001:2:0:2::3"},
+       {"2001:2::1", "2001:2::1", "2001:2::1", "2001:2::1"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file);
@@ -216,8 +222,35 @@ struct LineCase {
 };
 
 constexpr int64_t kNov23 = (304 + 22) * int64_t{86'400'000};  // days before Nov + 22
+constexpr int64_t kDec7 = (334 + 6) * int64_t{86'400'000};
 
 const LineCase kLines[] = {
+    // IPv6, as charon wrote them in an `ikestorm run --set peers.family=ipv6` (the harness's
+    // filelog: ISO time with 'T'; tests/fixtures/logs/ipv6-ikesa-limit)
+    {"2026-12-07T13:21:45.311 20[NET] <1> received packet: from 2001:2:0:2::1[20000] to 2001:2::1[500] (240 bytes)",
+     LogEventKind::packet_received, kDec7 + 48'105'311, 20, LogSubsystem::NET, "", 1, "2001:2:0:2::1", "", -1,
+     LogSa::none},
+    {"2026-12-07T13:21:45.311 20[IKE] <1> 2001:2:0:2::1 is initiating an IKE_SA", LogEventKind::ike_init_received,
+     kDec7 + 48'105'311, 20, LogSubsystem::IKE, "", 1, "2001:2:0:2::1", "", -1, LogSa::ike},
+    {"2026-12-07T13:21:45.315 07[IKE] <sut|1> IKE_SA sut[1] established between 2001:2::1[sut.ikestorm.test]...2001:2:0:2::1[peer-0.ikestorm.test]",
+     LogEventKind::ike_established, kDec7 + 48'105'315, 7, LogSubsystem::IKE, "sut", 1, "2001:2:0:2::1",
+     "peer-0.ikestorm.test", -1, LogSa::ike},
+    {"2026-12-07T13:22:26.216 02[IKE] <p0|1> initiating IKE_SA p0[1] to 2001:2::1", LogEventKind::ike_initiating,
+     kDec7 + 48'146'216, 2, LogSubsystem::IKE, "p0", 1, "2001:2::1", "", -1, LogSa::ike},
+    {"2026-12-07T13:22:34.611 16[IKE] <sut|1> received DELETE for IKE_SA sut[1]", LogEventKind::delete_received,
+     kDec7 + 48'154'611, 16, LogSubsystem::IKE, "sut", 1, "", "sut[1]", -1, LogSa::ike},
+    // The bracketed IPv6 form ("[2001:2::5]", "[2001:2::5]:500") reads as the bare one.
+    {"Nov 23 18:49:23.019 16[NET] ignoring IKE_SA setup from [2001:2:0:2::5], half-open IKE_SA limit of 2 reached",
+     LogEventKind::half_open_limit, kNov23 + 67'763'019, 16, LogSubsystem::NET, "", 0, "2001:2:0:2::5", "", 2,
+     LogSa::ike},
+    {"Nov 23 18:48:06.727 09[IKE] <1> [2001:2:0:2::5] is initiating an IKE_SA", LogEventKind::ike_init_received,
+     kNov23 + 67'686'727, 9, LogSubsystem::IKE, "", 1, "2001:2:0:2::5", "", -1, LogSa::ike},
+    {"Nov 23 18:48:06.727 09[NET] <1> received packet: from [2001:2:0:2::5]:500 to [2001:2::1]:500 (240 bytes)",
+     LogEventKind::packet_received, kNov23 + 67'686'727, 9, LogSubsystem::NET, "", 1, "2001:2:0:2::5", "", -1,
+     LogSa::none},
+    {"Nov 23 18:48:06.730 13[IKE] <rw|1> IKE_SA rw[1] established between [2001:2::1][sut]...[2001:2:0:2::5][peer5]",
+     LogEventKind::ike_established, kNov23 + 67'686'730, 13, LogSubsystem::IKE, "rw", 1, "2001:2:0:2::5", "peer5",
+     -1, LogSa::ike},
     {"Nov 23 18:49:32.635 13[MGR] ignoring IKE_SA_INIT, hitting IKE_SA limit (3)",
      LogEventKind::ike_sa_limit_hit, kNov23 + 67'772'635, 13, LogSubsystem::MGR, "", 0, "",
      "IKE_SA_INIT", 3, LogSa::ike},

@@ -226,6 +226,10 @@ TEST(NativeCrypto, NatDetectionHashIsSha1OfSpisAddressPort) {
   // The hash input built by hand: SPIi | SPIr | 198.18.0.1 | port 500.
   EXPECT_EQ(to_hex(nat_detection_hash(spi_i, spi_r, Bytes{198, 18, 0, 1}, 500)),
             to_hex(sha1(from_hex("01020304050607081112131415161718c612000101f4"))));
+  // IPv6: the 16-byte address (RFC 7296 2.23), here 2001:2::1 and port 4500.
+  const Bytes v6{0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(to_hex(nat_detection_hash(spi_i, spi_r, v6, 4500)),
+            to_hex(sha1(from_hex("0102030405060708111213141516171820010002000000000000000000000001" "1194"))));
   EXPECT_EQ(to_hex(sha1(to_bytes("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");  // FIPS 180
 }
 

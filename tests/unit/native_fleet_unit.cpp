@@ -98,6 +98,52 @@ TEST(NativeProposals, RefusesWhatItCannotDoWithTheReason) {
   }
 }
 
+TEST(NativeIdentities, TypesAddressesAsCharonDoes) {
+  struct Case {
+    std::string text;
+    uint8_t type;
+    native::Bytes data;
+  } cases[] = {
+      {"198.19.0.1", native::id_type::ipv4_addr, {198, 19, 0, 1}},
+      {"2001:2:0:2::1", native::id_type::ipv6_addr, {0x20, 0x01, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1}},
+      {"::ffff:198.19.0.1", native::id_type::ipv6_addr, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 19, 0, 1}},
+      {"@sut.ikestorm.test", native::id_type::fqdn, native::to_bytes("sut.ikestorm.test")},
+      {"p1@peers.ikestorm", native::id_type::rfc822_addr, native::to_bytes("p1@peers.ikestorm")},
+      {"sut.ikestorm.test", native::id_type::fqdn, native::to_bytes("sut.ikestorm.test")},
+      {"2001:2::1::5", native::id_type::fqdn, native::to_bytes("2001:2::1::5")},  // not an address
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto id = native_identity(c.text);
+    EXPECT_EQ(id.id_type, c.type);
+    EXPECT_EQ(id.data, c.data);
+  }
+}
+
+TEST(NativeSelectors, MakesIpv4AndIpv6AddressRanges) {
+  auto v6 = native_selector("2001:2:0:ff::/64");
+  ASSERT_TRUE(v6.ok()) << v6.error().describe();
+  EXPECT_EQ(v6->type, native::ts_type::ipv6_addr_range);
+  EXPECT_EQ(native::to_hex(v6->start_address), "20010002000000ff0000000000000000");
+  EXPECT_EQ(native::to_hex(v6->end_address), "20010002000000ffffffffffffffffff");
+  EXPECT_EQ(v6->start_port, 0);
+  EXPECT_EQ(v6->end_port, 65535);
+  auto host = native_selector("2001:2:0:3::5");
+  ASSERT_TRUE(host.ok());
+  EXPECT_EQ(host->start_address, host->end_address);
+  EXPECT_EQ(native::to_hex(host->start_address), "20010002000000030000000000000005");
+  auto odd = native_selector("2001:2:0:3::/57");  // bits past the prefix cleared and set
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(native::to_hex(odd->start_address), "20010002000000000000000000000000");
+  EXPECT_EQ(native::to_hex(odd->end_address), "200100020000007fffffffffffffffff");
+  auto v4 = native_selector("198.18.255.0/24");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->type, native::ts_type::ipv4_addr_range);
+  EXPECT_EQ(native::to_hex(v4->end_address), "c612ffff");
+  for (const char* bad : {"2001:2::/129", "198.18.0.0/33", "2001:2::/x", "sut.ikestorm.test"})
+    EXPECT_FALSE(native_selector(bad).ok()) << bad;
+}
+
 // A private network namespace with loopback up, kept by an fd; run_in enters it on a thread.
 class PrivateLoopback {
  public:

@@ -23,6 +23,7 @@ struct ResponderBehaviour {
   uint16_t child_error = 0;   // IKE_SA up, CHILD_SA refused with this notify
   bool corrupt_auth = false;  // send an AUTH that does not verify
   Bytes psk = to_bytes("secret");
+  Bytes peer = peer_addr, sut = sut_addr;  // the addresses its NAT detection hashes
 };
 
 class TestResponder {
@@ -117,14 +118,14 @@ class TestResponder {
     keys_ = derive_ike_keys(*dh->shared_secret(ke->data), ni_, nr_, spi_i_, spi_r_,
                             IkeKeyLengths{.integ = suite_.integ_key_size(), .encr = suite_.encr_key_size()});
     init_request_.assign(raw.begin(), raw.end());
-    Bytes src = nat_detection_hash(spi_i_, spi_r_, b_.fake_nat ? Bytes{10, 9, 9, 9} : sut_addr, 500);
+    Bytes src = nat_detection_hash(spi_i_, spi_r_, b_.fake_nat ? Bytes{10, 9, 9, 9} : b_.sut, 500);
     init_response_ = plain_response(m, {
         make_payload(PayloadType::sa, SaPayload{{chosen}}),
         make_payload(PayloadType::ke, KePayload{ke->group, dh->public_value()}),
         make_payload(PayloadType::nonce, NoncePayload{nr_}),
         make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_source_ip, src}),
         make_payload(PayloadType::notify, NotifyPayload{ProtocolId::none, {}, notify_type::nat_detection_destination_ip,
-                                                        nat_detection_hash(spi_i_, spi_r_, peer_addr, 500)}),
+                                                        nat_detection_hash(spi_i_, spi_r_, b_.peer, 500)}),
     }, spi_r_);
     return init_response_;
   }
@@ -156,7 +157,7 @@ class TestResponder {
     if (b_.auth_error) return refuse(b_.auth_error);
     if (auth->data != psk_auth(b_.psk, init_request_, nr_, keys_.sk_pi(), *idi))
       return refuse(notify_type::authentication_failed);
-    IdPayload idr{id_type::ipv4_addr, sut_addr};
+    IdPayload idr{b_.sut.size() == 16 ? id_type::ipv6_addr : id_type::ipv4_addr, b_.sut};
     std::vector<Payload> out{
         make_payload(PayloadType::idr, idr),
         make_payload(PayloadType::auth, AuthPayload{auth_method::shared_key_mic,
@@ -411,6 +412,67 @@ TEST(NativeInitiator, NatDetectionFloatsToPort4500WithMarker) {
   unsigned dropped = ini.stats().dropped;
   ini.on_datagram(Millis(5), natt_port, Bytes{0, 0, 0, 1, 2, 3});
   EXPECT_EQ(ini.stats().dropped, dropped + 1);
+}
+
+// IPv6 end to end in the state machine: NAT detection hashes over the 16-byte addresses (no
+// NAT seen, so no float), ID_IPV6_ADDR identities, TS_IPV6_ADDR_RANGE selectors on the wire
+// and in the CHILD_SA; and a NAT seen over IPv6 floats to 4500 as over IPv4.
+TEST(NativeInitiator, EstablishesOverIpv6WithIpv6SelectorsAndNatDetection) {
+  const Bytes peer6{0x20, 0x01, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1};   // 2001:2:0:2::1
+  const Bytes sut6{0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};    // 2001:2::1
+  const Bytes inner6{0x20, 0x01, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1};  // 2001:2:0:3::1
+  Bytes subnet_first{0x20, 0x01, 0, 2, 0, 0, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+  Bytes subnet_last = subnet_first;
+  std::fill(subnet_last.begin() + 8, subnet_last.end(), 0xff);
+  for (bool nat : {false, true}) {
+    SCOPED_TRACE(nat ? "NAT seen" : "no NAT");
+    auto cfg = base_config();
+    cfg.local = Endpoint{peer6, 500};
+    cfg.remote = Endpoint{sut6, 500};
+    cfg.local_id = IdPayload{id_type::ipv6_addr, peer6};
+    cfg.remote_id = IdPayload{id_type::ipv6_addr, sut6};
+    cfg.ts_local = {TrafficSelector{.type = ts_type::ipv6_addr_range, .start_address = inner6, .end_address = inner6}};
+    cfg.ts_remote = {TrafficSelector{.type = ts_type::ipv6_addr_range, .start_address = subnet_first, .end_address = subnet_last}};
+    ResponderBehaviour b;
+    b.peer = peer6;
+    b.sut = sut6;
+    b.fake_nat = nat;
+    Initiator ini(cfg);
+    TestResponder resp(b);
+    ASSERT_TRUE(ini.start(Millis(0)).ok());
+    std::vector<Datagram> seen;
+    auto ev = converse(ini, resp, &seen);
+    ASSERT_EQ(kinds(ev), (std::vector<EventKind>{EventKind::ike_up, EventKind::child_up}));
+    ASSERT_EQ(seen.size(), 2u);
+    // The IKE_SA_INIT request's hashes are of the IPv6 addresses and port 500.
+    auto init = parse_message(seen[0].payload);
+    ASSERT_TRUE(init.ok());
+    const auto* src = init->find_notify(notify_type::nat_detection_source_ip);
+    const auto* dst = init->find_notify(notify_type::nat_detection_destination_ip);
+    ASSERT_TRUE(src && dst);
+    EXPECT_EQ(src->data, nat_detection_hash(init->header.spi_i, 0, peer6, 500));
+    EXPECT_EQ(dst->data, nat_detection_hash(init->header.spi_i, 0, sut6, 500));
+    EXPECT_EQ(ini.behind_nat(), nat);
+    EXPECT_EQ(seen[1].local_port, nat ? natt_port : ike_port);
+    // IKE_AUTH carried TSi/TSr of type 8 with 16-byte addresses (the responder echoes them).
+    const ChildSa* child = ini.child();
+    ASSERT_NE(child, nullptr);
+    EXPECT_EQ(child->udp_encap, nat);
+    ASSERT_EQ(child->ts_local.size(), 1u);
+    EXPECT_EQ(child->ts_local.front().type, ts_type::ipv6_addr_range);
+    EXPECT_EQ(child->ts_local.front().start_address, inner6);
+    EXPECT_EQ(child->ts_remote.front().type, ts_type::ipv6_addr_range);
+    EXPECT_EQ(child->ts_remote.front().start_address, subnet_first);
+    EXPECT_EQ(child->ts_remote.front().end_address, subnet_last);
+  }
+  // Mixed families are refused before anything is sent.
+  auto mixed = base_config();
+  mixed.remote = Endpoint{sut6, 500};
+  Initiator ini(mixed);
+  auto st = ini.start(Millis(0));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().describe().find("must both be IPv4 or both IPv6"), std::string::npos) << st.error().describe();
+  EXPECT_TRUE(ini.take_outgoing().empty());
 }
 
 TEST(NativeInitiator, RetransmitsOnScheduleThenGivesUp) {

@@ -84,6 +84,10 @@ TEST(NetnsAddressPlan, MatchesTheDesignDocument) {
   EXPECT_EQ(AddressPlan::peer_inner_address(AddressPlan::max_peers - 1).str(), "198.19.255.255");
   EXPECT_EQ(AddressPlan::peer_ike_address(0, Family::v6).str(), "2001:2:0:2::1");
   EXPECT_EQ(AddressPlan::peer_inner_address(0, Family::v6).str(), "2001:2:0:3::1");
+  // IPv6 peers (peers.family: ipv6) reach past the IPv4 plan's 32,767.
+  static_assert(peer_capacity(Family::v6) >= 131072 && peer_capacity(Family::v4) == 32767);
+  EXPECT_EQ(AddressPlan::peer_ike_address(peer_capacity(Family::v6) - 1, Family::v6).str(), "2001:2:0:2::2:0");
+  EXPECT_EQ(AddressPlan::peer_inner_address(peer_capacity(Family::v6) - 1, Family::v6).str(), "2001:2:0:3::2:0");
 }
 
 // Every address of the plan is in the harness's ranges, in its own block, routed to the
@@ -102,7 +106,7 @@ TEST(NetnsAddressPlan, RangesAreDisjointRoutedAndInsideTheHarnessBlocks) {
     const IpPrefix to_peers = AddressPlan::peers_side_route(f);
     const IpPrefix to_sut = AddressPlan::sut_side_route(f);
     for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{255}, std::size_t{9999},
-                          AddressPlan::max_peers - 1}) {
+                          (f == Family::v4 ? AddressPlan::max_peers : peer_capacity(f)) - 1}) {
       check(AddressPlan::peer_ike_address(i, f), AddressPlan::peer_ike_range(f), &to_peers);
       check(AddressPlan::peer_inner_address(i, f), AddressPlan::peer_inner_range(f), &to_peers);
     }

@@ -114,6 +114,10 @@ TEST(NetnsTopologySpec, ValidationNamesTheProblem) {
       {[](TopologySpec&) {}, nullptr},
       {[](TopologySpec& s) { s.peer_count = AddressPlan::max_peers; }, nullptr},
       {[](TopologySpec& s) { s.peer_count = AddressPlan::max_peers + 1; }, "at most 32767 peers"},
+      {[](TopologySpec& s) { s.peer_family = Family::v6, s.peer_count = 131072; }, nullptr},
+      {[](TopologySpec& s) { s.peer_family = Family::v6, s.peer_count = 131073; }, "at most 131072 peers"},
+      // Dual stack gives every peer an IPv4 address too.
+      {[](TopologySpec& s) { s.ipv6 = true, s.peer_count = AddressPlan::max_peers + 1; }, "at most 32767 peers"},
       {[](TopologySpec& s) { s.peers_role = "sut"; }, "different roles"},
       {[](TopologySpec& s) { s.sut_role = "SUT"; }, "a-z, 0-9"},
       {[](TopologySpec& s) { s.sut_role = ""; }, "a-z, 0-9"},

@@ -98,13 +98,29 @@ TEST(ScenarioTarget, RunsWithAGentleDefaultArrivalUnlessOneIsWritten) {
   EXPECT_DOUBLE_EQ(local.loaded->points.front().scenario.peers.arrival.rate_per_s, 500);  // no target: as before
 }
 
-TEST(ScenarioTarget, WhatATargetRunCannotDoYetIsRefused) {
+TEST(ScenarioTarget, ACaThatIsNoPemCaIsRefused) {
   std::string certs = kTarget;
   certs.replace(certs.find("  psk_file: gw/gw.psk\n"), 22, "  auth: ecdsa\n  ca_cert: gw/gw.psk\n  ca_key: gw/gw.psk\n");
   const std::string p = problems(load_yaml(certs));
-  EXPECT_NE(p.find("peers.auth: certificates are not supported with target: yet"), std::string::npos) << p;
-  const std::string config = problems(load_yaml(std::string(kTarget) + "sut:\n  config: {swanctl_conf: gw/swanctl.conf}\n"));
-  EXPECT_NE(config.find("sut.config: not with target: yet"), std::string::npos) << config;
+  // Certificates from peers.ca_cert are issued by the run; a file that is no PEM CA is refused.
+  EXPECT_NE(p.find("/gw/gw.psk: no PEM certificate in it"), std::string::npos) << p;
+  EXPECT_NE(p.find("/gw/gw.psk: no unencrypted PEM private key in it"), std::string::npos) << p;
+}
+
+TEST(ScenarioTarget, SutConfigIsReadForThePeersAndWhatTheEngineCannotTakeIsRefusedAtItsLine) {
+  const std::string gw = "../../gateway/";
+  std::string text = kTarget;
+  text.replace(text.find("  psk_file: gw/gw.psk\n"), 22, "");
+  auto psk = load_yaml(text + "sut:\n  config: {swanctl_conf: " + gw + "rw-psk-fqdn/swanctl.conf}\n");
+  EXPECT_EQ(problems(psk), "");  // its PSK stands in for peers.psk_file
+  text.replace(text.find("  count: 1000\n"), 14, "  count: 1000\n  engine: native\n");
+  auto cert = load_yaml(text + "sut:\n  config: {swanctl_conf: " + gw + "rw-cert/swanctl.conf}\n");
+  ASSERT_FALSE(cert.ok());
+  const auto& d = cert.diagnostics.items().front();
+  EXPECT_EQ(d.origin.line, 11);
+  EXPECT_EQ(d.origin.column, 10);
+  EXPECT_NE(d.message.find("remote.auth = pubkey: the native engine authenticates with a PSK only"), std::string::npos)
+      << d.message;
 }
 
 TEST(ScenarioTarget, FileProblemsHaveTheirPlace) {

@@ -19,16 +19,6 @@ using native::Bytes;
 
 namespace {
 
-// An identity string typed as charon types one: an IPv4 address, user@host as an RFC 822
-// address, "@name" as the FQDN name, anything else as an FQDN.
-native::IdPayload identity_payload(const std::string& id) {
-  if (native::Bytes v4(4); ::inet_pton(AF_INET, id.c_str(), v4.data()) == 1)
-    return native::IdPayload{native::id_type::ipv4_addr, std::move(v4)};
-  if (!id.empty() && id[0] == '@') return native::IdPayload{native::id_type::fqdn, native::to_bytes(id.substr(1))};
-  if (id.find('@') != std::string::npos) return native::IdPayload{native::id_type::rfc822_addr, native::to_bytes(id)};
-  return native::IdPayload{native::id_type::fqdn, native::to_bytes(id)};
-}
-
 Result<Bytes> address_bytes(const std::string& text) {
   Bytes out(16);
   if (::inet_pton(AF_INET, text.c_str(), out.data()) == 1) {
@@ -39,8 +29,19 @@ Result<Bytes> address_bytes(const std::string& text) {
   return Error("not an IP address: '" + text + "'");
 }
 
-// "198.18.255.0/24" (or a bare address) as an address-range selector.
-Result<native::TrafficSelector> selector_of(const std::string& text) {
+}  // namespace
+
+native::IdPayload native_identity(const std::string& id) {
+  if (native::Bytes v4(4); ::inet_pton(AF_INET, id.c_str(), v4.data()) == 1)
+    return native::IdPayload{native::id_type::ipv4_addr, std::move(v4)};
+  if (native::Bytes v6(16); ::inet_pton(AF_INET6, id.c_str(), v6.data()) == 1)
+    return native::IdPayload{native::id_type::ipv6_addr, std::move(v6)};
+  if (!id.empty() && id[0] == '@') return native::IdPayload{native::id_type::fqdn, native::to_bytes(id.substr(1))};
+  if (id.find('@') != std::string::npos) return native::IdPayload{native::id_type::rfc822_addr, native::to_bytes(id)};
+  return native::IdPayload{native::id_type::fqdn, native::to_bytes(id)};
+}
+
+Result<native::TrafficSelector> native_selector(const std::string& text) {
   auto slash = text.find('/');
   IST_TRY_ASSIGN(auto first, address_bytes(text.substr(0, slash)));
   size_t bits = first.size() * 8;
@@ -64,6 +65,8 @@ Result<native::TrafficSelector> selector_of(const std::string& text) {
   ts.end_address = std::move(last);
   return ts;
 }
+
+namespace {
 
 // The classifier reads these texts (run/classify_run.cpp observation_of_failure_text); a
 // protocol_error (an answer we cannot use) or retry_limit (too many COOKIE / INVALID_KE
@@ -126,9 +129,9 @@ Result<std::unique_ptr<NativeFleet>> NativeFleet::start(EventLoop& loop, NativeF
   shared->esp = f->esp_suite_;
   shared->psk = native::to_bytes(f->opts_.psk);
   if (!f->opts_.sut_id.empty())
-    shared->remote_id = identity_payload(f->opts_.sut_id);
+    shared->remote_id = native_identity(f->opts_.sut_id);
   for (const auto& ts : f->opts_.remote_ts) {
-    IST_TRY_ASSIGN(auto sel, selector_of(ts));
+    IST_TRY_ASSIGN(auto sel, native_selector(ts));
     shared->ts_remote.push_back(std::move(sel));
   }
   shared->force_encap = f->opts_.encap;
@@ -183,8 +186,8 @@ native::Millis NativeFleet::now_ms() const {
 native::InitiatorPeerConfig NativeFleet::config_for(uint32_t peer) const {
   native::InitiatorPeerConfig c;
   c.local = native::Endpoint{address_bytes(opts_.ike_address(peer)).value(), native::ike_port};
-  c.local_id = identity_payload(opts_.peer_id ? opts_.peer_id(peer) : peer_identity(peer));
-  if (auto inner = selector_of(opts_.inner_address(peer))) c.ts_local = {std::move(*inner)};
+  c.local_id = native_identity(opts_.peer_id ? opts_.peer_id(peer) : peer_identity(peer));
+  if (auto inner = native_selector(opts_.inner_address(peer))) c.ts_local = {std::move(*inner)};
   return c;
 }
 

@@ -60,6 +60,14 @@ struct NativeFleetOptions : PeerPlan {
 Result<native::IkeProposalConfig> native_ike_proposal(const std::vector<std::string>& proposals);
 Result<native::EspProposalConfig> native_esp_proposal(const std::vector<std::string>& proposals);
 
+// An identity string typed as charon types one: an IPv4 or IPv6 address (ID_IPV4_ADDR,
+// ID_IPV6_ADDR), user@host as an RFC 822 address, "@name" as the FQDN name, anything else as
+// an FQDN.
+native::IdPayload native_identity(const std::string& id);
+// "198.18.255.0/24", "2001:2:0:ff::/64" or a bare address as an address-range selector
+// (TS_IPV4_ADDR_RANGE or TS_IPV6_ADDR_RANGE, all protocols and ports).
+Result<native::TrafficSelector> native_selector(const std::string& text);
+
 class NativeFleet final : public PeerEngine {
  public:
   // Checks the options, makes and binds every peer's sockets, registers them on `loop`.

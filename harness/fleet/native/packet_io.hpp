@@ -4,8 +4,8 @@
 // touches a socket itself. Implementations:
 //   UdpSocketsIo (udp_sockets_io.hpp)  two kernel UDP sockets per local address (the
 //                                      fallback; needs every peer address on a link)
-//   RawPrefixIo  (raw_prefix_io.hpp)   one AF_PACKET receive ring plus one raw IPv4 send
-//                                      socket for a whole routed prefix: any source
+//   RawPrefixIo  (raw_prefix_io.hpp)   one AF_PACKET receive ring plus one raw IPv4 or IPv6
+//                                      send socket for a whole routed prefix: any source
 //                                      address inside it, no per-peer kernel address
 //
 // Wrapping it (impairments, ESP): write a decorator that owns or references the inner

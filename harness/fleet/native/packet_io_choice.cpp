@@ -6,16 +6,18 @@ namespace ist::native {
 
 std::string to_string(PacketIoKind k) { return k == PacketIoKind::raw_prefix ? "raw-prefix" : "udp-sockets"; }
 
-Result<PacketIoKind> choose_packet_io(bool ipv6_peers) {
+Result<PacketIoKind> choose_packet_io() {
   const char* env = std::getenv("IKESTORM_NATIVE_IO");
   std::string want = env ? env : "";
-  if (want.empty()) return ipv6_peers ? PacketIoKind::udp_sockets : PacketIoKind::raw_prefix;
+  if (want.empty() || want == "raw-prefix") return PacketIoKind::raw_prefix;
   if (want == "udp-sockets") return PacketIoKind::udp_sockets;
-  if (want == "raw-prefix") {
-    if (ipv6_peers) return Error("IKESTORM_NATIVE_IO=raw-prefix: the raw prefix layer is IPv4 only");
-    return PacketIoKind::raw_prefix;
-  }
   return Error("IKESTORM_NATIVE_IO='" + want + "': expected raw-prefix or udp-sockets");
+}
+
+std::string fallback_note(PacketIoKind k) {
+  if (k == PacketIoKind::raw_prefix) return "";
+  return "peers.engine native: packet layer udp-sockets (IKESTORM_NATIVE_IO=udp-sockets), the fallback: one kernel "
+         "address and two UDP sockets per peer instead of the raw prefix layer's one ring for the whole prefix";
 }
 
 PacketIoMaker raw_prefix_maker(RawPrefixIoOptions options) {

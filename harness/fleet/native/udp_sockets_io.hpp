@@ -2,8 +2,8 @@
 // PacketIo over plain kernel UDP sockets: one socket per (local address, port), bound in
 // the namespace `run_in` enters. Every local address must exist on a link of that
 // namespace. Sends go out at once (sendto); each socket's readable handler reads up to 64
-// datagrams and hands them over as one batch. The fallback layer, and the only one for
-// IPv6 peers.
+// datagrams and hands them over as one batch. The fallback layer (IKESTORM_NATIVE_IO=
+// udp-sockets), for IPv4 and IPv6 peers alike.
 #include <functional>
 #include <memory>
 #include <vector>

@@ -27,7 +27,9 @@ void Validator::check_engine_limits(const Node& doc, const Scenario& s) {
     diag_.add(auth->origin, "peers.auth: " + std::string(to_string(s.peers.auth)) +
                                 " needs peers.engine: charon (the native engine authenticates with a PSK only)");
   }
-  if (config != nullptr && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
+  // A target's config is only read: what the native engine cannot take of it is judged
+  // with the target (check_derived_credentials).
+  if (config != nullptr && !s.target && (s.sut.config.strongswan_conf || s.sut.config.swanctl_conf)) {
     diag_.add(config->origin, "sut.config: needs peers.engine: charon (the native engine cannot derive its "
                               "peers from a gateway config)");
   }
@@ -39,6 +41,28 @@ void Validator::check_engine_limits(const Node& doc, const Scenario& s) {
     if (at == nullptr) at = engine != nullptr ? engine : &doc;
     if (auto words = native::parse_native_proposal(sa.proposals, ike); !words) diag_.add(at->origin, words.error().message);
   }
+}
+
+// peers.family: ipv6 runs the harness's own SUT in a namespace, with either engine. What is
+// IPv4 only so far is refused at its key, so `run` never meets it after setup.
+void Validator::check_family(const Node& doc, const Scenario& s) {
+  if (s.peers.family != AddressFamily::ipv6) return;
+  const Node* family = under(under(&doc, "peers"), "family");
+  const Node* at_family = family != nullptr ? family : &doc;
+  auto refuse = [&](const Node* at, const std::string& what) {
+    diag_.add(at != nullptr ? at->origin : at_family->origin, what + ": not with peers.family: ipv6 yet");
+  };
+  if (s.backend == Backend::vm) refuse(under(&doc, "backend"), "backend: vm (the guest's network is IPv4)");
+  if (const Node* t = under(&doc, "traffic")) refuse(t, "traffic: (the data plane's packets are IPv4)");
+  if (const Node* c = under(under(&doc, "sut"), "config"))
+    refuse(c, "sut.config (a gateway config's subnets and pools are read as IPv4)");
+  if (const Node* t = under(&doc, "target")) refuse(t, "target: (its addresses are IPv4)");
+  // The native engine's packet layer for IPv6 is the native engine's own work (it reads and
+  // writes the routed IPv6 prefix); until it lands, refused here rather than a harness fault.
+  if (s.peers.engine == Engine::native)
+    refuse(under(under(&doc, "peers"), "engine"), "peers.engine: native (its packet layer is IPv4)");
+  if (s.peers.start_action == StartAction::trap)
+    refuse(under(under(&doc, "peers"), "start_action"), "peers.start_action: trap (its trigger datagram is IPv4)");
 }
 
 }  // namespace ist::scenario::validation

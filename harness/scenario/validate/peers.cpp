@@ -10,6 +10,10 @@ using namespace std::chrono_literals;
 void Validator::read_peers(const Node* n, Peers& p) {
   if (n == nullptr) return;
   MapReader r(n, "peers", diag_);
+  // Before count: its bound follows the family.
+  read_enum(r.get("family"), "peers.family",
+            std::array{std::pair{"ipv4", AddressFamily::ipv4}, std::pair{"ipv6", AddressFamily::ipv6}},
+            p.family);
   read_peer_count(r.get("count"), p);
   read_enum(r.get("engine"), "peers.engine",
             std::array{std::pair{"charon", Engine::charon}, std::pair{"native", Engine::native}},
@@ -52,11 +56,14 @@ void Validator::read_peers(const Node* n, Peers& p) {
 }
 
 // The topology gives each peer addresses from the address plan, which holds at most
-// peer_capacity(family) of them (IPv4 is the only family today).
+// peer_capacity(family) of them (peers.family, read first).
 void Validator::read_peer_count(const Node* n, Peers& p) {
-  const std::uint64_t cap = netns::peer_capacity(netns::Family::v4);
+  const bool v6 = p.family == AddressFamily::ipv6;
+  const std::uint64_t cap = netns::peer_capacity(v6 ? netns::Family::v6 : netns::Family::v4);
   read_count(n, "peers.count", 1, cap, p.count,
-             "out of range: the address plan holds " + std::to_string(cap) + " IPv4 peers");
+             "out of range: the address plan holds " + std::to_string(cap) + (v6 ? " IPv6" : " IPv4") +
+                 " peers" + (v6 ? "" : " (peers.family: ipv6 holds " +
+                                           std::to_string(netns::peer_capacity(netns::Family::v6)) + ")"));
 }
 
 // peers.start_action: trap policies live in the initiator charons' kernel-netlink; the native

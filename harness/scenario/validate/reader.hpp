@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "charon/gateway_config.hpp"
 #include "netns/ip_address.hpp"
 #include "scenario/diagnostics.hpp"
 #include "scenario/doc.hpp"
@@ -137,7 +138,7 @@ class Validator {
   // ---- peers.cpp --------------------------------------------------------------------------
   void read_peers(const Node* n, Peers& p);
   // The topology gives each peer addresses from the address plan, which holds at most
-  // peer_capacity(family) of them (IPv4 is the only family today).
+  // peer_capacity(peers.family) of them.
   void read_peer_count(const Node* n, Peers& p);
   // peers.start_action: trap policies live in the initiator charons' kernel-netlink; the native
   // engine has no kernel policies to trap on.
@@ -180,6 +181,8 @@ class Validator {
   // What the native engine cannot do, and sut.config's pairing: checked here, where the
   // keys have their place in the file, so `run` never meets them (exit 3) after setup.
   void check_engine_limits(const Node& doc, const Scenario& s);
+  // What peers.family: ipv6 does not take yet (the vm backend, traffic:, sut.config, target:).
+  void check_family(const Node& doc, const Scenario& s);
 
   // ---- target.cpp: an external gateway as the SUT, the peers' credentials for it -----------
   std::optional<netns::IpPrefix> read_ipv4(const Node* n, const std::string& path, bool prefix);
@@ -189,8 +192,16 @@ class Validator {
   // sut.* (but config, unresponsive_after), traffic and backend vm refused; credentials needed.
   void check_target(const Node& doc, Scenario& s);
 
+  // sut.config with target: what the engine cannot take of the derived settings.
+  void check_derived_credentials(const Node& doc, const Scenario& s, const Node* at);
+  void check_ca_files(const Node* peers, const PeerCredentials& c);
+
   const ValidateContext& ctx_;
   Diagnostics& diag_;
 };
+
+// sut.config as the validator and the run read it (sut.cpp).
+charon::GatewayPlan gateway_plan(const Scenario& s);
+charon::GatewayFiles gateway_files(const Scenario& s);
 
 }  // namespace ist::scenario::validation

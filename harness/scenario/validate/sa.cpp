@@ -44,7 +44,9 @@ void Validator::read_proposals(const Node* n, const std::string& path, std::vect
 void Validator::read_sa(const Node* n, const std::string& path, bool ike, SaSettings& out) {
   if (n == nullptr) return;
   MapReader r(n, path, diag_);
-  read_proposals(r.get("proposals"), r.sub("proposals"), out.proposals);
+  const Node* proposals = r.get("proposals");
+  read_proposals(proposals, r.sub("proposals"), out.proposals);
+  out.proposals_written = proposals != nullptr;
   const Node* rekey = r.get("rekey_time");
   const Node* rand = r.get("rand_time");
   const Node* life = r.get("life_time");

@@ -52,14 +52,27 @@ void Validator::check_gateway_config(const Node* peers, const Scenario& s) {
     return;
   }
   if (!diag_.empty()) return;
-  charon::GatewayFiles files;
-  files.swanctl_conf = s.sut.config.swanctl_conf->string();
-  if (s.sut.config.strongswan_conf) files.strongswan_conf = s.sut.config.strongswan_conf->string();
+  const charon::GatewayFiles files = gateway_files(s);
+  for (const auto& p : charon::check_gateway_config(files, gateway_plan(s)))
+    diag_.add(Origin{p.file, p.line, p.column}, "sut.config: " + p.message);
+}
+
+// How sut.config is read: the harness's own SUT runs it with our addresses; a target's is
+// only read (its addresses stand).
+charon::GatewayPlan gateway_plan(const Scenario& s) {
+  const auto count = static_cast<uint32_t>(std::min<std::uint64_t>(s.peers.count, UINT32_MAX));
+  if (s.target) return charon::target_gateway_plan(s.target->address, s.target->peers, s.target->inner.value_or(""), count, s.peers.vips);
   charon::GatewayPlan plan;
-  plan.peers = static_cast<uint32_t>(std::min<std::uint64_t>(s.peers.count, UINT32_MAX));
+  plan.peers = count;
   plan.peer_vips = s.peers.vips;
-  for (const auto& p : charon::check_gateway_config(files, plan))
-    diag_.add(Origin{p.file, p.line, 0}, "sut.config: " + p.message);
+  return plan;
+}
+
+charon::GatewayFiles gateway_files(const Scenario& s) {
+  charon::GatewayFiles files;
+  if (s.sut.config.swanctl_conf) files.swanctl_conf = s.sut.config.swanctl_conf->string();
+  if (s.sut.config.strongswan_conf) files.strongswan_conf = s.sut.config.strongswan_conf->string();
+  return files;
 }
 
 }  // namespace ist::scenario::validation

@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 
+#include "charon/x509_maker.hpp"
+#include "ike/proposal_words.hpp"
 #include "netns/ip_address.hpp"
 
 namespace ist::scenario::validation {
@@ -167,9 +169,6 @@ void Validator::check_target(const Node& doc, Scenario& s) {
     for (const auto& problem : ctx_.target_host_check(tg)) diag_.add(target->origin, problem);
   // Someone else's gateway: without an arrival written in the file, a gentle one.
   if (under(peers, "arrival") == nullptr) s.peers.arrival = Arrival{.rate_per_s = kTargetDefaultArrivalPerS};
-  if (const Node* config = under(under(&doc, "sut"), "config"))
-    diag_.add(config->origin, "sut.config: not with target: yet (deriving the peers' settings from the gateway's "
-                              "config comes later); write peers.psk_file, id, remote_id and remote_ts");
   if (const Node* sut = under(&doc, "sut"); sut != nullptr && sut->is_map()) {
     for (const Entry& e : sut->entries)
       if (e.key != "config" && e.key != "unresponsive_after")
@@ -188,6 +187,7 @@ void Validator::check_target(const Node& doc, Scenario& s) {
   const PeerCredentials& c = s.peers.credentials;
   const bool derived = s.sut.config.swanctl_conf.has_value();
   const Node* at = peers != nullptr ? peers : target;
+  if (derived) return check_derived_credentials(doc, s, at);
   switch (s.peers.auth) {
     case Auth::psk:
       if (!c.psk_file && !derived)
@@ -200,13 +200,72 @@ void Validator::check_target(const Node& doc, Scenario& s) {
         diag_.add(at->origin, "peers.ca_cert and peers.ca_key: needed with target: and certificate auth (a CA "
                               "the gateway trusts; the peers' certificates are issued from it)");
       else
-        diag_.add(at->origin, "peers.auth: certificates are not supported with target: yet (peer certificates "
-                              "issued from peers.ca_cert come later); use psk with peers.psk_file");
+        check_ca_files(under(&doc, "peers"), c);
       break;
     case Auth::eap_mschapv2:
       diag_.add(at->origin, "peers.auth: eap-mschapv2 is not supported with target: yet");
       break;
   }
+}
+
+// sut.config with target: the peers take the auth, identities, selectors and proposals the
+// gateway's config implies (explicit peers.* keys win). What an engine cannot take of them is
+// refused at the line of their file that asks for it.
+void Validator::check_derived_credentials(const Node& doc, const Scenario& s, const Node* at) {
+  if (!diag_.empty()) return;  // their file's own problems were said (check_gateway_config)
+  auto a = charon::adapt_gateway(gateway_files(s), gateway_plan(s));
+  if (!a) return;  // said by check_gateway_config
+  const PeerCredentials& c = s.peers.credentials;
+  const auto origin = [](const charon::GatewayProblem& p) { return Origin{p.file, p.line, p.column}; };
+  const std::string auth = "sut.config: " + a->auth_at.message + ": ";
+  if (s.peers.engine == Engine::native) {
+    if (a->auth != charon::AuthKind::psk)
+      diag_.add(origin(a->auth_at), auth + "the native engine authenticates with a PSK only (use peers.engine: "
+                                           "charon with peers.ca_cert and peers.ca_key)");
+    for (const bool ike : {true, false}) {
+      const SaSettings& sa = ike ? s.peers.ike : s.peers.child;
+      const auto& theirs = ike ? a->peer_template.ike_proposals : a->peer_template.esp_proposals;
+      if (sa.proposals_written || theirs.empty()) continue;
+      auto words = native::parse_native_proposal({charon::single_proposal(theirs, !ike)}, ike);
+      const charon::GatewayProblem& where = ike ? a->ike_proposals_at : a->esp_proposals_at;
+      if (!words)
+        diag_.add(origin(where), "sut.config: " + where.message + ": " + words.error().message +
+                                     " (write " + (ike ? "peers.ike.proposals" : "peers.child.proposals") +
+                                     " to override)");
+    }
+    return;
+  }
+  switch (a->auth) {
+    case charon::AuthKind::psk:
+      break;
+    case charon::AuthKind::eap_mschapv2:
+      diag_.add(origin(a->auth_at), auth + "eap-mschapv2 is not supported with target: yet");
+      break;
+    default:
+      if (!c.ca_cert || !c.ca_key)
+        diag_.add(at->origin, "peers.ca_cert and peers.ca_key: needed with target: and sut.config's certificate "
+                              "auth (" + a->auth_at.str() + "): a CA the gateway trusts; the peers' certificates are "
+                              "issued from it");
+      else
+        check_ca_files(under(&doc, "peers"), c);
+      break;
+  }
+}
+
+// peers.ca_cert / ca_key: a PEM CA certificate and its unencrypted PEM key, which match and
+// may issue certificates; each problem at the key that names the file at fault.
+void Validator::check_ca_files(const Node* peers, const PeerCredentials& c) {
+  const Node* cert_node = under(peers, "ca_cert");
+  const Node* key_node = under(peers, "ca_key");
+  if (cert_node == nullptr || key_node == nullptr) return;
+  auto cert = charon::read_certificate_pem(c.ca_cert->string());
+  if (!cert) diag_.add(cert_node->origin, "peers.ca_cert: " + c.ca_cert->string() + ": " + cert.error().message);
+  auto key = charon::read_private_key_pem(c.ca_key->string());
+  if (!key) diag_.add(key_node->origin, "peers.ca_key: " + c.ca_key->string() + ": " + key.error().message);
+  if (!cert || !key) return;
+  if (auto st = charon::check_ca_pair(cert->get(), key->get()); !st)
+    diag_.add(st.error().message.find("does not match") != std::string::npos ? key_node->origin : cert_node->origin,
+              "peers.ca_cert / ca_key: " + st.error().message);
 }
 
 }  // namespace ist::scenario::validation
