@@ -295,6 +295,8 @@ bool CharonFleet::send_trap_datagram(uint32_t peer, uint64_t n) {
   const bool sent = ::sendmsg(trap_socket_.get(), &msg, 0) >= 0;
   const int err = errno;
   if (!trap_counts_.empty()) ++(sent ? trap_counts_[peer].sent : trap_counts_[peer].send_errors);
+  if (!sent && trap_first_error_.empty() && !trap_counts_.empty())
+    trap_first_error_ = src + " -> " + opts_.trap_target + ": " + std::strerror(err);
   if (!sent && err != EAGAIN) return fail(src + " -> " + opts_.trap_target + ": " + std::strerror(err));
   return sent;
 }

