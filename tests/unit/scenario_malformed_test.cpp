@@ -91,7 +91,7 @@ const Case kCases[] = {
     // What `run` would otherwise refuse only after building things (exit 3).
     {"count-over-address-plan.yaml", 3, 10, "peers.count: expected a whole number from 1 to 32767, got '40000': out of range: the address plan holds 32767 IPv4 peers (peers.family: ipv6 holds 131072)"},
     {"count-over-ipv6-plan.yaml", 4, 10, "peers.count: expected a whole number from 1 to 131072, got '131073': out of range: the address plan holds 131072 IPv6 peers"},
-    {"family-ipv6-native.yaml", 4, 11, "peers.engine: native (its packet layer is IPv4): not with peers.family: ipv6 yet"},
+    {"family-ipv6-flood.yaml", 6, 5, "peers.flood (its spoofed sources and packets are IPv4): not with peers.family: ipv6 yet"},
     {"family-unknown.yaml", 3, 11, "peers.family: expected one of ipv4, ipv6, got 'ipv5'"},
     {"sweep-count-over-address-plan.yaml", 3, 22, "peers.count: expected a whole number from 1 to 32767, got '40000'"},
     {"native-auth-ecdsa.yaml", 4, 9, "peers.auth: ecdsa needs peers.engine: charon (the native engine authenticates with a PSK only)"},

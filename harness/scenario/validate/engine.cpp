@@ -57,10 +57,8 @@ void Validator::check_family(const Node& doc, const Scenario& s) {
   if (const Node* c = under(under(&doc, "sut"), "config"))
     refuse(c, "sut.config (a gateway config's subnets and pools are read as IPv4)");
   if (const Node* t = under(&doc, "target")) refuse(t, "target: (its addresses are IPv4)");
-  // The native engine's packet layer for IPv6 is the native engine's own work (it reads and
-  // writes the routed IPv6 prefix); until it lands, refused here rather than a harness fault.
-  if (s.peers.engine == Engine::native)
-    refuse(under(under(&doc, "peers"), "engine"), "peers.engine: native (its packet layer is IPv4)");
+  if (!s.peers.flood.empty())
+    refuse(under(under(&doc, "peers"), "flood"), "peers.flood (its spoofed sources and packets are IPv4)");
   if (s.peers.start_action == StartAction::trap)
     refuse(under(under(&doc, "peers"), "start_action"), "peers.start_action: trap (its trigger datagram is IPv4)");
 }
