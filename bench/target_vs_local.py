@@ -2,21 +2,28 @@
 """Setup rate against an external target vs the harness's own SUT, native engine, in one script.
 
 For each peer count (default 1,000 and 5,000), with every peer arriving at once (burst):
-  target  the test suite's gateway host (tests/e2e/gateway_host.py: a bare charon on
-          kernel-libipsec in a namespace of its own, vici on TCP, given the harness SUT's
-          charon settings: SUT_SETTINGS), `ikestorm run` with
-          target: from inside its generator host (macvlan of eth1, raw-prefix packet layer)
-  local   `ikestorm run` with the harness's own SUT charon (backend libipsec) on the same
-          machine, the same peers, proposals and arrival
-  setups/s = established / (first initiate -> last CHILD_SA up), from report.json
-Each count is measured --rounds times (default 3), target and local alternating, and the ratio
-of the medians is printed (goal >= 0.95): one round swings either way on a shared machine.
+  target        the test suite's gateway host (tests/e2e/gateway_host.py: a bare charon on
+                kernel-libipsec in a namespace of its own, given the harness SUT's charon
+                settings: SUT_SETTINGS), `ikestorm run` with target: from inside its generator
+                host (macvlan of eth1, raw-prefix packet layer); no target.vici: the initiator
+                side alone, as the harness's own cost is what this compares
+  target+vici   the same with target.vici: the gateway streams its log (levels 0 and 1) to
+                ikestorm and answers its count and stats requests; that stream is work the
+                gateway does for the observer, and the figure shows what it costs
+  local         `ikestorm run` with the harness's own SUT charon (backend libipsec) on the
+                same machine, the same peers, proposals and arrival
+  setups/s = established / (first initiate -> last CHILD_SA up), from report.json; CPU s is
+  the gateway charon's (from /proc at the end of the run) or the local SUT's (report cpu_s.sut).
+Each count is measured --rounds times (default 3), the three modes in turn, and the ratios of
+the medians are printed (goal target/local >= 0.95): one round swings either way on a shared
+machine.
 
   sudo bench/target_vs_local.py [--peers 1000,5000] [--rounds 3] [--bin build/harness/cli/ikestorm] [--json out.json]
 Needs root. Everything it makes (gen-*/gwh-* namespaces, ist-* by ikestorm) is removed.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,10 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from gateway_host import GatewayHost  # noqa: E402
 
-# The harness's own SUT charon's settings (charon/settings.cpp, role sut), given to the
-# gateway so both sides run the same charon the same way (cookies off, same tables, threads).
+# The harness's own SUT charon's settings (charon/tuned_defaults.cpp, role sut), given to the
+# gateway so both sides run the same charon the same way (cookies off, same tables, threads,
+# no routes per CHILD_SA, no roam events).
 SUT_SETTINGS = {"ikesa_table_size": 4096, "ikesa_table_segments": 16, "reuse_ikesa": "no", "threads": 32,
-                "cookie_threshold": 0}
+                "cookie_threshold": 0, "install_routes": "no", "plugins.kernel-netlink.roam_events": "no"}
 PHASES = "phases:\n  - connect: {}\n  - hold: { duration: 3s }\n  - teardown: {}\n"
 
 
@@ -39,8 +47,13 @@ def summary(out):
     return run["summary"], run["codes"]
 
 
-def target_run(binary, peers, tmp):
-    with GatewayHost(tmp / f"gw-{peers}", charon_settings=SUT_SETTINGS) as gw:
+def process_cpu_s(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def target_run(binary, peers, tmp, vici):
+    with GatewayHost(tmp / f"gw-{peers}", charon_settings=SUT_SETTINGS, vici=vici) as gw:
         text = gw.scenario(count=peers, engine="native").read_text()
         text = text.replace("  engine: native\n", f"  engine: native\n  arrival: {{ burst: {peers} }}\n")
         path = gw.dir / f"bench-{peers}.yaml"
@@ -49,7 +62,8 @@ def target_run(binary, peers, tmp):
         r = gw.run_in_generator(binary, "run", path, "--out", out, timeout=1800)
         if r.returncode not in (0, 1):
             raise RuntimeError(f"target run: rc {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-        return summary(out)
+        s, codes = summary(out)
+        return s, codes, process_cpu_s(gw.charon.pid)
 
 
 def local_run(binary, peers, tmp):
@@ -61,7 +75,13 @@ def local_run(binary, peers, tmp):
                        text=True, timeout=1800)
     if r.returncode not in (0, 1):
         raise RuntimeError(f"local run: rc {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    return summary(out)
+    s, codes = summary(out)
+    return s, codes, s["cpu_s"]["sut"]
+
+
+MODES = {"target": lambda b, n, t: target_run(b, n, t, vici=False),
+         "target+vici": lambda b, n, t: target_run(b, n, t, vici=True),
+         "local": local_run}
 
 
 def main():
@@ -79,26 +99,27 @@ def main():
         for n in [int(x) for x in a.peers.split(",")]:
             rounds = []
             for k in range(a.rounds):
-                (tmp / f"{n}-r{k}").mkdir()
-                t, t_codes = target_run(a.bin, n, tmp / f"{n}-r{k}")
-                loc, l_codes = local_run(a.bin, n, tmp / f"{n}-r{k}")
-                rounds.append({"target": {"established": t["established"], "setups_per_s": t["setup_rate_per_s"],
-                                          "gateway_count": t["sut_ike_sas_at_connect_end"],
-                                          "p99_ms": t["setup_latency_ms"]["p99"], "codes": t_codes},
-                               "local": {"established": loc["established"], "setups_per_s": loc["setup_rate_per_s"],
-                                         "sut_count": loc["sut_ike_sas_at_connect_end"],
-                                         "p99_ms": loc["setup_latency_ms"]["p99"], "codes": l_codes}})
-                print(f"{n:>6} peers round {k + 1}: target {t['established']:>6} up {t['setup_rate_per_s']:8.1f}/s "
-                      f"(gateway count {t['sut_ike_sas_at_connect_end']}, p99 {t['setup_latency_ms']['p99']} ms)   "
-                      f"local {loc['established']:>6} up {loc['setup_rate_per_s']:8.1f}/s "
-                      f"(p99 {loc['setup_latency_ms']['p99']} ms)", flush=True)
-            t_med = statistics.median(r["target"]["setups_per_s"] for r in rounds)
-            l_med = statistics.median(r["local"]["setups_per_s"] for r in rounds)
-            ratio = t_med / l_med if l_med else 0
-            rows.append({"peers": n, "rounds": rounds, "target_median": t_med, "local_median": l_med,
-                         "target_over_local": ratio})
-            print(f"{n:>6} peers  medians of {a.rounds}: target {t_med:.1f}/s  local {l_med:.1f}/s  "
-                  f"target/local {ratio:.2f} (goal >= 0.95)", flush=True)
+                row = {}
+                for mode, run in MODES.items():
+                    scratch = tmp / f"{n}-r{k}-{mode}"
+                    scratch.mkdir()
+                    sm, codes, cpu_s = run(a.bin, n, scratch)
+                    row[mode] = {"established": sm["established"], "setups_per_s": sm["setup_rate_per_s"],
+                                 "sut_count": sm["sut_ike_sas_at_connect_end"],
+                                 "p99_ms": sm["setup_latency_ms"]["p99"], "gateway_cpu_s": cpu_s, "codes": codes}
+                rounds.append(row)
+                print(f"{n:>6} peers round {k + 1}: " + "   ".join(
+                    f"{m} {r['established']} up {r['setups_per_s']:.1f}/s p99 {r['p99_ms']:.0f} ms "
+                    f"SUT count {r['sut_count']} SUT CPU {r['gateway_cpu_s']:.2f} s" for m, r in row.items()), flush=True)
+            med = {m: statistics.median(r[m]["setups_per_s"] for r in rounds) for m in MODES}
+            cpu = {m: statistics.median(r[m]["gateway_cpu_s"] for r in rounds) for m in MODES}
+            ratio = med["target"] / med["local"] if med["local"] else 0
+            ratio_vici = med["target+vici"] / med["local"] if med["local"] else 0
+            rows.append({"peers": n, "rounds": rounds, "median_setups_per_s": med, "median_sut_cpu_s": cpu,
+                         "target_over_local": ratio, "target_vici_over_local": ratio_vici})
+            print(f"{n:>6} peers  medians of {a.rounds}: " + ", ".join(
+                f"{m} {med[m]:.1f}/s (SUT CPU {cpu[m]:.2f} s)" for m in MODES) +
+                f"  target/local {ratio:.2f} (goal >= 0.95), target+vici/local {ratio_vici:.2f}", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2) + "\n")
 
