@@ -267,10 +267,11 @@ std::vector<ObservedEvent> trap_traffic_observations(const ClassifyInput& in, re
   return out;
 }
 
-ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
-  ClassifyOutput out;
-  InitiatorObservations initiators = initiator_observations(in);
-  out.events = std::move(initiators.events);
+namespace {
+
+// The peers' kernel's side: ACQUIREs and counters, and the trap traffic's drops named per
+// peer where the counter accounts for every lost datagram.
+void add_kernel_side(const ClassifyInput& in, reports::RunReport& rep, ClassifyOutput& out) {
   for (auto& e : kernel_observations(in)) out.events.push_back(std::move(e));
   std::vector<ObservedEvent> per_peer = trap_traffic_observations(in, rep);
   for (auto& e : xfrm_counter_observations(rep.timeseries)) {
@@ -284,83 +285,96 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
                         "counted " + std::to_string(rep.trap_traffic->peers_xfrm_out_no_states) +
                         " dropped for want of an SA (XfrmOutNoStates): not all losses are the kernel's, so its drops "
                         "are reported without peers");
+}
 
-  // The SUT's side, from its filelog.
+// What the SUT's filelog (or a gateway's streamed log) says, joined into events. Limit drops
+// that name no address are set aside in `limit_hits`; `reached_sut` collects the addresses
+// the SUT saw initiating.
+struct SutLogSide {
   std::vector<ObservedEvent> limit_hits;
-  std::unordered_set<std::string> reached_sut;  // addresses the SUT saw initiating
-  if (!in.sut_log.empty()) {
-    const int64_t log_t0 = ms_since_local_year_start(in.run_start_wall);
-    const int64_t teardown_ms = in.teardown_start_s < 0 ? INT64_MAX : static_cast<int64_t>(in.teardown_start_s * 1000);
-    // The SUT's lines name a peer by address (or identity); records use the harness's peer
-    // names so both sides of one peer count as one peer.
-    std::unordered_map<std::string, std::string> name_of_address;
-    for (std::size_t i = 0; i < in.peer_addresses.size() && i < in.peer_names.size(); ++i)
-      name_of_address.emplace(in.peer_addresses[i], in.peer_names[i]);
-    charon::LogJoiner joiner;
-    uint64_t foreign = 0;  // lines about others' addresses (sut_shared)
-    auto sink = [&](const charon::JoinedLogEvent& j) {
-      if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
-        reached_sut.insert(j.peer_address);
-      auto e = charon::observe_charon_log_event(j, Side::responder);
-      if (!e) return;
-      if (in.sut_shared && !e->address.empty() && !name_of_address.count(e->address)) {
-        ++foreign;
-        return;
-      }
-      if (auto it = name_of_address.find(e->address); it != name_of_address.end() && e->peer != it->second) {
-        if (!e->peer.empty()) e->evidence.push_back("the SUT names the peer '" + e->peer + "'");
-        e->peer = it->second;
-      }
-      e->t_ms = j.t_ms < 0 ? 0 : j.t_ms - log_t0;
-      if (e->what == Observation::delete_received && e->t_ms >= teardown_ms) return;
-      if (e->what == Observation::ike_sa_limit_hit && e->address.empty()) {
-        limit_hits.push_back(std::move(*e));
-        return;
-      }
-      out.events.push_back(std::move(*e));
-    };
-    if (!charon::for_each_log_line_in_file(in.sut_log, [&](const charon::LogEvent& e) { joiner.feed(e, sink); }))
-      out.notes.push_back("the SUT's log " + in.sut_log + " could not be read whole: its records may be missing");
-    joiner.finish(sink);
-    if (foreign != 0)
-      out.notes.push_back("the gateway's log: " + std::to_string(foreign) +
-                          " event(s) about addresses that are not this run's peers left out (other generators "
-                          "or clients)");
-  }
+  std::unordered_set<std::string> reached_sut;
+};
 
-  // Attribute the address-less limit drops to the peers that never reached the SUT.
-  if (!limit_hits.empty()) {
-    std::vector<const ObservedEvent*> unanswered;
-    for (const auto& e : out.events)
-      if (e.side == Side::initiator && e.what == Observation::no_response && !reached_sut.count(e.address))
-        unanswered.push_back(&e);
-    const std::string first_line = limit_hits.front().evidence.empty() ? "" : limit_hits.front().evidence.back();
-    std::vector<ObservedEvent> joined;
-    for (const ObservedEvent* u : unanswered) {
-      ObservedEvent e = limit_hits.front();
-      e.peer = u->peer;
-      e.address = u->address;
-      e.attempt = u->attempt;
-      e.t_ms = u->t_ms;
-      e.evidence = {first_line,
-                    "the SUT logged this " + std::to_string(limit_hits.size()) +
-                        " times during the run and never '" + u->address + " is initiating an IKE_SA'",
-                    "initiator: " + (u->evidence.empty() ? std::string("no response") : u->evidence.front())};
-      joined.push_back(std::move(e));
+SutLogSide add_sut_log_side(const ClassifyInput& in, ClassifyOutput& out) {
+  SutLogSide side;
+  if (in.sut_log.empty()) return side;
+  const int64_t log_t0 = ms_since_local_year_start(in.run_start_wall);
+  const int64_t teardown_ms = in.teardown_start_s < 0 ? INT64_MAX : static_cast<int64_t>(in.teardown_start_s * 1000);
+  // The SUT's lines name a peer by address (or identity); records use the harness's peer
+  // names so both sides of one peer count as one peer.
+  std::unordered_map<std::string, std::string> name_of_address;
+  for (std::size_t i = 0; i < in.peer_addresses.size() && i < in.peer_names.size(); ++i)
+    name_of_address.emplace(in.peer_addresses[i], in.peer_names[i]);
+  charon::LogJoiner joiner;
+  uint64_t foreign = 0;  // lines about others' addresses (sut_shared)
+  auto sink = [&](const charon::JoinedLogEvent& j) {
+    if (j.kind == charon::LogEventKind::ike_init_received && !j.peer_address.empty())
+      side.reached_sut.insert(j.peer_address);
+    auto e = charon::observe_charon_log_event(j, Side::responder);
+    if (!e) return;
+    if (in.sut_shared && !e->address.empty() && !name_of_address.count(e->address)) {
+      ++foreign;
+      return;
     }
-    if (joined.empty()) {
-      // Nothing to attribute them to (e.g. a retry got through): keep them as they are,
-      // unless the gateway is shared (they may be anyone's).
-      if (!in.sut_shared) out.events.insert(out.events.end(), limit_hits.begin(), limit_hits.end());
-    } else {
-      out.notes.push_back(std::to_string(limit_hits.size()) + " IKE_SA-limit drops in the SUT log attributed to " +
-                          std::to_string(joined.size()) + " peer(s) that never reached the SUT");
-      out.events.insert(out.events.end(), joined.begin(), joined.end());
+    if (auto it = name_of_address.find(e->address); it != name_of_address.end() && e->peer != it->second) {
+      if (!e->peer.empty()) e->evidence.push_back("the SUT names the peer '" + e->peer + "'");
+      e->peer = it->second;
     }
-  }
+    e->t_ms = j.t_ms < 0 ? 0 : j.t_ms - log_t0;
+    if (e->what == Observation::delete_received && e->t_ms >= teardown_ms) return;
+    if (e->what == Observation::ike_sa_limit_hit && e->address.empty()) {
+      side.limit_hits.push_back(std::move(*e));
+      return;
+    }
+    out.events.push_back(std::move(*e));
+  };
+  if (!charon::for_each_log_line_in_file(in.sut_log, [&](const charon::LogEvent& e) { joiner.feed(e, sink); }))
+    out.notes.push_back("the SUT's log " + in.sut_log + " could not be read whole: its records may be missing");
+  joiner.finish(sink);
+  if (foreign != 0)
+    out.notes.push_back("the gateway's log: " + std::to_string(foreign) +
+                        " event(s) about addresses that are not this run's peers left out (other generators "
+                        "or clients)");
+  return side;
+}
 
-  taxonomy::Classifier classifier;
-  out.result = classifier.classify(out.events);
+// Attributes the address-less limit drops to the peers that never reached the SUT.
+void attribute_limit_drops(const ClassifyInput& in, const SutLogSide& side, ClassifyOutput& out) {
+  const auto& limit_hits = side.limit_hits;
+  if (limit_hits.empty()) return;
+  std::vector<const ObservedEvent*> unanswered;
+  for (const auto& e : out.events)
+    if (e.side == Side::initiator && e.what == Observation::no_response && !side.reached_sut.count(e.address))
+      unanswered.push_back(&e);
+  const std::string first_line = limit_hits.front().evidence.empty() ? "" : limit_hits.front().evidence.back();
+  std::vector<ObservedEvent> joined;
+  for (const ObservedEvent* u : unanswered) {
+    ObservedEvent e = limit_hits.front();
+    e.peer = u->peer;
+    e.address = u->address;
+    e.attempt = u->attempt;
+    e.t_ms = u->t_ms;
+    e.evidence = {first_line,
+                  "the SUT logged this " + std::to_string(limit_hits.size()) +
+                      " times during the run and never '" + u->address + " is initiating an IKE_SA'",
+                  "initiator: " + (u->evidence.empty() ? std::string("no response") : u->evidence.front())};
+    joined.push_back(std::move(e));
+  }
+  if (joined.empty()) {
+    // Nothing to attribute them to (e.g. a retry got through): keep them as they are,
+    // unless the gateway is shared (they may be anyone's).
+    if (!in.sut_shared) out.events.insert(out.events.end(), limit_hits.begin(), limit_hits.end());
+    return;
+  }
+  out.notes.push_back(std::to_string(limit_hits.size()) + " IKE_SA-limit drops in the SUT log attributed to " +
+                      std::to_string(joined.size()) + " peer(s) that never reached the SUT");
+  out.events.insert(out.events.end(), joined.begin(), joined.end());
+}
+
+// The classifier's verdict into the report: records (capped), codes, what no rule names,
+// the harness's faults, and failed peers no record names.
+void record_verdict(const ClassifyInput& in, InitiatorObservations& initiators, reports::RunReport& rep,
+                    ClassifyOutput& out) {
   // Records up to a cap in the report (a day's soak of rekey collisions would make report.json
   // hundreds of megabytes); the codes' counts below stay exact.
   for (std::size_t i = 0; i < out.result.failures.size() && i < reports::kMaxFailureRecords; ++i)
@@ -394,6 +408,20 @@ ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) 
       ++unclassified;
   }
   rep.summary.unclassified = unclassified;
+}
+
+}  // namespace
+
+ClassifyOutput classify_point(const ClassifyInput& in, reports::RunReport& rep) {
+  ClassifyOutput out;
+  InitiatorObservations initiators = initiator_observations(in);
+  out.events = std::move(initiators.events);
+  add_kernel_side(in, rep, out);
+  const SutLogSide sut_side = add_sut_log_side(in, out);
+  attribute_limit_drops(in, sut_side, out);
+  taxonomy::Classifier classifier;
+  out.result = classifier.classify(out.events);
+  record_verdict(in, initiators, rep, out);
   for (auto& n : out.notes) rep.notes.push_back(n);
   return out;
 }
