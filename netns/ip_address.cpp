@@ -91,6 +91,48 @@ bool IpPrefix::overlaps(const IpPrefix& other) const {
 
 std::string IpPrefix::str() const { return address.str() + "/" + std::to_string(length); }
 
+std::uint64_t host_addresses(const IpPrefix& p) {
+  const bool v4 = p.address.family == AF_INET;
+  const int bits = (v4 ? 32 : 128) - p.length;
+  if (bits >= 64) return UINT64_MAX;
+  const std::uint64_t all = std::uint64_t{1} << bits;
+  if (!v4) return all - 1;
+  return bits >= 2 ? all - 2 : all;
+}
+
+std::string host_port(const std::string& host, unsigned port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string host_port(const IpAddress& a, unsigned port) { return host_port(a.str(), port); }
+
+socklen_t to_sockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& out) {
+  out = sockaddr_storage{};
+  if (a.family == AF_INET6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&out);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+  }
+  auto* s4 = reinterpret_cast<sockaddr_in*>(&out);
+  s4->sin_family = AF_INET;
+  s4->sin_port = htons(port);
+  std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
+  return sizeof(sockaddr_in);
+}
+
+IpAddress from_sockaddr(const sockaddr_storage& s) {
+  IpAddress a;
+  a.family = s.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
+  if (a.family == AF_INET6)
+    std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&s)->sin6_addr, 16);
+  else
+    std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in*>(&s)->sin_addr, 4);
+  return a;
+}
+
 bool in_harness_range(const IpAddress& a) {
   static const IpPrefix v4 = IpPrefix::parse("198.18.0.0/15").value();
   static const IpPrefix v6 = IpPrefix::parse("2001:2::/48").value();

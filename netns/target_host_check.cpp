@@ -97,10 +97,18 @@ void for_each_attr(const nlmsghdr* h, Fn&& fn) {
     fn(a->rta_type, RTA_DATA(a), RTA_PAYLOAD(a));
 }
 
-IpAddress v4_from(const void* data) {
+// An address attribute of `family` (4 or 16 bytes); nullopt when it is shorter.
+std::optional<IpAddress> address_from(int family, const void* data, std::size_t len) {
   IpAddress a;
-  a.family = AF_INET;
-  std::memcpy(a.bytes.data(), data, 4);
+  a.family = family;
+  if (len < a.size()) return std::nullopt;
+  std::memcpy(a.bytes.data(), data, a.size());
+  return a;
+}
+
+IpAddress any_address(int family) {
+  IpAddress a;
+  a.family = family;
   return a;
 }
 
@@ -122,57 +130,62 @@ Result<HostNetwork> read_host_network() {
     host.links.push_back(std::move(l));
   }, "reading this host's links"));
 
-  auto addrs = request<ifaddrmsg>(RTM_GETADDR, true);
-  addrs.body.ifa_family = AF_INET;
-  IST_TRY(exchange(fd.get(), addrs, true, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != RTM_NEWADDR) return;
-    const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
-    if (ifa->ifa_family != AF_INET) return;
-    std::optional<IpAddress> local, address;
-    for_each_attr<ifaddrmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
-      if (len < 4) return;
-      if (type == IFA_LOCAL) local = v4_from(data);
-      if (type == IFA_ADDRESS) address = v4_from(data);
-    });
-    // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on point-to-point).
-    if (auto a = local ? local : address)
-      host.addresses.push_back({static_cast<int>(ifa->ifa_index), IpPrefix{*a, ifa->ifa_prefixlen}});
-  }, "reading this host's addresses"));
+  for (const int family : {AF_INET, AF_INET6}) {
+    auto addrs = request<ifaddrmsg>(RTM_GETADDR, true);
+    addrs.body.ifa_family = static_cast<uint8_t>(family);
+    IST_TRY(exchange(fd.get(), addrs, true, [&](const nlmsghdr* h) {
+      if (h->nlmsg_type != RTM_NEWADDR) return;
+      const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+      if (ifa->ifa_family != family) return;
+      std::optional<IpAddress> local, address;
+      for_each_attr<ifaddrmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
+        if (type == IFA_LOCAL) local = address_from(family, data, len);
+        if (type == IFA_ADDRESS) address = address_from(family, data, len);
+      });
+      // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on point-to-point;
+      // IPv6 sends IFA_ADDRESS alone).
+      if (auto a = local ? local : address)
+        host.addresses.push_back({static_cast<int>(ifa->ifa_index), IpPrefix{*a, ifa->ifa_prefixlen}});
+    }, "reading this host's addresses"));
 
-  auto routes = request<rtmsg>(RTM_GETROUTE, true);
-  routes.body.rtm_family = AF_INET;
-  IST_TRY(exchange(fd.get(), routes, true, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != RTM_NEWROUTE) return;
-    const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
-    if (rt->rtm_family != AF_INET) return;
-    HostNetwork::Route r;
-    r.dst = IpPrefix{IpAddress::v4(0), rt->rtm_dst_len};
-    r.type = rt->rtm_type;
-    r.table = rt->rtm_table;
-    for_each_attr<rtmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
-      if (type == RTA_DST && len >= 4) r.dst.address = v4_from(data);
-      if (type == RTA_OIF && len >= 4) std::memcpy(&r.oif, data, sizeof r.oif);
-      if (type == RTA_TABLE && len >= 4) {
-        uint32_t t = 0;
-        std::memcpy(&t, data, sizeof t);
-        r.table = static_cast<uint8_t>(t > 255 ? 0 : t);
-      }
-    });
-    if (r.table != RT_TABLE_LOCAL) host.routes.push_back(r);
-  }, "reading this host's routes"));
+    auto routes = request<rtmsg>(RTM_GETROUTE, true);
+    routes.body.rtm_family = static_cast<uint8_t>(family);
+    IST_TRY(exchange(fd.get(), routes, true, [&](const nlmsghdr* h) {
+      if (h->nlmsg_type != RTM_NEWROUTE) return;
+      const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+      if (rt->rtm_family != family) return;
+      HostNetwork::Route r;
+      r.dst = IpPrefix{any_address(family), rt->rtm_dst_len};
+      r.type = rt->rtm_type;
+      r.table = rt->rtm_table;
+      for_each_attr<rtmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
+        if (type == RTA_DST)
+          if (auto a = address_from(family, data, len)) r.dst.address = *a;
+        if (type == RTA_OIF && len >= 4) std::memcpy(&r.oif, data, sizeof r.oif);
+        if (type == RTA_TABLE && len >= 4) {
+          uint32_t t = 0;
+          std::memcpy(&t, data, sizeof t);
+          r.table = static_cast<uint8_t>(t > 255 ? 0 : t);
+        }
+      });
+      // IPv6's multicast routes (ff00::/8) claim nothing a target's prefixes could hold.
+      if (r.table != RT_TABLE_LOCAL && r.type != RTN_MULTICAST) host.routes.push_back(r);
+    }, "reading this host's routes"));
+  }
   return host;
 }
 
 Result<RouteLookup> lookup_route(const IpAddress& destination) {
-  if (destination.family != AF_INET) return Error("route lookup: IPv4 only", EAFNOSUPPORT);
+  const int family = destination.family;
+  const auto size = static_cast<unsigned>(destination.size());
   IST_TRY_ASSIGN(auto fd, open_rtnl());
   auto req = request<rtmsg>(RTM_GETROUTE, false);
-  req.body.rtm_family = AF_INET;
-  req.body.rtm_dst_len = 32;
+  req.body.rtm_family = static_cast<uint8_t>(family);
+  req.body.rtm_dst_len = static_cast<uint8_t>(size * 8);
   auto* attr = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&req) + NLMSG_ALIGN(req.h.nlmsg_len));
   attr->rta_type = RTA_DST;
-  attr->rta_len = RTA_LENGTH(4);
-  std::memcpy(RTA_DATA(attr), destination.bytes.data(), 4);
+  attr->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
+  std::memcpy(RTA_DATA(attr), destination.bytes.data(), size);
   req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) + RTA_ALIGN(attr->rta_len);
   RouteLookup out;
   bool answered = false;
@@ -182,7 +195,7 @@ Result<RouteLookup> lookup_route(const IpAddress& destination) {
     out.type = static_cast<const rtmsg*>(NLMSG_DATA(h))->rtm_type;
     for_each_attr<rtmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
       if (type == RTA_OIF && len >= 4) std::memcpy(&out.oif, data, sizeof out.oif);
-      if (type == RTA_GATEWAY && len >= 4) out.gateway = v4_from(data);
+      if (type == RTA_GATEWAY) out.gateway = address_from(family, data, len);
     });
   }, "route lookup for " + destination.str()));
   if (!answered) return Error("route lookup for " + destination.str() + ": no answer", EPROTO);
@@ -190,16 +203,17 @@ Result<RouteLookup> lookup_route(const IpAddress& destination) {
 }
 
 Result<uint16_t> neighbour_state(const IpAddress& address) {
-  if (address.family != AF_INET) return Error("neighbour lookup: IPv4 only", EAFNOSUPPORT);
   IST_TRY_ASSIGN(auto fd, open_rtnl());
   auto req = request<ndmsg>(RTM_GETNEIGH, true);
-  req.body.ndm_family = AF_INET;
+  req.body.ndm_family = static_cast<uint8_t>(address.family);
   uint16_t state = 0;
   IST_TRY(exchange(fd.get(), req, true, [&](const nlmsghdr* h) {
     if (h->nlmsg_type != RTM_NEWNEIGH) return;
     const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
     for_each_attr<ndmsg>(h, [&](unsigned type, const void* data, std::size_t len) {
-      if (type == NDA_DST && len >= 4 && std::memcmp(data, address.bytes.data(), 4) == 0) state = nd->ndm_state;
+      if (type == NDA_DST && nd->ndm_family == address.family && len >= address.size() &&
+          std::memcmp(data, address.bytes.data(), address.size()) == 0)
+        state = nd->ndm_state;
     });
   }, "reading the neighbour table"));
   return state;
@@ -232,12 +246,18 @@ void check_interface(const TargetNetwork& t, const HostNetwork& host, std::vecto
     return;
   }
   if (!link->up) problems.push_back("target.interface " + t.interface + " is down");
+  // The connected prefixes of local's family; an IPv6 link-local one (fe80::/10) is no
+  // network a gateway is reached on.
+  static const IpPrefix link_local = IpPrefix::parse("fe80::/10").value();
+  const bool v4 = t.local.address.family == AF_INET;
   std::vector<IpPrefix> nets;
   for (const auto& a : host.addresses)
-    if (a.ifindex == link->index) nets.push_back(a.prefix.network());
+    if (a.ifindex == link->index && a.prefix.address.family == t.local.address.family &&
+        !link_local.contains(a.prefix.address))
+      nets.push_back(a.prefix.network());
   if (nets.empty()) {
-    problems.push_back("target.interface " + t.interface + " has no IPv4 address, so target.local " + t.local.str() +
-                       " cannot be placed inside its connected prefix");
+    problems.push_back("target.interface " + t.interface + " has no " + (v4 ? "IPv4" : "global IPv6") +
+                       " address, so target.local " + t.local.str() + " cannot be placed inside its connected prefix");
     return;
   }
   for (const auto& n : nets)

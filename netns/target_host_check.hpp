@@ -21,7 +21,7 @@ namespace ist::netns {
 
 struct TargetNetwork;  // netns/topology.hpp
 
-// The IPv4 state of one network namespace as rtnetlink dumps it.
+// The IPv4 and IPv6 state of one network namespace as rtnetlink dumps it.
 struct HostNetwork {
   struct Link {
     int index = 0;
@@ -30,17 +30,17 @@ struct HostNetwork {
   };
   struct Address {
     int ifindex = 0;
-    IpPrefix prefix;  // the address with its prefix length (198.18.100.10/24)
+    IpPrefix prefix;  // the address with its prefix length (198.18.100.10/24, 2001:2:100::10/64)
   };
   struct Route {
-    IpPrefix dst;     // 0.0.0.0/0 for a default route
+    IpPrefix dst;     // 0.0.0.0/0 or ::/0 for a default route
     int oif = 0;      // 0 when the route has no single output interface
     uint8_t table = 0;
     uint8_t type = 0; // RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ...
   };
   std::vector<Link> links;
-  std::vector<Address> addresses;  // IPv4 only
-  std::vector<Route> routes;       // IPv4, every table but `local`
+  std::vector<Address> addresses;  // IPv4 and IPv6 (link-local ones too)
+  std::vector<Route> routes;       // IPv4 and IPv6, every table but `local`, no multicast
 
   const Link* link(const std::string& name) const;
   const Link* link(int index) const;
@@ -59,11 +59,11 @@ Result<HostNetwork> read_host_network();
 // route), EACCES (prohibit), EINVAL (blackhole).
 Result<RouteLookup> lookup_route(const IpAddress& destination);
 
-// The calling thread's namespace's neighbour entry for an IPv4 address: its NUD_* state, or
-// 0 when there is none.
+// The calling thread's namespace's neighbour entry for an IPv4 or IPv6 address: its NUD_*
+// state, or 0 when there is none.
 Result<uint16_t> neighbour_state(const IpAddress& address);
-// A neighbour state that means the address answered ARP (reachable, stale, delay, probe,
-// permanent).
+// A neighbour state that means the address answered ARP or neighbour discovery (reachable,
+// stale, delay, probe, permanent).
 bool neighbour_resolved(uint16_t nud_state);
 
 struct TargetHostCheck {

@@ -6,12 +6,15 @@
 // (arp_announce=2), never a peer address. rp_filter is off there (packets from the peers'
 // prefix leave by a link that holds none of it) and ip_forward is off (packets for peer
 // addresses nobody holds are dropped without ICMP: the native engine's packet layer takes
-// them first).
+// them first). Over IPv6 the same holds with neighbour discovery: the namespace has no DAD
+// (every address, `local` and the macvlan's link-local one, is usable at once), no router
+// advertisements and no forwarding (Topology::namespace_sysctls).
 #include <chrono>
 #include <utility>
 
 #include "netns/privileges.hpp"
 #include "netns/rtnl.hpp"
+#include "netns/sysctl.hpp"
 #include "netns/topology.hpp"
 
 namespace ist::netns {
@@ -20,30 +23,20 @@ namespace {
 
 bool overlaps(const IpPrefix& a, const IpPrefix& b) { return a.contains(b.address) || b.contains(a.address); }
 
-// Host addresses of a prefix (network and broadcast excluded from /30 up).
-std::uint64_t host_count(const IpPrefix& p) {
-  const int bits = (p.address.family == AF_INET ? 32 : 128) - p.length;
-  if (bits >= 63) return UINT64_MAX;
-  const std::uint64_t all = std::uint64_t{1} << bits;
-  return bits >= 2 ? all - 2 : all;
-}
-
-// The network a prefix's address lies in ("198.18.100.50/24" -> 198.18.100.0/24).
-IpPrefix network_of(const IpPrefix& p) {
-  IpPrefix n = p;
-  const std::uint32_t mask = p.length == 0 ? 0 : ~std::uint32_t{0} << (32 - p.length);
-  n.address = IpAddress::v4(p.address.v4_host_order() & mask);
-  return n;
-}
 
 }  // namespace
 
 Status validate(const TargetNetwork& t, std::size_t peer_count) {
-  for (const IpAddress* a : {&t.local.address, &t.address, &t.peers.address})
-    if (a->family != AF_INET) return Error("IPv6 targets are not supported yet");
+  // One family throughout (the scenario validator refused a mix at its key).
+  const int family = t.address.family;
+  for (const IpAddress* a : {&t.local.address, &t.peers.address, t.inner ? &t.inner->address : nullptr,
+                             t.via ? &*t.via : nullptr})
+    if (a != nullptr && a->family != family)
+      return Error("target: the addresses are of two families (target.address " + t.address.str() +
+                   "); a target is reached over IPv4 or over IPv6");
   if (t.interface.empty() || t.interface.size() > 15) return Error("target.interface: not an interface name");
   if (t.local.address == t.address) return Error("target.local is the gateway's own address");
-  const IpPrefix local_net = network_of(t.local);
+  const IpPrefix local_net = t.local.network();
   const bool on_link = local_net.contains(t.address);
   if (!on_link && !t.via) return Error("target.address " + t.address.str() + " is not on " + local_net.str() +
                                        " and no next hop was given to reach it");
@@ -52,7 +45,7 @@ Status validate(const TargetNetwork& t, std::size_t peer_count) {
   std::vector<std::pair<const IpPrefix*, const char*>> prefixes{{&t.peers, "target.peers"}};
   if (t.inner) prefixes.push_back({&*t.inner, "target.inner"});
   for (auto [p, key] : prefixes) {
-    if (host_count(*p) < peer_count)
+    if (host_addresses(*p) < peer_count)
       return Error(std::string(key) + " " + p->str() + " holds fewer than " + std::to_string(peer_count) +
                    " addresses");
     if (overlaps(*p, local_net)) return Error(std::string(key) + " " + p->str() + " overlaps " + local_net.str());
@@ -83,11 +76,20 @@ Status Topology::build_target(RunState& state) {
   IST_TRY(create_macvlan(host_sock, *parent, peers_link_, peers_.fd()));
   IST_TRY_ASSIGN(NlSocket peers_sock, peers_.open_netlink());
   IST_TRY_ASSIGN(int mv, link_index(peers_sock, peers_link_));
+  if (t.address.family == AF_INET6) {
+    // A fresh macvlan has a fresh MAC, but the gateway may still hold `local` at the last
+    // run's. IPv4 mends that with the ARP requests sent from `local` (arp_announce=2); IPv6's
+    // neighbour solicitations leave from the link-local address and mend nothing, so the
+    // macvlan announces `local` once it is up (an unsolicited neighbour advertisement).
+    IST_TRY(peers_.run_in([&] { return write_sysctls({{"net.ipv6.conf." + peers_link_ + ".ndisc_notify", "1"}}); }));
+  }
   IST_TRY(set_link_up(peers_sock, 1));  // lo
   IST_TRY(add_addresses(peers_sock, mv, {t.local}, AddressOptions{.user_given = true}));
   IST_TRY(set_link_up(peers_sock, mv));
   // On local's network the prefix route reaches the gateway; elsewhere the host's next hop.
-  if (t.via) IST_TRY(add_route(peers_sock, IpPrefix{t.address, 32}, *t.via, mv, /*user_given=*/true));
+  if (t.via)
+    IST_TRY(add_route(peers_sock, IpPrefix{t.address, static_cast<int>(t.address.size() * 8)}, *t.via, mv,
+                      /*user_given=*/true));
   return ok();
 }
 

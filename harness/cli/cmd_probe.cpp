@@ -12,6 +12,7 @@
 #include "cli/command.hpp"
 #include "common/probe.hpp"
 #include "common/signals.hpp"
+#include "netns/ip_address.hpp"
 #include "run/target_probe.hpp"
 
 namespace ist::cli {
@@ -102,12 +103,12 @@ void print_human(const probe::HostCapabilities& caps, const std::string& backend
 }
 
 void print_target(const run::TargetProbeOptions& o, const run::TargetProbeResult& r) {
-  std::cout << "target      " << o.target.str() << ":500 from " << r.from << " (a macvlan of " << o.interface
+  std::cout << "target      " << netns::host_port(o.target, 500) << " from " << r.from << " (a macvlan of " << o.interface
             << " holding " << o.local.str() << ")\n";
   std::cout << "answer      " << run::to_string(r.answer);
   if (r.answer == run::ProbeAnswer::nothing)
     std::cout << " within " << o.wait.count() / 1000.0
-              << " s: nothing listens on " << o.target.str() << ":500, it drops the request, or its answer to "
+              << " s: nothing listens on " << netns::host_port(o.target, 500) << ", it drops the request, or its answer to "
               << r.from << " does not come back (its route to " << o.peers.str() << " via "
               << o.local.address.str() << ")";
   else if (!r.detail.empty())
@@ -139,12 +140,18 @@ int probe_target_main(const po::variables_map& vm) {
   auto target = netns::IpAddress::parse(vm["target"].as<std::string>());
   auto local = netns::IpPrefix::parse(vm["local"].as<std::string>());
   auto peers = netns::IpPrefix::parse(vm["peers"].as<std::string>());
-  if (!target || target->family != AF_INET || vm["target"].as<std::string>().find('/') != std::string::npos)
-    return fail("probe", "--target: an IPv4 address like 198.18.100.1", kExitUsage);
-  if (!local || local->address.family != AF_INET || vm["local"].as<std::string>().find('/') == std::string::npos)
-    return fail("probe", "--local: an IPv4 address with its network's prefix length, like 198.18.100.50/24", kExitUsage);
-  if (!peers || peers->address.family != AF_INET || vm["peers"].as<std::string>().find('/') == std::string::npos)
-    return fail("probe", "--peers: an IPv4 prefix like 198.19.0.0/17", kExitUsage);
+  // One family throughout, the target's: IPv4 or IPv6.
+  const bool v6 = target && target->family == AF_INET6;
+  if (!target || vm["target"].as<std::string>().find('/') != std::string::npos)
+    return fail("probe", "--target: an IPv4 or IPv6 address like 198.18.100.1 or 2001:2:100::1", kExitUsage);
+  const int family = target->family;
+  const std::string of = v6 ? " (IPv6, as --target is)" : " (IPv4, as --target is)";
+  if (!local || local->address.family != family || vm["local"].as<std::string>().find('/') == std::string::npos)
+    return fail("probe", "--local: an address with its network's prefix length, like " +
+                             std::string(v6 ? "2001:2:100::50/64" : "198.18.100.50/24") + of, kExitUsage);
+  if (!peers || peers->address.family != family || vm["peers"].as<std::string>().find('/') == std::string::npos)
+    return fail("probe", "--peers: a prefix like " + std::string(v6 ? "2001:2:4000::/64" : "198.19.0.0/17") + of,
+                kExitUsage);
   o.target = *target;
   o.local = *local;
   o.peers = *peers;
@@ -204,7 +211,7 @@ int probe_main(const std::vector<std::string>& args) {
               "  ikestorm probe\n  ikestorm probe --json | jq .auto_backend"};
   po::options_description opts("options");
   opts.add_options()("json", "print one JSON object")
-      ("target", po::value<std::string>(), "ADDRESS: the gateway's IKE address (IPv4)")
+      ("target", po::value<std::string>(), "ADDRESS: the gateway's IKE address (IPv4 or IPv6; --local and --peers of its family)")
       ("interface", po::value<std::string>(), "with --target: the host interface on the gateway's network")
       ("local", po::value<std::string>(), "with --target: an unused address there, A/N")
       ("peers", po::value<std::string>(), "with --target: the peers' prefix; the probe leaves from its first address");

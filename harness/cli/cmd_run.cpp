@@ -26,6 +26,7 @@
 #include "common/probe.hpp"
 #include "common/run_state.hpp"
 #include "common/signals.hpp"
+#include "netns/ip_address.hpp"
 #include "reports/merge.hpp"
 #include "reports/number_text.hpp"
 #include "reports/output.hpp"
@@ -256,7 +257,7 @@ std::string target_line(const scenario::Scenario& s) {
   std::ostringstream o;
   o << "target: IKE (UDP 500, 4500) to " << t.address << " only, from " << s.peers.count << " peer(s) in " << t.peers
     << " and " << t.local << " (a macvlan of " << t.interface << "), connecting at " << rate.str();
-  if (t.vici_host) o << "; vici tcp://" << *t.vici_host << ":" << t.vici_port;
+  if (t.vici_host) o << "; vici tcp://" << netns::host_port(*t.vici_host, t.vici_port);
   return o.str();
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "charon/settings.hpp"
+#include "netns/ip_address.hpp"
 #include "run/charon_sut.hpp"
 
 namespace ist::run {
@@ -61,8 +62,7 @@ Result<std::unique_ptr<GatewayVici>> GatewayVici::connect(EventLoop& loop, const
                                                           uint16_t port, std::string log_path,
                                                           std::chrono::milliseconds timeout) {
   std::unique_ptr<GatewayVici> gw(new GatewayVici());
-  gw->uri_ = std::string(vici::kTcpScheme) +
-             (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  gw->uri_ = std::string(vici::kTcpScheme) + netns::host_port(host, port);
   gw->log_path_ = std::move(log_path);
   gw->log_fd_ = unique_fd(::open(gw->log_path_.c_str(),
                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640));

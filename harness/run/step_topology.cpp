@@ -1,25 +1,9 @@
 #include "netns/sysctl.hpp"
 #include "netns/target_host_check.hpp"
 #include "run/point_steps.hpp"
+#include "run/target_host.hpp"
 
 namespace ist::run {
-
-namespace {
-
-// target: as the topology's TargetNetwork (the validator read every address already).
-Result<netns::TargetNetwork> target_network(const scenario::Target& t) {
-  netns::TargetNetwork n;
-  n.interface = t.interface;
-  IST_TRY_ASSIGN(n.local, netns::IpPrefix::parse(t.local));
-  IST_TRY_ASSIGN(n.address, netns::IpAddress::parse(t.address));
-  IST_TRY_ASSIGN(n.peers, netns::IpPrefix::parse(t.peers));
-  if (t.inner) {
-    IST_TRY_ASSIGN(n.inner, netns::IpPrefix::parse(*t.inner));
-  }
-  return n;
-}
-
-}  // namespace
 
 // 1. The network: two namespaces, the link between them (rate, loss), the peers' addresses;
 // or, with target:, the peers' namespace on a macvlan of the host interface.

@@ -72,20 +72,15 @@ std::string dh_group_name(uint16_t id) {
   return transform_word(native::Transform{native::TransformType::dh, id, std::nullopt});
 }
 
-sockaddr_in v4_sockaddr(const netns::IpAddress& a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  std::memcpy(&s.sin_addr, a.bytes.data(), 4);
-  return s;
-}
-
 // One IKE_SA_INIT from `from`, the native engine's own (its default proposal).
 Result<std::pair<native::Bytes, uint64_t>> make_ike_sa_init(const netns::IpAddress& from,
                                                             const netns::IpAddress& to) {
   native::InitiatorConfig c;
-  c.local = native::Endpoint{native::Bytes(from.bytes.begin(), from.bytes.begin() + 4), native::ike_port};
-  c.remote = native::Endpoint{native::Bytes(to.bytes.begin(), to.bytes.begin() + 4), native::ike_port};
+  const auto bytes = [](const netns::IpAddress& a) {
+    return native::Bytes(a.bytes.begin(), a.bytes.begin() + static_cast<std::ptrdiff_t>(a.size()));
+  };
+  c.local = native::Endpoint{bytes(from), native::ike_port};
+  c.remote = native::Endpoint{bytes(to), native::ike_port};
   c.psk = native::to_bytes("probe");  // never used: IKE_AUTH is not sent
   c.local_id = native::IdPayload{native::id_type::fqdn, native::to_bytes("probe")};
   c.ts_local = {native::TrafficSelector{.start_address = c.local.address, .end_address = c.local.address}};
@@ -169,16 +164,17 @@ namespace {
 // Sends the request from `from` in the peers namespace and reads the first answer.
 Status send_and_wait(const netns::Namespace& ns, const netns::IpAddress& from, const TargetProbeOptions& o,
                      std::chrono::milliseconds wait, TargetProbeResult& out) {
-  IST_TRY_ASSIGN(auto fd, ns.open_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK));
-  const sockaddr_in src = v4_sockaddr(from, native::ike_port);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0)
-    return Error::sys("binding the probe's socket to " + from.str() + ":500");
+  IST_TRY_ASSIGN(auto fd, ns.open_socket(from.family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK));
+  sockaddr_storage src{}, dst{};
+  const socklen_t src_len = netns::to_sockaddr(from, native::ike_port, src);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&src), src_len) != 0)
+    return Error::sys("binding the probe's socket to " + netns::host_port(from, native::ike_port));
   IST_TRY_ASSIGN(auto request, make_ike_sa_init(from, o.target));
-  const sockaddr_in dst = v4_sockaddr(o.target, native::ike_port);
+  const socklen_t dst_len = netns::to_sockaddr(o.target, native::ike_port, dst);
   const auto sent = Clock::now();
   if (::sendto(fd.get(), request.first.data(), request.first.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
-               sizeof dst) < 0)
-    return Error::sys("sending the IKE_SA_INIT to " + o.target.str() + ":500");
+               dst_len) < 0)
+    return Error::sys("sending the IKE_SA_INIT to " + netns::host_port(o.target, native::ike_port));
   const auto deadline = sent + wait;
   std::vector<uint8_t> buf(65536);
   while (!signals::stop_requested()) {
@@ -187,28 +183,29 @@ Status send_and_wait(const netns::Namespace& ns, const netns::IpAddress& from, c
     pollfd p[2] = {{fd.get(), POLLIN, 0}, {signals::stop_fd(), POLLIN, 0}};
     if (::poll(p, 2, static_cast<int>(left.count())) <= 0) continue;
     if (!(p[0].revents & POLLIN)) continue;
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    ssize_t n = ::recvfrom(fd.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&peer), &len);
+    sockaddr_storage peer_sa{};
+    socklen_t len = sizeof peer_sa;
+    ssize_t n = ::recvfrom(fd.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&peer_sa), &len);
     if (n < 0) continue;  // an ICMP error reported on the socket: keep waiting for an answer
     const auto rtt = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+    const netns::IpAddress peer = netns::from_sockaddr(peer_sa);
     auto m = native::parse_message(native::ByteView(buf.data(), static_cast<std::size_t>(n)));
     if (!m || m->header.spi_i != request.second || !m->header.is_response()) {
-      out.notes.push_back("ignored a datagram from " + std::string(inet_ntoa(peer.sin_addr)) +
+      out.notes.push_back("ignored a datagram from " + peer.str() +
                           " that is no answer to the probe" + (m ? "" : ": " + m.error().describe()));
       continue;
     }
     out.rtt_ms = rtt;
-    if (std::memcmp(&peer.sin_addr, o.target.bytes.data(), 4) != 0)
-      out.notes.push_back("the answer came from " + std::string(inet_ntoa(peer.sin_addr)) + ", not " +
-                          o.target.str());
+    if (!(peer == o.target))
+      out.notes.push_back("the answer came from " + peer.str() + ", not " + o.target.str());
     read_probe_answer(*m, out);
     return ok();
   }
   return ok();
 }
 
-// No answer from the peer address: was there a host at all (ARP), and does the gateway answer
+// No answer from the peer address: was there a host at all (ARP, or neighbour discovery for
+// IPv6), and does the gateway answer
 // the same request from target.local (on its own network, no route needed)? Then its route
 // back to the peers is what fails.
 Status explain_silence(const netns::Topology& topo, const netns::TargetNetwork& net, const TargetProbeOptions& o,
@@ -220,8 +217,9 @@ Status explain_silence(const netns::Topology& topo, const netns::TargetNetwork& 
     return ok();
   }));
   if (!nud) return ok();  // no verdict on the neighbour: say no more than "nothing"
+  const std::string asked = hop.family == AF_INET6 ? "neighbour discovery" : "ARP";
   if (!netns::neighbour_resolved(*nud)) {
-    out.notes.push_back("nobody on " + o.interface + " answers ARP for " + hop.str() +
+    out.notes.push_back("nobody on " + o.interface + " answers " + asked + " for " + hop.str() +
                         ": no host holds that address on this network");
     return ok();
   }
@@ -233,7 +231,7 @@ Status explain_silence(const netns::Topology& topo, const netns::TargetNetwork& 
                         " (" + to_string(second.answer) + "): its route back to " + o.peers.str() + " via " +
                         o.local.address.str() + " is missing or wrong");
   } else {
-    out.notes.push_back(hop.str() + " answers ARP, but no IKE answer came to " + out.from + " nor to target.local " +
+    out.notes.push_back(hop.str() + " answers " + asked + ", but no IKE answer came to " + out.from + " nor to target.local " +
                         o.local.address.str() + " within 2 s");
   }
   return ok();
@@ -272,6 +270,7 @@ Result<TargetProbeResult> probe_target(const TargetProbeOptions& o) {
   IST_TRY_ASSIGN(auto state, RunState::create(new_run_id()));
   netns::TopologySpec spec;
   spec.peer_count = 1;
+  spec.peer_family = net.address.family == AF_INET6 ? netns::Family::v6 : netns::Family::v4;
   spec.peer_addresses = true;
   spec.target = net;
   Status probed = ok();

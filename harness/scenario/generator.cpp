@@ -1,5 +1,6 @@
 #include "scenario/generator.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -16,13 +17,6 @@ unsigned bits_for(std::uint32_t n) {
   unsigned b = 0;
   while ((std::uint64_t{1} << b) < n) ++b;
   return b;
-}
-
-// Host addresses a prefix holds for peers (as the validator counts them for target.peers).
-std::uint64_t host_addresses(int length) {
-  const int bits = 32 - length;
-  const std::uint64_t all = std::uint64_t{1} << bits;
-  return bits >= 2 ? all - 2 : all;
 }
 
 bool read_uint(std::string_view t, std::uint32_t& out) {
@@ -52,14 +46,19 @@ Result<GeneratorSlot> parse_generator(std::string_view text) {
 
 Result<std::string> prefix_part(const std::string& prefix, unsigned bits, std::uint32_t i) {
   auto p = netns::IpPrefix::parse(prefix);
-  if (!p || p->address.family != AF_INET) return Error("'" + prefix + "' is not an IPv4 prefix");
-  if (p->length + static_cast<int>(bits) > 32)
-    return Error(prefix + " cannot be cut into " + std::to_string(std::uint64_t{1} << bits) + " parts");
+  if (!p || prefix.find('/') == std::string::npos) return Error("'" + prefix + "' is not an IP prefix");
+  const int width = static_cast<int>(p->address.size() * 8);
+  if (bits > 32 || p->length + static_cast<int>(bits) > width)
+    return Error(prefix + " cannot be cut into " + std::to_string(std::uint64_t{1} << std::min(bits, 63u)) + " parts");
   if (bits < 32 && i >= (std::uint32_t{1} << bits)) return Error("part " + std::to_string(i) + " does not exist");
-  const int length = p->length + static_cast<int>(bits);
-  const std::uint32_t base = p->length == 0 ? 0 : p->address.v4_host_order() & ~((std::uint32_t{1} << (32 - p->length)) - 1);
-  const std::uint32_t size = length == 32 ? 1 : std::uint32_t{1} << (32 - length);
-  return netns::IpPrefix{netns::IpAddress::v4(base + i * size), length}.str();
+  // The network with part i's number written into the `bits` bits after the prefix length.
+  netns::IpPrefix part = p->network();
+  part.length = p->length + static_cast<int>(bits);
+  for (unsigned k = 0; k < bits; ++k) {
+    const int at = p->length + static_cast<int>(k);
+    if ((i >> (bits - 1 - k)) & 1u) part.address.bytes[at / 8] |= static_cast<std::uint8_t>(0x80u >> (at % 8));
+  }
+  return part.str();
 }
 
 Result<Scenario> generator_share(const Scenario& s, GeneratorSlot g) {
@@ -83,11 +82,12 @@ Result<Scenario> generator_share(const Scenario& s, GeneratorSlot g) {
   }
   for (const std::string* p : {&out.target->peers, out.target->inner ? &*out.target->inner : nullptr}) {
     if (p == nullptr) continue;
-    const int length = std::stoi(p->substr(p->find('/') + 1));
-    if (host_addresses(length) < k)
+    const auto part = netns::IpPrefix::parse(*p);
+    const std::uint64_t hosts = part ? netns::host_addresses(*part) : 0;
+    if (hosts < k)
       return Error("generator " + std::to_string(g.index) + "/" + std::to_string(g.count) + ": its " +
                    std::to_string(k) + " peers do not fit its prefix " + *p + " (" +
-                   std::to_string(host_addresses(length)) + " addresses); give target.peers/inner a shorter prefix");
+                   std::to_string(hosts) + " addresses); give target.peers/inner a shorter prefix");
   }
   divide(out.peers.arrival, g.count);
   for (Phase& ph : out.phases) {

@@ -33,8 +33,9 @@ Result<GeneratorSlot> parse_generator(std::string_view text);
 // Errors: no target, a block that does not fit its prefix, an arrival that rounds to nothing.
 Result<Scenario> generator_share(const Scenario& s, GeneratorSlot g);
 
-// The i-th (0-based) of 2^bits equal parts of an IPv4 prefix ("198.19.0.0/17", 1 bit, 1 ->
-// "198.19.64.0/18"). Errors when the parts would be longer than /32.
+// The i-th (0-based) of 2^bits equal parts of an IPv4 or IPv6 prefix ("198.19.0.0/17", 1 bit,
+// 1 -> "198.19.64.0/18"; "2001:2:4000::/64", 1 bit, 1 -> "2001:2:4000:0:8000::/65"). Errors when
+// the parts would be longer than /32 (/128).
 Result<std::string> prefix_part(const std::string& prefix, unsigned bits, std::uint32_t i);
 
 // --start-at: an RFC 3339 UTC instant ("2026-12-07T06:30:00Z", fractions of a second allowed)

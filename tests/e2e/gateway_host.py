@@ -20,6 +20,12 @@ With swanctl_conf=TEXT the gateway loads that swanctl.conf instead of its own co
 (a real gateway config, its addresses moved onto this network by the test); private_keys=
 [FILE, ...] are copied into its own swanctl folder's private/ and loaded with it.
 
+GatewayHost6 is the same over IPv6 (peers.family: ipv6), every address in 2001:2::/48: the
+generator host's eth1 2001:2:100::10/64, the gateway 2001:2:100::1/64 with vici on
+tcp://[2001:2:100::1]:4502, its protected subnet 2001:2:200::/64, and the peers' prefixes
+2001:2:4000::/64 (IKE) and 2001:2:4001::/64 (inner) routed via 2001:2:100::50 (target.local).
+Both hosts have no DAD (addresses usable at once) and no router advertisements. One generator.
+
 A kernel-libipsec gateway cannot route a CHILD_SA whose traffic selector is the peer's own
 IKE address (it logs "can't install route ... conflicts with IKE traffic" and answers
 TS_UNACCEPTABLE), so its connection takes the peers' inner addresses (198.19.128.0/17).
@@ -47,12 +53,17 @@ def _ip(*args, ns=None, check=True, timeout=30):
 
 
 class GatewayHost:
+    family = "ipv4"
     address = "198.18.100.1"
+    prefix_len = 24  # the LAN's
     generator_address = "198.18.100.10/24"
     local = "198.18.100.50/24"
     peers = "198.19.0.0/17"
     inner = "198.19.128.0/17"
+    routed = "198.19.0.0/16"  # what the gateway routes via local: peers and inner
     remote_ts = "198.18.200.0/24"
+    subnet_address = "198.18.200.1/24"  # on the gateway's loopback
+    nobody = "198.18.100.77"  # on the LAN, held by nobody
     vici_port = 4502
     remote_id = "gw.example.org"
 
@@ -91,7 +102,8 @@ class GatewayHost:
 
     @property
     def vici_uri(self):
-        return f"tcp://{self.address}:{self.vici_port}"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"tcp://{host}:{self.vici_port}"
 
     @property
     def psk_file(self) -> Path:
@@ -123,17 +135,20 @@ class GatewayHost:
         for ns in (*self.gen_nss, self.gw_ns):
             _ip("netns", "add", ns)
             _ip("link", "set", "lo", "up", ns=ns)
+            self._prepare(ns)
         # The gateway's protected subnet.
-        _ip("addr", "add", "198.18.200.1/24", "dev", "lo", ns=self.gw_ns)  # (no dummy module here)
+        _ip("addr", "add", self.subnet_address, "dev", "lo", *self._addr_flags, ns=self.gw_ns)  # (no dummy module)
         if self.generators == 1:
             _ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth1", "netns", self.gen_ns, ns=self.gw_ns)
-            _ip("addr", "add", f"{self.address}/24", "dev", "eth0", ns=self.gw_ns)
+            _ip("addr", "add", f"{self.address}/{self.prefix_len}", "dev", "eth0", *self._addr_flags, ns=self.gw_ns)
             _ip("link", "set", "eth0", "up", ns=self.gw_ns)
-            _ip("addr", "add", self.generator_address, "dev", "eth1", ns=self.gen_ns)
+            _ip("addr", "add", self.generator_address, "dev", "eth1", *self._addr_flags, ns=self.gen_ns)
             _ip("link", "set", "eth1", "up", ns=self.gen_ns)
             # The route back to the peers' prefix via local.
-            _ip("route", "add", "198.19.0.0/16", "via", self.local.split("/")[0], ns=self.gw_ns)
+            _ip("route", "add", self.routed, "via", self.local.split("/")[0], ns=self.gw_ns)
             return
+        if self.family != "ipv4":
+            raise ValueError("several generator hosts: IPv4 only")
         # Several generator hosts on one LAN: a bridge in the gateway host.
         _ip("link", "add", "br0", "type", "bridge", ns=self.gw_ns)
         _ip("addr", "add", f"{self.address}/24", "dev", "br0", ns=self.gw_ns)
@@ -145,6 +160,11 @@ class GatewayHost:
             _ip("link", "set", "eth1", "up", ns=ns)
             for part in self.generator_parts(k):
                 _ip("route", "add", part, "via", self.generator_local(k).split("/")[0], ns=self.gw_ns)
+
+    _addr_flags = ()  # `ip addr add` flags
+
+    def _prepare(self, ns):
+        """What a fresh host namespace needs before its links exist (IPv6: no DAD, no RAs)."""
 
     def _strongswan_conf(self) -> str:
         settings = {
@@ -240,7 +260,8 @@ class GatewayHost:
         vici = self.vici if vici is None else vici
         text = (f"name: target-{engine}-{count}\n"
                 "peers:\n"
-                f"  count: {count}\n  engine: {engine}\n"
+                + (f"  family: {self.family}\n" if self.family != "ipv4" else "")
+                + f"  count: {count}\n  engine: {engine}\n"
                 f"  psk_file: {psk_file or self.psk_file}\n"
                 f"  remote_id: {self.remote_id}\n"
                 f"  remote_ts: [{self.remote_ts}]\n"
@@ -274,3 +295,26 @@ class GatewayHost:
                 _ip("netns", "del", ns, check=False, timeout=120)
             except subprocess.TimeoutExpired:
                 _ip("netns", "del", ns, check=False, timeout=120)
+
+
+class GatewayHost6(GatewayHost):
+    """GatewayHost over IPv6 (module docstring): a target with peers.family: ipv6."""
+    family = "ipv6"
+    address = "2001:2:100::1"
+    prefix_len = 64
+    generator_address = "2001:2:100::10/64"
+    local = "2001:2:100::50/64"
+    peers = "2001:2:4000::/64"
+    inner = "2001:2:4001::/64"
+    routed = "2001:2:4000::/63"
+    remote_ts = "2001:2:200::/64"
+    subnet_address = "2001:2:200::1/64"
+    nobody = "2001:2:100::77"
+    _addr_flags = ("nodad",)
+
+    def _prepare(self, ns):
+        for key, value in (("net.ipv6.conf.all.disable_ipv6", "0"), ("net.ipv6.conf.default.disable_ipv6", "0"),
+                           ("net.ipv6.conf.all.accept_dad", "0"), ("net.ipv6.conf.default.accept_dad", "0"),
+                           ("net.ipv6.conf.all.accept_ra", "0"), ("net.ipv6.conf.default.accept_ra", "0")):
+            subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"{key}={value}"], check=True,
+                           capture_output=True, timeout=30)

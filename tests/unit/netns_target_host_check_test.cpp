@@ -130,6 +130,76 @@ TEST(TargetHostCheck, ADownInterfaceOrOneWithoutAddressIsRefused) {
   EXPECT_NE(joined(c).find("eth1 has no IPv4 address"), std::string::npos) << joined(c);
 }
 
+// The IPv6 generator host of tests/e2e/gateway_host.py: eth1 2001:2:100::10/64 beside its
+// link-local address, fe80::/64 routed on it, no default route.
+HostNetwork generator_host_v6() {
+  HostNetwork h;
+  h.links = {{1, "lo", true}, {2, "eth1", true}};
+  h.addresses = {{1, P("::1/128")}, {2, P("2001:2:100::10/64")}, {2, P("fe80::1/64")}};
+  h.routes = {{P("2001:2:100::/64"), 2, RT_TABLE_MAIN, RTN_UNICAST},
+              {P("fe80::/64"), 2, RT_TABLE_MAIN, RTN_UNICAST},
+              {P("2001:2:4100::/64"), 2, RT_TABLE_MAIN, RTN_UNICAST}};
+  return h;
+}
+
+TargetNetwork target_v6() {
+  TargetNetwork t;
+  t.interface = "eth1";
+  t.local = P("2001:2:100::50/64");
+  t.address = A("2001:2:100::1");
+  t.peers = P("2001:2:4000::/64");
+  t.inner = P("2001:2:4001::/64");
+  return t;
+}
+
+TEST(TargetHostCheck, AnIpv6TargetIsJudgedAsAnIpv4One) {
+  auto c = check_target_host(target_v6(), generator_host_v6(), via_dev(2));
+  EXPECT_TRUE(c.problems.empty()) << joined(c);
+  auto t = target_v6();
+  t.local = P("2001:2:101::50/64");  // the link-local prefix is no connected prefix for local
+  c = check_target_host(t, generator_host_v6(), via_dev(2));
+  EXPECT_NE(joined(c).find("target.local 2001:2:101::50/64 is not inside eth1's connected prefix (2001:2:100::/64)"),
+            std::string::npos) << joined(c);
+  t = target_v6();
+  t.local = P("2001:2:100::10/64");
+  t.peers = P("2001:2:4100::/56");
+  c = check_target_host(t, generator_host_v6(), via_dev(2));
+  EXPECT_NE(joined(c).find("target.local 2001:2:100::10 is one of this host's addresses (on eth1)"), std::string::npos)
+      << joined(c);
+  EXPECT_NE(joined(c).find("target.peers 2001:2:4100::/56 overlaps this host's route to 2001:2:4100::/64 (dev eth1)"),
+            std::string::npos) << joined(c);
+  c = check_target_host(target_v6(), generator_host_v6(), Error("route lookup", ENETUNREACH));
+  EXPECT_NE(joined(c).find("target.address 2001:2:100::1 is unreachable from this host: no route to it"),
+            std::string::npos) << joined(c);
+  // An interface with IPv4 addresses alone has no place for an IPv6 local.
+  c = check_target_host(target_v6(), generator_host(), via_dev(2));
+  EXPECT_NE(joined(c).find("eth1 has no global IPv6 address"), std::string::npos) << joined(c);
+}
+
+TEST(TargetTopology, OneFamilyThroughoutAndIpv6PrefixesHoldThePeers) {
+  EXPECT_TRUE(validate(target_v6(), 1000));
+  auto t = target_v6();
+  t.inner = P("198.19.128.0/17");
+  EXPECT_FALSE(validate(t, 1000));
+  t = target_v6();
+  t.peers = P("2001:2:4000::/118");  // 1,023 hosts
+  EXPECT_TRUE(validate(t, 1023));
+  EXPECT_FALSE(validate(t, 1024));
+  EXPECT_EQ(host_addresses(P("2001:2:4000::/118")), 1023u);
+  EXPECT_EQ(host_addresses(P("198.19.0.0/22")), 1022u);
+  EXPECT_EQ(host_addresses(P("2001:2::/48")), UINT64_MAX);
+}
+
+TEST(IpAddressText, APortAfterAnIpv6AddressIsBracketed) {
+  EXPECT_EQ(host_port(A("198.18.100.1"), 500), "198.18.100.1:500");
+  EXPECT_EQ(host_port(A("2001:2:100::1"), 4502), "[2001:2:100::1]:4502");
+  sockaddr_storage ss{};
+  EXPECT_EQ(to_sockaddr(A("2001:2:100::1"), 500, ss), sizeof(sockaddr_in6));
+  EXPECT_EQ(from_sockaddr(ss), A("2001:2:100::1"));
+  EXPECT_EQ(to_sockaddr(A("198.18.100.1"), 500, ss), sizeof(sockaddr_in));
+  EXPECT_EQ(from_sockaddr(ss), A("198.18.100.1"));
+}
+
 TEST(IpPrefixNetwork, ClearsTheHostBitsAndOverlaps) {
   EXPECT_EQ(P("198.18.100.50/24").network().str(), "198.18.100.0/24");
   EXPECT_EQ(P("198.18.100.50/0").network().str(), "0.0.0.0/0");

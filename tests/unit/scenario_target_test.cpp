@@ -176,6 +176,77 @@ TEST(ScenarioTarget, PrefixOverlapsAreRefused) {
   EXPECT_NE(both.find("target.inner: expected a prefix apart from target.peers"), std::string::npos) << both;
 }
 
+const char* kTargetV6 = R"(peers:
+  family: ipv6
+  count: 1000
+  psk_file: gw/gw.psk
+  remote_ts: [2001:2:200::/64]
+target:
+  address: 2001:2:100::1
+  interface: eth1
+  local: 2001:2:100::50/64
+  peers: 2001:2:4000::/64
+  inner: 2001:2:4001::/64
+  vici: tcp://[2001:2:100::1]:4502
+)";
+
+TEST(ScenarioTarget, Ipv6TargetsTakePeersFamilyIpv6) {
+  auto out = load_yaml(kTargetV6);
+  ASSERT_EQ(problems(out), "");
+  const Scenario& sc = out.loaded->points.front().scenario;
+  const Target& t = *sc.target;
+  EXPECT_EQ(t.address, "2001:2:100::1");
+  EXPECT_EQ(t.local, "2001:2:100::50/64");
+  EXPECT_EQ(t.peers, "2001:2:4000::/64");
+  EXPECT_EQ(*t.inner, "2001:2:4001::/64");
+  EXPECT_EQ(*t.vici_host, "2001:2:100::1");
+  EXPECT_EQ(t.vici_port, 4502);
+  EXPECT_EQ(sc.peers.credentials.remote_ts, std::vector<std::string>{"2001:2:200::/64"});
+}
+
+TEST(ScenarioTarget, AMixOfFamiliesIsRefusedAtEachKeyOfTheOtherFamily) {
+  std::string text = kTargetV6;
+  text.replace(text.find("  inner: 2001:2:4001::/64"), 25, "  inner: 198.19.128.0/17");
+  auto mixed = load_yaml(text);
+  std::string p = problems(mixed);
+  EXPECT_NE(p.find("target.inner: expected an IPv6 prefix like 2001:2:4000::/64, got '198.19.128.0/17': it is IPv4 "
+                   "and peers.family is ipv6"),
+            std::string::npos) << p;
+  for (const auto& d : mixed.diagnostics.items()) EXPECT_EQ(d.origin.line, 11) << d.message;
+  // Without peers.family: ipv6 the IPv6 addresses are the odd ones, each at its key.
+  text = kTargetV6;
+  text.replace(text.find("  family: ipv6\n"), 15, "");
+  p = problems(load_yaml(text));
+  EXPECT_NE(p.find("target.address: expected an IPv4 address like 198.18.100.1, got '2001:2:100::1': it is IPv6 and "
+                   "peers.family is ipv4 (a target's addresses are all of one family; write peers.family: ipv6"),
+            std::string::npos) << p;
+  for (const char* key : {"target.local", "target.peers", "target.inner", "peers.remote_ts[0]"})
+    EXPECT_NE(p.find(std::string(key) + ": expected an IPv4"), std::string::npos) << key << "\n" << p;
+  // An IPv6 vici address is bracketed; one without brackets is refused.
+  text = kTargetV6;
+  text.replace(text.find("tcp://[2001:2:100::1]:4502"), 26, "tcp://2001:2:100::1:4502");
+  p = problems(load_yaml(text));
+  EXPECT_NE(p.find("target.vici: expected tcp://[ADDRESS]:PORT"), std::string::npos) << p;
+}
+
+TEST(ScenarioTarget, Ipv6PrefixesAreJudgedAsIpv4Ones) {
+  std::string text = kTargetV6;
+  text.replace(text.find("  peers: 2001:2:4000::/64"), 25, "  peers: 2001:2:100::/64");
+  std::string p = problems(load_yaml(text));
+  EXPECT_NE(p.find("target.peers: expected a prefix away from the gateway, got '2001:2:100::/64': it holds "
+                   "target.address"),
+            std::string::npos) << p;
+  text = kTargetV6;
+  text.replace(text.find("  peers: 2001:2:4000::/64"), 25, "  peers: 2001:2:4000::/119");
+  p = problems(load_yaml(text));
+  EXPECT_NE(p.find("1000 peers need more than the 511 addresses of /119"), std::string::npos) << p;
+  text = kTargetV6;
+  text.replace(text.find("  local: 2001:2:100::50/64"), 26, "  local: 2001:2:100::50/128");
+  p = problems(load_yaml(text));
+  EXPECT_NE(p.find("target.local: expected an address with its network's prefix length (/16 .. /127)"),
+            std::string::npos) << p;
+}
+
 TEST(Generator, ParsesSlotsAndRefusesOthers) {
   auto g = parse_generator("2/4");
   ASSERT_TRUE(g);
@@ -190,6 +261,10 @@ TEST(Generator, PrefixPartsAreEqualAndInOrder) {
   EXPECT_EQ(*prefix_part("198.19.0.0/17", 2, 3), "198.19.96.0/19");
   EXPECT_EQ(*prefix_part("198.19.5.7/17", 0, 0), "198.19.0.0/17");  // host bits dropped
   EXPECT_FALSE(prefix_part("198.19.0.0/31", 2, 0));
+  EXPECT_EQ(*prefix_part("2001:2:4000::/64", 1, 1), "2001:2:4000:0:8000::/65");
+  EXPECT_EQ(*prefix_part("2001:2:4000::/64", 2, 2), "2001:2:4000:0:8000::/66");
+  EXPECT_EQ(*prefix_part("2001:2:4000::5/64", 0, 0), "2001:2:4000::/64");
+  EXPECT_FALSE(prefix_part("2001:2:4000::/127", 2, 0));
   EXPECT_FALSE(prefix_part("198.19.0.0/17", 1, 2));
 }
 

@@ -185,7 +185,8 @@ class Validator {
   void check_family(const Node& doc, const Scenario& s);
 
   // ---- target.cpp: an external gateway as the SUT, the peers' credentials for it -----------
-  std::optional<netns::IpPrefix> read_ipv4(const Node* n, const std::string& path, bool prefix);
+  std::optional<netns::IpPrefix> read_target_ip(const Node* n, const std::string& path, bool prefix,
+                                                AddressFamily family);
   void read_target(const Node* n, Scenario& s);
   void read_target_vici(const Node* n, const std::optional<netns::IpPrefix>& address, Target& t);
   void read_credentials(MapReader& r, Peers& p);

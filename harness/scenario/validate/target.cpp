@@ -15,24 +15,21 @@ namespace {
 
 const Node* under(const Node* n, const char* key) { return n != nullptr && n->is_map() ? n->find(key) : nullptr; }
 
-// Host addresses a prefix of this length holds (network and broadcast excluded from /30 up).
-std::uint64_t host_addresses(const netns::IpPrefix& p) {
-  const int bits = 32 - p.length;
-  if (bits >= 63) return UINT64_MAX;
-  const std::uint64_t all = std::uint64_t{1} << bits;
-  return bits >= 2 ? all - 2 : all;
-}
-
 bool overlaps(const netns::IpPrefix& a, const netns::IpPrefix& b) {
   return a.contains(b.address) || b.contains(a.address);
 }
 
 }  // namespace
 
-// An IPv4 address or prefix (IPv6 comes with the IPv6 issue); `prefix` asks for "/n".
-std::optional<netns::IpPrefix> Validator::read_ipv4(const Node* n, const std::string& path, bool prefix) {
+// An address or prefix of the run's family (peers.family): a target's addresses are all of
+// one family, so another family's is refused at its own key. `prefix` asks for "/n".
+std::optional<netns::IpPrefix> Validator::read_target_ip(const Node* n, const std::string& path, bool prefix,
+                                                         AddressFamily family) {
   if (n == nullptr) return std::nullopt;
-  const std::string what = prefix ? "an IPv4 prefix like 198.19.0.0/17" : "an IPv4 address like 198.18.100.1";
+  const bool v6 = family == AddressFamily::ipv6;
+  const std::string what = std::string(v6 ? "an IPv6 " : "an IPv4 ") +
+                           (prefix ? (v6 ? "prefix like 2001:2:4000::/64" : "prefix like 198.19.0.0/17")
+                                   : (v6 ? "address like 2001:2:100::1" : "address like 198.18.100.1"));
   if (!need_scalar(*n, path, what)) return std::nullopt;
   const bool has_slash = n->scalar.find('/') != std::string::npos;
   auto p = netns::IpPrefix::parse(n->scalar);
@@ -40,8 +37,11 @@ std::optional<netns::IpPrefix> Validator::read_ipv4(const Node* n, const std::st
     bad(*n, path, what);
     return std::nullopt;
   }
-  if (p->address.family != AF_INET) {
-    bad(*n, path, what, "IPv6 targets are not supported yet");
+  if (p->address.family != (v6 ? AF_INET6 : AF_INET)) {
+    bad(*n, path, what,
+        v6 ? "it is IPv4 and peers.family is ipv6 (a target's addresses are all of one family)"
+           : "it is IPv6 and peers.family is ipv4 (a target's addresses are all of one family; "
+             "write peers.family: ipv6 for an IPv6 target)");
     return std::nullopt;
   }
   return *p;
@@ -55,7 +55,8 @@ void Validator::read_target(const Node* n, Scenario& s) {
   for (const char* key : {"address", "interface", "local", "peers"})
     if (n->is_map() && n->find(key) == nullptr) diag_.add(n->origin, std::string("target: missing '") + key + "'");
   const Node* address_node = r.get("address");
-  auto address = read_ipv4(address_node, "target.address", false);
+  const AddressFamily family = s.peers.family;
+  auto address = read_target_ip(address_node, "target.address", false, family);
   if (const Node* i = r.get("interface")) {
     const std::string what = "a network interface name (1-15 characters, no '/', ':' or spaces)";
     if (need_scalar(*i, "target.interface", what)) {
@@ -68,17 +69,20 @@ void Validator::read_target(const Node* n, Scenario& s) {
     }
   }
   const Node* local_node = r.get("local");
-  auto local = read_ipv4(local_node, "target.local", true);
+  auto local = read_target_ip(local_node, "target.local", true, family);
   const Node* peers_node = r.get("peers");
-  auto peers = read_ipv4(peers_node, "target.peers", true);
+  auto peers = read_target_ip(peers_node, "target.peers", true, family);
   const Node* inner_node = r.get("inner");
-  auto inner = read_ipv4(inner_node, "target.inner", true);
+  auto inner = read_target_ip(inner_node, "target.inner", true, family);
   read_target_vici(r.get("vici"), address, t);
 
   if (address) t.address = address->address.str();
   if (local) {
-    if (local->length < 8 || local->length > 30)
-      bad(*local_node, "target.local", "an address with its network's prefix length (/8 .. /30)");
+    const bool v4 = local->address.family == AF_INET;
+    const int shortest = v4 ? 8 : 16, longest = v4 ? 30 : 127;  // a network with room for two hosts
+    if (local->length < shortest || local->length > longest)
+      bad(*local_node, "target.local", "an address with its network's prefix length (/" + std::to_string(shortest) +
+                                           " .. /" + std::to_string(longest) + ")");
     else if (address && local->address == address->address)
       bad(*local_node, "target.local", "an unused address on the gateway's network", "it is target.address");
     else
@@ -88,9 +92,9 @@ void Validator::read_target(const Node* n, Scenario& s) {
                                    std::tuple{&inner, inner_node, "target.inner"}}) {
     if (!*prefix) continue;
     const netns::IpPrefix& p = **prefix;
-    if (host_addresses(p) < s.peers.count) {
+    if (netns::host_addresses(p) < s.peers.count) {
       bad(*node, key, "a prefix that holds one address per peer",
-          std::to_string(s.peers.count) + " peers need more than the " + std::to_string(host_addresses(p)) +
+          std::to_string(s.peers.count) + " peers need more than the " + std::to_string(netns::host_addresses(p)) +
               " addresses of /" + std::to_string(p.length));
       *prefix = std::nullopt;
     } else if (address && p.contains(address->address)) {
@@ -110,21 +114,30 @@ void Validator::read_target(const Node* n, Scenario& s) {
   s.target = std::move(t);
 }
 
-// vici: tcp://ADDRESS:PORT, the gateway's own address (a target run sends nowhere else).
+// vici: tcp://ADDRESS:PORT (tcp://[ADDRESS]:PORT for IPv6), the gateway's own address (a
+// target run sends nowhere else).
 void Validator::read_target_vici(const Node* n, const std::optional<netns::IpPrefix>& address, Target& t) {
   if (n == nullptr) return;
-  const std::string what = "tcp://ADDRESS:PORT with the gateway's address, like tcp://198.18.100.1:4502";
+  const bool v6 = address && address->address.family == AF_INET6;
+  const std::string what = v6 ? "tcp://[ADDRESS]:PORT with the gateway's address, like tcp://[2001:2:100::1]:4502"
+                              : "tcp://ADDRESS:PORT with the gateway's address, like tcp://198.18.100.1:4502";
   if (!need_scalar(*n, "target.vici", what)) return;
   const std::string& v = n->scalar;
   const std::string scheme = "tcp://";
   const auto colon = v.rfind(':');
   if (v.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size())
     return bad(*n, "target.vici", what);
-  auto host = netns::IpAddress::parse(v.substr(scheme.size(), colon - scheme.size()));
+  std::string host_text = v.substr(scheme.size(), colon - scheme.size());
+  // An IPv6 literal is bracketed, so its own colons are not taken for the port's.
+  const bool bracketed = host_text.size() >= 2 && host_text.front() == '[' && host_text.back() == ']';
+  if (bracketed) host_text = host_text.substr(1, host_text.size() - 2);
+  auto host = netns::IpAddress::parse(host_text);
   const std::string port_text = v.substr(colon + 1);
   char* end = nullptr;
   const long port = std::strtol(port_text.c_str(), &end, 10);
-  if (!host || port_text.empty() || *end != '\0' || port < 1 || port > 65535) return bad(*n, "target.vici", what);
+  if (!host || port_text.empty() || *end != '\0' || port < 1 || port > 65535 ||
+      bracketed != (host->family == AF_INET6))
+    return bad(*n, "target.vici", what);
   if (address && !(*host == address->address))
     return bad(*n, "target.vici", what, "a target run talks to target.address only");
   t.vici_host = host->str();
@@ -145,10 +158,13 @@ void Validator::read_credentials(MapReader& r, Peers& p) {
     }
   }
   const Node* ts = r.get("remote_ts");
-  auto items = list_items(ts, "peers.remote_ts", "a list of IPv4 prefixes like [198.18.200.0/24]");
+  auto items = list_items(ts, "peers.remote_ts", p.family == AddressFamily::ipv6
+                                                     ? "a list of IPv6 prefixes like [2001:2:200::/64]"
+                                                     : "a list of IPv4 prefixes like [198.18.200.0/24]");
   if (items.size() > kMaxProposals) diag_.add(ts->origin, "peers.remote_ts: at most 32 prefixes");
   for (std::size_t i = 0; i < items.size() && i < kMaxProposals; ++i)
-    if (auto pr = read_ipv4(items[i], "peers.remote_ts[" + std::to_string(i) + "]", true)) c.remote_ts.push_back(pr->str());
+    if (auto pr = read_target_ip(items[i], "peers.remote_ts[" + std::to_string(i) + "]", true, p.family))
+      c.remote_ts.push_back(pr->str());
 }
 
 // What a target run cannot take: the harness's own SUT settings, traffic, the vm backend;
