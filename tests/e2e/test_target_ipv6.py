@@ -26,6 +26,24 @@ def test_target_ipv6_native_engine_1000_peers_up(tmp_path, needs_root, ikestorm_
         _check_up(gw, ikestorm_bin, tmp_path, "native", 1000)
 
 
+def test_target_ipv6_ikesa_limit_is_mm_limit_naming_the_peers(tmp_path, needs_root, ikestorm_bin):
+    # The gateway's vici log events name the peers by their IPv6 addresses: each refused one
+    # is this run's peer (none left out as another generator's) and becomes MM_LIMIT.
+    with GatewayHost6(tmp_path, ikesa_limit=5) as gw:
+        path = gw.scenario(count=12, engine="charon")
+        path.write_text(path.read_text().replace(
+            "  engine: charon\n", "  engine: charon\n  charon: {retransmit_tries: 1, retransmit_timeout: 1}\n"))
+        r = gw.run_in_generator(ikestorm_bin, "run", path, "--out", tmp_path / "out",
+                                env={"IKESTORM_STATE_DIR": str(tmp_path / "state")})
+        assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
+        run = json.loads((tmp_path / "out" / "report.json").read_text())["runs"][0]
+        assert run["summary"]["established"] == 5, run["notes"]
+        assert "ERROR_IPSEC_IKE_MM_LIMIT" in run["codes"], run["codes"]
+        assert not [n for n in run["notes"] if "not this run's peers left out" in n], run["notes"]
+        log = (tmp_path / "out" / "run-1" / "sut" / "gateway.log").read_text()
+        assert "2001:2:4000::" in log
+
+
 @pytest.fixture(scope="module")
 def gw6(tmp_path_factory):
     if os.geteuid() != 0:
