@@ -13,7 +13,7 @@ import time
 import pytest
 
 from gateway_host import GatewayHost6
-from test_target import _check_up
+from test_target import HOLD, _check_up
 
 
 def test_target_ipv6_charon_engine_1000_peers_up(tmp_path, needs_root, ikestorm_bin):
@@ -26,11 +26,19 @@ def test_target_ipv6_native_engine_1000_peers_up(tmp_path, needs_root, ikestorm_
         _check_up(gw, ikestorm_bin, tmp_path, "native", 1000)
 
 
+@pytest.mark.long
+def test_target_ipv6_native_engine_5000_peers_up(tmp_path, needs_root, ikestorm_bin):
+    # As test_target.py's 5,000-peer run: the gateway gets the harness SUT's settings.
+    settings = {"ikesa_table_size": 4096, "ikesa_table_segments": 16, "threads": 32, "cookie_threshold": 0}
+    with GatewayHost6(tmp_path, charon_settings=settings) as gw:
+        _check_up(gw, ikestorm_bin, tmp_path, "native", 5000, rate=200)
+
+
 def test_target_ipv6_ikesa_limit_is_mm_limit_naming_the_peers(tmp_path, needs_root, ikestorm_bin):
     # The gateway's vici log events name the peers by their IPv6 addresses: each refused one
     # is this run's peer (none left out as another generator's) and becomes MM_LIMIT.
     with GatewayHost6(tmp_path, ikesa_limit=5) as gw:
-        path = gw.scenario(count=12, engine="charon")
+        path = gw.scenario(count=12, engine="charon", extra=HOLD % "1s")
         path.write_text(path.read_text().replace(
             "  engine: charon\n", "  engine: charon\n  charon: {retransmit_tries: 1, retransmit_timeout: 1}\n"))
         r = gw.run_in_generator(ikestorm_bin, "run", path, "--out", tmp_path / "out",
