@@ -93,6 +93,8 @@ const Case kCases[] = {
     {"count-over-ipv6-plan.yaml", 4, 10, "peers.count: expected a whole number from 1 to 131072, got '131073': out of range: the address plan holds 131072 IPv6 peers"},
     {"family-ipv6-flood.yaml", 6, 5, "peers.flood (its spoofed sources and packets are IPv4): not with peers.family: ipv6 yet"},
     {"family-unknown.yaml", 3, 11, "peers.family: expected one of ipv4, ipv6, got 'ipv5'"},
+    {"target-ipv6-mixed-family.yaml", 11, 10, "target.local: expected an IPv6 prefix like 2001:2:4000::/64, got '198.18.100.50/24': it is IPv4 and peers.family is ipv6 (a target's addresses are all of one family)"},
+    {"target-ipv6-peers-overlap-local.yaml", 12, 10, "target.peers: expected a prefix away from the gateway's network, got '2001:2:100:0:8000::/65': it overlaps target.local 2001:2:100::50/64"},
     {"sweep-count-over-address-plan.yaml", 3, 22, "peers.count: expected a whole number from 1 to 32767, got '40000'"},
     {"native-auth-ecdsa.yaml", 4, 9, "peers.auth: ecdsa needs peers.engine: charon (the native engine authenticates with a PSK only)"},
     {"native-sut-config.yaml", 5, 11, "sut.config: needs peers.engine: charon"},
