@@ -133,6 +133,11 @@ IpAddress from_sockaddr(const sockaddr_storage& s) {
   return a;
 }
 
+bool is_link_local(const IpAddress& a) {
+  static const IpPrefix link_local = IpPrefix::parse("fe80::/10").value();
+  return link_local.contains(a);
+}
+
 bool in_harness_range(const IpAddress& a) {
   static const IpPrefix v4 = IpPrefix::parse("198.18.0.0/15").value();
   static const IpPrefix v6 = IpPrefix::parse("2001:2::/48").value();

@@ -54,6 +54,10 @@ socklen_t to_sockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& 
 // The address of an AF_INET or AF_INET6 socket address (its port dropped).
 IpAddress from_sockaddr(const sockaddr_storage& s);
 
+// True for an IPv6 link-local address (fe80::/10): no network a gateway is reached on, but a
+// next hop on the link.
+bool is_link_local(const IpAddress& a);
+
 // True for addresses the harness may use: 198.18.0.0/15 and 2001:2::/48 (docs/design.md).
 bool in_harness_range(const IpAddress& a);
 

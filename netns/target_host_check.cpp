@@ -248,12 +248,11 @@ void check_interface(const TargetNetwork& t, const HostNetwork& host, std::vecto
   if (!link->up) problems.push_back("target.interface " + t.interface + " is down");
   // The connected prefixes of local's family; an IPv6 link-local one (fe80::/10) is no
   // network a gateway is reached on.
-  static const IpPrefix link_local = IpPrefix::parse("fe80::/10").value();
   const bool v4 = t.local.address.family == AF_INET;
   std::vector<IpPrefix> nets;
   for (const auto& a : host.addresses)
     if (a.ifindex == link->index && a.prefix.address.family == t.local.address.family &&
-        !link_local.contains(a.prefix.address))
+        !is_link_local(a.prefix.address))
       nets.push_back(a.prefix.network());
   if (nets.empty()) {
     problems.push_back("target.interface " + t.interface + " has no " + (v4 ? "IPv4" : "global IPv6") +

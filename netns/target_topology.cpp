@@ -40,7 +40,9 @@ Status validate(const TargetNetwork& t, std::size_t peer_count) {
   const bool on_link = local_net.contains(t.address);
   if (!on_link && !t.via) return Error("target.address " + t.address.str() + " is not on " + local_net.str() +
                                        " and no next hop was given to reach it");
-  if (t.via && !local_net.contains(*t.via))
+  // An IPv6 router is often named by its link-local address (the host's route learnt it so):
+  // that is on the macvlan's link too, since the macvlan shares the interface's segment.
+  if (t.via && !local_net.contains(*t.via) && !is_link_local(*t.via))
     return Error("the next hop " + t.via->str() + " is not on target.local's network " + local_net.str());
   std::vector<std::pair<const IpPrefix*, const char*>> prefixes{{&t.peers, "target.peers"}};
   if (t.inner) prefixes.push_back({&*t.inner, "target.inner"});

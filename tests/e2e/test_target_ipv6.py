@@ -86,6 +86,28 @@ def test_probe_target_over_ipv6_answers(gw6, ikestorm_bin, tmp_path):
     assert gw6.list_sas_count() == 0  # one IKE_SA_INIT: nothing established
 
 
+def test_probe_target_over_ipv6_reaches_an_off_link_gateway_via_a_link_local_router(gw6, ikestorm_bin):
+    # IPv6 routes usually name their router by its link-local address: the gateway host's
+    # second address 2001:2:130::1 (on its loopback) is reached via eth0's fe80:: address.
+    off_link = "2001:2:130::1"
+    ll = subprocess.run(["ip", "-n", gw6.gw_ns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"],
+                        capture_output=True, text=True, check=True).stdout.split()[3].split("/")[0]
+    subprocess.run(["ip", "-n", gw6.gw_ns, "addr", "add", f"{off_link}/128", "dev", "lo"], check=True)
+    subprocess.run(["ip", "-n", gw6.gen_ns, "-6", "route", "add", f"{off_link}/128", "via", ll, "dev", "eth1"],
+                   check=True)
+    try:
+        r = _probe(gw6, ikestorm_bin, off_link, "--json")
+    finally:
+        subprocess.run(["ip", "-n", gw6.gen_ns, "-6", "route", "del", f"{off_link}/128"], check=False)
+        subprocess.run(["ip", "-n", gw6.gw_ns, "addr", "del", f"{off_link}/128", "dev", "lo"], check=False)
+    # The gateway answered from there (its connection is for 2001:2:100::1 alone, so it has no
+    # proposal for this address: exit 1) and the answer came back: both ways are routed.
+    assert r.returncode == 1, r.stdout + r.stderr
+    j = json.loads(r.stdout)
+    assert j["answer"] == "no-proposal-chosen" and j["route_back"] == "works" and j["target"] == off_link, j
+    assert j["rtt_ms"] is not None and j["notes"] == [], j
+
+
 def test_probe_target_over_ipv6_nobody_is_said_within_5_s(gw6, ikestorm_bin):
     t0 = time.monotonic()
     r = _probe(gw6, ikestorm_bin, gw6.nobody)

@@ -188,6 +188,16 @@ TEST(TargetTopology, OneFamilyThroughoutAndIpv6PrefixesHoldThePeers) {
   EXPECT_EQ(host_addresses(P("2001:2:4000::/118")), 1023u);
   EXPECT_EQ(host_addresses(P("198.19.0.0/22")), 1022u);
   EXPECT_EQ(host_addresses(P("2001:2::/48")), UINT64_MAX);
+  // An off-link IPv6 gateway behind a router named by its global or link-local address.
+  t = target_v6();
+  t.address = A("2001:2:130::1");
+  EXPECT_FALSE(validate(t, 10));  // no next hop
+  t.via = A("fe80::1");
+  EXPECT_TRUE(validate(t, 10));
+  t.via = A("2001:2:100::254");
+  EXPECT_TRUE(validate(t, 10));
+  t.via = A("2001:2:101::254");
+  EXPECT_FALSE(validate(t, 10));
 }
 
 TEST(IpAddressText, APortAfterAnIpv6AddressIsBracketed) {
