@@ -100,6 +100,29 @@ def test_in_vm_native_engine_real_xfrm(run_ikestorm, needs_root, tmp_path):
     check_three_counts(r, report, 20, "native")
 
 
+@pytest.mark.long  # 40-60 s each in the guest; IPv6 on real kernel XFRM in the default set: test_vm.py
+@pytest.mark.parametrize("engine", ["charon", "native"])
+def test_in_vm_ipv6_real_xfrm(run_ikestorm, needs_root, tmp_path, engine):
+    """peers.family: ipv6 on backend xfrm (issue 19): the SUT charon on 2001:2::1 and 20 IPv6
+    peers in the guest's namespaces; the SUT's kernel holds their ESP states (with the charon
+    engine the peers' kernel holds theirs too)."""
+    out = tmp_path / "out"
+    r, report = run_in_vm(run_ikestorm, out, "--peers", "20", "--set", "peers.family=ipv6",
+                          "--set", f"peers.engine={engine}")
+    check_three_counts(r, report, 20, engine)
+    run = report["runs"][0]
+    assert {p["address"] for p in run["peers"]} == {f"2001:2:0:2::{i + 1:x}" for i in range(20)}
+    conf = (report_dir(r) / "run-1" / "sut" / "swanctl.conf").read_text()
+    assert "local_addrs = 2001:2::1" in conf and "remote_ts = 2001:2:0:3::/64" in conf, conf
+    log = (report_dir(r) / "run-1" / "sut" / "charon.log").read_text()
+    assert len(re.findall(r"CHILD_SA \S+ established with SPIs \S+ \S+ and TS 2001:2:0:ff::/64 === "
+                          r"2001:2:0:3::\S+/128", log)) == 20
+    if engine == "charon":
+        # The peers' side is real kernel XFRM too: the guest's peers namespace held 40 states.
+        peers_sas = max(p.get("xfrm", {}).get("peers", {}).get("sas", 0) for p in run["timeseries"])
+        assert peers_sas == 40, peers_sas
+
+
 def test_in_vm_queue_drop_no_mm_on_kernel_acquires(run_ikestorm, needs_root, tmp_path):
     """The taxonomy scenario without the README's libipsec caveat: trap policies and
     ACQUIREs in the guest kernel, link.loss 100% through nf_tables loaded in the guest."""
