@@ -100,7 +100,7 @@ def test_in_vm_native_engine_real_xfrm(run_ikestorm, needs_root, tmp_path):
     check_three_counts(r, report, 20, "native")
 
 
-@pytest.mark.long  # 40-60 s each in the guest; IPv6 on real kernel XFRM in the default set: test_vm.py
+@pytest.mark.long  # 26-57 s each in the guest; IPv6 on real kernel XFRM in the default set: test_vm.py
 @pytest.mark.parametrize("engine", ["charon", "native"])
 def test_in_vm_ipv6_real_xfrm(run_ikestorm, needs_root, tmp_path, engine):
     """peers.family: ipv6 on backend xfrm (issue 19): the SUT charon on 2001:2::1 and 20 IPv6
