@@ -7,12 +7,19 @@ One guest serves both engines (booting it is most of the test's time).
 """
 import json
 import os
+import select
+import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from test_clean import netns_of
 from test_target import HOLD
 from vm_gateway_host import VmGatewayHost
+from vm_leftovers import assert_nothing_left
 
 PEERS = 50
 
@@ -61,5 +68,52 @@ def test_vm_guest_gateway_50_peers_real_xfrm(tmp_path, needs_root, ikestorm_bin)
                 time.sleep(0.3)
             assert gw.guest_esp_states() == 0
         run_id = gw.run_id
-    assert not netns_of(run_id), "the guest's namespaces outlived the test"
+    assert_nothing_left(run_id)  # no qemu, namespace (the generator host's too) or link of the guest's run
+    assert not (state / run_id).exists()
+
+
+def test_exec_stdin_needs_hold(run_ikestorm, tmp_path):
+    r = run_ikestorm("vm", "boot", "--exec-stdin", env={"IKESTORM_STATE_DIR": str(tmp_path / "state")})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "--exec-stdin needs --hold" in r.stderr
+    assert not (tmp_path / "state").exists() or not any((tmp_path / "state").iterdir())
+
+
+# A test process SIGKILLed while it holds the guest gateway: the holder sees its stdin end and
+# shuts the guest down; the generator host is an ist-<id>-* orphan that `clean --run` removes.
+KILLED_TEST = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {e2e!r})
+from vm_gateway_host import VmGatewayHost
+with VmGatewayHost(Path({work!r}), Path({bin!r}), Path({state!r})) as gw:
+    print(gw.run_id, gw.gen_ns, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.long
+def test_sigkilled_test_leaves_only_what_clean_removes(tmp_path, needs_root, ikestorm_bin, run_ikestorm):
+    state = tmp_path / "state"
+    code = KILLED_TEST.format(e2e=str(Path(__file__).parent), work=str(tmp_path), bin=str(ikestorm_bin),
+                              state=str(state))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = ""
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 240)
+        line = proc.stdout.readline() if ready else ""
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert line, proc.stderr.read()
+    run_id, gen_ns = line.split()
+    # The holder (its stdin closed with the killed test) removes the guest and its namespace.
+    deadline = time.monotonic() + 60
+    while netns_of(run_id) != [gen_ns] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert netns_of(run_id) == [gen_ns]
+    c = run_ikestorm("clean", "--run", run_id, env={"IKESTORM_STATE_DIR": str(state)}, timeout=120)
+    assert c.returncode == 0, c.stdout + c.stderr
+    assert f"orphan netns {gen_ns}" in c.stdout
+    assert_nothing_left(run_id)
     assert not (state / run_id).exists()
