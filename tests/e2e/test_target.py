@@ -16,6 +16,7 @@ import pytest
 from gateway_host import GatewayHost
 
 HOLD = "phases:\n  - connect: {}\n  - hold: { duration: %s }\n  - teardown: {}\n"
+NO_HOLD = "phases:\n  - connect: {}\n  - teardown: {}\n"
 
 
 def _report(out):
@@ -55,7 +56,7 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count, rate=500):
     # the hold keeps the SAs up while the gateway is asked.
     text = text.replace(f"  engine: {engine}\n", f"  engine: {engine}\n  arrival: {{ rate: {rate}/s }}\n")
     path = gw.dir / f"up-{engine}-{count}.yaml"
-    path.write_text(text + HOLD % "10s")
+    path.write_text(text + HOLD % "4s")
     out = tmp_path / f"out-{engine}"
     r, gateway_count = _run_holding(gw, ikestorm_bin, path, out, count, tmp_path / "state")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
@@ -118,7 +119,8 @@ def test_target_wrong_psk_is_auth_fail(tmp_path, needs_root, ikestorm_bin, vici)
     with GatewayHost(tmp_path, vici=vici) as gw:
         wrong = gw.dir / "wrong.psk"
         wrong.write_text("0s" + "bm90LXRoZS1nYXRld2F5cy1zZWNyZXQ=" + "\n")  # base64, as swanctl writes it
-        path = gw.scenario(count=5, engine="native", psk_file=wrong)
+        # No hold: every peer has failed by the end of connect.
+        path = gw.scenario(count=5, engine="native", psk_file=wrong, extra=NO_HOLD)
         r = gw.run_in_generator(ikestorm_bin, "run", path, "--out", tmp_path / "out",
                                 env={"IKESTORM_STATE_DIR": str(tmp_path / "state")})
         assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]  # the implied expectation fails
@@ -138,7 +140,7 @@ def test_target_wrong_psk_is_auth_fail(tmp_path, needs_root, ikestorm_bin, vici)
 
 def test_target_ikesa_limit_is_mm_limit_from_the_gateways_log(tmp_path, needs_root, ikestorm_bin):
     with GatewayHost(tmp_path, ikesa_limit=5) as gw:
-        path = gw.scenario(count=12, engine="charon")
+        path = gw.scenario(count=12, engine="charon", extra=HOLD % "1s")
         # The gateway drops what it refuses without an answer: the initiators give up after
         # one retransmit instead of three, to keep the test short.
         path.write_text(path.read_text().replace(
