@@ -30,7 +30,7 @@ def _run_holding(gw, ikestorm_bin, engine, out, state_dir):
     text = gw.scenario(count=PEERS, engine=engine).read_text()
     text = text.replace(f"  engine: {engine}\n", f"  engine: {engine}\n  arrival: {{ rate: 100/s }}\n")
     path = gw.dir / f"vm-gateway-{engine}.yaml"
-    path.write_text(text + HOLD % "6s")
+    path.write_text(text + HOLD % "4s")  # the gateway and its kernel are read during it
     proc = subprocess.Popen(["ip", "netns", "exec", gw.gen_ns, str(ikestorm_bin), "run", str(path), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, IKESTORM_STATE_DIR=str(state_dir)))
@@ -54,6 +54,7 @@ def test_vm_guest_gateway_50_peers_real_xfrm(tmp_path, needs_root, ikestorm_bin)
     # COOKIE until they gave up ("giving up after 5 retries"), so cookies are off here.
     with VmGatewayHost(tmp_path, ikestorm_bin, state, charon_settings={"cookie_threshold": 0}) as gw:
         assert gw.kernel_release != os.uname().release  # the gateway's own kernel
+        print(f"guest gateway ready in {gw.boot_s} s ({gw.accel})")
         for engine in ("charon", "native"):
             rep, gateway_count, esp = _run_holding(gw, ikestorm_bin, engine, tmp_path / f"out-{engine}", state)
             run = rep["runs"][0]
