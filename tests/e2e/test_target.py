@@ -128,6 +128,9 @@ def test_target_wrong_psk_is_auth_fail(tmp_path, needs_root, ikestorm_bin, vici)
         run = rep["runs"][0]
         assert run["summary"]["established"] == 0
         assert "ERROR_IPSEC_IKE_AUTH_FAIL" in run["codes"], run["codes"]
+        # The initiators' records name the exchange the gateway refused: IKE_AUTH.
+        mine = [f for f in run["failures"] if f["side"] == "initiator" and f["code"]["name"] == "ERROR_IPSEC_IKE_AUTH_FAIL"]
+        assert len(mine) == 5 and {f["exchange"] for f in mine} == {"IKE_AUTH"}, mine
         assert rep["target"]["counts_available"] is vici
         unavailable = [n for n in run["notes"] if "the gateway's own counts are unavailable" in n]
         if vici:
