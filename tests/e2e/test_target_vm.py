@@ -71,6 +71,10 @@ def test_vm_guest_gateway_50_peers_real_xfrm(tmp_path, needs_root, ikestorm_bin)
             while gw.guest_esp_states() and time.monotonic() < deadline:
                 time.sleep(0.3)
             assert gw.guest_esp_states() == 0
+        # --exec-stdin reports a failing command as such (and the hold goes on).
+        out, ok = gw.guest_exec("/bin/false")
+        assert not ok
+        assert gw.guest_exec("/bin/true") == ("$ /bin/true\n", True)
         run_id = gw.run_id
     assert_nothing_left(run_id)  # no qemu, namespace (the generator host's too) or link of the guest's run
     assert not (state / run_id).exists()
