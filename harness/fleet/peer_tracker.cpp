@@ -141,6 +141,7 @@ bool PeerTracker::observe(const PeerObservation& o) {
       if (p.state != PeerState::connecting) return false;
       p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
       p.failure_kind = o.kind == K::attempt_timeout ? FailureKind::no_response : o.failure;
+      p.failure_exchange = o.exchange;
       if (p.failure_kind == FailureKind::abandoned) {
         ++abandoned_;
         set_state(p, PeerState::down);

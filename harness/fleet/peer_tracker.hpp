@@ -57,6 +57,9 @@ struct PeerObservation {
   // of the replaced CHILD_SA is answered (one round trip after the CREATE_CHILD_SA answer);
   // a delete that goes unanswered makes it a rekey_failed instead of a child_rekeyed.
   std::chrono::milliseconds took{-1};
+  // attempt_failed: the exchange the attempt failed in ("IKE_SA_INIT", "IKE_AUTH"), when the
+  // engine knows it (native); empty: unknown, the classifier infers it from what was up.
+  const char* exchange = nullptr;
 };
 
 const char* to_string(PeerObservation::Kind k);
@@ -71,6 +74,7 @@ struct PeerRecord {
   uint32_t attempts = 0;
   std::string failure;  // last failure reason
   FailureKind failure_kind = FailureKind::evidence;  // of the last failure
+  const char* failure_exchange = nullptr;  // of the last failure, when the engine knew it
   // When the current IKE / CHILD SA began (up or last rekey), and the rekey intervals that
   // ended inside the counting window: the steady-state rate estimator's input.
   std::optional<MonoTime> ike_since, child_since;

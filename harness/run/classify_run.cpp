@@ -130,10 +130,11 @@ InitiatorObservations initiator_observations(const ClassifyInput& in) {
       out.events.push_back(event(what, sa, exchange, t, std::move(evidence)));
     };
     if (p.state == fleet::PeerState::failed) {
+      // The exchange the engine saw the attempt fail in; else inferred from what was up.
       bool ike_up = p.ike_up_at.has_value();
+      const char* exchange = p.failure_exchange ? p.failure_exchange : ike_up ? "IKE_AUTH" : "IKE_SA_INIT";
       ended(p.failure_kind, p.failure,
-            event(Observation::notify_error, ike_up ? SaKind::child : SaKind::ike, ike_up ? "IKE_AUTH" : "IKE_SA_INIT",
-                  p.initiated, p.failure));
+            event(Observation::notify_error, ike_up ? SaKind::child : SaKind::ike, exchange, p.initiated, p.failure));
     }
     // A slow setup is established and also carries a delay record (MM/QM_DELAY_DROP).
     if (p.ike_up_at && *p.ike_up_at - p.initiated > in.deadline_ike)

@@ -72,7 +72,9 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count, rate=500):
     assert count - 5 <= run["summary"]["sut_ike_sas_at_connect_end"] <= count
     assert rep["target"] == {"address": gw.address, "vendor": None, "counts_available": True}  # no VIDs sent
     assert any(n.endswith("vendor IDs: none") for n in run["notes"]), run["notes"]
+    # This gateway runs kernel-libipsec (this kernel has no ESP): its vici says so.
     assert rep["real_xfrm"] is False
+    assert any(n.startswith("real_xfrm false: the gateway's charon loaded kernel-libipsec") for n in run["notes"])
     assert not _ist_namespaces(rep["run_id"])
     assert "macvlan" not in _links(gw.gen_ns) and "istmv" not in _links(gw.gen_ns)
 
@@ -126,6 +128,9 @@ def test_target_wrong_psk_is_auth_fail(tmp_path, needs_root, ikestorm_bin, vici)
         run = rep["runs"][0]
         assert run["summary"]["established"] == 0
         assert "ERROR_IPSEC_IKE_AUTH_FAIL" in run["codes"], run["codes"]
+        # The initiators' records name the exchange the gateway refused: IKE_AUTH.
+        mine = [f for f in run["failures"] if f["side"] == "initiator" and f["code"]["name"] == "ERROR_IPSEC_IKE_AUTH_FAIL"]
+        assert len(mine) == 5 and {f["exchange"] for f in mine} == {"IKE_AUTH"}, mine
         assert rep["target"]["counts_available"] is vici
         unavailable = [n for n in run["notes"] if "the gateway's own counts are unavailable" in n]
         if vici:

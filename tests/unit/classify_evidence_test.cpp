@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "fleet/charon_events.hpp"
 #include "fleet/peer_tracker.hpp"
@@ -94,6 +95,30 @@ TEST(CodesOnlyFromEvidence, OldFallbacksAreUnclassifiedHarnessOrAbandoned) {
   ASSERT_EQ(rep.codes.size(), 1u);
   EXPECT_EQ(rep.codes.at("ERROR_IPSEC_IKE_DROP_NO_RESPONSE").peers, 2u);
   for (const auto& f : rep.failures) EXPECT_TRUE(f.peer == "p7" || f.peer == "p8") << f.peer;
+}
+
+TEST(CodesOnlyFromEvidence, TheExchangeIsTheEnginesWhenItKnowsIt) {
+  // A refused IKE_AUTH leaves no IKE_SA up: only the engine knows it was not IKE_SA_INIT.
+  fleet::PeerTracker tracker(2);
+  run::ClassifyInput in;
+  const MonoTime t0{};
+  for (uint32_t i = 0; i < 2; ++i) {
+    tracker.observe({K::initiate_sent, i, t0, ""});
+    fleet::PeerObservation o{K::attempt_failed, i, t0 + 1s, "native: received AUTHENTICATION_FAILED notify error"};
+    o.exchange = i == 0 ? "IKE_AUTH" : nullptr;
+    tracker.observe(o);
+    in.peer_names.push_back("p" + std::to_string(i));
+    in.peer_addresses.push_back("198.19.0." + std::to_string(i + 1));
+  }
+  in.tracker = &tracker;
+  in.run_start = t0;
+  auto obs = run::initiator_observations(in);
+  ASSERT_EQ(obs.unclassified.size() + obs.events.size(), 2u);
+  std::map<std::string, std::string> exchange;
+  for (const auto& e : obs.unclassified) exchange[e.peer] = e.exchange;
+  for (const auto& e : obs.events) exchange[e.peer] = e.exchange;
+  EXPECT_EQ(exchange["p0"], "IKE_AUTH");
+  EXPECT_EQ(exchange["p1"], "IKE_SA_INIT");  // unknown to the engine: inferred, nothing was up
 }
 
 TEST(CodesOnlyFromEvidence, AFailedViciInitiateIsNoQueueDrop) {

@@ -86,6 +86,17 @@ std::string failure_text(const native::InitiatorEvent& e, unsigned retransmits) 
   }
 }
 
+// The failed attempt's exchange as the report names it (failures[].exchange).
+const char* exchange_name(native::ExchangeType x) {
+  switch (x) {
+    case native::ExchangeType::ike_sa_init: return "IKE_SA_INIT";
+    case native::ExchangeType::ike_auth: return "IKE_AUTH";
+    case native::ExchangeType::create_child_sa: return "CREATE_CHILD_SA";
+    case native::ExchangeType::informational: return "INFORMATIONAL";
+  }
+  return nullptr;
+}
+
 FailureKind failure_kind(const native::InitiatorEvent& e) {
   return e.cause == native::FailureCause::no_response ? FailureKind::no_response : FailureKind::evidence;
 }
@@ -191,8 +202,11 @@ native::InitiatorPeerConfig NativeFleet::config_for(uint32_t peer) const {
   return c;
 }
 
-void NativeFleet::emit(K kind, uint32_t peer, std::string detail, FailureKind failure) {
-  if (sink_) sink_(PeerObservation{kind, peer, loop_.clock().now(), std::move(detail), failure});
+void NativeFleet::emit(K kind, uint32_t peer, std::string detail, FailureKind failure, const char* exchange) {
+  if (!sink_) return;
+  PeerObservation o{kind, peer, loop_.clock().now(), std::move(detail), failure};
+  o.exchange = exchange;
+  sink_(o);
 }
 
 void NativeFleet::cancel_timers(uint32_t peer) {
@@ -337,7 +351,7 @@ void NativeFleet::try_delete(uint32_t peer, int attempts_left) {
 
 // An attempt that never got its CHILD_SA is over: forget the initiator, then tell the sink
 // (which may re-initiate at once).
-void NativeFleet::end_attempt(uint32_t peer, const std::string& why, FailureKind kind) {
+void NativeFleet::end_attempt(uint32_t peer, const std::string& why, FailureKind kind, const char* exchange) {
   Peer& p = peers_[peer];
   cancel_timers(peer);
   exchange_done(p);
@@ -345,7 +359,7 @@ void NativeFleet::end_attempt(uint32_t peer, const std::string& why, FailureKind
   bool ike = p.ike_up;
   p.ike_up = p.child_up = false;
   if (ike) emit(K::ike_down, peer, why);
-  emit(K::attempt_failed, peer, why, kind);
+  emit(K::attempt_failed, peer, why, kind, exchange);
 }
 
 void NativeFleet::report_down(uint32_t peer, const std::string& why) {
@@ -447,7 +461,7 @@ void NativeFleet::handle(uint32_t peer, const native::InitiatorEvent& e) {
       unsigned retransmits = static_cast<unsigned>(opts_.retransmit.tries);
       if (!p.child_up) {
         // The attempt is over (IKE_SA_INIT, IKE_AUTH or the CHILD_SA in IKE_AUTH failed).
-        end_attempt(peer, failure_text(e, retransmits), failure_kind(e));
+        end_attempt(peer, failure_text(e, retransmits), failure_kind(e), exchange_name(e.exchange));
         return;
       }
       if (e.child) {

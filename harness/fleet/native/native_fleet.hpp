@@ -121,7 +121,7 @@ class NativeFleet final : public PeerEngine {
   void pump(uint32_t peer);
   void handle(uint32_t peer, const native::InitiatorEvent& e);
   void schedule_rekey(uint32_t peer, bool child);
-  void end_attempt(uint32_t peer, const std::string& why, FailureKind kind);
+  void end_attempt(uint32_t peer, const std::string& why, FailureKind kind, const char* exchange = nullptr);
   void start_attempt(uint32_t peer);
   void exchange_done(Peer& p);
   void try_rekey(uint32_t peer, bool child);
@@ -134,7 +134,7 @@ class NativeFleet final : public PeerEngine {
   void report_down(uint32_t peer, const std::string& why);
   std::chrono::milliseconds with_jitter(std::chrono::seconds rekey, std::chrono::seconds rand);
   void emit(PeerObservation::Kind kind, uint32_t peer, std::string detail = {},
-            FailureKind failure = FailureKind::evidence);
+            FailureKind failure = FailureKind::evidence, const char* exchange = nullptr);
 
   EventLoop& loop_;
   NativeFleetOptions opts_;
