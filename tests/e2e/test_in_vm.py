@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from test_reports import chromium, console_lines
 from vm_leftovers import assert_nothing_left, qemu_pids_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -179,9 +180,33 @@ def test_in_vm_queue_overflow_per_peer_from_the_kernels_counters(run_ikestorm, n
         assert f"{per_peer[f['peer']]['lost']} lost" in f["evidence"][0], f
         assert "XfrmOutNoStates" in f["evidence"][1] and "ACQUIRE" in f["evidence"][2], f
     assert all(e["ok"] for e in run["expectations"]), run["expectations"]
+    check_trap_traffic_in_the_page(out / "report.html", t, per_peer)
     assert_nothing_left(in_vm_run_id(r.stderr))
     print(f"queue overflow in the guest: sent {t['sent']}, lost {t['lost']} = XfrmOutNoStates, "
           f"{t['peers_xfrm_out_no_states_after_connect']} after the login; {run['codes']}")
+
+
+def check_trap_traffic_in_the_page(page, t, per_peer):
+    """report.html, rendered in headless Chromium without a console error, shows the run's
+    trap traffic: the summary's counts and the per-peer table, most lost first."""
+    r = chromium(page.as_uri(), "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert console_lines(r.stderr) == [], console_lines(r.stderr)
+    dom = r.stdout
+    assert dom.count("<h3>Trap traffic</h3>") == 1, dom[:2000]
+    summary = dom.split('<table class="trap-traffic">', 1)[1].split("</table>", 1)[0]
+    for label, value in [("datagrams sent", t["sent"]), ("received by the SUT", t["received_by_sut"]),
+                         ("lost (sent - received)", t["lost"]),
+                         ("XfrmOutNoStates, the peers' kernel", t["peers_xfrm_out_no_states"]),
+                         ("XfrmInNoStates, the SUT's kernel", t["sut_xfrm_in_no_states"])]:
+        assert re.search(rf"<th>{re.escape(label)}</th><td[^>]*>{value}</td>", summary), (label, value, summary)
+    assert "<th>lost == XfrmOutNoStates</th><td class=\"ok\">yes" in summary, summary
+    table = dom.split('<table class="trap-traffic-peers">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(p\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>"
+                      r"<td[^>]*>(\d+)</td></tr>", table)
+    assert [(p, int(sent), int(rcvd), int(lost), int(acq)) for p, sent, rcvd, lost, acq in rows] == sorted(
+        [(p, v["sent"], v["received_by_sut"], v["lost"], v["acquires"]) for p, v in per_peer.items()],
+        key=lambda row: -row[3]), table
 
 
 @pytest.mark.long  # 4 points, about 2.5 min in the guest
