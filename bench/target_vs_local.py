@@ -4,7 +4,8 @@
 For each peer count (default 1,000 and 5,000), with every peer arriving at once (burst):
   target        the test suite's gateway host (tests/e2e/gateway_host.py: a bare charon on
                 kernel-libipsec in a namespace of its own, given the harness SUT's charon
-                settings: SUT_SETTINGS), `ikestorm run` with target: from inside its generator
+                settings (SUT_SETTINGS) and its connection (sut_connection: one proposal each,
+                no MOBIKE, no CERTREQ)), `ikestorm run` with target: from inside its generator
                 host (macvlan of eth1, raw-prefix packet layer); no target.vici: the initiator
                 side alone, as the harness's own cost is what this compares
   target+vici   the same with target.vici: the gateway streams its log (levels 0 and 1) to
@@ -42,6 +43,24 @@ SUT_SETTINGS = {"ikesa_table_size": 4096, "ikesa_table_segments": 16, "reuse_ike
 PHASES = "phases:\n  - connect: {}\n  - hold: { duration: 3s }\n  - teardown: {}\n"
 
 
+def sut_connection(gw_class, psk):
+    """The gateway's connection as the harness writes its own SUT's (run-1/sut/swanctl view):
+    one IKE and one ESP proposal, no MOBIKE, no CERTREQ, no uniqueness check, 8 h IKE
+    rekey. charon's defaults (every proposal it knows, MOBIKE, CERTREQ) are work per setup
+    the local SUT does not do."""
+    g = gw_class
+    return ("connections {\n  rw {\n    version = 2\n"
+            f"    local_addrs = {g.address}\n    remote_addrs = {g.peers}\n"
+            "    proposals = aes128-sha256-x25519\n    rekey_time = 28800\n    reauth_time = 0\n"
+            "    dpd_delay = 0\n    encap = no\n    mobike = no\n    unique = no\n    send_certreq = no\n"
+            f"    local {{\n      auth = psk\n      id = {g.remote_id}\n    }}\n"
+            "    remote {\n      auth = psk\n      id = %any\n    }\n"
+            "    children {\n      net {\n        mode = tunnel\n        esp_proposals = aes128gcm16\n"
+            f"        local_ts = {g.remote_ts}\n        remote_ts = {g.inner}\n"
+            "      }\n    }\n  }\n}\n"
+            f"secrets {{\n  ike-peers {{\n    secret = \"{psk}\"\n  }}\n}}\n")
+
+
 def summary(out):
     run = json.loads((out / "report.json").read_text())["runs"][0]
     return run["summary"], run["codes"]
@@ -53,7 +72,9 @@ def process_cpu_s(pid):
 
 
 def target_run(binary, peers, tmp, vici):
-    with GatewayHost(tmp / f"gw-{peers}", charon_settings=SUT_SETTINGS, vici=vici) as gw:
+    psk = "ikestorm-gateway-test-secret"
+    with GatewayHost(tmp / f"gw-{peers}", charon_settings=SUT_SETTINGS, vici=vici, psk=psk,
+                     swanctl_conf=sut_connection(GatewayHost, psk)) as gw:
         text = gw.scenario(count=peers, engine="native").read_text()
         text = text.replace("  engine: native\n", f"  engine: native\n  arrival: {{ burst: {peers} }}\n")
         path = gw.dir / f"bench-{peers}.yaml"

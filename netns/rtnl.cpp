@@ -145,17 +145,23 @@ Status remove_addresses(const NlSocket& sock, int ifindex, const std::vector<IpP
   return batch.flush();
 }
 
-Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex, bool user_given) {
-  if (!user_given && (!in_harness_range(dst.address) || !in_harness_range(gateway)))
-    return Error("route " + dst.str() + " via " + gateway.str() + " is outside the harness's ranges");
-  MsgPtr m = new_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+// A static route of the main table to dst, of the given type (unicast, blackhole).
+static rtmsg static_route_header(const IpPrefix& dst, unsigned char type) {
   rtmsg rt{};
   rt.rtm_family = static_cast<unsigned char>(dst.address.family);
   rt.rtm_dst_len = static_cast<unsigned char>(dst.length);
   rt.rtm_table = RT_TABLE_MAIN;
   rt.rtm_protocol = RTPROT_STATIC;
   rt.rtm_scope = RT_SCOPE_UNIVERSE;
-  rt.rtm_type = RTN_UNICAST;
+  rt.rtm_type = type;
+  return rt;
+}
+
+Status add_route(const NlSocket& sock, const IpPrefix& dst, const IpAddress& gateway, int ifindex, bool user_given) {
+  if (!user_given && (!in_harness_range(dst.address) || !in_harness_range(gateway)))
+    return Error("route " + dst.str() + " via " + gateway.str() + " is outside the harness's ranges");
+  MsgPtr m = new_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  rtmsg rt = static_route_header(dst, RTN_UNICAST);
   int len = static_cast<int>(dst.address.size());
   if (!m || nlmsg_append(m.get(), &rt, sizeof rt, NLMSG_ALIGNTO) < 0 ||
       nla_put(m.get(), RTA_DST, len, dst.address.bytes.data()) < 0 ||
@@ -169,13 +175,7 @@ Status add_blackhole_route(const NlSocket& sock, const IpPrefix& dst, bool user_
   if (!user_given && !in_harness_range(dst.address))
     return Error("blackhole route " + dst.str() + " is outside the harness's ranges");
   MsgPtr m = new_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-  rtmsg rt{};
-  rt.rtm_family = static_cast<unsigned char>(dst.address.family);
-  rt.rtm_dst_len = static_cast<unsigned char>(dst.length);
-  rt.rtm_table = RT_TABLE_MAIN;
-  rt.rtm_protocol = RTPROT_STATIC;
-  rt.rtm_scope = RT_SCOPE_UNIVERSE;
-  rt.rtm_type = RTN_BLACKHOLE;
+  rtmsg rt = static_route_header(dst, RTN_BLACKHOLE);
   if (!m || nlmsg_append(m.get(), &rt, sizeof rt, NLMSG_ALIGNTO) < 0 ||
       nla_put(m.get(), RTA_DST, static_cast<int>(dst.address.size()), dst.address.bytes.data()) < 0)
     return Error("building a netlink route message");

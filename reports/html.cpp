@@ -181,6 +181,53 @@ void peers_table(std::ostringstream& o, const RunReport& run) {
   o << "</details>\n";
 }
 
+// peers.trap_traffic: the datagrams counted at both ends against what the kernels counted as
+// dropped for want of an SA; then the peers that lost most, first. Nothing without trap traffic.
+void trap_traffic_section(std::ostringstream& o, const RunReport& run) {
+  if (!run.trap_traffic) return;
+  const auto& t = *run.trap_traffic;
+  o << "<h3>Trap traffic</h3>\n<table class=\"trap-traffic\">\n"
+    << "<tr><th>peers sending</th><td class=\"num\">" << t.peers << "</td></tr>\n"
+    << "<tr><th>datagrams sent</th><td class=\"num\">" << t.sent << "</td></tr>\n";
+  if (t.send_errors)
+    o << "<tr><th>sends the kernel refused</th><td class=\"num warn\">" << t.send_errors << "</td></tr>\n";
+  o << "<tr><th>received by the SUT</th><td class=\"num\">" << t.received_by_sut << "</td></tr>\n"
+    << "<tr><th>lost (sent - received)</th><td class=\"num" << (t.lost ? " bad" : "") << "\">" << t.lost
+    << "</td></tr>\n";
+  if (t.misrouted || t.unrecognized)
+    o << "<tr><th>misrouted / unrecognized at the sink</th><td class=\"num warn\">" << t.misrouted << " / "
+      << t.unrecognized << "</td></tr>\n";
+  o << "<tr><th>XfrmOutNoStates, the peers' kernel</th><td class=\"num\">" << t.peers_xfrm_out_no_states
+    << "</td></tr>\n"
+    << "<tr><th>&hellip; of them after the connect phase</th><td class=\"num\">"
+    << t.peers_xfrm_out_no_states_after_connect << "</td></tr>\n"
+    << "<tr><th>XfrmInNoStates, the SUT's kernel</th><td class=\"num\">" << t.sut_xfrm_in_no_states << "</td></tr>\n"
+    << "<tr><th>lost == XfrmOutNoStates</th><td class=\"" << (t.lost_is_no_state ? "ok\">yes" : "warn\">no")
+    << (t.lost_is_no_state ? ": every lost datagram is one the peers' kernel dropped for want of an SA"
+                           : ": not every lost datagram is one the peers' kernel dropped for want of an SA, so the drops "
+                             "are not attributed per peer (see the notes)")
+    << "</td></tr>\n</table>\n";
+  if (run.trap_traffic_peers.empty()) return;
+  std::vector<const TrapTrafficPeer*> order;
+  for (const auto& p : run.trap_traffic_peers) order.push_back(&p);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const TrapTrafficPeer* a, const TrapTrafficPeer* b) { return a->lost > b->lost; });
+  o << "<details" << (t.lost ? " open" : "") << "><summary>Trap traffic per peer (" << order.size()
+    << ", most lost first)</summary>\n"
+    << "<table class=\"trap-traffic-peers\"><tr><th>peer</th><th>sent</th><th>received by the SUT</th><th>lost</th>"
+       "<th>ACQUIREs</th></tr>\n";
+  for (std::size_t i = 0; i < order.size() && i < kMaxPeerRows; ++i) {
+    const auto& p = *order[i];
+    o << "<tr><td>" << esc(p.peer) << "</td><td class=\"num\">" << p.sent << "</td><td class=\"num\">"
+      << p.received_by_sut << "</td><td class=\"num" << (p.lost ? " bad" : "") << "\">" << p.lost
+      << "</td><td class=\"num\">" << p.acquires << "</td></tr>\n";
+  }
+  o << "</table>\n";
+  if (order.size() > kMaxPeerRows)
+    o << "<p class=\"muted\">" << (order.size() - kMaxPeerRows) << " more peers in report.json.</p>\n";
+  o << "</details>\n";
+}
+
 void run_section(std::ostringstream& o, const RunReport& run, std::size_t index, const CodeLookup& lookup) {
   const auto& s = run.summary;
   const std::string id = "r" + std::to_string(index);
@@ -213,6 +260,8 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
     card(o, "DoS resilience: setups/s before / during the flood",
          num(d->setup_rate_before_per_s, 1) + " / " + num(d->setup_rate_during_per_s, 1) +
              (d->ratio ? " (ratio " + num(*d->ratio, 2) + ")" : std::string(" (no baseline)")));
+  if (const auto& t = run.trap_traffic)
+    card(o, "trap traffic lost / sent", std::to_string(t->lost) + " / " + std::to_string(t->sent), t->lost ? "bad" : "ok");
   card(o, "CPU SUT / peers / harness", num(s.cpu_s.sut, 2) + " / " + num(s.cpu_s.peers, 2) + " / " + num(s.cpu_s.harness, 2) + " s");
   card(o, "peak RSS SUT / peers", num(s.rss_mb.sut) + " / " + num(s.rss_mb.peers) + " MB");
   card(o, "unclassified failures", std::to_string(s.unclassified), s.unclassified ? "bad" : "");
@@ -234,6 +283,7 @@ void run_section(std::ostringstream& o, const RunReport& run, std::size_t index,
     o << "<h3>Informational codes</h3>\n";
     code_table(o, run.informational, run, lookup, false);
   }
+  trap_traffic_section(o, run);
   failures_table(o, run);
   raw_table(o, run.unclassified, "Unclassified: failures no rule names", true);
   raw_table(o, run.harness_faults, "Harness faults: the harness's own side, no code", true);

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
 #include "charon/settings.hpp"
 #include "netns/ip_address.hpp"
 #include "run/charon_sut.hpp"
+#include "vici/commands.hpp"
 
 namespace ist::run {
 
@@ -56,6 +58,19 @@ std::string gateway_log_line(const vici::Message& event, std::chrono::system_clo
     start = nl + 1;
   }
   return out;
+}
+
+GatewayXfrmEvidence gateway_xfrm_evidence(const std::vector<std::string>& plugins) {
+  if (plugins.empty())
+    return {false, "the gateway's vici `stats` lists no plugins: whether its kernel holds the SAs is unknown"};
+  auto loaded = [&](std::string_view name) { return std::find(plugins.begin(), plugins.end(), name) != plugins.end(); };
+  if (loaded("kernel-libipsec"))
+    return {false, "the gateway's charon loaded kernel-libipsec (vici `stats` plugins): its SAs may live in "
+                   "charon's userland, not the kernel's XFRM"};
+  if (!loaded("kernel-netlink"))
+    return {false, "the gateway's charon did not load kernel-netlink (vici `stats` plugins): not kernel XFRM"};
+  return {true, "the gateway's charon loaded kernel-netlink and not kernel-libipsec (vici `stats` plugins): its "
+                "CHILD_SAs are kernel XFRM SAs"};
 }
 
 Result<std::unique_ptr<GatewayVici>> GatewayVici::connect(EventLoop& loop, const std::string& host,
@@ -116,6 +131,14 @@ void GatewayVici::count_established(std::function<void(Result<uint64_t>)> done) 
 
 void GatewayVici::sample_stats(std::function<void(Result<reports::SutSample>)> done) {
   sample_charon_stats(session_ && session_->is_open() ? session_.get() : nullptr, std::move(done));
+}
+
+Result<vici::Stats> GatewayVici::stats_now(std::chrono::milliseconds timeout) {
+  if (!session_ || !session_->is_open()) return Error("the gateway's vici " + uri_ + " is closed");
+  vici::Session& s = *session_;
+  auto r = vici::wait<vici::Stats>(s, [&](auto done) { vici::stats(s, std::move(done), timeout); }, timeout);
+  if (!r) return std::move(r).error().wrap("`stats` on the gateway's vici " + uri_);
+  return r;
 }
 
 bool GatewayVici::alive(std::string* why) {

@@ -6,17 +6,23 @@
 //
 // The gateway is not ours: nothing is loaded into it, nothing is changed. The only requests
 // sent are list-sas (noblock), stats and the `log` event registration.
+//
+// Whether its CHILD_SAs are kernel XFRM SAs (report.real_xfrm) is read from its `stats`
+// answer's `plugins` list, the names of the plugins its charon loaded: nothing else in vici
+// tells the kernel's SAs from kernel-libipsec's userland ones.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "reports/report.hpp"
 #include "vici/session.hpp"
+#include "vici/types.hpp"
 
 namespace ist::run {
 
@@ -27,6 +33,16 @@ namespace ist::run {
 // `at` is when the event arrived (local time, as charon's filelog writes). A message of
 // several lines gives one prefixed line each, as the filelog does. Ends with '\n'.
 std::string gateway_log_line(const vici::Message& event, std::chrono::system_clock::time_point at);
+
+// real_xfrm for a target, from the gateway's loaded plugins (vici `stats`, `plugins`):
+// kernel-netlink loaded and kernel-libipsec not loaded means its CHILD_SAs are installed in
+// its kernel's XFRM. kernel-libipsec loaded (its own ESP in charon's userland, over a TUN
+// device), kernel-netlink missing, or no plugin list at all: not evidence, kernel_xfrm false.
+struct GatewayXfrmEvidence {
+  bool kernel_xfrm = false;
+  std::string basis;  // what the verdict rests on, for the report's notes
+};
+GatewayXfrmEvidence gateway_xfrm_evidence(const std::vector<std::string>& plugins);
 
 class GatewayVici {
  public:
@@ -45,6 +61,9 @@ class GatewayVici {
   void count_established(std::function<void(Result<uint64_t>)> done);
   // The gateway's `stats` as a SutSample (the same sampling as the local charon SUT).
   void sample_stats(std::function<void(Result<reports::SutSample>)> done);
+  // The gateway's `stats` now, running the session's loop up to `timeout` (blocking: call it
+  // before the phases start).
+  Result<vici::Stats> stats_now(std::chrono::milliseconds timeout);
   // False once the vici connection is gone; `why` says how it ended.
   bool alive(std::string* why);
 

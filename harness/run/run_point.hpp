@@ -34,7 +34,7 @@ struct PointOutcome {
   std::vector<std::string> peer_logs;
   std::string sut_version;
   std::string sut_kernel;  // the SUT's kernel when it is not the host's (vm: the guest's uname -r)
-  bool real_xfrm = false;  // vm: the guest kernel held the SAs as XFRM states
+  bool real_xfrm = false;  // vm: the guest kernel held the SAs as XFRM states; target: its plugins say so
   std::optional<reports::TargetInfo> target;  // a target run: the report's `target`
   std::optional<double> start_skew_ms;  // with start_at: when the phases really began, minus start_at
 };

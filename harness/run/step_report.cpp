@@ -48,8 +48,11 @@ void fill_summary(PointRun& run, OrchestratorResult& r, const fleet::PeerTracker
     rep.notes.push_back(r.sut_count_problem + "; sut_ike_sas_at_connect_end (and on vm xfrm_states) read 0");
   if (!r.phases.empty()) sm.wall_s = r.phases.back().end_s;
   // Real kernel XFRM only from evidence: the guest's ESP states when the SUT counted its
-  // IKE_SAs (vm), or SAs the kernel observer saw in the SUT's namespace (any backend).
-  out.real_xfrm = kernel_held_sas(sm.xfrm_states, r.timeseries);
+  // IKE_SAs (vm), SAs the kernel observer saw in the SUT's namespace (any backend), or a
+  // target gateway's loaded plugins (after_phases) once it made CHILD_SAs at all.
+  const bool kind_evidence = out.real_xfrm;
+  out.real_xfrm = kernel_held_sas(sm.xfrm_states, r.timeseries) || (kind_evidence && sm.established > 0);
+  if (kind_evidence && !out.real_xfrm) rep.notes.push_back("real_xfrm false: no CHILD_SA was established");
   reports::summarize_timeline(r.timeseries, sm);
   rep.timeseries = std::move(r.timeseries);
 }

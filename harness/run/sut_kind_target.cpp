@@ -150,6 +150,11 @@ class ExternalTarget final : public SutPart {
       if (!v) return Error("target.vici: " + v.error().describe());
       vici = std::move(*v);
       run.out.sut_log = log;
+      // real_xfrm's evidence, asked once before the phases: the plugins the gateway loaded.
+      auto stats = vici->stats_now(kViciConnectTimeout);
+      xfrm_ = stats ? gateway_xfrm_evidence(stats->plugins)
+                    : GatewayXfrmEvidence{false, "whether the gateway's kernel holds the SAs is unknown: " +
+                                                     stats.error().describe()};
     } else {
       run.rep.notes.push_back("target " + t.address + ": the gateway's own counts are unavailable (no target.vici); "
                               "the report holds the initiator side alone");
@@ -164,6 +169,9 @@ class ExternalTarget final : public SutPart {
   // report.target.vendor: the phases are over, so the one half-open IKE_SA this leaves on the
   // gateway (until its half-open timeout) counts in none of the run's measurements.
   void after_phases(const std::vector<reports::TimeseriesPoint>&, PointOutcome& out) override {
+    // Evidence only (fill_summary also wants established CHILD_SAs); the note says what it was.
+    out.real_xfrm = xfrm_.kernel_xfrm;
+    out.report.notes.push_back("real_xfrm " + std::string(xfrm_.kernel_xfrm ? "true" : "false") + ": " + xfrm_.basis);
     if (!out.target || peers_ns_ == nullptr || out.interrupted || signals::stop_requested()) return;
     const auto local = netns::IpPrefix::parse(local_);
     const auto target = netns::IpAddress::parse(out.target->address);
@@ -195,6 +203,7 @@ class ExternalTarget final : public SutPart {
   std::unique_ptr<TargetSut> sut_;
   const netns::Namespace* peers_ns_ = nullptr;  // the topology's, which outlives this part
   std::string local_;                           // target.local
+  GatewayXfrmEvidence xfrm_{false, "no target.vici to ask the gateway: whether its kernel holds the SAs is unknown"};
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "netns/address_plan.hpp"
 #include "netns/rtnl.hpp"
+#include "netns/sysctl.hpp"
 #include "run/charon_sut.hpp"
 #include "vm/guest.hpp"
 
@@ -36,17 +37,37 @@ Result<std::string> render_conf_tree(const charon::ConfTree& tree, charon::Backe
   return out;
 }
 
-// The topology's SUT end is routed (veth with 198.18.0.1, lo with 198.18.255.1): hand both
-// addresses to the guest and make the veth a port of a bridge the guest's tap joins.
+// The families whose SUT end the guest takes over: IPv4 always (an IPv6 run's link carries
+// both, as the topology builds it), IPv6 too when the run's plan has it.
+std::vector<netns::Family> sut_families(const netns::Topology& topo) {
+  std::vector<netns::Family> families{netns::Family::v4};
+  if (topo.has_family(netns::Family::v6)) families.push_back(netns::Family::v6);
+  return families;
+}
+
+// The topology's SUT end is routed (veth with 198.18.0.1 / 2001:2::1, lo with 198.18.255.1 /
+// 2001:2:0:ff::1): hand these addresses to the guest and make the veth a port of a bridge
+// the guest's tap joins.
 Status bridge_sut_link(const netns::Topology& topo, const std::string& bridge) {
   using netns::AddressPlan;
-  using netns::Family;
   IST_TRY_ASSIGN(netns::NlSocket sock, topo.sut_ns().open_netlink());
   IST_TRY_ASSIGN(int veth, netns::link_index(sock, topo.sut_link()));
-  // Removing the link address also drops the routes through it (198.19.0.0/16 via .2).
-  IST_TRY(netns::remove_addresses(sock, veth, {AddressPlan::sut_link(Family::v4)}));
-  netns::IpPrefix subnet_addr{AddressPlan::sut_subnet_address(Family::v4), AddressPlan::sut_subnet(Family::v4).length};
-  IST_TRY(netns::remove_addresses(sock, kLoopbackIndex, {subnet_addr}));
+  for (netns::Family f : sut_families(topo)) {
+    // Removing an IPv4 link address also drops the routes through it (198.19.0.0/16 via .2).
+    IST_TRY(netns::remove_addresses(sock, veth, {AddressPlan::sut_link(f)}));
+    netns::IpPrefix subnet_addr{AddressPlan::sut_subnet_address(f), AddressPlan::sut_subnet(f).length};
+    IST_TRY(netns::remove_addresses(sock, kLoopbackIndex, {subnet_addr}));
+  }
+  if (topo.has_family(netns::Family::v6)) {
+    // An IPv6 route through a removed address stays (2001:2:0:2::/63 via 2001:2::2): a bridge
+    // port needs no IPv6 of its own, and turning it off drops its routes and link-local too.
+    const std::string key = "net.ipv6.conf." + topo.sut_link() + ".disable_ipv6";
+    auto turn_off = [&]() -> Status {
+      IST_TRY(netns::write_sysctl({key, "1"}));
+      return ok();
+    };
+    IST_TRY(topo.sut_ns().run_in(turn_off));
+  }
   IST_TRY(netns::create_simple_link(sock, bridge, "bridge"));
   IST_TRY_ASSIGN(int br, netns::link_index(sock, bridge));
   IST_TRY(netns::set_link_master(sock, veth, br));
@@ -57,23 +78,25 @@ Status bridge_sut_link(const netns::Topology& topo, const std::string& bridge) {
   return ok();
 }
 
-// The guest's side of the SUT end: the IKE address on eth0 next to the management address,
-// the protected subnet's address on lo, the route to the peers, socket buffers sized for
-// bursts of IKE_SA_INIT (as the topology sizes the namespaces').
+// The guest's side of the SUT end: the IKE address(es) on eth0 next to the management
+// address, the protected subnet's address on lo, the route to the peers (per family), socket
+// buffers sized for bursts of IKE_SA_INIT (as the topology sizes the namespaces').
 vm::GuestNetwork guest_network(const netns::Topology& topo, const std::string& tap, const std::string& bridge) {
   using netns::AddressPlan;
-  using netns::Family;
   vm::GuestNetwork n;
   n.netns = &topo.sut_ns();
   n.tap = tap;
   n.bridge = bridge;
-  n.addresses = {AddressPlan::sut_link(Family::v4).str(),
-                 std::string(kGuestViciAddress) + "/" + std::to_string(kManagementPrefix)};
-  // A host address: the traffic selector is the whole subnet anyway (kernel-netlink, unlike
-  // libipsec, needs no local address in it) and lo then claims nothing else of 198.18.255/24.
-  n.lo_addresses = {AddressPlan::sut_subnet_address(Family::v4).str() + "/32"};
-  n.routes = {AddressPlan::peers_side_route(Family::v4).str() + " via " +
-              AddressPlan::peers_link(Family::v4).address.str()};
+  n.addresses = {std::string(kGuestViciAddress) + "/" + std::to_string(kManagementPrefix)};
+  for (netns::Family f : sut_families(topo)) {
+    // IPv6 ones get nodad (vm::Guest): usable at once, no 1-2 s of tentative state.
+    n.addresses.push_back(AddressPlan::sut_link(f).str());
+    // A host address: the traffic selector is the whole subnet anyway (kernel-netlink, unlike
+    // libipsec, needs no local address in it) and lo then claims nothing else of the subnet.
+    n.lo_addresses.push_back(AddressPlan::sut_subnet_address(f).str() + "/" +
+                             std::to_string(AddressPlan::host_prefix_length(f)));
+    n.routes.push_back(AddressPlan::peers_side_route(f).str() + " via " + AddressPlan::peers_link(f).address.str());
+  }
   const auto& spec = topo.spec();
   n.sysctls = {"net.core.rmem_max=" + std::to_string(spec.socket_buffer_bytes),
                "net.core.wmem_max=" + std::to_string(spec.socket_buffer_bytes),

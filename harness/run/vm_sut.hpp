@@ -10,6 +10,10 @@
 //                                                      lo   198.18.255.1/24 (protected subnet)
 //                                                      charon (kernel-netlink), log on tmpfs
 //
+// With peers.family: ipv6 the guest also takes the IPv6 SUT end: eth0 2001:2::1/64 (nodad),
+// lo 2001:2:0:ff::1/128, a route to 2001:2:0:2::/63 via 2001:2::2; the bridge port has IPv6
+// turned off (its routes went with the address). Management and vici stay on IPv4.
+//
 // charon's filelog stays on the guest's tmpfs while it runs (a log over 9p halves the setup
 // rate) and is copied into the run folder when the SUT stops.
 #include <memory>

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from test_reports import chromium, console_lines
 from vm_leftovers import assert_nothing_left, qemu_pids_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +101,29 @@ def test_in_vm_native_engine_real_xfrm(run_ikestorm, needs_root, tmp_path):
     check_three_counts(r, report, 20, "native")
 
 
+@pytest.mark.long  # 26-57 s each in the guest; IPv6 on real kernel XFRM in the default set: test_vm.py
+@pytest.mark.parametrize("engine", ["charon", "native"])
+def test_in_vm_ipv6_real_xfrm(run_ikestorm, needs_root, tmp_path, engine):
+    """peers.family: ipv6 on backend xfrm (issue 19): the SUT charon on 2001:2::1 and 20 IPv6
+    peers in the guest's namespaces; the SUT's kernel holds their ESP states (with the charon
+    engine the peers' kernel holds theirs too)."""
+    out = tmp_path / "out"
+    r, report = run_in_vm(run_ikestorm, out, "--peers", "20", "--set", "peers.family=ipv6",
+                          "--set", f"peers.engine={engine}")
+    check_three_counts(r, report, 20, engine)
+    run = report["runs"][0]
+    assert {p["address"] for p in run["peers"]} == {f"2001:2:0:2::{i + 1:x}" for i in range(20)}
+    conf = (report_dir(r) / "run-1" / "sut" / "swanctl.conf").read_text()
+    assert "local_addrs = 2001:2::1" in conf and "remote_ts = 2001:2:0:3::/64" in conf, conf
+    log = (report_dir(r) / "run-1" / "sut" / "charon.log").read_text()
+    assert len(re.findall(r"CHILD_SA \S+ established with SPIs \S+ \S+ and TS 2001:2:0:ff::/64 === "
+                          r"2001:2:0:3::\S+/128", log)) == 20
+    if engine == "charon":
+        # The peers' side is real kernel XFRM too: the guest's peers namespace held 40 states.
+        peers_sas = max(p.get("xfrm", {}).get("peers", {}).get("sas", 0) for p in run["timeseries"])
+        assert peers_sas == 40, peers_sas
+
+
 def test_in_vm_queue_drop_no_mm_on_kernel_acquires(run_ikestorm, needs_root, tmp_path):
     """The taxonomy scenario without the README's libipsec caveat: trap policies and
     ACQUIREs in the guest kernel, link.loss 100% through nf_tables loaded in the guest."""
@@ -156,9 +180,33 @@ def test_in_vm_queue_overflow_per_peer_from_the_kernels_counters(run_ikestorm, n
         assert f"{per_peer[f['peer']]['lost']} lost" in f["evidence"][0], f
         assert "XfrmOutNoStates" in f["evidence"][1] and "ACQUIRE" in f["evidence"][2], f
     assert all(e["ok"] for e in run["expectations"]), run["expectations"]
+    check_trap_traffic_in_the_page(out / "report.html", t, per_peer)
     assert_nothing_left(in_vm_run_id(r.stderr))
     print(f"queue overflow in the guest: sent {t['sent']}, lost {t['lost']} = XfrmOutNoStates, "
           f"{t['peers_xfrm_out_no_states_after_connect']} after the login; {run['codes']}")
+
+
+def check_trap_traffic_in_the_page(page, t, per_peer):
+    """report.html, rendered in headless Chromium without a console error, shows the run's
+    trap traffic: the summary's counts and the per-peer table, most lost first."""
+    r = chromium(page.as_uri(), "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert console_lines(r.stderr) == [], console_lines(r.stderr)
+    dom = r.stdout
+    assert dom.count("<h3>Trap traffic</h3>") == 1, dom[:2000]
+    summary = dom.split('<table class="trap-traffic">', 1)[1].split("</table>", 1)[0]
+    for label, value in [("datagrams sent", t["sent"]), ("received by the SUT", t["received_by_sut"]),
+                         ("lost (sent - received)", t["lost"]),
+                         ("XfrmOutNoStates, the peers' kernel", t["peers_xfrm_out_no_states"]),
+                         ("XfrmInNoStates, the SUT's kernel", t["sut_xfrm_in_no_states"])]:
+        assert re.search(rf"<th>{re.escape(label)}</th><td[^>]*>{value}</td>", summary), (label, value, summary)
+    assert "<th>lost == XfrmOutNoStates</th><td class=\"ok\">yes" in summary, summary
+    table = dom.split('<table class="trap-traffic-peers">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(p\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>"
+                      r"<td[^>]*>(\d+)</td></tr>", table)
+    assert [(p, int(sent), int(rcvd), int(lost), int(acq)) for p, sent, rcvd, lost, acq in rows] == sorted(
+        [(p, v["sent"], v["received_by_sut"], v["lost"], v["acquires"]) for p, v in per_peer.items()],
+        key=lambda row: -row[3]), table
 
 
 @pytest.mark.long  # 4 points, about 2.5 min in the guest

@@ -175,6 +175,7 @@ def test_html_of_a_real_run_renders_in_chromium(runs, tmp_path):
         assert "<canvas" in dom
         for text in ("Expectations", "Failures by Windows code", "real_xfrm", "Peers ("):
             assert text in dom, text
+        assert "Trap traffic" not in dom  # no peers.trap_traffic: no section (tests/e2e/test_in_vm.py has one)
         # Rekeys per second and the SUT's vici view over time, drawn (not just placed).
         for chart_id in ('id="r0-rekeys"', 'id="r0-sut"'):
             after = dom.split(chart_id, 1)[1][:3000]

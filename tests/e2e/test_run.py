@@ -101,6 +101,8 @@ def test_ikesa_limit_refuses_exactly_the_excess(run_ikestorm, needs_root, tmp_pa
     out = tmp_path / "out"
     t0 = time.monotonic()
     r = run_ikestorm("run", "--set", "sut.charon.ikesa_limit=50", "--set", "peers.charon.retransmit_tries=2",
+                     "--set", "peers.charon.retransmit_timeout=1",
+                     "--set", "phases=[{connect: {}}, {teardown: {}}]",
                      "--peers", "100", "--out", out, timeout=180)
     wall = time.monotonic() - t0
     # The implied expectation (established_ratio >= 1) fails: exit 1.
@@ -121,9 +123,9 @@ def test_ikesa_limit_refuses_exactly_the_excess(run_ikestorm, needs_root, tmp_pa
     failed_peers = {p["peer"] for p in run["peers"] if p["state"] == "failed"}
     assert {f["peer"] for f in limit} == failed_peers
     assert len(failed_peers) == 50
-    # retransmit_tries=2 gives up after 2+3.6+6.5 s; the run (with a 10 s hold) ends well
-    # inside connect's bound of that budget plus margins.
-    assert wall < 60, f"took {wall:.1f} s"
+    # retransmit_tries=2 with a 1 s first timeout gives up after 1+1.8+3.2 s; the run (no
+    # hold) ends well inside connect's bound of that budget plus margins.
+    assert wall < 40, f"took {wall:.1f} s"
     assert_nothing_left(run_id_of(r.stdout), before)
 
 

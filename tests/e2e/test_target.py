@@ -72,7 +72,9 @@ def _check_up(gw, ikestorm_bin, tmp_path, engine, count, rate=500):
     assert count - 5 <= run["summary"]["sut_ike_sas_at_connect_end"] <= count
     assert rep["target"] == {"address": gw.address, "vendor": None, "counts_available": True}  # no VIDs sent
     assert any(n.endswith("vendor IDs: none") for n in run["notes"]), run["notes"]
+    # This gateway runs kernel-libipsec (this kernel has no ESP): its vici says so.
     assert rep["real_xfrm"] is False
+    assert any(n.startswith("real_xfrm false: the gateway's charon loaded kernel-libipsec") for n in run["notes"])
     assert not _ist_namespaces(rep["run_id"])
     assert "macvlan" not in _links(gw.gen_ns) and "istmv" not in _links(gw.gen_ns)
 

@@ -15,6 +15,13 @@ std::size_t count(const std::string& s, const std::string& what) {
   return n;
 }
 
+// The text between the first `from` and the next `to` after it ("" when `from` is absent).
+std::string between(const std::string& page, const std::string& from, const std::string& to) {
+  const auto a = page.find(from);
+  if (a == std::string::npos) return "";
+  return page.substr(a, page.find(to, a) - a);
+}
+
 const std::string kHostile = "</script><script>alert(1)</script>\xE2\x80\xA8<!--&\"'";
 
 Report hostile_report() {
@@ -127,6 +134,81 @@ TEST(Html, SectionsChartsAndCodeTexts) {
   EXPECT_NE(bare.find("0x363A"), std::string::npos);
   EXPECT_EQ(bare.find("Max number of established"), std::string::npos);
   EXPECT_EQ(run_label(r.runs[1]), "run-2 (peers.child.rekey_time=5m)");
+}
+
+TEST(Html, TrapTrafficSectionOnlyWithTrapTraffic) {
+  Report r = hostile_report();
+  const std::string without = render_html(r);
+  EXPECT_EQ(without.find("Trap traffic"), std::string::npos);
+  EXPECT_EQ(without.find("trap-traffic"), std::string::npos);
+  EXPECT_EQ(without.find("trap traffic lost"), std::string::npos);
+
+  // Point 2 only, as in a sweep where one point sends trap traffic.
+  auto& run = r.runs[1];
+  TrapTrafficSummary t;
+  t.peers = 3;
+  t.sent = 300;
+  t.received_by_sut = 230;
+  t.lost = 70;
+  t.peers_xfrm_out_no_states = 70;
+  t.peers_xfrm_out_no_states_after_connect = 41;
+  t.sut_xfrm_in_no_states = 7;
+  t.lost_is_no_state = true;
+  run.trap_traffic = t;
+  run.trap_traffic_peers = {{"p0", 100, 0, 80, 20, 3}, {kHostile, 100, 0, 50, 50, 4}, {"p2", 100, 0, 100, 0, 1}};
+  const std::string page = render_html(r);
+  EXPECT_EQ(count(page, "<h3>Trap traffic</h3>"), 1u);
+  const auto section_at = page.find("<h3>Trap traffic</h3>");
+  EXPECT_GT(section_at, page.find("<section class=\"run\" id=\"r1\">"));  // in its own run's section
+  EXPECT_NE(page.find("<div class=\"v\">70 / 300</div><div class=\"k\">trap traffic lost / sent</div>"),
+            std::string::npos);
+  const std::string summary = between(page, "<table class=\"trap-traffic\">", "</table>");
+  for (const char* row : {"<th>datagrams sent</th><td class=\"num\">300</td>",
+                          "<th>received by the SUT</th><td class=\"num\">230</td>",
+                          "<th>lost (sent - received)</th><td class=\"num bad\">70</td>",
+                          "<th>XfrmOutNoStates, the peers' kernel</th><td class=\"num\">70</td>",
+                          "<th>&hellip; of them after the connect phase</th><td class=\"num\">41</td>",
+                          "<th>XfrmInNoStates, the SUT's kernel</th><td class=\"num\">7</td>",
+                          "<th>lost == XfrmOutNoStates</th><td class=\"ok\">yes"})
+    EXPECT_NE(summary.find(row), std::string::npos) << row;
+  EXPECT_EQ(summary.find("sends the kernel refused"), std::string::npos);  // none refused: no row
+  // Per peer, most lost first; the peer's name escaped like every other peer name.
+  const std::string peers = between(page, "<table class=\"trap-traffic-peers\">", "</table>");
+  const auto hostile = peers.find("<tr><td>" + html_escape(kHostile) + "</td><td class=\"num\">100</td><td class=\"num\">"
+                                  "50</td><td class=\"num bad\">50</td><td class=\"num\">4</td></tr>");
+  const auto p0 = peers.find("<tr><td>p0</td><td class=\"num\">100</td><td class=\"num\">80</td><td class=\"num bad\">20"
+                             "</td><td class=\"num\">3</td></tr>");
+  const auto p2 = peers.find("<tr><td>p2</td>");
+  ASSERT_NE(hostile, std::string::npos) << peers;
+  ASSERT_NE(p0, std::string::npos) << peers;
+  ASSERT_NE(p2, std::string::npos) << peers;
+  EXPECT_LT(hostile, p0);
+  EXPECT_LT(p0, p2);
+  EXPECT_EQ(page.find("alert(1)</script>"), std::string::npos);
+  EXPECT_EQ(page.find("more peers in report.json"), std::string::npos);
+
+  run.trap_traffic->lost_is_no_state = false;
+  run.trap_traffic->send_errors = 2;
+  const std::string unattributed = render_html(r);
+  EXPECT_NE(unattributed.find("<th>lost == XfrmOutNoStates</th><td class=\"warn\">no: "), std::string::npos);
+  EXPECT_NE(unattributed.find("<th>sends the kernel refused</th><td class=\"num warn\">2</td>"), std::string::npos);
+}
+
+TEST(Html, TrapTrafficPerPeerTableIsCapped) {
+  Report r = hostile_report();
+  r.runs.resize(1);
+  auto& run = r.runs[0];
+  run.trap_traffic = TrapTrafficSummary{};
+  for (uint64_t i = 0; i < 503; ++i)  // peer pI lost I datagrams
+    run.trap_traffic_peers.push_back({"p" + std::to_string(i), 600, 0, 600 - i, i, 1});
+  const std::string page = render_html(r);
+  const std::string peers = between(page, "<table class=\"trap-traffic-peers\">", "</table>");
+  EXPECT_EQ(count(peers, "<tr><td>"), 500u);
+  EXPECT_EQ(peers.find("<tr><td>p502</td>"), peers.find("<tr><td>"));  // the most lost first
+  EXPECT_NE(peers.find("<tr><td>p3</td>"), std::string::npos);
+  for (const char* dropped : {"<tr><td>p0</td>", "<tr><td>p1</td>", "<tr><td>p2</td>"})
+    EXPECT_EQ(peers.find(dropped), std::string::npos) << dropped;
+  EXPECT_NE(page.find("</table>\n<p class=\"muted\">3 more peers in report.json.</p>\n</details>"), std::string::npos);
 }
 
 TEST(Junit, ExpectationsLeaksAndHarnessCases) {

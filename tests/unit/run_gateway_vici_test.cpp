@@ -57,5 +57,30 @@ TEST(GatewayLogLine, AnUnnamedSaAndAMultiLineMessage) {
   EXPECT_EQ(e.conn, "");
 }
 
+// report.real_xfrm for a target: only the gateway's own plugin list can make it true.
+TEST(GatewayXfrmEvidence, KernelNetlinkWithoutLibipsecIsKernelXfrm) {
+  auto e = gateway_xfrm_evidence({"random", "nonce", "openssl", "kernel-netlink", "socket-default", "vici"});
+  EXPECT_TRUE(e.kernel_xfrm);
+  EXPECT_NE(e.basis.find("kernel-netlink and not kernel-libipsec"), std::string::npos) << e.basis;
+}
+
+TEST(GatewayXfrmEvidence, KernelLibipsecLoadedIsNotEvidenceEvenBesideKernelNetlink) {
+  auto e = gateway_xfrm_evidence({"random", "nonce", "openssl", "kernel-libipsec", "kernel-netlink", "vici"});
+  EXPECT_FALSE(e.kernel_xfrm);
+  EXPECT_NE(e.basis.find("kernel-libipsec"), std::string::npos) << e.basis;
+}
+
+TEST(GatewayXfrmEvidence, NoKernelNetlinkIsNotKernelXfrm) {
+  auto e = gateway_xfrm_evidence({"random", "nonce", "openssl", "kernel-pfkey", "vici"});
+  EXPECT_FALSE(e.kernel_xfrm);
+  EXPECT_NE(e.basis.find("did not load kernel-netlink"), std::string::npos) << e.basis;
+}
+
+TEST(GatewayXfrmEvidence, NoPluginListIsUnknownNotTrue) {
+  auto e = gateway_xfrm_evidence({});
+  EXPECT_FALSE(e.kernel_xfrm);
+  EXPECT_NE(e.basis.find("unknown"), std::string::npos) << e.basis;
+}
+
 }  // namespace
 }  // namespace ist::run
