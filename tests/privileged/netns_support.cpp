@@ -51,24 +51,6 @@ std::string host_snapshot() {
   return out;
 }
 
-namespace {
-socklen_t to_sockaddr(const IpAddress& a, std::uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.family == AF_INET) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(port);
-    std::memcpy(&s->sin_addr, a.bytes.data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-  s->sin6_family = AF_INET6;
-  s->sin6_port = htons(port);
-  std::memcpy(&s->sin6_addr, a.bytes.data(), 16);
-  return sizeof(sockaddr_in6);
-}
-}  // namespace
-
 unique_fd udp_socket(const Namespace& ns, const IpAddress& addr, std::uint16_t port) {
   auto fd = ns.open_socket(addr.family, SOCK_DGRAM);
   if (!fd) {
