@@ -344,9 +344,28 @@ void CharonFleet::terminate(uint32_t peer) {
 }
 
 bool CharonFleet::healthy(std::string* why) {
+  const MonoTime now = loop_.clock().now();
   for (auto& d : daemons_) {
+    const std::string who = d.instance.name() + " (pid " + std::to_string(d.instance.pid()) + ")";
     if (!d.instance.alive()) {
-      if (why) *why = d.instance.name() + " (pid " + std::to_string(d.instance.pid()) + ") exited";
+      if (why) *why = "died: " + who + " exited";
+      return false;
+    }
+    const auto u = d.instance.usage();
+    const double cpu = u ? u->cpu_s : 0;
+    if (!d.ping_in_flight) {
+      d.ping_in_flight = true;
+      d.ping_sent = now;
+      d.cpu_at_ping = cpu;
+      d.session->request("version", vici::Message{}, [&d](Result<vici::Message>) { d.ping_in_flight = false; },
+                         std::chrono::duration_cast<std::chrono::milliseconds>(kHungAfter * 3));
+      continue;
+    }
+    // Busy (a long answer queue on a loaded daemon) is not hung: only silence without CPU.
+    if (now - d.ping_sent >= kHungAfter && u && cpu < d.cpu_at_ping + 0.01) {
+      if (why)
+        *why = "hung: " + who + " answered no vici request for " + std::to_string(kHungAfter.count()) +
+               " s and spent no CPU (a deadlock inside charon; its peers' attempts cannot end)";
       return false;
     }
   }

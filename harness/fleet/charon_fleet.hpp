@@ -98,7 +98,16 @@ class CharonFleet final : public PeerEngine {
     charon::Instance instance;
     std::unique_ptr<vici::Session> session;
     ProcessUsage last_usage;
+    // The liveness ping (healthy()): a `version` request in flight since ping_sent, and the
+    // daemon's CPU seconds then. Silent and idle for kHungAfter is a hung daemon.
+    bool ping_in_flight = false;
+    MonoTime ping_sent{};
+    double cpu_at_ping = 0;
   };
+  // A daemon that answers no vici request for this long while spending no CPU is hung (a
+  // deadlock inside charon: its peers' attempts would only time out, and read as the
+  // SUT's silence).
+  static constexpr std::chrono::seconds kHungAfter{10};
   CharonFleet(EventLoop& loop, CharonFleetOptions options);
   Daemon& daemon_of(uint32_t peer) { return daemons_[peer % daemons_.size()]; }
   charon::ConnSpec builtin_conn(uint32_t peer) const;

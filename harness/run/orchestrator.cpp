@@ -126,7 +126,7 @@ void Orchestrator::tick() {
     }
   }
   std::string why;
-  if (result_.fault.empty() && !engine_.healthy(&why)) result_.fault = "peer daemon died: " + why;
+  if (result_.fault.empty() && !engine_.healthy(&why)) result_.fault = "peer daemon " + why;
   check_sut(now);
 
   reports::TimeseriesPoint pt;
@@ -328,13 +328,20 @@ void Orchestrator::run_churn(const Phase& p) {
   *step = nullptr;
 }
 
+// How long teardown waits for the peers after a harness fault.
+constexpr std::chrono::milliseconds kTeardownAfterFault{5000};
+
 void Orchestrator::run_teardown() {
   tearing_down_ = true;
   std::fill(reconnect_on_down_.begin(), reconnect_on_down_.end(), false);
   for (uint32_t i = 0; i < tracker_.size(); ++i)
     if (tracker_.peer(i).ike_up || tracker_.peer(i).state == fleet::PeerState::connecting) engine_.terminate(i);
   // Teardown also runs after Ctrl-C: wait with the loop directly, not through should_stop().
-  auto deadline = loop_.clock().now() + plan_.teardown_timeout;
+  // After a harness fault (a hung peer daemon) some peers can never go down: the others get
+  // a short while, the run's verdict is void anyway.
+  auto deadline = loop_.clock().now() + (result_.fault.empty() ? plan_.teardown_timeout
+                                                                : std::min<std::chrono::milliseconds>(
+                                                                      plan_.teardown_timeout, kTeardownAfterFault));
   (void)loop_.run_until([&] { return tracker_.ike_active() == 0; }, deadline);
 }
 

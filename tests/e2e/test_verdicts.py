@@ -150,6 +150,54 @@ def test_sut_stopped_is_unresponsive_and_fails_the_run(ikestorm_bin, needs_root,
     assert "SUT SILENT" in stdout
 
 
+def peer_charon_pids(run_id: str, deadline_s: float = 30) -> list:
+    """The charon initiator daemons inside the run's peers namespace (bounded wait)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        r = subprocess.run(["ip", "netns", "pids", f"ist-{run_id}-peers"], capture_output=True, text=True)
+        pids = []
+        for p in r.stdout.split():
+            try:
+                if Path(f"/proc/{p}/comm").read_text().strip() == "charon":
+                    pids.append(int(p))
+            except OSError:
+                continue
+        if pids:
+            return pids
+        time.sleep(0.2)
+    pytest.fail(f"no peer charon in ist-{run_id}-peers within {deadline_s} s")
+
+
+def test_a_hung_peer_daemon_is_a_harness_fault_not_the_suts_silence(ikestorm_bin, needs_root, tmp_path):
+    # A peer daemon that neither answers vici nor spends CPU (here: SIGSTOPped; in the wild a
+    # deadlock inside charon) would let its peers' attempts time out as DROP_NO_RESPONSE, the
+    # SUT's fault. It is the harness's: the run stops with harness-fault, exit 3, naming it.
+    out = tmp_path / "out"
+    scenario = hold_scenario(tmp_path, 20, "60s", extra="  daemons: 2\n")
+    proc, run_id, _ = start_run(ikestorm_bin, scenario, out)
+    pids = peer_charon_pids(run_id)
+    wait_for_phase(proc, "hold")
+    stopped = pids[0]
+    os.kill(stopped, signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        stdout, stderr = finish(proc)
+    finally:
+        try:
+            os.kill(stopped, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    took = time.monotonic() - t0
+    assert proc.returncode == 3, f"{stdout}\n{stderr}"
+    run = report_of(out)["runs"][0]
+    assert run["outcome"] == "harness-fault", run["outcome"]
+    hung = [n for n in run["notes"] if n.startswith("peer daemon hung: ")]
+    assert hung and f"(pid {stopped}) answered no vici request for 10 s and spent no CPU" in hung[0], run["notes"]
+    # Noticed after 10-12 s of silence, long before the 60 s hold would have ended.
+    assert took < 40, f"took {took:.1f} s"
+    assert "ERROR_IPSEC_IKE_DROP_NO_RESPONSE" not in run["codes"], run["codes"]
+
+
 def test_a_failure_no_rule_knows_stays_unclassified(needs_root, tmp_path, run_ikestorm):
     # A native peer whose IKE_SA_INIT answer arrives with one bit flipped in its SA payload
     # fails on an answer it cannot use (protocol_error: "responder chose a transform that was
