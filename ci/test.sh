@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 jobs=${IST_JOBS:-$(nproc)}
-fuzz_seconds=${IST_FUZZ_SECONDS:-10}
+fuzz_seconds=${IST_FUZZ_SECONDS:-5}
 status=0
 step() { printf '\n== %s\n' "$*"; }
 

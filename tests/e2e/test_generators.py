@@ -59,7 +59,7 @@ def test_two_generators_drive_one_gateway_and_merge(tmp_path, ikestorm_bin, run_
         stop, seen = threading.Event(), []
         watcher = threading.Thread(target=_most_sas_seen, args=(gw, stop, seen), daemon=True)
         watcher.start()
-        start_at = _start_in(15)
+        start_at = _start_in(10)
         results = _run_generators(gw, ikestorm_bin, scenario, reports, start_at)
         stop.set()
         watcher.join(timeout=30)

@@ -48,6 +48,16 @@ def _run_holding(gw, ikestorm_bin, engine, out, state_dir):
 
 
 def test_vm_guest_gateway_50_peers_real_xfrm(tmp_path, needs_root, ikestorm_bin):
+    _gateway_in_the_guest(tmp_path, ikestorm_bin, ("charon",))
+
+
+@pytest.mark.long
+def test_vm_guest_gateway_50_peers_real_xfrm_both_engines(tmp_path, needs_root, ikestorm_bin):
+    # The native engine as well, one after the other against the same guest (~10 s more).
+    _gateway_in_the_guest(tmp_path, ikestorm_bin, ("charon", "native"))
+
+
+def _gateway_in_the_guest(tmp_path, ikestorm_bin, engines):
     state = tmp_path / "state"
     # Under TCG on a busy host the guest's charon holds many half-open IKE_SAs at once: with
     # charon's default cookie threshold (10) some charon-engine peers were sent COOKIE after
@@ -55,7 +65,7 @@ def test_vm_guest_gateway_50_peers_real_xfrm(tmp_path, needs_root, ikestorm_bin)
     with VmGatewayHost(tmp_path, ikestorm_bin, state, charon_settings={"cookie_threshold": 0}) as gw:
         assert gw.kernel_release != os.uname().release  # the gateway's own kernel
         print(f"guest gateway ready in {gw.boot_s} s ({gw.accel})")
-        for engine in ("charon", "native"):
+        for engine in engines:
             rep, gateway_count, esp = _run_holding(gw, ikestorm_bin, engine, tmp_path / f"out-{engine}", state)
             run = rep["runs"][0]
             assert run["summary"]["established"] == PEERS, run["notes"]

@@ -76,6 +76,7 @@ def test_vm_backend_200_peers_real_xfrm(run_ikestorm, needs_root, tmp_path):
     print(f"vm-smoke: {wall:.1f} s wall, {run['summary']['setup_rate_per_s']:.0f} setups/s")
 
 
+@pytest.mark.long  # the native engine in the guest's kernel is in the default set through --in-vm
 def test_vm_backend_native_engine(run_ikestorm, needs_root, tmp_path):
     """The native IKEv2 initiators against the guest's kernel-netlink charon."""
     out = tmp_path / "out"
