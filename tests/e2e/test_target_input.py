@@ -59,7 +59,12 @@ def _scenario(gw, name, address=None, interface="eth1", local=None, peers=None, 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_target_input_is_refused_by_validate_and_run_alike(gw, ikestorm_bin, tmp_path, case):
     replacements, message = CASES[case]
-    path = _scenario(gw, case, **replacements)
+    refused_alike(gw, ikestorm_bin, tmp_path, _scenario(gw, case, **replacements), message)
+
+
+def refused_alike(gw, ikestorm_bin, tmp_path, path, message):
+    """`validate` and `run` of PATH inside the generator host both exit 2 with MESSAGE at
+    PATH:line:col, refuse identically, and `run` created nothing."""
     state = tmp_path / "state"
     outputs = {}
     for cmd in (["validate", path], ["run", path, "--out", tmp_path / "out"]):

@@ -6,7 +6,6 @@ target.local 2001:2:100::50. Every ikestorm call runs under `ip netns exec <gene
 """
 import json
 import os
-import re
 import subprocess
 import time
 
@@ -14,6 +13,7 @@ import pytest
 
 from gateway_host import GatewayHost6
 from test_target import HOLD, _check_up
+from test_target_input import refused_alike
 
 
 def test_target_ipv6_charon_engine_1000_peers_up(tmp_path, needs_root, ikestorm_bin):
@@ -160,16 +160,4 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_ipv6_target_input_is_refused_by_validate_and_run_alike(gw6, ikestorm_bin, tmp_path, case):
     changes, message = CASES[case]
-    path = _scenario(gw6, case, changes)
-    state = tmp_path / "state"
-    outputs = {}
-    for cmd in (["validate", path], ["run", path, "--out", tmp_path / "out"]):
-        r = gw6.run_in_generator(ikestorm_bin, *cmd, timeout=60, env={"IKESTORM_STATE_DIR": str(state)})
-        assert r.returncode == 2, f"{cmd[0]}: rc {r.returncode}\n{r.stdout}\n{r.stderr}"
-        assert message in r.stderr, f"{cmd[0]}:\n{r.stderr}"
-        line = next(l for l in r.stderr.splitlines() if message in l)
-        assert re.match(re.escape(str(path)) + r":\d+:\d+: ", line), line
-        outputs[cmd[0]] = sorted(l for l in r.stderr.splitlines() if l.startswith(str(path)))
-    assert outputs["validate"] == outputs["run"], "validate and run refuse differently"
-    assert not state.exists() or not any(state.iterdir()), "a run state (journal) was created"
-    assert not (tmp_path / "out").exists(), "run created its report folder"
+    refused_alike(gw6, ikestorm_bin, tmp_path, _scenario(gw6, case, changes), message)

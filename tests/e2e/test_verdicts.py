@@ -24,19 +24,28 @@ def run_id_from(line: str) -> str:
     return m.group(1)
 
 
-def sut_charon_pid(run_id: str, deadline_s: float = 30) -> int:
-    """The charon inside the run's SUT namespace (bounded wait)."""
+def charons_in(run_id: str, part: str, deadline_s: float = 30) -> list:
+    """The charon processes inside the run's namespace ist-<run_id>-<part>, once there is one
+    (bounded wait)."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        r = subprocess.run(["ip", "netns", "pids", f"ist-{run_id}-sut"], capture_output=True, text=True)
+        r = subprocess.run(["ip", "netns", "pids", f"ist-{run_id}-{part}"], capture_output=True, text=True)
+        pids = []
         for p in r.stdout.split():
             try:
                 if Path(f"/proc/{p}/comm").read_text().strip() == "charon":
-                    return int(p)
+                    pids.append(int(p))
             except OSError:
                 continue
+        if pids:
+            return pids
         time.sleep(0.2)
-    pytest.fail(f"no SUT charon in ist-{run_id}-sut within {deadline_s} s")
+    pytest.fail(f"no charon in ist-{run_id}-{part} within {deadline_s} s")
+
+
+def sut_charon_pid(run_id: str) -> int:
+    """The charon inside the run's SUT namespace."""
+    return charons_in(run_id, "sut")[0]
 
 
 def start_run(ikestorm_bin, scenario: Path, out: Path, *extra):
@@ -150,24 +159,6 @@ def test_sut_stopped_is_unresponsive_and_fails_the_run(ikestorm_bin, needs_root,
     assert "SUT SILENT" in stdout
 
 
-def peer_charon_pids(run_id: str, deadline_s: float = 30) -> list:
-    """The charon initiator daemons inside the run's peers namespace (bounded wait)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        r = subprocess.run(["ip", "netns", "pids", f"ist-{run_id}-peers"], capture_output=True, text=True)
-        pids = []
-        for p in r.stdout.split():
-            try:
-                if Path(f"/proc/{p}/comm").read_text().strip() == "charon":
-                    pids.append(int(p))
-            except OSError:
-                continue
-        if pids:
-            return pids
-        time.sleep(0.2)
-    pytest.fail(f"no peer charon in ist-{run_id}-peers within {deadline_s} s")
-
-
 def test_a_hung_peer_daemon_is_a_harness_fault_not_the_suts_silence(ikestorm_bin, needs_root, tmp_path):
     # A peer daemon that neither answers vici nor spends CPU (here: SIGSTOPped; in the wild a
     # deadlock inside charon) would let its peers' attempts time out as DROP_NO_RESPONSE, the
@@ -175,7 +166,7 @@ def test_a_hung_peer_daemon_is_a_harness_fault_not_the_suts_silence(ikestorm_bin
     out = tmp_path / "out"
     scenario = hold_scenario(tmp_path, 20, "60s", extra="  daemons: 2\n")
     proc, run_id, _ = start_run(ikestorm_bin, scenario, out)
-    pids = peer_charon_pids(run_id)
+    pids = charons_in(run_id, "peers")  # the initiator daemons
     wait_for_phase(proc, "hold")
     stopped = pids[0]
     os.kill(stopped, signal.SIGSTOP)
