@@ -24,6 +24,8 @@ packages=(
   iproute2 nftables procps util-linux kmod
   # tests
   python3 python3-pytest python3-yaml python3-jsonschema jq universal-ctags
+  # diagnostics: backtraces of a hung peer daemon (harness-fault note)
+  gdb
   # vm backend (issue 10) and HTML report checks
   qemu-system-x86 busybox-static linux-image-amd64 xz-utils chromium
 )

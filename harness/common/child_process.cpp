@@ -10,8 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/log.hpp"
@@ -340,6 +343,41 @@ std::optional<ProcessUsage> process_usage(pid_t pid) {
   // No memory map: a zombie (dead, not yet reaped). Its figures are gone; callers keep their
   // last reading rather than take a peak RSS of 0.
   return std::nullopt;
+}
+
+std::string thread_wait_summary(pid_t pid) {
+  std::error_code ec;
+  std::map<std::string, int> waits;
+  int threads = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream f(t.path() / "wchan");
+    std::string where;
+    std::getline(f, where);
+    ++threads;
+    ++waits[where.empty() || where == "0" ? "running" : where];
+  }
+  if (threads == 0) return {};
+  std::vector<std::pair<std::string, int>> sorted(waits.begin(), waits.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out = std::to_string(threads) + (threads == 1 ? " thread" : " threads") + "; waiting in ";
+  for (size_t i = 0; i < sorted.size(); ++i)
+    out += (i ? ", " : "") + sorted[i].first + " " + std::to_string(sorted[i].second);
+  return out;
+}
+
+Status write_thread_backtraces(pid_t pid, const std::string& path, std::chrono::milliseconds timeout) {
+  const char* gdb = "/usr/bin/gdb";
+  if (::access(gdb, X_OK) != 0) return Error("no backtraces: gdb is not installed");
+  auto r = run_command({gdb, "--batch", "--nx", "-p", std::to_string(pid), "-ex", "set pagination off", "-ex",
+                        "thread apply all bt"},
+                       timeout, "", 4 << 20);
+  if (!r) return std::move(r).error().wrap("gdb -p " + std::to_string(pid));
+  if (r->timed_out) return Error("gdb -p " + std::to_string(pid) + " did not finish within " +
+                                 std::to_string(timeout.count() / 1000) + " s");
+  std::ofstream out(path);
+  out << r->output;
+  if (!out.flush()) return Error::sys("writing " + path);
+  return ok();
 }
 
 }  // namespace ist

@@ -99,4 +99,14 @@ struct ProcessUsage {
 };
 std::optional<ProcessUsage> process_usage(pid_t pid);
 
+// Where a process's threads wait in the kernel, from /proc/PID/task/*/wchan, most common
+// first: "37 threads; waiting in futex_wait_queue 35, do_select 1, ep_poll 1". What a hung
+// daemon is stuck on (a lock: futex; a netlink answer: select/recv); "" if the pid is gone.
+std::string thread_wait_summary(pid_t pid);
+
+// Every thread's user-space backtrace (gdb attached in batch mode, detached again), written
+// to `path`; an error when gdb is not installed or did not finish within `timeout`.
+Status write_thread_backtraces(pid_t pid, const std::string& path,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 }  // namespace ist

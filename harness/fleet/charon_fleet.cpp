@@ -363,13 +363,25 @@ bool CharonFleet::healthy(std::string* why) {
     }
     // Busy (a long answer queue on a loaded daemon) is not hung: only silence without CPU.
     if (now - d.ping_sent >= kHungAfter && u && cpu < d.cpu_at_ping + 0.01) {
-      if (why)
-        *why = "hung: " + who + " answered no vici request for " + std::to_string(kHungAfter.count()) +
-               " s and spent no CPU (a deadlock inside charon; its peers' attempts cannot end)";
+      if (why) *why = "hung: " + who + " answered no vici request for " + std::to_string(kHungAfter.count()) +
+                      " s and spent no CPU (a deadlock inside charon; its peers' attempts cannot end)" +
+                      hang_evidence(d);
       return false;
     }
   }
   return true;
+}
+
+// Where the hung daemon's threads wait, for the note, and their backtraces beside its log:
+// the evidence a deadlock report to strongSwan needs, taken before teardown ends the process.
+std::string CharonFleet::hang_evidence(const Daemon& d) {
+  const pid_t pid = d.instance.pid();
+  std::string out;
+  if (auto waits = thread_wait_summary(pid); !waits.empty()) out += "; " + waits;
+  const std::string path = d.instance.work_dir() + "/hang-backtraces.txt";
+  auto bt = write_thread_backtraces(pid, path);
+  out += bt ? "; backtraces in " + path : "; " + bt.error().describe();
+  return out;
 }
 
 ProcessUsage CharonFleet::usage() {

@@ -108,6 +108,7 @@ class CharonFleet final : public PeerEngine {
   // deadlock inside charon: its peers' attempts would only time out, and read as the
   // SUT's silence).
   static constexpr std::chrono::seconds kHungAfter{10};
+  static std::string hang_evidence(const Daemon& d);
   CharonFleet(EventLoop& loop, CharonFleetOptions options);
   Daemon& daemon_of(uint32_t peer) { return daemons_[peer % daemons_.size()]; }
   charon::ConnSpec builtin_conn(uint32_t peer) const;

@@ -187,6 +187,14 @@ def test_a_hung_peer_daemon_is_a_harness_fault_not_the_suts_silence(ikestorm_bin
     # Noticed after 10-12 s of silence, long before the 60 s hold would have ended.
     assert took < 40, f"took {took:.1f} s"
     assert "ERROR_IPSEC_IKE_DROP_NO_RESPONSE" not in run["codes"], run["codes"]
+    # The evidence for a deadlock report: where its threads wait (a SIGSTOPped process waits
+    # in do_signal_stop, a deadlocked one in a futex) and, with gdb, their backtraces.
+    assert re.search(r"; \d+ threads; waiting in do_signal_stop \d+", hung[0]), hung[0]
+    if os.access("/usr/bin/gdb", os.X_OK):
+        m = re.search(r"backtraces in (\S+/run-1/peers-\d+/hang-backtraces\.txt)$", hung[0])
+        assert m and Path(m.group(1)).is_relative_to(out), hung[0]
+        trace = Path(m.group(1))
+        assert trace.read_text().count("\nThread ") >= 2, trace.read_text()[:2000]
 
 
 def test_a_failure_no_rule_knows_stays_unclassified(needs_root, tmp_path, run_ikestorm):

@@ -257,5 +257,40 @@ TEST(ProcessInfo, StartTicksAndUsage) {
   EXPECT_FALSE(process_usage(pid).has_value());
 }
 
+TEST(ChildProcess, ThreadWaitSummaryNamesWhereEachThreadWaits) {
+  auto child = spawn_sh("exec sleep 30");
+  // A sleeping process: its one thread waits in the kernel's nanosleep, not "running".
+  std::string waits;
+  for (int i = 0; i < 100; ++i) {
+    waits = thread_wait_summary(child.pid());
+    if (waits.find("sleep") != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(waits.rfind("1 thread; waiting in ", 0), 0u) << waits;
+  EXPECT_NE(waits.find("sleep 1"), std::string::npos) << waits;
+  const pid_t pid = child.pid();
+  child.stop(2s);
+  EXPECT_EQ(thread_wait_summary(pid), "");
+}
+
+TEST(ChildProcess, ThreadBacktracesOfAStoppedProcessAreWrittenOrRefusedWithAReason) {
+  auto child = spawn_sh("exec sleep 30");
+  ASSERT_TRUE(child.signal(SIGSTOP).ok());  // as a deadlocked daemon: alive, doing nothing
+  const std::string path = ::testing::TempDir() + "/backtraces.txt";
+  auto st = write_thread_backtraces(child.pid(), path, 20s);
+  if (::access("/usr/bin/gdb", X_OK) == 0 && ::geteuid() == 0) {  // not root: ptrace may be refused
+    ASSERT_TRUE(st.ok()) << st.error().describe();
+    std::ifstream f(path);
+    std::string text;
+    for (std::string line; std::getline(f, line);) text += line + "\n";
+    EXPECT_NE(text.find("#0"), std::string::npos) << text.substr(0, 2000);
+  } else if (::access("/usr/bin/gdb", X_OK) != 0) {
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().describe().find("gdb is not installed"), std::string::npos);
+  }
+  (void)child.signal(SIGCONT);
+  child.stop(2s);
+}
+
 }  // namespace
 }  // namespace ist
