@@ -83,7 +83,9 @@ void observations_from_event(std::string_view event, const vici::Message& m, Mon
     auto msg = m.get("msg");
     if (!name || !msg) return;
     auto p = peer_index_from_name(*name);
-    if (p && log_ends_attempt(*msg))
+    if (p && msg->rfind("retransmit ", 0) == 0 && msg->find(" of request with message ID ") != std::string_view::npos)
+      out.push_back({K::retransmitted, *p, t, ""});
+    else if (p && log_ends_attempt(*msg))
       out.push_back({K::attempt_failed, *p, t, std::string(*msg),
                      log_means_no_response(*msg) ? FailureKind::no_response : FailureKind::evidence});
   }

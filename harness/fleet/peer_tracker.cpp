@@ -35,6 +35,7 @@ const char* to_string(PeerObservation::Kind k) {
     case K::child_rekeyed: return "child_rekey";
     case K::attempt_failed: return "failed";
     case K::attempt_timeout: return "attempt_timeout";
+    case K::retransmitted: return "retransmit";
     case K::rekey_failed: return "rekey_failed";
     case K::lost: return "lost";
   }
@@ -71,8 +72,12 @@ bool PeerTracker::observe(const PeerObservation& o) {
       p.ike_up_at.reset();
       p.child_up_at.reset();
       ++p.attempts;
+      p.retransmits = 0;
       set_state(p, PeerState::connecting);
       return true;
+    case K::retransmitted:
+      ++p.retransmits;
+      return false;
     case K::ike_up:
       if (!p.ike_up) ++ike_active_;
       p.ike_up = true;
@@ -140,7 +145,15 @@ bool PeerTracker::observe(const PeerObservation& o) {
       // (child_up after this) turns it into established again.
       if (p.state != PeerState::connecting) return false;
       p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
-      p.failure_kind = o.kind == K::attempt_timeout ? FailureKind::no_response : o.failure;
+      p.failure_kind = o.failure;
+      if (o.kind == K::attempt_timeout) {
+        // The engine gives an unanswered attempt up itself within its retransmit budget; if
+        // it never even retransmitted, the SUT's silence is not what the evidence shows.
+        p.failure_kind = p.retransmits > 0 ? FailureKind::no_response : FailureKind::harness;
+        if (p.retransmits == 0)
+          p.failure += ", and the engine never retransmitted for it: it lost track of the attempt (" +
+                       std::string(p.ike_up ? "IKE_SA up, no CHILD_SA outcome" : "no IKE_SA outcome") + ")";
+      }
       p.failure_exchange = o.exchange;
       if (p.failure_kind == FailureKind::abandoned) {
         ++abandoned_;

@@ -41,7 +41,10 @@ struct PeerObservation {
     ike_rekeyed,
     child_rekeyed,
     attempt_failed,  // the engine says the attempt is over (gave up, auth failed, ...)
-    attempt_timeout, // the harness stopped waiting (retransmit budget + margin passed)
+    attempt_timeout, // the harness stopped waiting (retransmit budget + margin passed):
+                     // no_response if the engine retransmitted for this attempt, else
+                     // harness (the engine lost track of it: not the SUT's silence)
+    retransmitted,   // the engine re-sent an unanswered request of this peer's attempt
     rekey_failed,    // an established peer's rekey (or its delete of a replaced SA) failed;
                      // the SAs it has stay up (engines that see it: native)
     lost,            // the SUT died while this peer was up: its SAs went with it
@@ -50,7 +53,7 @@ struct PeerObservation {
   uint32_t peer;
   MonoTime t;
   std::string detail;  // log line or reason, kept as evidence
-  // attempt_failed and rekey_failed: what the detail is (attempt_timeout is no_response).
+  // attempt_failed and rekey_failed: what the detail is (attempt_timeout: see the kind).
   FailureKind failure = FailureKind::evidence;
   // child_rekeyed started by this side: from its CREATE_CHILD_SA request to the rekey's end,
   // when the engine measured it (-1 unknown). The native engine ends a rekey when the delete
@@ -72,6 +75,7 @@ struct PeerRecord {
   std::optional<MonoTime> ike_up_at;
   std::optional<MonoTime> child_up_at;
   uint32_t attempts = 0;
+  uint32_t retransmits = 0;  // of the current attempt: evidence that the SUT stayed silent
   std::string failure;  // last failure reason
   FailureKind failure_kind = FailureKind::evidence;  // of the last failure
   const char* failure_exchange = nullptr;  // of the last failure, when the engine knew it

@@ -59,14 +59,15 @@ TEST(CodesOnlyFromEvidence, OldFallbacksAreUnclassifiedHarnessOrAbandoned) {
       // Cut short by the harness itself.
       {"abandoned", K::attempt_failed, "native: attempt abandoned by terminate before it completed",
        FailureKind::abandoned},
-      // No answer at all stays DROP_NO_RESPONSE evidence.
+      // The harness's attempt timeout with no retransmit seen: the engine lost track of the
+      // attempt (a hung daemon), not the SUT's silence (see NoResponseNeedsARetransmit).
       {"attempt timeout", K::attempt_timeout, "no result within 12 s of initiate", FailureKind::evidence},
       {"retransmits", K::attempt_failed, "giving up after 3 retransmits", FailureKind::no_response},
   };
   EndedPeers r(endings);
   EXPECT_EQ(r.tracker.failed(), 8u);
   EXPECT_EQ(r.tracker.abandoned(), 1u);
-  EXPECT_EQ(r.tracker.harness_faults(), 3u);
+  EXPECT_EQ(r.tracker.harness_faults(), 4u);
   EXPECT_EQ(r.tracker.peer(6).state, fleet::PeerState::down);
 
   auto obs = run::initiator_observations(r.in);
@@ -76,25 +77,66 @@ TEST(CodesOnlyFromEvidence, OldFallbacksAreUnclassifiedHarnessOrAbandoned) {
   EXPECT_EQ(obs.unclassified[2].peer, "p2");
   EXPECT_EQ(obs.unclassified[0].evidence.at(0), endings[0].text);
   EXPECT_EQ(obs.unclassified[0].exchange, "IKE_SA_INIT");
-  ASSERT_EQ(obs.harness.size(), 3u);
+  ASSERT_EQ(obs.harness.size(), 4u);
   EXPECT_EQ(obs.harness[0].peer, "p3");
   EXPECT_EQ(obs.harness[2].peer, "p5");
-  ASSERT_EQ(obs.events.size(), 2u);
+  EXPECT_EQ(obs.harness[3].peer, "p7");
+  EXPECT_NE(obs.harness[3].evidence.at(0).find("the engine never retransmitted for it"), std::string::npos)
+      << obs.harness[3].evidence.at(0);
+  ASSERT_EQ(obs.events.size(), 1u);
   for (const auto& e : obs.events) EXPECT_EQ(e.what, taxonomy::Observation::no_response) << e.peer;
 
   reports::RunReport rep;
   run::classify_point(r.in, rep);
   EXPECT_EQ(rep.summary.unclassified, 3u);           // peers p0..p2
   EXPECT_EQ(rep.summary.unclassified_attempts, 3u);
-  EXPECT_EQ(rep.summary.harness_faults, 3u);
+  EXPECT_EQ(rep.summary.harness_faults, 4u);
   ASSERT_EQ(rep.unclassified.size(), 3u);
   EXPECT_EQ(rep.unclassified[1].evidence.at(0), endings[1].text);
-  ASSERT_EQ(rep.harness_faults.size(), 3u);
+  ASSERT_EQ(rep.harness_faults.size(), 4u);
   EXPECT_EQ(rep.harness_faults[1].evidence.at(0), endings[4].text);
-  // Only the two silent peers carry a code.
+  // Only the peer whose initiator gave up after its retransmits carries a code.
   ASSERT_EQ(rep.codes.size(), 1u);
-  EXPECT_EQ(rep.codes.at("ERROR_IPSEC_IKE_DROP_NO_RESPONSE").peers, 2u);
-  for (const auto& f : rep.failures) EXPECT_TRUE(f.peer == "p7" || f.peer == "p8") << f.peer;
+  EXPECT_EQ(rep.codes.at("ERROR_IPSEC_IKE_DROP_NO_RESPONSE").peers, 1u);
+  for (const auto& f : rep.failures) EXPECT_EQ(f.peer, "p8");
+}
+
+TEST(CodesOnlyFromEvidence, NoResponseFromTheAttemptTimeoutNeedsARetransmit) {
+  // The harness's attempt timeout reads as the SUT's silence only when the engine was seen
+  // re-sending for that attempt; a retransmit of an earlier attempt does not count.
+  fleet::PeerTracker tracker(3);
+  const MonoTime t0{};
+  for (uint32_t i = 0; i < 3; ++i) tracker.observe({K::initiate_sent, i, t0, ""});
+  tracker.observe({K::retransmitted, 0, t0 + 2s, ""});
+  tracker.observe({K::retransmitted, 2, t0 + 2s, ""});
+  tracker.observe({K::attempt_failed, 2, t0 + 20s, "giving up after 3 retransmits", FailureKind::no_response});
+  tracker.observe({K::initiate_sent, 2, t0 + 21s, ""});  // a new attempt: no retransmit yet
+  tracker.observe({K::attempt_timeout, 0, t0 + 29s, "no result within 28 s of initiate"});
+  tracker.observe({K::attempt_timeout, 1, t0 + 29s, "no result within 28 s of initiate"});
+  tracker.observe({K::attempt_timeout, 2, t0 + 50s, "no result within 28 s of initiate"});
+  EXPECT_EQ(tracker.peer(0).failure_kind, FailureKind::no_response);
+  EXPECT_EQ(tracker.peer(0).failure, "no result within 28 s of initiate");
+  EXPECT_EQ(tracker.peer(1).failure_kind, FailureKind::harness);
+  EXPECT_EQ(tracker.peer(1).failure,
+            "no result within 28 s of initiate, and the engine never retransmitted for it: it lost track of the "
+            "attempt (no IKE_SA outcome)");
+  EXPECT_EQ(tracker.peer(2).failure_kind, FailureKind::harness);
+  EXPECT_EQ(tracker.harness_faults(), 2u);
+}
+
+TEST(CodesOnlyFromEvidence, ACharonRetransmitLogLineIsARetransmitOfThatPeer) {
+  vici::Message m;
+  m.set("group", "IKE").set("level", "1").set("ikesa-name", "p42").set("msg", "retransmit 2 of request with message ID 0");
+  std::vector<fleet::PeerObservation> out;
+  fleet::observations_from_event("log", m, MonoTime{}, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, K::retransmitted);
+  EXPECT_EQ(out[0].peer, 42u);
+  out.clear();
+  // Its answer to the peer's retransmit is not ours.
+  m.set("msg", "received retransmit of request with ID 3, retransmitting response");
+  fleet::observations_from_event("log", m, MonoTime{}, out);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(CodesOnlyFromEvidence, TheExchangeIsTheEnginesWhenItKnowsIt) {
