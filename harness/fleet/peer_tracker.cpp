@@ -59,6 +59,31 @@ void PeerTracker::set_state(PeerRecord& p, PeerState s) {
   }
 }
 
+bool PeerTracker::end_attempt(PeerRecord& p, const PeerObservation& o) {
+  // Only a peer still connecting can fail; an establishment that comes later anyway
+  // (child_up after this) turns it into established again.
+  if (p.state != PeerState::connecting) return false;
+  p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
+  p.failure_kind = o.failure;
+  if (o.kind == PeerObservation::Kind::attempt_timeout) {
+    // The engine gives an unanswered attempt up itself within its retransmit budget; if it
+    // never even retransmitted, the SUT's silence is not what the evidence shows.
+    p.failure_kind = p.retransmits > 0 ? FailureKind::no_response : FailureKind::harness;
+    if (p.retransmits == 0)
+      p.failure += ", and the engine never retransmitted for it: it lost track of the attempt (" +
+                   std::string(p.ike_up ? "IKE_SA up, no CHILD_SA outcome" : "no IKE_SA outcome") + ")";
+  }
+  p.failure_exchange = o.exchange;
+  if (p.failure_kind == FailureKind::abandoned) {
+    ++abandoned_;
+    set_state(p, PeerState::down);
+    return true;
+  }
+  harness_faults_ += p.failure_kind == FailureKind::harness;
+  set_state(p, PeerState::failed);
+  return true;
+}
+
 bool PeerTracker::observe(const PeerObservation& o) {
   if (o.peer >= peers_.size()) return false;
   PeerRecord& p = peers_[o.peer];
@@ -141,28 +166,7 @@ bool PeerTracker::observe(const PeerObservation& o) {
       return false;
     case K::attempt_failed:
     case K::attempt_timeout:
-      // Only a peer still connecting can fail; an establishment that comes later anyway
-      // (child_up after this) turns it into established again.
-      if (p.state != PeerState::connecting) return false;
-      p.failure = o.detail.empty() ? to_string(o.kind) : o.detail;
-      p.failure_kind = o.failure;
-      if (o.kind == K::attempt_timeout) {
-        // The engine gives an unanswered attempt up itself within its retransmit budget; if
-        // it never even retransmitted, the SUT's silence is not what the evidence shows.
-        p.failure_kind = p.retransmits > 0 ? FailureKind::no_response : FailureKind::harness;
-        if (p.retransmits == 0)
-          p.failure += ", and the engine never retransmitted for it: it lost track of the attempt (" +
-                       std::string(p.ike_up ? "IKE_SA up, no CHILD_SA outcome" : "no IKE_SA outcome") + ")";
-      }
-      p.failure_exchange = o.exchange;
-      if (p.failure_kind == FailureKind::abandoned) {
-        ++abandoned_;
-        set_state(p, PeerState::down);
-        return true;
-      }
-      harness_faults_ += p.failure_kind == FailureKind::harness;
-      set_state(p, PeerState::failed);
-      return true;
+      return end_attempt(p, o);
     case K::rekey_failed:
       harness_faults_ += o.failure == FailureKind::harness;
       if (rekey_failures_.size() < kMaxRekeyFailures) rekey_failures_.push_back({o.peer, o.t, o.detail, o.failure});

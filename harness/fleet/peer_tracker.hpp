@@ -148,6 +148,7 @@ class PeerTracker {
   double window_rekey_rate_per_s() const;
 
  private:
+  bool end_attempt(PeerRecord& p, const PeerObservation& o);  // attempt_failed / attempt_timeout
   void set_state(PeerRecord& p, PeerState s);
   std::vector<PeerRecord> peers_;
   uint32_t established_ = 0, ever_established_ = 0, failed_ = 0, connecting_ = 0;
