@@ -264,9 +264,13 @@ void Orchestrator::run_connect(const Phase& p, bool first) {
     state->answered = true;
     state->n = std::move(n);
   });
-  wait([&] { return state->answered; }, plan_.sut_count_timeout);
+  const bool stopped = !wait([&] { return state->answered; }, plan_.sut_count_timeout);
   state->expired = true;
-  if (!state->answered)
+  if (!state->answered && stopped)
+    result_.sut_count_problem = std::string("the SUT's IKE_SA count was not read: the run was stopping (") +
+                                (result_.fault.empty() ? "interrupted, or the SUT died" : "a harness fault, see the notes") +
+                                ")";
+  else if (!state->answered)
     result_.sut_count_problem = "the SUT did not answer list-sas within " +
                                 std::to_string(plan_.sut_count_timeout.count()) + " ms at the end of connect";
   else if (state->n)
