@@ -104,9 +104,9 @@ class CharonFleet final : public PeerEngine {
     MonoTime ping_sent{};
     double cpu_at_ping = 0;
   };
-  // A daemon that answers no vici request for this long while spending (next to) no CPU is hung (a
-  // deadlock inside charon: its peers' attempts would only time out, and read as the
-  // SUT's silence).
+  // A daemon that answers no vici request for this long while spending next to no CPU is
+  // hung (a deadlock inside charon: its peers' attempts would only time out, and read as
+  // the SUT's silence).
   static constexpr std::chrono::seconds kHungAfter{10};
   static constexpr double kHungCpuBudget = 0.2;  // CPU seconds over kHungAfter: 2% of a core
   static std::string hang_evidence(const Daemon& d);

@@ -126,7 +126,8 @@ TEST(CodesOnlyFromEvidence, NoResponseFromTheAttemptTimeoutNeedsARetransmit) {
 
 TEST(CodesOnlyFromEvidence, ACharonRetransmitLogLineIsARetransmitOfThatPeer) {
   vici::Message m;
-  m.set("group", "IKE").set("level", "1").set("ikesa-name", "p42").set("msg", "retransmit 2 of request with message ID 0");
+  m.set("group", "IKE").set("level", "1").set("ikesa-name", "p42");
+  m.set("msg", "retransmit 2 of request with message ID 0");
   std::vector<fleet::PeerObservation> out;
   fleet::observations_from_event("log", m, MonoTime{}, out);
   ASSERT_EQ(out.size(), 1u);
