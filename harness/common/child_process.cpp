@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/file_write.hpp"
 #include "common/log.hpp"
 
 namespace ist {
@@ -374,10 +375,7 @@ Status write_thread_backtraces(pid_t pid, const std::string& path, std::chrono::
   if (!r) return std::move(r).error().wrap("gdb -p " + std::to_string(pid));
   if (r->timed_out) return Error("gdb -p " + std::to_string(pid) + " did not finish within " +
                                  std::to_string(timeout.count() / 1000) + " s");
-  std::ofstream out(path);
-  out << r->output;
-  if (!out.flush()) return Error::sys("writing " + path);
-  return ok();
+  return write_file_atomic(path, r->output);
 }
 
 }  // namespace ist

@@ -2,6 +2,9 @@
 
 #include <charconv>
 
+#include "charon/log_messages.hpp"
+#include "charon/log_parser.hpp"
+
 namespace ist::fleet {
 
 using K = PeerObservation::Kind;
@@ -83,7 +86,8 @@ void observations_from_event(std::string_view event, const vici::Message& m, Mon
     auto msg = m.get("msg");
     if (!name || !msg) return;
     auto p = peer_index_from_name(*name);
-    if (p && msg->rfind("retransmit ", 0) == 0 && msg->find(" of request with message ID ") != std::string_view::npos)
+    charon::LogEvent line;
+    if (p && charon::classify_message_text(*msg, line) && line.kind == charon::LogEventKind::retransmit)
       out.push_back({K::retransmitted, *p, t, ""});
     else if (p && log_ends_attempt(*msg))
       out.push_back({K::attempt_failed, *p, t, std::string(*msg),
